@@ -1,0 +1,38 @@
+# One-command install, run and test. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 3000
+export ASSET_PLATFORM_HOME ?= $(CURDIR)/.platform
+export DAGSTER_HOME ?= $(ASSET_PLATFORM_HOME)/dagster
+
+.PHONY: help install up demo-data baseline test lint viewer clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints/lock.txt constraints/overrides.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints/lock.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps -r constraints/overrides.txt
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the platform (locked versions)
+
+demo-data: install  ## Write the demo history into the landing folder if it is empty
+	$(BIN)/asset-platform generate --if-missing
+
+up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train the baseline on first start
+	$(BIN)/asset-platform up --host $(HOST) --port $(PORT)
+
+test: install  ## Install, then run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: install  ## ruff check and format check
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:  ## Delete the platform home (all local state: runs, data versions, remote)
+	rm -rf $(ASSET_PLATFORM_HOME)

@@ -1,0 +1,103 @@
+"""The `asset-platform` console script.
+
+Subcommands are small functions registered in `_COMMANDS`; each has `--help`.
+Heavy libraries are imported inside commands so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from asset_platform.home import PlatformHome
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from asset_platform.synthetic import write_batches
+
+    home = PlatformHome.from_env().ensure()
+    landing = home.history_landing if args.target == "history" else home.production_landing
+    if args.if_missing and any(landing.glob("events_*.parquet")):
+        print(f"{landing} already has event files; nothing to do")
+        return 0
+    if args.drift_day is not None and args.scenario is None:
+        raise CliError("--drift-day needs --scenario")
+    for offset in tqdm(range(args.days), desc=f"writing {args.target} batches", unit="day"):
+        drifting = args.scenario is not None and offset >= (args.drift_day or 0)
+        write_batches(
+            landing,
+            start=args.start + dt.timedelta(days=offset),
+            days=1,
+            rows_per_day=args.rows_per_day,
+            seed=args.seed,
+            scenario=args.scenario if drifting else None,
+            intensity=args.intensity,
+        )
+    print(f"wrote {args.days} daily files of {args.rows_per_day} sessions to {landing}")
+    return 0
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from asset_platform.serve import serve
+
+    return serve(PlatformHome.from_env(), host=args.host, port=args.port, train_baseline=not args.no_baseline)
+
+
+def _add_generate(commands: argparse._SubParsersAction) -> None:
+    from asset_platform.synthetic import SCENARIOS
+
+    parser = commands.add_parser("generate", help="write synthetic daily event files into the landing folder")
+    parser.add_argument("--target", choices=["history", "production"], default="history")
+    parser.add_argument("--days", type=int, default=28, help="number of daily files (default 28)")
+    parser.add_argument("--rows-per-day", type=int, default=1500, help="sessions per day (default 1500)")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 1, 1), help="first day")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="drift scenario to inject")
+    parser.add_argument("--drift-day", type=int, help="0-based day index where the scenario starts")
+    parser.add_argument("--intensity", type=float, default=1.0, help="scenario strength (default 1.0)")
+    parser.add_argument("--if-missing", action="store_true", help="do nothing if the folder has files")
+    parser.set_defaults(handler=_cmd_generate)
+
+
+def _add_up(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("up", help="start Dagster (webserver + daemon) on the platform home")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--no-baseline", action="store_true", help="do not launch the first baseline training")
+    parser.set_defaults(handler=_cmd_up)
+
+
+_COMMANDS = [_add_generate, _add_up]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asset-platform",
+        description="ML asset platform on Dagster and DVC. Data lives under $ASSET_PLATFORM_HOME "
+        "(default: .platform/ in the repository).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in _COMMANDS:
+        add(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"asset-platform {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Where the platform keeps its state on one machine: the platform home.
+
+Everything the embedded defaults write (Dagster's SQLite storage, the landing
+folder, the DVC workspace with its cache, the local DVC remote) lives under one
+folder, so a user can find, back up or delete it in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV_VAR = "ASSET_PLATFORM_HOME"
+# The repository root: asset_platform/ sits directly under it.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PlatformHome:
+    """The folders of one platform home; nothing is created until `ensure()`."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> PlatformHome:
+        """The home named by $ASSET_PLATFORM_HOME, else `.platform/` in the repository."""
+        configured = os.environ.get(HOME_ENV_VAR)
+        root = Path(configured).expanduser() if configured else REPO_ROOT / ".platform"
+        return cls(root.resolve())
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def landing(self) -> Path:
+        """Where upstream systems drop event files."""
+        return self.root / "landing"
+
+    @property
+    def history_landing(self) -> Path:
+        """Historical events the baseline models are trained on."""
+        return self.landing / "history"
+
+    @property
+    def production_landing(self) -> Path:
+        """Production batches, one file per batch, arriving over time."""
+        return self.landing / "production"
+
+    @property
+    def dvc_workspace(self) -> Path:
+        """A DVC repository (no git) holding one `.dvc` pointer per retained version."""
+        return self.root / "dvc"
+
+    @property
+    def dvc_remote(self) -> Path:
+        """The default DVC remote: a local folder, as `dvc remote add` would configure."""
+        return self.root / "dvc-remote"
+
+    def ensure(self) -> PlatformHome:
+        for folder in (self.dagster_home, self.history_landing, self.production_landing):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self

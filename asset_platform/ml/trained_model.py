@@ -1,0 +1,119 @@
+"""One trained model with what is needed to use, store and audit it.
+
+A model is stored as a folder: the estimator in its library's own safe format
+(LightGBM text, skops for scikit-learn, a PyTorch state dict loaded with
+`weights_only=True`) plus `model.json` with feature names, params and metrics.
+Nothing here unpickles arbitrary objects, so a model fetched from a shared
+remote cannot run code when it is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MODEL_FLAVORS = ("lightgbm", "sklearn", "torch")
+MANIFEST = "model.json"
+_ESTIMATOR_FILES = {"lightgbm": "model.txt", "sklearn": "model.skops", "torch": "model.pt"}
+# scikit-learn types our baseline uses; skops refuses any other type on load.
+SKLEARN_TRUSTED_TYPES = [
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.linear_model._logistic.LogisticRegression",
+]
+
+
+@dataclass
+class TrainedModel:
+    """An estimator of one of `MODEL_FLAVORS` and its audit record."""
+
+    flavor: str
+    estimator: Any
+    feature_names: list[str]
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    # Flavor-specific facts needed to rebuild or explain the model (torch layer sizes, curves).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.flavor not in MODEL_FLAVORS:
+            raise ValueError(f"unknown model flavor {self.flavor!r}; expected one of {MODEL_FLAVORS}")
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Probability of the positive class for each row of `features`."""
+        missing = [name for name in self.feature_names if name not in features.columns]
+        if missing:
+            raise ValueError(f"{self.flavor} model needs feature columns that are missing: {missing}")
+        matrix = features[self.feature_names].to_numpy(dtype=np.float32)
+        if self.flavor == "lightgbm":
+            return np.asarray(self.estimator.predict(matrix), dtype=np.float64)
+        if self.flavor == "sklearn":
+            return self.estimator.predict_proba(matrix)[:, 1].astype(np.float64)
+        return _torch_predict(self.estimator, matrix)
+
+    def save(self, folder: Path) -> None:
+        """Write the estimator and `model.json` into an existing empty folder."""
+        estimator_path = folder / _ESTIMATOR_FILES[self.flavor]
+        if self.flavor == "lightgbm":
+            self.estimator.save_model(str(estimator_path))
+        elif self.flavor == "sklearn":
+            import skops.io
+
+            estimator_path.write_bytes(skops.io.dumps(self.estimator))
+        else:
+            import torch
+
+            torch.save(self.estimator.state_dict(), estimator_path)
+        manifest = {
+            "flavor": self.flavor,
+            "feature_names": self.feature_names,
+            "params": self.params,
+            "metrics": self.metrics,
+            "extra": self.extra,
+        }
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+
+    @classmethod
+    def load(cls, folder: Path) -> TrainedModel:
+        """Read a model folder written by `save`, with safe loaders only."""
+        manifest = json.loads((folder / MANIFEST).read_text())
+        flavor = manifest["flavor"]
+        estimator_path = folder / _ESTIMATOR_FILES[flavor]
+        if flavor == "lightgbm":
+            import lightgbm
+
+            estimator = lightgbm.Booster(model_file=str(estimator_path))
+        elif flavor == "sklearn":
+            import skops.io
+
+            estimator = skops.io.loads(estimator_path.read_bytes(), trusted=SKLEARN_TRUSTED_TYPES)
+        else:
+            import torch
+
+            from asset_platform.ml.torch_mlp import build_mlp
+
+            estimator = build_mlp(**manifest["extra"]["architecture"])
+            estimator.load_state_dict(torch.load(estimator_path, weights_only=True))
+            estimator.eval()
+        return cls(
+            flavor=flavor,
+            estimator=estimator,
+            feature_names=list(manifest["feature_names"]),
+            params=manifest["params"],
+            metrics=manifest["metrics"],
+            extra=manifest["extra"],
+        )
+
+
+def _torch_predict(module: Any, matrix: np.ndarray) -> np.ndarray:
+    import torch
+
+    module.eval()
+    with torch.no_grad():
+        logits = module(torch.from_numpy(matrix))
+    return torch.sigmoid(logits).squeeze(-1).double().numpy()

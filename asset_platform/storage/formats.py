@@ -1,0 +1,110 @@
+"""How each kind of asset value becomes bytes, and back.
+
+| value                    | format    | stored as                                       |
+| ------------------------ | --------- | ----------------------------------------------- |
+| pandas DataFrame         | `parquet` | one Parquet file (pyarrow)                      |
+| `TrainedModel`           | `model`   | a folder: the library's own file + model.json   |
+| dict / list of JSON data | `json`    | one JSON file, keys sorted so equal data hashes equal |
+| anything else            | `pickle`  | only if the asset declares it (`FORMAT_METADATA_KEY`) |
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from asset_platform.ml import TrainedModel
+from asset_platform.storage.hashing import HashingWriter
+
+# Asset definition metadata an asset sets to opt in to a format, e.g. {"asset_platform/format": "pickle"}.
+FORMAT_METADATA_KEY = "asset_platform/format"
+FORMATS = ("parquet", "model", "json", "pickle")
+_FILE_SUFFIX = {"parquet": ".parquet", "json": ".json", "pickle": ".pkl", "model": ""}
+
+
+class UnsupportedValueError(TypeError):
+    """A value the storage does not know how to write safely."""
+
+
+@dataclass(frozen=True)
+class StagedValue:
+    """A value written to a staging path, not yet visible in the cache."""
+
+    path: Path
+    format: str
+    is_dir: bool
+    # Known for single files hashed while written; folders are hashed per file later.
+    md5: str | None
+    size: int
+
+
+def suffix_for(fmt: str) -> str:
+    return _FILE_SUFFIX[fmt]
+
+
+def choose_format(value: Any, declared: str | None, what: str) -> str:
+    """The format for `value`; `what` names the asset in errors."""
+    if declared is not None:
+        if declared not in FORMATS:
+            raise UnsupportedValueError(f"{what}: unknown storage format {declared!r}; use one of {FORMATS}")
+        return declared
+    if isinstance(value, pd.DataFrame):
+        return "parquet"
+    if isinstance(value, TrainedModel):
+        return "model"
+    if isinstance(value, (dict, list)):
+        return "json"
+    raise UnsupportedValueError(
+        f"{what}: cannot store a {type(value).__name__}. Return a pandas DataFrame, a TrainedModel "
+        f"or JSON data, or declare metadata {{{FORMAT_METADATA_KEY!r}: 'pickle'}} on the asset to "
+        "opt in to pickling (never used for models)."
+    )
+
+
+def write_staged(value: Any, fmt: str, path: Path) -> StagedValue:
+    """Write `value` at `path` (a file, or a folder for models)."""
+    if fmt == "model":
+        if not isinstance(value, TrainedModel):
+            raise UnsupportedValueError(f"format 'model' needs a TrainedModel, got {type(value).__name__}")
+        path.mkdir()
+        value.save(path)
+        size = sum(child.stat().st_size for child in path.rglob("*") if child.is_file())
+        return StagedValue(path, fmt, True, None, size)
+    with HashingWriter(path) as sink:
+        if fmt == "parquet":
+            _write_parquet(value, sink)
+        elif fmt == "json":
+            sink.write(json.dumps(value, sort_keys=True, indent=1, default=str).encode())
+        else:
+            pickle.dump(value, sink, protocol=pickle.HIGHEST_PROTOCOL)
+    return StagedValue(path, fmt, False, sink.md5, sink.size)
+
+
+def _write_parquet(frame: pd.DataFrame, sink: HashingWriter) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not isinstance(frame, pd.DataFrame):
+        raise UnsupportedValueError(f"format 'parquet' needs a DataFrame, got {type(frame).__name__}")
+    pq.write_table(pa.Table.from_pandas(frame), sink)
+
+
+def read_stored(path: Path, fmt: str) -> Any:
+    """Read a stored object back; pickles only load from objects the caller verified."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pandas()
+    if fmt == "model":
+        return TrainedModel.load(path)
+    if fmt == "json":
+        return json.loads(path.read_text())
+    if fmt == "pickle":
+        with open(path, "rb") as handle:
+            return pickle.load(handle)  # noqa: S301 - only for assets that opted in explicitly
+    raise UnsupportedValueError(f"unknown stored format {fmt!r}")

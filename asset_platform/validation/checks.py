@@ -1,0 +1,54 @@
+"""Validation results in the shape an asset check reports: counts and failing rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.errors as pa_errors
+import pandera.pandas as pa
+
+_SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class SchemaReport:
+    """The outcome of validating one frame; nothing is dropped or repaired here."""
+
+    rows: int
+    failing_rows: int
+    # (column, check) -> number of failures
+    failure_counts: dict[str, int]
+    failing_sample: pd.DataFrame
+
+    @property
+    def passed(self) -> bool:
+        return not self.failure_counts
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"all {self.rows} rows valid"
+        problems = "; ".join(f"{what}: {count}" for what, count in self.failure_counts.items())
+        return f"{self.failing_rows} of {self.rows} rows invalid ({problems})"
+
+
+def check_against_schema(frame: pd.DataFrame, schema: type[pa.DataFrameModel]) -> SchemaReport:
+    """Validate lazily, collecting every failure instead of stopping at the first."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa_errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        counts = (
+            cases.assign(column=cases["column"].fillna("<frame>"))
+            .groupby(["column", "check"], dropna=False)
+            .size()
+            .sort_values(ascending=False)
+        )
+        failure_counts = {f"{column} {check}": int(n) for (column, check), n in counts.items()}
+        # Row-level failures carry the row's index label; frame-level ones (a missing
+        # column, a wrong dtype) carry none and make every row invalid.
+        labels = cases["index"].dropna()
+        failing = frame[frame.index.isin(labels)] if len(labels) else frame
+        failing_rows = len(failing)
+        return SchemaReport(len(frame), failing_rows, failure_counts, failing.head(_SAMPLE_ROWS))
+    return SchemaReport(len(frame), 0, {}, frame.head(0))

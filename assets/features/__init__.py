@@ -1,0 +1,1 @@
+"""Features group: split and featurize validated events."""

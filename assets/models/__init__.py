@@ -1,0 +1,1 @@
+"""Models group: three model families and their holdout evaluation."""

@@ -1,0 +1,94 @@
+"""The PyTorch multilayer perceptron with early stopping."""
+
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from asset_platform.ml import TrainedModel
+from assets.models.common import TRAINING_OP_TAGS, model_result, score_splits, validation_split, xy
+
+
+class TorchConfig(dg.Config):
+    hidden: list[int] = Field(default=[64, 32], description="Width of each hidden layer.")
+    learning_rate: float = Field(default=1e-3, gt=0)
+    batch_size: int = Field(default=512, ge=1)
+    max_epochs: int = Field(default=30, ge=1)
+    patience: int = Field(default=3, ge=1, description="Epochs without validation improvement before stopping.")
+    seed: int = 7
+
+
+# The PyTorch model asks for a GPU when the cluster has one (see deployments/).
+TORCH_OP_TAGS = {**TRAINING_OP_TAGS}
+
+
+@dg.asset(group_name="models", kinds={"pytorch"}, code_version="1", op_tags=TORCH_OP_TAGS)
+def torch_model(config: TorchConfig, training_set: pd.DataFrame, feature_pipeline: dict) -> dg.MaterializeResult:
+    """Conversion model: a small neural network; trains on CUDA when available, else the CPU."""
+    import torch
+
+    from asset_platform.ml.torch_mlp import build_mlp
+
+    torch.manual_seed(config.seed)
+    torch.use_deterministic_algorithms(True)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    features = feature_pipeline["feature_columns"]
+    fit, valid = validation_split(training_set)
+    fit_x, fit_y = xy(fit, features)
+    valid_x, valid_y = xy(valid, features)
+    # Standardize with training statistics, folded into the first layer below.
+    mean, std = fit_x.mean(axis=0), fit_x.std(axis=0) + 1e-6
+    architecture = {"n_features": len(features), "hidden": list(config.hidden)}
+    network = build_mlp(**architecture).to(device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    train_x = torch.from_numpy((fit_x - mean) / std).to(device)
+    train_y = torch.from_numpy(fit_y.astype(np.float32)).to(device)
+    check_x = torch.from_numpy((valid_x - mean) / std).to(device)
+    check_y = torch.from_numpy(valid_y.astype(np.float32)).to(device)
+    generator = torch.Generator().manual_seed(config.seed)
+    curve: dict[str, list[float]] = {"train loss": [], "valid loss": []}
+    best_loss, best_state, stale = float("inf"), None, 0
+    for _epoch in range(config.max_epochs):
+        network.train()
+        order = torch.randperm(len(train_x), generator=generator).to(device)
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(network(train_x[batch]).squeeze(-1), train_y[batch])
+            loss.backward()
+            optimizer.step()
+            total += float(loss) * len(batch)
+        network.eval()
+        with torch.no_grad():
+            valid_loss = float(loss_fn(network(check_x).squeeze(-1), check_y))
+        curve["train loss"].append(total / len(order))
+        curve["valid loss"].append(valid_loss)
+        if valid_loss < best_loss - 1e-5:
+            best_loss, stale = valid_loss, 0
+            best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    network = network.cpu()
+    network.load_state_dict(best_state)
+    _fold_standardization(network, mean, std)
+    params = {**config.model_dump(), "optimizer": "Adam", "device": device}
+    model = TrainedModel("torch", network.eval(), features, params=params, extra={"architecture": architecture})
+    model.metrics = {**score_splits(model, {"train": fit, "valid": valid}), "epochs": float(len(curve["valid loss"]))}
+    model.extra["learning_curve"] = curve
+    return model_result(model, curve, "log loss", "epoch")
+
+
+def _fold_standardization(network, mean: np.ndarray, std: np.ndarray) -> None:
+    """Fold (x - mean) / std into the first linear layer, so the stored model takes raw features."""
+    import torch
+
+    first = network[0]
+    with torch.no_grad():
+        scale = torch.from_numpy(1.0 / std)
+        first.bias -= first.weight @ torch.from_numpy(mean / std)
+        first.weight *= scale

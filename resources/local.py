@@ -1,0 +1,19 @@
+"""Embedded defaults: everything under the platform home, no server needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asset_platform.home import PlatformHome
+from asset_platform.landing import LandingZone
+from asset_platform.storage.io_manager import DvcIOManager
+
+
+def local_resources(home: PlatformHome | None = None) -> dict[str, Any]:
+    home = home or PlatformHome.from_env()
+    return {
+        "io_manager": DvcIOManager(
+            workspace=str(home.dvc_workspace), remote_url=str(home.dvc_remote), create_local_remote=True
+        ),
+        "landing": LandingZone(history_path=str(home.history_landing), production_path=str(home.production_landing)),
+    }
