@@ -15,7 +15,14 @@ from asset_platform.home import PlatformHome
 
 
 class CliError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
+    """A user-facing error: printed without a traceback, exit status 2.
+
+    Command modules raise it (or any `USER_ERRORS` type) for mistakes a user can fix.
+    """
+
+
+# Errors whose message already tells the user what is wrong; printed without a traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (CliError, LookupError, ValueError, FileNotFoundError)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -75,7 +82,11 @@ def _add_up(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_cmd_up)
 
 
-_COMMANDS = [_add_generate, _add_up]
+def _registrars() -> list:
+    """Each area of the platform adds its own subcommands from its own module."""
+    from asset_platform.storage.commands import register as storage_commands
+
+    return [_add_generate, _add_up, storage_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: .platform/ in the repository).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in _COMMANDS:
+    for add in _registrars():
         add(commands)
     return parser
 
@@ -94,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except CliError as error:
+    except USER_ERRORS as error:
         print(f"asset-platform {args.command}: error: {error}", file=sys.stderr)
         return 2
 

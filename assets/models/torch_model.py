@@ -60,7 +60,7 @@ def torch_model(config: TorchConfig, training_set: pd.DataFrame, feature_pipelin
             loss = loss_fn(network(train_x[batch]).squeeze(-1), train_y[batch])
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         network.eval()
         with torch.no_grad():
             valid_loss = float(loss_fn(network(check_x).squeeze(-1), check_y))
