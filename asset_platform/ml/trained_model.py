@@ -9,7 +9,9 @@ remote cannot run code when it is loaded.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,7 @@ class TrainedModel:
         elif self.flavor == "sklearn":
             import skops.io
 
-            estimator_path.write_bytes(skops.io.dumps(self.estimator))
+            estimator_path.write_bytes(_canonical_skops(skops.io.dumps(self.estimator)))
         else:
             import torch
 
@@ -108,6 +110,45 @@ class TrainedModel:
             metrics=manifest["metrics"],
             extra=manifest["extra"],
         )
+
+
+def _canonical_skops(archive: bytes) -> bytes:
+    """The same skops archive, byte-identical for equal models.
+
+    skops names objects and array files after `id()` and stamps each zip entry with
+    the clock, so an unchanged model would get a new md5 and a new DVC object on
+    every materialization. Numbering ids by first appearance and zeroing the
+    timestamps keeps the archive loadable (ids only pair up references) and stable.
+    """
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
+        schema = json.loads(source.read("schema.json"))
+        ids: dict[int, int] = {}
+        files: dict[str, str] = {}
+        _renumber(schema, ids, files)
+        members = {files.get(info.filename, info.filename): source.read(info) for info in source.infolist()}
+        compression = source.infolist()[0].compress_type
+    members["schema.json"] = json.dumps(schema, indent=2).encode("utf-8")
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", compression=compression) as target:
+        for name in sorted(members):
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = compression
+            target.writestr(entry, members[name])
+    return output.getvalue()
+
+
+def _renumber(node: Any, ids: dict[int, int], files: dict[str, str]) -> None:
+    if isinstance(node, list):
+        for child in node:
+            _renumber(child, ids, files)
+    elif isinstance(node, dict):
+        if isinstance(node.get("__id__"), int):
+            node["__id__"] = ids.setdefault(node["__id__"], len(ids))
+        if isinstance(node.get("file"), str):
+            suffix = Path(node["file"]).suffix
+            node["file"] = files.setdefault(node["file"], f"{len(files)}{suffix}")
+        for child in node.values():
+            _renumber(child, ids, files)
 
 
 def _torch_predict(module: Any, matrix: np.ndarray) -> np.ndarray:

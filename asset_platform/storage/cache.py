@@ -32,11 +32,14 @@ class ObjectCache:
     def path(self, oid: str) -> Path:
         return self.root / oid[:2] / oid[2:]
 
-    def insert_file(self, staged: Path, md5: str) -> int:
-        """Move a staged file into the cache under `md5`; return the bytes added (0 if present)."""
+    def insert_file(self, staged: Path, md5: str, replace: bool = False) -> int:
+        """Move a staged file into the cache under `md5`; return the bytes added (0 if present).
+
+        `replace` overwrites an object already there, for repairs of damaged objects.
+        """
         target = self.path(md5)
         size = staged.stat().st_size
-        if target.exists() and target.stat().st_size == size:
+        if not replace and target.exists() and target.stat().st_size == size:
             staged.unlink()
             return 0
         try:

@@ -52,6 +52,11 @@ class VersionRecord:
         return self.md5.removesuffix(DIR_SUFFIX)
 
     @property
+    def label(self) -> str:
+        """How errors and listings name the asset: `key` or `key[partition]`."""
+        return self.asset + (f"[{self.partition}]" if self.partition else "")
+
+    @property
     def entry_name(self) -> str:
         """The name of this version's file or folder in the DVC workspace."""
         return self.data_version + suffix_for(self.format)

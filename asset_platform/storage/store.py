@@ -28,6 +28,21 @@ class IntegrityError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Damage:
+    """A cache object whose bytes did not hash to its name, and whether it was repaired."""
+
+    record: VersionRecord
+    oid: str
+    repaired: bool
+    detail: str
+
+    def __str__(self) -> str:
+        if not self.repaired:
+            return self.detail
+        return f"{self.record.label} version {self.record.data_version}: object {self.oid} was damaged; {self.detail}"
+
+
+@dataclass(frozen=True)
 class PutResult:
     record: VersionRecord
     bytes_added: int  # new bytes in the local cache; 0 when the content was already stored
@@ -101,29 +116,29 @@ class AssetStore:
 
     def ensure_local(self, record: VersionRecord) -> Path:
         """The cache path of a version whose sizes check out, refetching damaged parts."""
-        if record.is_dir:
-            for md5, size in record.files.values():
-                self._repair_if_needed(record, md5, size)
-            self._repair_if_needed(record, record.md5, None)
-            folder = self.catalog.folder(record.asset.split("/"), record.partition)
-            entry = folder / record.entry_name
-            if not entry.exists() or any(
-                not (entry / rel).exists() or (entry / rel).stat().st_size != size
-                for rel, (_, size) in record.files.items()
-            ):
-                folder.mkdir(parents=True, exist_ok=True)
-                self.catalog.link_entry(folder, record)
-            return entry
-        self._repair_if_needed(record, record.md5, record.size)
-        return self.cache.path(record.md5)
+        folder = self.catalog.folder(record.asset.split("/"), record.partition)
+        if not record.is_dir:
+            if not self.cache.size_ok(record.md5, record.size):
+                self._refetch(record, record.md5)
+            return self.cache.path(record.md5)
+        repaired = False
+        for md5, size in record.files.values():
+            if not self.cache.size_ok(md5, size):
+                self._refetch(record, md5)
+                repaired = True
+        if not self.cache.path(record.md5).exists():
+            self._refetch(record, record.md5)
+        entry = folder / record.entry_name
+        if repaired or not _entry_matches(entry, record):
+            # Readers load model folders from the workspace copy, so it must link the good objects.
+            folder.mkdir(parents=True, exist_ok=True)
+            self.catalog.link_entry(folder, record)
+        return entry
 
-    def _repair_if_needed(self, record: VersionRecord, oid: str, size: int | None) -> None:
+    def _refetch(self, record: VersionRecord, oid: str) -> None:
+        """Replace a cache object by the remote's copy, hashed in full before it is used."""
         path = self.cache.path(oid)
-        if size is not None and self.cache.size_ok(oid, size):
-            return
-        if size is None and path.exists():
-            return
-        where = f"{record.asset} version {record.data_version}"
+        where = f"{record.label} version {record.data_version}"
         self.staging.mkdir(parents=True, exist_ok=True)
         fetched = self.staging / f"fetch-{uuid.uuid4().hex}"
         try:
@@ -132,30 +147,46 @@ class AssetStore:
             raise IntegrityError(
                 f"{where}: cache object {path} is missing or damaged and could not be refetched: {error}"
             ) from error
-        # Anything fetched from a remote is hashed in full before use.
         if md5_file(fetched) != oid.removesuffix(DIR_SUFFIX):
             fetched.unlink()
-            raise IntegrityError(f"{where}: the remote's copy of {oid} is damaged as well")
-        path.unlink(missing_ok=True)
-        self.cache.insert_file(fetched, oid)
+            raise IntegrityError(f"{where}: cache object {path} is damaged and the remote's copy of {oid} is too")
+        # The damaged file stays in place until the good copy replaces it in one rename.
+        self.cache.insert_file(fetched, oid, replace=True)
         if not record.is_dir:
             folder = self.catalog.folder(record.asset.split("/"), record.partition)
-            self.catalog.link_entry(folder, record)
+            if (folder / f"{record.entry_name}.dvc").exists():
+                self.catalog.link_entry(folder, record)
+
+    def verify_record(self, record: VersionRecord) -> list[Damage]:
+        """Hash every object of one version in full and refetch the damaged ones from the remote."""
+        damages = []
+        for oid in [md5 for md5, _ in record.files.values()] + [record.md5]:
+            if self.cache.content_ok(oid):
+                continue
+            try:
+                self._refetch(record, oid)
+            except IntegrityError as error:
+                damages.append(Damage(record, oid, repaired=False, detail=str(error)))
+                continue
+            damages.append(Damage(record, oid, repaired=True, detail="refetched from the remote"))
+        if any(d.repaired for d in damages) and record.is_dir:
+            self.ensure_local(record)
+        return damages
 
     def verify(self, asset_path: list[str], partition: str | None = None) -> list[str]:
-        """Hash every retained version of an asset in full; return one line per problem found and fixed."""
-        problems = []
-        for record in self.catalog.retained(asset_path, partition):
-            oids = [md5 for md5, _ in record.files.values()] + [record.md5]
-            damaged = [oid for oid in oids if not self.cache.content_ok(oid)]
-            for oid in damaged:
-                self.cache.path(oid).unlink(missing_ok=True)
-                problems.append(f"{record.asset} version {record.data_version}: object {oid} was damaged")
-            if damaged:
-                self.ensure_local(record)
-        return problems
+        """Hash every retained version of an asset in full; return one line per problem found and fixed.
 
-    def prune(self, asset_path: list[str], partition: str | None, keep: int, protect: set[str] = frozenset()) -> list[VersionRecord]:
+        Raises `IntegrityError` naming every object that could not be repaired.
+        """
+        damages = [d for r in self.catalog.retained(asset_path, partition) for d in self.verify_record(r)]
+        unrepaired = [str(d) for d in damages if not d.repaired]
+        if unrepaired:
+            raise IntegrityError("; ".join(unrepaired))
+        return [str(d) for d in damages]
+
+    def prune(
+        self, asset_path: list[str], partition: str | None, keep: int, protect: frozenset[str] = frozenset()
+    ) -> list[VersionRecord]:
         """Drop pointers of all but the newest `keep` versions (and any in `protect`)."""
         if keep < 1:
             raise ValueError("keep must be at least 1: the latest version is always retained")
@@ -176,3 +207,11 @@ class AssetStore:
         for leftover in self.staging.iterdir():
             if leftover.stat().st_mtime < cutoff:
                 shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+
+
+def _entry_matches(entry: Path, record: VersionRecord) -> bool:
+    """Whether a model folder's workspace copy has every file at its recorded size."""
+    try:
+        return all((entry / rel).stat().st_size == size for rel, (_, size) in record.files.items())
+    except FileNotFoundError:
+        return False

@@ -1,5 +1,7 @@
 """The PyTorch multilayer perceptron with early stopping."""
 
+import copy
+import os
 
 import dagster as dg
 import numpy as np
@@ -19,8 +21,24 @@ class TorchConfig(dg.Config):
     seed: int = 7
 
 
-# The PyTorch model asks for a GPU when the cluster has one (see deployments/).
-TORCH_OP_TAGS = {**TRAINING_OP_TAGS}
+# The PyTorch model asks for a GPU when the cluster has one: set this variable
+# to 1 where the code location loads (see deployments/k8s/values.yaml).
+TORCH_GPU_ENV_VAR = "ASSET_PLATFORM_TORCH_GPU"
+
+
+def torch_op_tags(gpu: bool | None = None) -> dict:
+    """TRAINING_OP_TAGS, plus a limit of one `nvidia.com/gpu` when `gpu` (default: the variable) is on."""
+    if gpu is None:
+        gpu = os.environ.get(TORCH_GPU_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+    tags = copy.deepcopy(TRAINING_OP_TAGS)
+    if gpu:
+        # Kubernetes schedules extended resources such as GPUs by their limit.
+        resources = tags["dagster-k8s/config"]["container_config"]["resources"]
+        resources.setdefault("limits", {})["nvidia.com/gpu"] = "1"
+    return tags
+
+
+TORCH_OP_TAGS = torch_op_tags()
 
 
 @dg.asset(group_name="models", kinds={"pytorch"}, code_version="1", op_tags=TORCH_OP_TAGS)

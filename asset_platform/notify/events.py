@@ -1,0 +1,185 @@
+"""The events the platform announces, and the one JSON payload schema every channel shares.
+
+Each event is a small frozen dataclass; `to_payload` turns any of them into a dict
+with the same top-level keys (`PAYLOAD_FIELDS`), so receivers can route on `event`
+and read the numbers from `details` without parsing prose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Severity = Literal["info", "warning", "error"]
+
+PAYLOAD_FIELDS = ("event", "title", "text", "severity", "asset", "run_id", "details", "sent_at")
+
+
+def _number(value: float | None) -> float | None:
+    # NaN/inf are not JSON; numpy scalars are not json-serialisable ints: normalise both.
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _names(values: Iterable[Any]) -> list[str]:
+    return [str(value) for value in values]
+
+
+class NotificationEvent(ABC):
+    """What every event offers the channels; subclasses are dataclasses with `asset` and `run_id`."""
+
+    kind: ClassVar[str]
+    asset: str
+    run_id: str | None
+
+    @property
+    def severity(self) -> Severity:
+        return "info"
+
+    @property
+    @abstractmethod
+    def title(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def text(self) -> str: ...
+
+    @abstractmethod
+    def details(self) -> dict[str, Any]:
+        """JSON-ready numbers and names; the schema of each event kind is part of the contract."""
+
+
+@dataclass(frozen=True)
+class DriftConfirmed(NotificationEvent):
+    """Production batches drifted from the training reference beyond the policy's thresholds."""
+
+    kind: ClassVar[str] = "drift_confirmed"
+
+    asset: str
+    batch_keys: tuple[str, ...]
+    drifted_features: tuple[str, ...]
+    drift_share: float
+    max_psi: float
+    run_id: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return "warning"
+
+    @property
+    def title(self) -> str:
+        return f"Drift confirmed on {self.asset}"
+
+    @property
+    def text(self) -> str:
+        features = ", ".join(_names(self.drifted_features)) or "none"
+        return (
+            f"{len(self.drifted_features)} drifted feature(s) ({features}) over {len(self.batch_keys)} batch(es); "
+            f"drift share {_fmt(self.drift_share)}, max PSI {_fmt(self.max_psi)}."
+        )
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "batch_keys": _names(self.batch_keys),
+            "drifted_features": _names(self.drifted_features),
+            "drift_share": _number(self.drift_share),
+            "max_psi": _number(self.max_psi),
+        }
+
+
+@dataclass(frozen=True)
+class RetrainingStarted(NotificationEvent):
+    """A retraining run was launched; `evidence` points at the drift results that justified it."""
+
+    kind: ClassVar[str] = "retraining_started"
+
+    asset: str
+    run_id: str
+    trigger: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"Retraining started for {self.asset}"
+
+    @property
+    def text(self) -> str:
+        return f"Run {self.run_id} launched by {self.trigger}."
+
+    def details(self) -> dict[str, Any]:
+        return {"trigger": self.trigger, "evidence": dict(self.evidence)}
+
+
+@dataclass(frozen=True)
+class RetrainingOutcome(NotificationEvent):
+    """The promotion gate's verdict on a challenger, with the comparison it was based on.
+
+    `auc_difference` is challenger minus champion and `auc_difference_ci` its
+    confidence interval, both as computed by the gate; champion values are None
+    when there was no champion yet.
+    """
+
+    kind: ClassVar[str] = "retraining_outcome"
+
+    asset: str
+    promoted: bool
+    challenger_auc: float
+    champion_auc: float | None
+    auc_difference: float | None
+    auc_difference_ci: tuple[float, float] | None
+    reason: str
+    run_id: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return "info" if self.promoted else "warning"
+
+    @property
+    def title(self) -> str:
+        verdict = "promoted" if self.promoted else "rejected"
+        return f"Challenger {verdict} for {self.asset}"
+
+    @property
+    def text(self) -> str:
+        ci = self.auc_difference_ci
+        interval = f" (CI {_fmt(ci[0], 4)} to {_fmt(ci[1], 4)})" if ci else ""
+        return (
+            f"AUC champion {_fmt(self.champion_auc, 4)} vs challenger {_fmt(self.challenger_auc, 4)}, "
+            f"difference {_fmt(self.auc_difference, 4)}{interval}: {self.reason}"
+        )
+
+    def details(self) -> dict[str, Any]:
+        ci = self.auc_difference_ci
+        return {
+            "outcome": "promoted" if self.promoted else "rejected",
+            "champion_auc": _number(self.champion_auc),
+            "challenger_auc": _number(self.challenger_auc),
+            "auc_difference": _number(self.auc_difference),
+            "auc_difference_ci": [_number(ci[0]), _number(ci[1])] if ci else None,
+            "reason": self.reason,
+        }
+
+
+def to_payload(event: NotificationEvent, sent_at: dt.datetime | None = None) -> dict[str, Any]:
+    """The channel-independent message: the keys of `PAYLOAD_FIELDS`, in that order."""
+    moment = sent_at or dt.datetime.now(dt.UTC)
+    return {
+        "event": event.kind,
+        "title": event.title,
+        "text": event.text,
+        "severity": event.severity,
+        "asset": event.asset,
+        "run_id": event.run_id,
+        "details": event.details(),
+        "sent_at": moment.isoformat(),
+    }

@@ -1,0 +1,74 @@
+"""Production wiring: every path, URL and credential comes from the environment.
+
+Values are `dagster.EnvVar`s, so the code location loads without any of them
+(the UI shows the variable's name, never its value) and each run reads them
+where it runs: in the run and step pods on Kubernetes, which get them from the
+Secrets and ConfigMaps named in deployments/k8s/values.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+from dagster_k8s import k8s_job_executor
+
+from asset_platform.landing import LandingZone
+from asset_platform.storage.io_manager import DvcIOManager
+
+DVC_WORKSPACE_VAR = "ASSET_PLATFORM_DVC_WORKSPACE"
+DVC_REMOTE_URL_VAR = "ASSET_PLATFORM_DVC_REMOTE_URL"
+LANDING_HISTORY_VAR = "ASSET_PLATFORM_LANDING_HISTORY"
+LANDING_PRODUCTION_VAR = "ASSET_PLATFORM_LANDING_PRODUCTION"
+
+# DVC remote option -> the variable that holds it. An option is configured only
+# when its variable is set where the definitions load, so one mapping serves an
+# SSH remote (dvc-ssh: user, port, keyfile) and an S3 one. Secret material itself
+# (the private key, the S3 keys) never passes through Dagster config: DVC reads
+# the key file named by `keyfile`, and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+# from the process environment.
+DVC_REMOTE_OPTION_VARS = {
+    "user": "ASSET_PLATFORM_DVC_SSH_USER",
+    "port": "ASSET_PLATFORM_DVC_SSH_PORT",
+    "keyfile": "ASSET_PLATFORM_DVC_SSH_KEYFILE",
+    # S3 (install dvc-s3; ASSET_PLATFORM_DVC_REMOTE_URL=s3://bucket/prefix):
+    # "endpointurl": "ASSET_PLATFORM_DVC_S3_ENDPOINT",  # MinIO, Ceph, any non-AWS S3
+    # "region": "ASSET_PLATFORM_DVC_S3_REGION",
+    # "profile": "ASSET_PLATFORM_DVC_S3_PROFILE",  # instead of the key variables
+}
+
+
+def dvc_remote_options(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The DVC remote options whose variable is set, each as an EnvVar read at run time."""
+    environ = os.environ if environ is None else environ
+    return {option: dg.EnvVar(var) for option, var in DVC_REMOTE_OPTION_VARS.items() if var in environ}
+
+
+def production_resources() -> dict[str, Any]:
+    return {
+        "io_manager": DvcIOManager(
+            # Must be a volume every run and step pod mounts at this path (a
+            # ReadWriteMany claim): it holds the version catalog that steps read.
+            workspace=dg.EnvVar(DVC_WORKSPACE_VAR),
+            remote_url=dg.EnvVar(DVC_REMOTE_URL_VAR),
+            remote_options=dvc_remote_options(),
+            # A missing remote is a misconfiguration to report, not a folder to create.
+            create_local_remote=False,
+        ),
+        "landing": LandingZone(
+            history_path=dg.EnvVar(LANDING_HISTORY_VAR),
+            production_path=dg.EnvVar(LANDING_PRODUCTION_VAR),
+        ),
+    }
+
+
+def production_executor() -> dg.ExecutorDefinition:
+    """Each step of a production run in its own Kubernetes pod.
+
+    A step's pod takes its resources from the asset's `dagster-k8s/config` op tag
+    (training steps ask for more memory, the PyTorch model for a GPU) and its
+    image, environment, secrets and volumes from the code location's deployment.
+    Kubernetes is first contacted when a run starts, never when definitions load.
+    """
+    return k8s_job_executor

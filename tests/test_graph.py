@@ -1,0 +1,128 @@
+"""The example asset graph, materialized in process on small generated data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from asset_platform.definitions import build_definitions
+from asset_platform.synthetic import write_batches
+from asset_platform.storage import AssetStore
+
+# The demo label is a noisy non-linear function; the generator's own Bayes-optimal
+# AUC is about 0.82, so a healthy LightGBM on 11k training rows clears 0.75.
+LGBM_MIN_HOLDOUT_AUC = 0.75
+MODELS = ("lgbm_model", "sklearn_model", "torch_model")
+EXPECTED_ASSETS = {
+    "raw_events",
+    "validated_events",
+    "feature_pipeline",
+    "training_set",
+    "holdout_set",
+    *MODELS,
+    "model_evaluation",
+}
+
+
+def _materialize_all(resources: dict, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    defs = build_definitions(resources)
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks], resources=resources, instance=instance, raise_on_error=False
+    )
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory):
+    """One materialization of the whole graph, shared by the assertions below."""
+    from asset_platform.home import PlatformHome
+    from resources.local import local_resources
+
+    home = PlatformHome(tmp_path_factory.mktemp("graph") / "platform").ensure()
+    write_batches(home.history_landing, dt.date(2026, 1, 1), 14, 800, seed=3)
+    resources = local_resources(home)
+    with dg.instance_for_test() as instance:
+        result = _materialize_all(resources, instance)
+        yield result, AssetStore(home.dvc_workspace)
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path == [asset]]
+    return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def test_every_asset_materializes(baseline):
+    result, _ = baseline
+    assert result.success
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert materialized == EXPECTED_ASSETS
+
+
+def test_clean_history_validates_every_row(baseline):
+    _, store = baseline
+    raw, validated = store.get(["raw_events"]), store.get(["validated_events"])
+    assert len(raw) == 14 * 800
+    assert len(validated) == len(raw)
+    assert validated["event_id"].is_unique
+
+
+def test_holdout_never_appears_in_training(baseline):
+    _, store = baseline
+    training, holdout = store.get(["training_set"]), store.get(["holdout_set"])
+    assert set(training["event_id"]).isdisjoint(holdout["event_id"])
+    assert training["event_time"].max() < holdout["event_time"].min()
+    assert len(training) + len(holdout) == 14 * 800
+
+
+def test_pipeline_is_fitted_on_training_rows_only(baseline):
+    _, store = baseline
+    spec, validated = store.get(["feature_pipeline"]), store.get(["validated_events"])
+    training_rows = validated[validated["event_time"] < pd.Timestamp(spec["cutoff"])]
+    expected = float(training_rows["days_since_last_visit"].median())
+    assert spec["medians"]["days_since_last_visit"] == pytest.approx(expected)
+    assert float(validated["days_since_last_visit"].median()) != pytest.approx(expected, abs=1e-12)
+
+
+def test_lightgbm_learns_the_synthetic_signal(baseline):
+    result, _ = baseline
+    assert _metadata(result, "model_evaluation")["lgbm_model/auc"] > LGBM_MIN_HOLDOUT_AUC
+
+
+def test_every_model_records_params_and_metrics(baseline):
+    result, store = baseline
+    for name in MODELS:
+        metadata = _metadata(result, name)
+        assert metadata["params"], name
+        assert 0.5 < metadata["metrics/valid_auc"] <= 1.0, name
+        assert metadata["metrics/train_log_loss"] > 0, name
+        model = store.get([name])
+        assert model.params == metadata["params"]
+        assert model.metrics["valid_auc"] == pytest.approx(metadata["metrics/valid_auc"])
+
+
+def test_data_version_is_the_dvc_md5(baseline):
+    result, _ = baseline
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        md5 = materialization.metadata["dvc/md5"].value
+        assert materialization.tags["dagster/data_version"] == md5.removesuffix(".dir")
+
+
+def test_faulty_batch_fails_the_blocking_check_and_stops_downstream(platform_home, local_resources):
+    write_batches(platform_home.history_landing, dt.date(2026, 1, 1), 3, 300, seed=5)
+    write_batches(platform_home.history_landing, dt.date(2026, 1, 4), 1, 300, seed=5, scenario="out_of_range")
+    with dg.instance_for_test() as instance:
+        result = _materialize_all(local_resources, instance)
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "raw_events_match_schema"
+    assert not check.passed
+    failures = check.metadata["failures"].value
+    assert any(key.startswith("price") for key in failures)
+    assert any(key.startswith("hour_of_day") for key in failures)
+    assert check.metadata["failing_rows"].value > 0
+    assert "|" in check.metadata["failing_sample"].value  # a markdown table of failing rows
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert materialized == {"raw_events"}  # kept, not dropped; nothing downstream ran
+    assert len(AssetStore(platform_home.dvc_workspace).get(["raw_events"])) == 4 * 300
