@@ -5,7 +5,6 @@ import dagster as dg
 import pandas as pd
 
 from asset_platform.landing import LandingZone
-from asset_platform.validation import EventSchema, check_against_schema
 
 
 @dg.asset(group_name="datasets", kinds={"parquet", "pandas"}, code_version="1")
@@ -20,6 +19,9 @@ def raw_events(landing: LandingZone) -> pd.DataFrame:
 @dg.asset_check(asset=raw_events, blocking=True, description="Raw events meet the event contract (EventSchema).")
 def raw_events_match_schema(raw_events: pd.DataFrame) -> dg.AssetCheckResult:
     """Blocking: when any row breaks the contract nothing downstream runs, and nothing is dropped."""
+    from asset_platform.validation.checks import check_against_schema
+    from asset_platform.validation.events import EventSchema
+
     report = check_against_schema(raw_events, EventSchema)
     metadata = {
         "rows": dg.MetadataValue.int(report.rows),
@@ -43,6 +45,9 @@ def validated_events(raw_events: pd.DataFrame) -> pd.DataFrame:
     Runs only after `raw_events_match_schema` passed; validating again here keeps
     the guarantee when this asset is materialized on its own.
     """
+    from asset_platform.validation.checks import check_against_schema
+    from asset_platform.validation.events import EventSchema
+
     report = check_against_schema(raw_events, EventSchema)
     if not report.passed:
         raise dg.Failure(

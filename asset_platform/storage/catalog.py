@@ -136,6 +136,17 @@ class VersionCatalog:
             raise VersionNotFoundError(f"{name} has no version or run id {ref!r}")
         raise VersionNotFoundError(f"{name}: version prefix {ref!r} is ambiguous: {sorted(matches)}")
 
+    def stored(self) -> list[tuple[list[str], str | None]]:
+        """Every (asset path, partition) that has a history, sorted by asset then partition."""
+        found = []
+        for history in self.data_root.rglob(_HISTORY):
+            with open(history) as lines:
+                first = next((line for line in lines if line.strip()), None)
+            if first is not None:
+                entry = json.loads(first)
+                found.append((entry["asset"].split("/"), entry["partition"]))
+        return sorted(found, key=lambda item: (item[0], item[1] or ""))
+
     def partitions(self, asset_path: list[str]) -> list[str]:
         folder = self.folder(asset_path, None)
         if not folder.is_dir():

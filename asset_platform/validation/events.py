@@ -14,17 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-LABEL_COLUMN = "converted"
-NUMERIC_FEATURES = (
-    "price",
-    "discount_pct",
-    "session_duration_s",
-    "pages_viewed",
-    "past_purchases",
-    "days_since_last_visit",
-    "hour_of_day",
-)
-CATEGORICAL_FEATURES = ("device", "channel", "country", "product_category")
+from asset_platform.validation.columns import CATEGORICAL_FEATURES, LABEL_COLUMN, NUMERIC_FEATURES  # noqa: F401
 
 
 class EventSchema(pa.DataFrameModel):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asset_platform.validation.events import CATEGORICAL_FEATURES, LABEL_COLUMN
+from asset_platform.validation.columns import CATEGORICAL_FEATURES, LABEL_COLUMN
 
 # Carried next to the features: identity, time, label and the segments evaluation reports by.
 PASSTHROUGH_COLUMNS = ("event_id", "event_time", "device", "channel")

@@ -10,7 +10,7 @@ import pandas as pd
 from asset_platform.ml import TrainedModel
 from asset_platform.ml.metrics import classification_metrics
 from asset_platform.reports import line_chart_markdown
-from asset_platform.validation.events import LABEL_COLUMN
+from asset_platform.validation.columns import LABEL_COLUMN
 
 # Training assets ask Kubernetes for more memory than the default step pod.
 TRAINING_OP_TAGS = {

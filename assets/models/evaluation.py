@@ -7,7 +7,7 @@ import pandas as pd
 
 from asset_platform.ml import TrainedModel
 from asset_platform.ml.metrics import classification_metrics
-from asset_platform.validation.events import LABEL_COLUMN
+from asset_platform.validation.columns import LABEL_COLUMN
 
 SEGMENT_COLUMN = "device"
 

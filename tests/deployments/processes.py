@@ -1,0 +1,89 @@
+"""Starting and stopping the real servers these tests talk to, with bounded waits only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(
+    condition: Callable[[], T | None],
+    timeout_s: float,
+    what: str,
+    alive: list[subprocess.Popen] | None = None,
+    interval_s: float = 1.0,
+) -> T:
+    """Poll `condition` until it returns something truthy; fail naming `what` after `timeout_s`.
+
+    Errors raised by `condition` count as "not yet" (a server still starting);
+    the last one is reported if time runs out. A process in `alive` that exits
+    ends the wait at once, since its server will never answer.
+    """
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while True:
+        for process in alive or []:
+            if process.poll() is not None:
+                raise AssertionError(f"{process.args[0]} exited ({process.returncode}) while waiting for {what}")
+        try:
+            value = condition()
+        except Exception as error:  # any failure means: not ready yet
+            last_error, value = error, None
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}; last error: {last_error!r}")
+        time.sleep(interval_s)
+
+
+@contextmanager
+def running(command: list[str], log_path: Path, env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen]:
+    """Run `command` in its own process group for the block, then stop the whole group."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            stop_group(process)
+
+
+def stop_group(process: subprocess.Popen, grace_s: float = 30) -> None:
+    """SIGTERM the process group `process` leads, then SIGKILL what is left after `grace_s`."""
+    if process.poll() is None:
+        _signal_group(process, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace_s)
+    # Children (code servers, run workers) may outlive their parent: end them too.
+    _signal_group(process, signal.SIGKILL)
+    if process.poll() is None:
+        process.wait(timeout=grace_s)
+
+
+def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a server's log, for failure messages."""
+    if not path.exists():
+        return f"({path} not written)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
