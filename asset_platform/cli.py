@@ -84,9 +84,10 @@ def _add_up(commands: argparse._SubParsersAction) -> None:
 
 def _registrars() -> list:
     """Each area of the platform adds its own subcommands from its own module."""
+    from asset_platform.registry.commands import register as registry_commands
     from asset_platform.storage.commands import register as storage_commands
 
-    return [_add_generate, _add_up, storage_commands]
+    return [_add_generate, _add_up, storage_commands, registry_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

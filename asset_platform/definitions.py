@@ -15,8 +15,14 @@ DEFAULT_OWNERS = ["team:ml-platform"]
 
 baseline_training_job = dg.define_asset_job(
     "baseline_training",
-    selection=dg.AssetSelection.groups("datasets", "features", "models"),
-    description="Validate the history, build features, train the three models and evaluate them.",
+    selection=dg.AssetSelection.groups("datasets", "features", "models", "registry"),
+    description="Validate the history, build features, train the three models, evaluate them "
+    "and pass the best through the promotion gate.",
+)
+set_champion_job = dg.define_asset_job(
+    "set_champion",
+    selection=dg.AssetSelection.assets("champion_model"),
+    description="Promote a model version or roll back the champion by hand (config: action, version, reason).",
 )
 
 
@@ -29,7 +35,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.map_asset_specs(_with_defaults, all_assets()),
         asset_checks=all_asset_checks(),
-        jobs=[baseline_training_job],
+        jobs=[baseline_training_job, set_champion_job],
         resources=resources if resources is not None else resources_for_environment(),
     )
 

@@ -28,7 +28,13 @@ class LandingZone(dg.ConfigurableResource):
             )
         return files
 
-    def read_history(self) -> pd.DataFrame:
-        """All history files as one frame, with the file each row came from."""
-        frames = [pd.read_parquet(path).assign(source_file=path.name) for path in self.history_files()]
-        return pd.concat(frames, ignore_index=True)
+    def read_history(self) -> tuple[pd.DataFrame, dict[str, str]]:
+        """All history files as one frame (with the file each row came from), and each file's md5.
+
+        The md5s are the raw versions a model's lineage ends at.
+        """
+        from asset_platform.storage.hashing import md5_file
+
+        files = self.history_files()
+        frames = [pd.read_parquet(path).assign(source_file=path.name) for path in files]
+        return pd.concat(frames, ignore_index=True), {path.name: md5_file(path) for path in files}

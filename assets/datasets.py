@@ -1,6 +1,5 @@
 """Datasets: the events as they landed, and the events that passed the contract."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -8,12 +7,14 @@ from asset_platform.landing import LandingZone
 
 
 @dg.asset(group_name="datasets", kinds={"parquet", "pandas"}, code_version="1")
-def raw_events(landing: LandingZone) -> pd.DataFrame:
+def raw_events(landing: LandingZone) -> dg.MaterializeResult:
     """Every shopping session in the history landing folder, exactly as upstream wrote it.
 
-    One row per session, with the landing file it came from in `source_file`.
+    One row per session, with the landing file it came from in `source_file`; the
+    md5 of each landing file is recorded, where every model's lineage ends.
     """
-    return landing.read_history()
+    events, source_files = landing.read_history()
+    return dg.MaterializeResult(value=events, metadata={"source_files": dg.MetadataValue.json(source_files)})
 
 
 @dg.asset_check(asset=raw_events, blocking=True, description="Raw events meet the event contract (EventSchema).")

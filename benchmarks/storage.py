@@ -7,7 +7,7 @@ Side by side, on the same mixed-dtype frame (floats, ints, categoricals, strings
 - peers: Dagster's FilesystemIOManager (pickle), and the naive DVC path (write Parquet,
   then `Repo.add` and `Repo.push` through DVC's Python API).
 
-Each timing is the median of `--repeats` runs, each on fresh folders. Nothing asserts
+Each timing is the best of `--repeats` rounds, each on fresh folders (medians are printed too). Nothing asserts
 on times. The last line printed is one JSON object.
 
     .venv/bin/python -m benchmarks.storage [--quick] [--rows N] [--repeats N] [--profile]
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -90,6 +91,10 @@ def folder_bytes(folder: Path) -> int:
 
 
 def timed(action: Callable[[], object]) -> tuple[float, object]:
+    # Start each timing from the same state: no garbage from the last one, no dirty
+    # pages of earlier writes for the kernel to flush in the middle of this one.
+    gc.collect()
+    os.sync()
     started = time.perf_counter()
     result = action()
     return time.perf_counter() - started, result
@@ -214,26 +219,32 @@ def profile_ours(frame: pd.DataFrame, top: int = 25) -> None:
 
 
 def summarize(rounds: list[dict[str, float]], rows: int) -> dict[str, object]:
-    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    # The same read of the same file took from 0.9 s to 4.8 s here, from memory
+    # allocation and page reclaim, not from the code measured: the best round of
+    # each is the steadiest estimate of its cost (medians are kept alongside).
+    best = {key: min(r[key] for r in rounds) for key in rounds[0]}
+    medians = {key: round(statistics.median(r[key] for r in rounds), 3) for key in rounds[0]}
     return {
         "bench": "storage",
         "rows": rows,
         "cols": COLUMNS,
         "repeats": len(rounds),
-        "object_mb": round(median["object_bytes"] / 2**20, 1),
-        "ours_s": round(median["ours_s"], 3),
-        "limit_s": round(median["limit_s"], 3),
-        "vs_limit": round(median["ours_s"] / median["limit_s"], 3),
+        "stat": "best round",
+        "object_mb": round(best["object_bytes"] / 2**20, 1),
+        "ours_s": round(best["ours_s"], 3),
+        "limit_s": round(best["limit_s"], 3),
+        "vs_limit": round(best["ours_s"] / best["limit_s"], 3),
         "peer": "dvc-naive",
-        "peer_s": round(median["peer_s"], 3),
-        "vs_peer": round(median["ours_s"] / median["peer_s"], 3),
-        "load_s": round(median["load_s"], 3),
-        "load_limit_s": round(median["load_limit_s"], 3),
-        "load_vs_limit": round(median["load_s"] / median["load_limit_s"], 3),
-        "second_store_s": round(median["second_store_s"], 3),
-        "pickle_store_s": round(median["pickle_store_s"], 3),
-        "pickle_load_s": round(median["pickle_load_s"], 3),
+        "peer_s": round(best["peer_s"], 3),
+        "vs_peer": round(best["ours_s"] / best["peer_s"], 3),
+        "load_s": round(best["load_s"], 3),
+        "load_limit_s": round(best["load_limit_s"], 3),
+        "load_vs_limit": round(best["load_s"] / best["load_limit_s"], 3),
+        "second_store_s": round(best["second_store_s"], 3),
+        "pickle_store_s": round(best["pickle_store_s"], 3),
+        "pickle_load_s": round(best["pickle_load_s"], 3),
         "bytes_added_second_store": int(max(r["bytes_added_second_store"] for r in rounds)),
+        "median": {k: v for k, v in medians.items() if k.endswith("_s")},
     }
 
 
@@ -241,7 +252,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows instead of {FULL_ROWS:,}")
     parser.add_argument("--rows", type=int, help="rows of the frame (overrides --quick)")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds; each timing is their median (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds; each timing is the best of them (default 5)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one put and get")
     args = parser.parse_args()
     rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)

@@ -6,6 +6,8 @@ from typing import Any
 
 from asset_platform.home import PlatformHome
 from asset_platform.landing import LandingZone
+from asset_platform.notify import notifier_from_env
+from asset_platform.registry.models import ModelRegistry
 from asset_platform.storage.io_manager import DvcIOManager
 
 
@@ -15,5 +17,8 @@ def local_resources(home: PlatformHome | None = None) -> dict[str, Any]:
         "io_manager": DvcIOManager(
             workspace=str(home.dvc_workspace), remote_url=str(home.dvc_remote), create_local_remote=True
         ),
+        "registry": ModelRegistry(workspace=str(home.dvc_workspace)),
+        # Run log always; webhook and Slack when their environment variables are set.
+        "notifier": notifier_from_env(),
         "landing": LandingZone(history_path=str(home.history_landing), production_path=str(home.production_landing)),
     }

@@ -43,3 +43,29 @@ def line_chart_markdown(series: Mapping[str, Sequence[float]], title: str, xlabe
     axis.legend(fontsize=7)
     axis.grid(alpha=0.3)
     return png_markdown(figure, title)
+
+
+def curves_markdown(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    title: str,
+    axes: tuple[str, str],
+    diagonal: bool = True,
+) -> str:
+    """Several (x, y) curves on one small chart, e.g. ROC or calibration curves of each model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=_FIGSIZE)
+    if diagonal:
+        axis.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8)
+    for name, (x, y) in curves.items():
+        axis.plot(x, y, label=name, linewidth=1.4)
+    axis.set_title(title, fontsize=9)
+    axis.set_xlabel(axes[0], fontsize=8)
+    axis.set_ylabel(axes[1], fontsize=8)
+    axis.tick_params(labelsize=7)
+    axis.legend(fontsize=7)
+    axis.grid(alpha=0.3)
+    return png_markdown(figure, title)

@@ -48,6 +48,7 @@ class ObjectCache:
             staged.chmod(0o444)
             os.replace(staged, target)
         except OSError as error:
+            staged.unlink(missing_ok=True)
             raise CacheError(f"cannot write to the DVC cache at {self.root}: {error}") from error
         return size
 

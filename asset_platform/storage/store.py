@@ -15,7 +15,7 @@ from typing import Any
 
 from asset_platform.storage.cache import DIR_SUFFIX, ObjectCache
 from asset_platform.storage.catalog import VersionCatalog, VersionNotFoundError, VersionRecord
-from asset_platform.storage.formats import choose_format, read_stored, suffix_for, write_staged
+from asset_platform.storage.formats import StagedValue, choose_format, read_stored, suffix_for, write_staged
 from asset_platform.storage.hashing import md5_file
 from asset_platform.storage.remote import DvcRemote, RemoteError
 
@@ -73,16 +73,14 @@ class AssetStore:
         self.catalog.folder(asset_path, partition)  # rejects unsafe keys before any write
         fmt = choose_format(value, declared_format, f"asset {name}")
         self.staging.mkdir(parents=True, exist_ok=True)
-        staged = write_staged(value, fmt, self.staging / f"{uuid.uuid4().hex}{suffix_for(fmt)}")
-        if staged.is_dir:
-            oid, files, added = self.cache.insert_tree(staged.path, self.staging)
-            shutil.rmtree(staged.path, ignore_errors=True)
-            objects = [(self.cache.path(md5), md5) for md5, _ in files.values()]
-        else:
-            oid, files = staged.md5, {}
-            added = self.cache.insert_file(staged.path, oid)
-            objects = []
-        objects.append((self.cache.path(oid), oid))
+        target = self.staging / f"{uuid.uuid4().hex}{suffix_for(fmt)}"
+        try:
+            staged = write_staged(value, fmt, target)
+            oid, files, added = self._insert(staged)
+        finally:
+            # Whatever was not moved into the cache (all of it, if anything failed) goes.
+            _remove(target)
+        objects = [(self.cache.path(md5), md5) for md5, _ in files.values()] + [(self.cache.path(oid), oid)]
         pushed = self.remote.push(objects) if self.push_enabled else 0
         record = VersionRecord(
             asset=name,
@@ -96,6 +94,12 @@ class AssetStore:
         )
         self.catalog.record(asset_path, record)
         return PutResult(record, added, pushed)
+
+    def _insert(self, staged: StagedValue) -> tuple[str, dict[str, list], int]:
+        """Move a staged value into the cache: (oid, files of a folder, bytes added)."""
+        if staged.is_dir:
+            return self.cache.insert_tree(staged.path, self.staging)
+        return staged.md5, {}, self.cache.insert_file(staged.path, staged.md5)
 
     def record(self, asset_path: list[str], partition: str | None = None, version: str | None = None) -> VersionRecord:
         """The latest version, or the one whose md5 prefix or run id is `version`."""
@@ -206,7 +210,7 @@ class AssetStore:
         cutoff = time.time() - _STALE_STAGING_S
         for leftover in self.staging.iterdir():
             if leftover.stat().st_mtime < cutoff:
-                shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+                _remove(leftover)
 
 
 def _entry_matches(entry: Path, record: VersionRecord) -> bool:
@@ -215,3 +219,10 @@ def _entry_matches(entry: Path, record: VersionRecord) -> bool:
         return all((entry / rel).stat().st_size == size for rel, (_, size) in record.files.items())
     except FileNotFoundError:
         return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -31,9 +31,7 @@ import pandas as pd
 
 from asset_platform.synthetic.scenarios import DriftContext, get_scenario
 
-DEVICES: Mapping[str, float] = MappingProxyType(
-    {"mobile": 0.55, "desktop": 0.35, "tablet": 0.10}
-)
+DEVICES: Mapping[str, float] = MappingProxyType({"mobile": 0.55, "desktop": 0.35, "tablet": 0.10})
 CHANNELS: Mapping[str, float] = MappingProxyType(
     {"search": 0.30, "social": 0.20, "email": 0.12, "direct": 0.23, "ads": 0.15}
 )
@@ -120,9 +118,7 @@ class LabelParams:
     discount_scale_pct: float = 25.0
     email_discount_multiplier: float = 2.2
     device_effect: Mapping[str, float] = field(
-        default_factory=lambda: MappingProxyType(
-            {"mobile": 0.0, "desktop": 0.6, "tablet": 0.15}
-        )
+        default_factory=lambda: MappingProxyType({"mobile": 0.0, "desktop": 0.6, "tablet": 0.15})
     )
     channel_effect: Mapping[str, float] = field(
         default_factory=lambda: MappingProxyType(
@@ -169,15 +165,11 @@ def _returning_visitor_effect(frame: pd.DataFrame, params: LabelParams) -> np.nd
     days = frame["days_since_last_visit"].to_numpy()
     loyalty = params.loyalty_coef * np.log1p(frame["past_purchases"].to_numpy())
     # Recent returners come back to finish a purchase; the effect fades in days.
-    recency = params.recency_coef * np.exp(
-        -np.nan_to_num(days) / params.recency_scale_days
-    )
+    recency = params.recency_coef * np.exp(-np.nan_to_num(days) / params.recency_scale_days)
     return np.where(np.isnan(days), params.first_visit_effect, recency + loyalty)
 
 
-def conversion_probability(
-    frame: pd.DataFrame, params: LabelParams = DEFAULT_LABEL_PARAMS
-) -> np.ndarray:
+def conversion_probability(frame: pd.DataFrame, params: LabelParams = DEFAULT_LABEL_PARAMS) -> np.ndarray:
     """True probability that each session converts (the Bayes-optimal score)."""
     return 1.0 / (1.0 + np.exp(-conversion_logit(frame, params)))
 
@@ -199,9 +191,7 @@ def _event_times(rng: np.random.Generator, day: datetime.date, n: int) -> pd.Ser
     return pd.Series(pd.to_datetime(start + offsets, unit="ns", utc=True))
 
 
-def _engagement(
-    rng: np.random.Generator, device: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _engagement(rng: np.random.Generator, device: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # Desktop users browse deeper; a gamma-Poisson mix gives the long tail of
     # heavy browsers that real click-streams have.
     depth = np.select([device == "desktop", device == "tablet"], [1.6, 1.2], 1.0)
@@ -226,9 +216,7 @@ def _discounts(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
     return np.where(has_discount, amount, 0.0)
 
 
-def sample_sessions(
-    rng: np.random.Generator, n_rows: int, day: datetime.date
-) -> pd.DataFrame:
+def sample_sessions(rng: np.random.Generator, n_rows: int, day: datetime.date) -> pd.DataFrame:
     """Draw the feature columns of `n_rows` clean sessions of `day` (no label)."""
     device = _choice(rng, DEVICES, n_rows)
     channel = _choice(rng, CHANNELS, n_rows)
@@ -297,9 +285,7 @@ def generate_events(
     return drift.apply(frame.copy(), context)
 
 
-def _bernoulli(
-    frame: pd.DataFrame, params: LabelParams, uniforms: np.ndarray
-) -> np.ndarray:
+def _bernoulli(frame: pd.DataFrame, params: LabelParams, uniforms: np.ndarray) -> np.ndarray:
     # Fixed uniforms per row (common random numbers): a drifted label differs
     # from the clean one only where the drift moved the probability across it.
     return (uniforms < conversion_probability(frame, params)).astype(np.int64)

@@ -56,9 +56,7 @@ def write_batches(
     return paths
 
 
-def _validate(
-    days: int, rows_per_day: int, scenario: str | None, drift_day: int | None
-) -> None:
+def _validate(days: int, rows_per_day: int, scenario: str | None, drift_day: int | None) -> None:
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
     if rows_per_day < 1:
@@ -70,17 +68,13 @@ def _validate(
     if scenario is None:
         raise ValueError("drift_day was given but scenario is None; name a scenario")
     if not 0 <= drift_day < days:
-        raise ValueError(
-            f"drift_day must be in [0, {days - 1}] for days={days}, got {drift_day}"
-        )
+        raise ValueError(f"drift_day must be in [0, {days - 1}] for days={days}, got {drift_day}")
 
 
 def _write_atomically(frame: pd.DataFrame, target: Path) -> Path:
     # Hidden name without the .parquet suffix, so globs for batches skip it;
     # same folder, so os.replace is a rename on one file system.
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     try:
         frame.to_parquet(temporary, engine="pyarrow", index=False)

@@ -46,9 +46,7 @@ class DriftContext:
     label_uniforms: np.ndarray
     probability: Callable[[pd.DataFrame, LabelParams], np.ndarray]
 
-    def relabel(
-        self, frame: pd.DataFrame, params: LabelParams | None = None
-    ) -> pd.DataFrame:
+    def relabel(self, frame: pd.DataFrame, params: LabelParams | None = None) -> pd.DataFrame:
         """Recompute `converted` for (possibly changed) features and parameters."""
         p = self.probability(frame, self.label_params if params is None else params)
         frame["converted"] = (self.label_uniforms < p).astype(np.int64)
@@ -165,9 +163,7 @@ def _out_of_range(frame: pd.DataFrame, ctx: DriftContext) -> pd.DataFrame:
     frame.loc[negative, "price"] = -frame.loc[negative, "price"]
     bad_hour = ctx.mask(n, _OUT_OF_RANGE_SHARE)
     hours = ctx.rng.integers(30, 41, size=n)
-    frame["hour_of_day"] = np.where(bad_hour, hours, frame["hour_of_day"]).astype(
-        np.int64
-    )
+    frame["hour_of_day"] = np.where(bad_hour, hours, frame["hour_of_day"]).astype(np.int64)
     bad_discount = ctx.mask(n, _OUT_OF_RANGE_SHARE)
     discounts = np.round(ctx.rng.uniform(101.0, 150.0, size=n))
     frame["discount_pct"] = np.where(bad_discount, discounts, frame["discount_pct"])
@@ -250,9 +246,7 @@ SCENARIOS: dict[str, DriftScenario] = {
         DriftScenario(
             name="missing_column",
             kind="quality",
-            description=(
-                "A schema change upstream: the `device` column is no longer delivered."
-            ),
+            description=("A schema change upstream: the `device` column is no longer delivered."),
             apply=_missing_column,
         ),
     )
@@ -265,6 +259,4 @@ def get_scenario(name: str) -> DriftScenario:
         return SCENARIOS[name]
     except KeyError:
         valid = ", ".join(SCENARIOS)
-        raise ValueError(
-            f"unknown drift scenario {name!r}; valid scenarios: {valid}"
-        ) from None
+        raise ValueError(f"unknown drift scenario {name!r}; valid scenarios: {valid}") from None

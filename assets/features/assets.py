@@ -1,6 +1,5 @@
 """Features: the time-based split and the feature pipeline fitted on training rows only."""
 
-
 import dagster as dg
 import pandas as pd
 from pydantic import Field

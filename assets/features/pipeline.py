@@ -29,9 +29,9 @@ def fit_pipeline(train: pd.DataFrame) -> dict[str, Any]:
     }
     medians = {column: float(train[column].median()) for column in _IMPUTED}
     spec = {"medians": medians, "vocabularies": vocabularies}
-    spec["feature_columns"] = list(apply_pipeline(train.head(1), spec, with_label=False).columns.drop(
-        list(PASSTHROUGH_COLUMNS)
-    ))
+    spec["feature_columns"] = list(
+        apply_pipeline(train.head(1), spec, with_label=False).columns.drop(list(PASSTHROUGH_COLUMNS))
+    )
     return spec
 
 

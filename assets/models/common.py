@@ -1,6 +1,5 @@
 """What the three model assets share: the validation split and the metadata they record."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -9,8 +8,11 @@ import pandas as pd
 
 from asset_platform.ml import TrainedModel
 from asset_platform.ml.metrics import classification_metrics
+from asset_platform.registry.tracking import TrainingUsage, git_commit, library_versions
 from asset_platform.reports import line_chart_markdown
 from asset_platform.validation.columns import LABEL_COLUMN
+
+_TOP_FEATURES = 15
 
 # Training assets ask Kubernetes for more memory than the default step pod.
 TRAINING_OP_TAGS = {
@@ -38,16 +40,36 @@ def score_splits(model: TrainedModel, splits: dict[str, pd.DataFrame]) -> dict[s
     return metrics
 
 
-def model_result(model: TrainedModel, curve: dict[str, list[float]], curve_metric: str, step_name: str) -> Any:
-    """The materialization of a model: the model as value, params and metrics as metadata."""
+def model_result(
+    model: TrainedModel,
+    usage: TrainingUsage,
+    importance: dict[str, float],
+    curve: dict[str, list[float]],
+    curve_axes: tuple[str, str],
+) -> dg.MaterializeResult:
+    """The materialization of a model: the model as value; params, metrics and tracking as metadata."""
+    top = dict(sorted(importance.items(), key=lambda item: -abs(item[1]))[:_TOP_FEATURES])
+    model.extra["feature_importance"] = top
+    # Resource usage stays out of the stored model: it differs run to run, and the
+    # model's bytes must not, so that a rebuild can be byte-identical.
     metadata: dict[str, Any] = {
         "flavor": model.flavor,
         "params": dg.MetadataValue.json(model.params),
+        "seed": dg.MetadataValue.int(int(model.params.get("seed", 0))),
         "feature_count": dg.MetadataValue.int(len(model.feature_names)),
-        **{f"metrics/{name}": dg.MetadataValue.float(value) for name, value in model.metrics.items()},
+        **{f"metrics/{name}": dg.MetadataValue.float(float(value)) for name, value in model.metrics.items()},
+        "feature_importance": dg.MetadataValue.md(
+            pd.DataFrame({"feature": list(top), "importance": list(top.values())}).round(4).to_markdown(index=False)
+        ),
+        "training/wall_s": dg.MetadataValue.float(usage.wall_s),
+        "training/cpu_s": dg.MetadataValue.float(usage.cpu_s),
+        "training/peak_rss_mb": dg.MetadataValue.float(usage.peak_rss_mb),
+        "library_versions": dg.MetadataValue.json(library_versions()),
+        "git_commit": git_commit() or "unknown (not a git checkout)",
     }
     if curve and all(curve.values()):
         metadata["learning_curve"] = dg.MetadataValue.md(
-            line_chart_markdown(curve, f"{model.flavor} learning curve", step_name, curve_metric)
+            line_chart_markdown(curve, f"{model.flavor} learning curve", *curve_axes)
         )
+        metadata["learning_curve_values"] = dg.MetadataValue.json(curve)
     return dg.MaterializeResult(value=model, metadata=metadata)

@@ -1,11 +1,11 @@
 """The LightGBM gradient-boosted trees model."""
 
-
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
 from asset_platform.ml import TrainedModel
+from asset_platform.registry.tracking import track_training
 from assets.models.common import TRAINING_OP_TAGS, model_result, score_splits, validation_split, xy
 
 
@@ -21,7 +21,9 @@ class LightGBMConfig(dg.Config):
 
 
 @dg.asset(group_name="models", kinds={"lightgbm"}, code_version="1", op_tags=TRAINING_OP_TAGS)
-def lgbm_model(config: LightGBMConfig, training_set: pd.DataFrame, feature_pipeline: dict) -> dg.MaterializeResult:
+def lgbm_model(
+    config: LightGBMConfig, training_set: pd.DataFrame, holdout_set: pd.DataFrame, feature_pipeline: dict
+) -> dg.MaterializeResult:
     """Conversion model: LightGBM boosted trees with early stopping on the latest training days."""
     import lightgbm as lgb
 
@@ -40,20 +42,28 @@ def lgbm_model(config: LightGBMConfig, training_set: pd.DataFrame, feature_pipel
         "force_row_wise": True,
         "verbosity": -1,
     }
-    curve: dict[str, list[float]] = {}
-    fit_x, fit_y = xy(fit, features)
-    valid_x, valid_y = xy(valid, features)
-    booster = lgb.train(
-        params,
-        lgb.Dataset(fit_x, fit_y, feature_name=features),
-        num_boost_round=config.max_rounds,
-        valid_sets=[lgb.Dataset(valid_x, valid_y, feature_name=features)],
-        valid_names=["valid"],
-        callbacks=[lgb.record_evaluation(curve), lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
-    )
+    curve: dict[str, dict[str, list[float]]] = {}
+    with track_training() as usage:
+        booster = lgb.train(
+            params,
+            lgb.Dataset(*xy(fit, features), feature_name=features),
+            num_boost_round=config.max_rounds,
+            valid_sets=[lgb.Dataset(*xy(valid, features), feature_name=features)],
+            valid_names=["valid"],
+            callbacks=[lgb.record_evaluation(curve), lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+        )
     booster.free_dataset()
-    model = TrainedModel("lightgbm", booster, features, params={**params, "max_rounds": config.max_rounds})
-    model.metrics = {**score_splits(model, {"train": fit, "valid": valid}), "best_iteration": float(booster.best_iteration)}
+    model = TrainedModel(
+        "lightgbm",
+        booster,
+        features,
+        params={**params, "max_rounds": config.max_rounds, "early_stopping_rounds": config.early_stopping_rounds},
+        extra={"feature_pipeline": feature_pipeline},
+    )
+    model.metrics = {
+        **score_splits(model, {"train": fit, "valid": valid, "holdout": holdout_set}),
+        "best_iteration": float(booster.best_iteration),
+    }
     valid_curve = {"valid AUC": curve["valid"]["auc"][: booster.best_iteration or None]}
-    model.extra = {"learning_curve": valid_curve}
-    return model_result(model, valid_curve, "AUC", "boosting round")
+    importance = dict(zip(features, booster.feature_importance("gain").tolist(), strict=True))
+    return model_result(model, usage, importance, valid_curve, ("boosting round", "AUC"))

@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from asset_platform.ml import TrainedModel
+from asset_platform.registry.tracking import track_training
 from assets.models.common import TRAINING_OP_TAGS, model_result, score_splits, validation_split, xy
 
 
@@ -42,7 +43,9 @@ TORCH_OP_TAGS = torch_op_tags()
 
 
 @dg.asset(group_name="models", kinds={"pytorch"}, code_version="1", op_tags=TORCH_OP_TAGS)
-def torch_model(config: TorchConfig, training_set: pd.DataFrame, feature_pipeline: dict) -> dg.MaterializeResult:
+def torch_model(
+    config: TorchConfig, training_set: pd.DataFrame, holdout_set: pd.DataFrame, feature_pipeline: dict
+) -> dg.MaterializeResult:
     """Conversion model: a small neural network; trains on CUDA when available, else the CPU."""
     import torch
 
@@ -54,17 +57,47 @@ def torch_model(config: TorchConfig, training_set: pd.DataFrame, feature_pipelin
     features = feature_pipeline["feature_columns"]
     fit, valid = validation_split(training_set)
     fit_x, fit_y = xy(fit, features)
-    valid_x, valid_y = xy(valid, features)
-    # Standardize with training statistics, folded into the first layer below.
+    # Standardize with training statistics, folded into the first layer after training.
     mean, std = fit_x.mean(axis=0), fit_x.std(axis=0) + 1e-6
     architecture = {"n_features": len(features), "hidden": list(config.hidden)}
     network = build_mlp(**architecture).to(device)
+    with track_training() as usage:
+        curve = _train(
+            network,
+            config,
+            device,
+            (fit_x - mean) / std,
+            fit_y,
+            (xy(valid, features)[0] - mean) / std,
+            xy(valid, features)[1],
+        )
+    network = network.cpu().eval()
+    # Importance: how strongly each standardized input feeds the first layer.
+    importance = dict(zip(features, network[0].weight.detach().abs().mean(dim=0).tolist(), strict=True))
+    _fold_standardization(network, mean, std)
+    params = {**config.model_dump(), "optimizer": "Adam", "device": device}
+    model = TrainedModel(
+        "torch",
+        network,
+        features,
+        params=params,
+        extra={"architecture": architecture, "feature_pipeline": feature_pipeline},
+    )
+    model.metrics = {
+        **score_splits(model, {"train": fit, "valid": valid, "holdout": holdout_set}),
+        "epochs": float(len(curve["valid loss"])),
+    }
+    return model_result(model, usage, importance, curve, ("epoch", "log loss"))
+
+
+def _train(network, config: TorchConfig, device: str, fit_x, fit_y, valid_x, valid_y) -> dict[str, list[float]]:
+    """Adam with early stopping on validation loss; leaves the best epoch's weights in `network`."""
+    import torch
+
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    train_x = torch.from_numpy((fit_x - mean) / std).to(device)
-    train_y = torch.from_numpy(fit_y.astype(np.float32)).to(device)
-    check_x = torch.from_numpy((valid_x - mean) / std).to(device)
-    check_y = torch.from_numpy(valid_y.astype(np.float32)).to(device)
+    train_x, train_y = torch.from_numpy(fit_x).to(device), torch.from_numpy(fit_y.astype(np.float32)).to(device)
+    check_x, check_y = torch.from_numpy(valid_x).to(device), torch.from_numpy(valid_y.astype(np.float32)).to(device)
     generator = torch.Generator().manual_seed(config.seed)
     curve: dict[str, list[float]] = {"train loss": [], "valid loss": []}
     best_loss, best_state, stale = float("inf"), None, 0
@@ -86,19 +119,13 @@ def torch_model(config: TorchConfig, training_set: pd.DataFrame, feature_pipelin
         curve["valid loss"].append(valid_loss)
         if valid_loss < best_loss - 1e-5:
             best_loss, stale = valid_loss, 0
-            best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
         else:
             stale += 1
             if stale >= config.patience:
                 break
-    network = network.cpu()
     network.load_state_dict(best_state)
-    _fold_standardization(network, mean, std)
-    params = {**config.model_dump(), "optimizer": "Adam", "device": device}
-    model = TrainedModel("torch", network.eval(), features, params=params, extra={"architecture": architecture})
-    model.metrics = {**score_splits(model, {"train": fit, "valid": valid}), "epochs": float(len(curve["valid loss"]))}
-    model.extra["learning_curve"] = curve
-    return model_result(model, curve, "log loss", "epoch")
+    return curve
 
 
 def _fold_standardization(network, mean: np.ndarray, std: np.ndarray) -> None:

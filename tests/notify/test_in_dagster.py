@@ -15,7 +15,7 @@ from asset_platform.notify import (
     notifier_from_env,
 )
 from tests.notify.conftest import SLACK_OK
-from tests.notify.test_events import DRIFT
+from tests.notify.samples import DRIFT
 
 FAST = {"initial_backoff_s": 0.01, "timeout_s": 2.0}
 
@@ -34,9 +34,9 @@ def drift_alert(context: dg.AssetExecutionContext, notifier: Notifier) -> dg.Mat
 
 
 def _run(notifier: Notifier) -> tuple[dg.ExecuteInProcessResult, list[str]]:
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([drift_alert], resources={"notifier": notifier}, instance=instance)
-    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([drift_alert], resources={"notifier": notifier}, instance=instance)
+        messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     return result, messages
 
 

@@ -6,7 +6,7 @@ import logging
 
 from asset_platform.notify import Notifier, SlackApiResource
 from tests.notify.conftest import SLACK_OK
-from tests.notify.test_events import DRIFT, PROMOTED
+from tests.notify.samples import DRIFT, PROMOTED
 
 LOGGER = "tests.notify.slack"
 FAST = {"initial_backoff_s": 0.01, "timeout_s": 2.0}

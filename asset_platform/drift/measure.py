@@ -1,0 +1,186 @@
+"""Measure one batch against a reference profile: one `FeatureDrift` per feature.
+
+A feature that cannot be measured (column missing, not numeric, every value
+missing) is recorded with `error` set and its statistics left None, so one bad
+column never hides the others and never turns into NaN.
+
+A numeric batch column is read in one O(n) pass that places each value among
+the profile's cut points (binning.py); every statistic is computed from that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from asset_platform.drift.binning import bin_batch
+from asset_platform.drift.columns import DriftInputError, category_counts, numeric_values, require_frame
+from asset_platform.drift.profile import OTHER_CATEGORY, CategoricalProfile, NumericProfile, ReferenceProfile
+from asset_platform.drift.statistics import chi_square, js_distance, ks_binned, psi, shares, wasserstein_binned
+
+RESULTS_FORMAT = "asset_platform.drift.results/1"
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """How one feature of a batch differs from the reference.
+
+    `wasserstein` is divided by the reference's standard deviation (so 0.2 is a
+    shift of a fifth of a standard deviation). `missing_rate` counts NaN, None
+    and +/-inf. `unseen_share` is the share of the batch's non-missing values in
+    categories the profile does not list. `out_of_range_share` is the share
+    outside the reference's [min, max]. The bin fields feed the histograms.
+    """
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+    n_rows: int
+    n_values: int
+    missing_rate: float
+    reference_missing_rate: float
+    psi: float | None = None
+    js_distance: float | None = None
+    ks_statistic: float | None = None
+    ks_pvalue: float | None = None
+    wasserstein: float | None = None
+    chi2_statistic: float | None = None
+    chi2_pvalue: float | None = None
+    unseen_share: float | None = None
+    out_of_range_share: float | None = None
+    bin_labels: tuple[str, ...] = ()
+    reference_shares: tuple[float, ...] = ()
+    batch_shares: tuple[float, ...] = ()
+    error: str | None = None
+
+    @property
+    def missing_rate_increase(self) -> float:
+        return self.missing_rate - self.reference_missing_rate
+
+    @property
+    def p_value(self) -> float | None:
+        return self.ks_pvalue if self.kind == "numeric" else self.chi2_pvalue
+
+
+@dataclass(frozen=True)
+class DriftResults:
+    """The drift of one batch, feature by feature; `to_dict` is JSON-ready."""
+
+    batch_key: str
+    n_rows: int
+    features: tuple[FeatureDrift, ...]
+
+    def feature(self, name: str) -> FeatureDrift:
+        for item in self.features:
+            if item.name == name:
+                return item
+        raise KeyError(f"no drift result for feature {name!r}; measured: {[f.name for f in self.features]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        features = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(f).items()} for f in self.features]
+        return {"format": RESULTS_FORMAT, "batch_key": self.batch_key, "n_rows": self.n_rows, "features": features}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DriftResults:
+        if data.get("format") != RESULTS_FORMAT:
+            raise ValueError(f"not drift results of format {RESULTS_FORMAT!r} (got {data.get('format')!r})")
+        names = {f.name for f in fields(FeatureDrift)}
+        features = tuple(
+            FeatureDrift(**{k: tuple(v) if isinstance(v, list) else v for k, v in item.items() if k in names})
+            for item in data["features"]
+        )
+        return cls(batch_key=str(data["batch_key"]), n_rows=int(data["n_rows"]), features=features)
+
+
+def compute_drift(profile: ReferenceProfile, batch: pd.DataFrame, batch_key: str = "") -> DriftResults:
+    """Measure every profiled feature of `batch`; columns the profile lacks are ignored."""
+    batch = require_frame(batch, "the batch")
+    measured = [_measure(batch, p, _numeric_drift) for p in profile.numeric.values()]
+    measured += [_measure(batch, p, _categorical_drift) for p in profile.categorical.values()]
+    return DriftResults(batch_key=batch_key, n_rows=len(batch), features=tuple(measured))
+
+
+def _measure(batch: pd.DataFrame, reference: NumericProfile | CategoricalProfile, measure: Any) -> FeatureDrift:
+    kind = "numeric" if isinstance(reference, NumericProfile) else "categorical"
+    base = FeatureDrift(
+        name=reference.name,
+        kind=kind,
+        n_rows=len(batch),
+        n_values=0,
+        missing_rate=1.0,
+        reference_missing_rate=reference.missing_rate,
+    )
+    if reference.name not in batch.columns:
+        return replace(base, error=f"column {reference.name!r} is missing from the batch")
+    if len(batch) == 0:
+        return replace(base, missing_rate=0.0, error="the batch has no rows")
+    try:
+        return measure(batch, reference, base)
+    except DriftInputError as exc:
+        return replace(base, error=str(exc))
+
+
+def _no_values(base: FeatureDrift) -> FeatureDrift:
+    return replace(base, error=f"every value of column {base.name!r} is missing ({base.n_rows} rows)")
+
+
+def _numeric_drift(batch: pd.DataFrame, reference: NumericProfile, base: FeatureDrift) -> FeatureDrift:
+    values, missing = numeric_values(batch, reference.name)
+    if values.size == 0:
+        return _no_values(base)
+    binned = bin_batch(reference.cuts, values, reference.mean, reference.scale)
+    # Counts below each edge give the bins [edge[i-1], edge[i]).
+    below_edge = binned.count_below(reference.cuts.index(np.asarray(reference.edges)))
+    counts = np.diff(np.concatenate(([0], below_edge, [values.size])))
+    low, high = reference.cuts.index(np.array([reference.minimum, reference.maximum]))
+    outside = binned.count_below(low) + values.size - binned.count_upto(high)
+    sample = np.asarray(reference.sample, dtype=np.float64)
+    statistic, pvalue = ks_binned(sample, binned)
+    return replace(
+        base,
+        n_values=int(values.size),
+        missing_rate=missing / base.n_rows,
+        psi=psi(reference.counts, counts),
+        js_distance=js_distance(reference.counts, counts),
+        ks_statistic=statistic,
+        ks_pvalue=pvalue,
+        wasserstein=wasserstein_binned(sample, binned, reference.mean, reference.scale),
+        out_of_range_share=float(outside / values.size),
+        bin_labels=_bin_labels(reference.edges),
+        reference_shares=tuple(shares(np.asarray(reference.counts, dtype=np.float64)).tolist()),
+        batch_shares=tuple(shares(counts.astype(np.float64)).tolist()),
+    )
+
+
+def _bin_labels(edges: tuple[float, ...]) -> tuple[str, ...]:
+    if not edges:
+        return ("all",)
+    inner = [f"[{lo:.3g}, {hi:.3g})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    return (f"< {edges[0]:.3g}", *inner, f">= {edges[-1]:.3g}")
+
+
+def _categorical_drift(batch: pd.DataFrame, reference: CategoricalProfile, base: FeatureDrift) -> FeatureDrift:
+    counts, missing = category_counts(batch, reference.name)
+    n_values = sum(counts.values())
+    if n_values == 0:
+        return _no_values(base)
+    listed = np.array([counts.get(category, 0) for category in reference.categories], dtype=np.float64)
+    batch_counts = np.append(listed, n_values - listed.sum())
+    reference_counts = np.append(np.asarray(reference.counts, dtype=np.float64), reference.other)
+    statistic, pvalue = chi_square(reference_counts, batch_counts)
+    return replace(
+        base,
+        n_values=int(n_values),
+        missing_rate=missing / base.n_rows,
+        psi=psi(reference_counts, batch_counts),
+        js_distance=js_distance(reference_counts, batch_counts),
+        chi2_statistic=statistic,
+        chi2_pvalue=pvalue,
+        unseen_share=float(batch_counts[-1] / n_values),
+        bin_labels=(*reference.categories, OTHER_CATEGORY),
+        reference_shares=tuple(shares(reference_counts).tolist()),
+        batch_shares=tuple(shares(batch_counts).tolist()),
+    )

@@ -1,0 +1,122 @@
+"""Whether the drift seen so far justifies retraining: a pure function of history.
+
+The drift -> retrain sensor keeps recent `BatchAssessment.to_record()` dicts in
+its cursor and calls `should_retrain` on each tick. Rules, newest batch first:
+
+* batches smaller than `min_batch_size` neither confirm nor break a streak;
+* a batch with data-quality problems (a missing column, a jump in missing
+  values) breaks it: retraining on a broken feed would teach the model the
+  fault, the pipeline needs fixing instead;
+* `consecutive_batches` drifted batches in a row are needed;
+* after a retrain, only later batches count as evidence, at least
+  `cooldown_batches` judged batches must have arrived, and `cooldown_hours`
+  must have passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from asset_platform.drift.policy import BatchAssessment, DriftPolicy, as_record, check_policy
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Retrain or not, why, and the keys of the batches that are the evidence (oldest first)."""
+
+    retrain: bool
+    reason: str
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def run_key(self) -> str:
+        """Idempotent run key derived from the evidence: the same evidence never retrains twice."""
+        digest = hashlib.sha256("\n".join(self.evidence).encode("utf-8")).hexdigest()[:16]
+        return f"drift-retrain-{digest}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"retrain": self.retrain, "reason": self.reason, "evidence": list(self.evidence)}
+
+
+def should_retrain(
+    history: Sequence[BatchAssessment | Mapping[str, Any]],
+    policy: DriftPolicy,
+    last_retrain_batch: str | None = None,
+    last_retrain_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Decision:
+    """Decide from `history` (oldest first) whether to retrain now.
+
+    `last_retrain_batch` is the newest evidence key of the previous retrain;
+    if it is not in `history`, the history is taken to start after it (a
+    sensor may trim its cursor at each retrain). Naive datetimes are read as UTC;
+    `now` defaults to the current time.
+    """
+    check_policy(policy)
+    records = _since(list(map(as_record, history)), last_retrain_batch)
+    streak, stop = _streak(records, policy)
+    evidence = tuple(record["batch_key"] for record in streak)
+    if len(streak) < policy.consecutive_batches:
+        found = f"{len(streak)} of {policy.consecutive_batches} consecutive drifted batches"
+        return Decision(False, f"{found}; {stop}" if stop else found, evidence)
+    retrained = last_retrain_batch is not None or last_retrain_at is not None
+    blocked = _cooldown(records, policy, last_retrain_at, now) if retrained else None
+    if blocked:
+        return Decision(False, blocked, evidence)
+    features = sorted({name for record in streak for name in record.get("drifted_features", ())})
+    reason = (
+        f"{len(streak)} consecutive drifted batches ({', '.join(evidence)}) >= {policy.consecutive_batches}; "
+        f"drifted features: {', '.join(features) or 'n/a'}"
+    )
+    return Decision(True, reason, evidence)
+
+
+def _since(records: list[dict[str, Any]], last_retrain_batch: str | None) -> list[dict[str, Any]]:
+    keys = [record["batch_key"] for record in records]
+    if last_retrain_batch is None or last_retrain_batch not in keys:
+        return records
+    last = len(keys) - 1 - keys[::-1].index(last_retrain_batch)
+    return records[last + 1 :]
+
+
+def _judged(record: Mapping[str, Any], policy: DriftPolicy) -> bool:
+    return bool(record.get("judged", True)) and int(record["n_rows"]) >= policy.min_batch_size
+
+
+def _streak(records: list[dict[str, Any]], policy: DriftPolicy) -> tuple[list[dict[str, Any]], str]:
+    """The newest run of drifted batches (oldest first) and what ended it."""
+    streak: list[dict[str, Any]] = []
+    for record in reversed(records):
+        key = record["batch_key"]
+        if not _judged(record, policy):
+            continue
+        if record.get("quality_issues"):
+            issues = ", ".join(record["quality_issues"])
+            return streak[::-1], f"batch {key} has data-quality problems ({issues}); fix the feed, not the model"
+        if not record["drift_detected"]:
+            return streak[::-1], f"batch {key} is within policy"
+        streak.append(record)
+    return streak[::-1], "" if records else "no batches assessed since the last retrain"
+
+
+def _cooldown(
+    records: list[dict[str, Any]], policy: DriftPolicy, last_retrain_at: dt.datetime | None, now: dt.datetime | None
+) -> str | None:
+    judged = sum(1 for record in records if _judged(record, policy))
+    if judged < policy.cooldown_batches:
+        return f"cooldown: {judged} judged batches since the last retrain < cooldown_batches {policy.cooldown_batches}"
+    if last_retrain_at is None or policy.cooldown_hours <= 0:
+        return None
+    current = _utc(now or dt.datetime.now(dt.UTC))
+    hours = (current - _utc(last_retrain_at)).total_seconds() / 3600
+    if hours < policy.cooldown_hours:
+        return f"cooldown: {hours:.1f} h since the last retrain < cooldown_hours {policy.cooldown_hours:g}"
+    return None
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment

@@ -1,0 +1,95 @@
+"""Model versions and the champion pointer, read from the asset store.
+
+A model version is one stored version of a model asset (its DVC md5); the
+champion is the pointer held by the `champion_model` asset. Reading them needs
+only the DVC workspace, so the CLI works without a running Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from asset_platform.ml import TrainedModel
+from asset_platform.storage import AssetStore, VersionNotFoundError, VersionRecord
+
+CHAMPION_ASSET = "champion_model"
+MODEL_ASSETS = ("lgbm_model", "sklearn_model", "torch_model")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    asset: str
+    record: VersionRecord
+    manifest: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return self.record.data_version
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.manifest.get("metrics", {})
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.manifest.get("params", {})
+
+
+class ModelRegistry(dg.ConfigurableResource):
+    """Read access to model versions and the champion pointer in the platform's DVC workspace."""
+
+    workspace: str = Field(description="Folder of the platform's DVC workspace (as for DvcIOManager).")
+    model_assets: list[str] = Field(default=list(MODEL_ASSETS), description="Assets whose versions are models.")
+
+    _store: AssetStore | None = PrivateAttr(default=None)
+
+    @property
+    def store(self) -> AssetStore:
+        if self._store is None:
+            self._store = AssetStore(Path(self.workspace), push=False)
+        return self._store
+
+    def versions(self, asset: str | None = None) -> list[ModelVersion]:
+        """Every retained model version, newest first."""
+        assets = [asset] if asset else self.model_assets
+        found = []
+        for name in assets:
+            for record in self.store.catalog.retained([name], None):
+                found.append(ModelVersion(name, record, self._manifest(record)))
+        return sorted(found, key=lambda v: -v.record.created_at)
+
+    def find(self, ref: str) -> ModelVersion:
+        """The model version whose data version starts with `ref` (at least 4 characters)."""
+        if len(ref) < 4:
+            raise VersionNotFoundError(f"version {ref!r} is too short: give at least 4 characters of it")
+        matches = {v.version: v for v in self.versions() if v.version.startswith(ref)}
+        if not matches:
+            raise VersionNotFoundError(f"no model version starts with {ref!r}; `asset-platform models list` shows them")
+        if len(matches) > 1:
+            raise VersionNotFoundError(f"version prefix {ref!r} is ambiguous: {', '.join(sorted(matches))}")
+        return next(iter(matches.values()))
+
+    def load(self, asset: str, version: str) -> TrainedModel:
+        return self.store.get([asset], None, version)
+
+    def champion(self) -> dict[str, Any] | None:
+        """The current champion pointer, or None before the first promotion."""
+        try:
+            return self.store.get([CHAMPION_ASSET])
+        except VersionNotFoundError:
+            return None
+
+    def champion_history(self) -> list[tuple[VersionRecord, dict[str, Any]]]:
+        """Every materialization of the champion pointer, oldest first, with its content."""
+        history = self.store.catalog.history([CHAMPION_ASSET], None)
+        return [(record, self.store.get([CHAMPION_ASSET], None, record.md5)) for record in history]
+
+    def _manifest(self, record: VersionRecord) -> dict[str, Any]:
+        folder = self.store.ensure_local(record)
+        return json.loads((folder / "model.json").read_text())
