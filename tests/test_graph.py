@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from asset_platform.definitions import build_definitions
-from asset_platform.synthetic import write_batches
 from asset_platform.storage import AssetStore
+from asset_platform.synthetic import write_batches
 
 # The demo label is a noisy non-linear function; the generator's own Bayes-optimal
 # AUC is about 0.82, so a healthy LightGBM on 11k training rows clears 0.75.

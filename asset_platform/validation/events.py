@@ -8,8 +8,6 @@ not invalid data.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -33,7 +31,7 @@ class EventSchema(pa.DataFrameModel):
     channel: Series[str]
     country: Series[str]
     product_category: Series[str]
-    converted: Optional[Series[int]] = pa.Field(isin=[0, 1])
+    converted: Series[int] | None = pa.Field(isin=[0, 1])
 
     class Config:
         coerce = True

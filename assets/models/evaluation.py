@@ -75,9 +75,8 @@ def _confusion_tables(labels: np.ndarray, scores: dict[str, np.ndarray], thresho
     parts = [f"Threshold {threshold}: rows are actual (0, 1), columns predicted (0, 1)."]
     for name, s in scores.items():
         (tn, fp), (fn, tp) = confusion_matrix(labels, (s >= threshold).astype(int), labels=[0, 1])
-        parts.append(
-            f"**{name}**\n\n| | pred 0 | pred 1 |\n|---|---|---|\n| actual 0 | {tn} | {fp} |\n| actual 1 | {fn} | {tp} |"
-        )
+        header = "| | pred 0 | pred 1 |\n|---|---|---|"
+        parts.append(f"**{name}**\n\n{header}\n| actual 0 | {tn} | {fp} |\n| actual 1 | {fn} | {tp} |")
     return "\n\n".join(parts)
 
 

@@ -67,6 +67,7 @@ def test_sigkill_mid_write_leaves_the_previous_version(store: AssetStore, remote
 def test_four_steps_write_to_one_cache_and_remote_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     workspace, remote, barrier = tmp_path / "dvc", tmp_path / "dvc-remote", tmp_path / "barrier"
     barrier.mkdir()
+    (tmp_path / "dagster").mkdir()
     monkeypatch.setenv(concurrent_job.WORKSPACE_ENV, str(workspace))
     monkeypatch.setenv(concurrent_job.REMOTE_ENV, str(remote))
     monkeypatch.setenv(concurrent_job.BARRIER_ENV, str(barrier))
