@@ -10,14 +10,27 @@ import dagster as dg
 
 from assets import all_asset_checks, all_assets
 from resources import resources_for_environment
+from sensors.drift_retrain import RETRAINING_JOB, drift_retrain_sensor
+from sensors.labels_arrival import batch_labels_sensor, batch_performance_job
+from sensors.production_arrival import production_batch_sensor, score_batch_job
 
 DEFAULT_OWNERS = ["team:ml-platform"]
 
+# Everything from the landed history to the champion and the drift reference built from it.
+_TRAINING = dg.AssetSelection.groups("datasets", "features", "models", "registry") | dg.AssetSelection.assets(
+    "reference_profile"
+)
 baseline_training_job = dg.define_asset_job(
     "baseline_training",
-    selection=dg.AssetSelection.groups("datasets", "features", "models", "registry"),
-    description="Validate the history, build features, train the three models, evaluate them "
-    "and pass the best through the promotion gate.",
+    selection=_TRAINING,
+    description="Validate the history, build features, train the three models, evaluate them, "
+    "pass the best through the promotion gate and profile what it was trained on.",
+)
+retraining_job = dg.define_asset_job(
+    RETRAINING_JOB,
+    selection=_TRAINING,
+    description="Launched by drift_retrain_sensor: retrain on history plus recent labeled production "
+    "batches, evaluate, and promote only through the gate. Its tags name the trigger and the evidence.",
 )
 set_champion_job = dg.define_asset_job(
     "set_champion",
@@ -35,7 +48,8 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.map_asset_specs(_with_defaults, all_assets()),
         asset_checks=all_asset_checks(),
-        jobs=[baseline_training_job, set_champion_job],
+        jobs=[baseline_training_job, retraining_job, set_champion_job, score_batch_job, batch_performance_job],
+        sensors=[production_batch_sensor, batch_labels_sensor, drift_retrain_sensor],
         resources=resources if resources is not None else resources_for_environment(),
     )
 

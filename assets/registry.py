@@ -19,7 +19,7 @@ from asset_platform.registry.gate import GateComparison, compare
 from asset_platform.registry.models import ModelRegistry, ModelVersion
 from asset_platform.registry.trigger import describe_trigger
 from asset_platform.validation.columns import LABEL_COLUMN
-from assets.features.pipeline import apply_pipeline
+from assets.features.pipeline import score_events
 
 
 class ChampionConfig(dg.Config):
@@ -89,11 +89,6 @@ def _compare_on(window: str, events: pd.DataFrame, champion: TrainedModel, chall
         config.margin,
         config.resamples,
     )
-
-
-def score_events(model: TrainedModel, events: pd.DataFrame):
-    """Score raw events with the feature pipeline the model was trained with."""
-    return model.predict_proba(apply_pipeline(events, model.extra["feature_pipeline"], with_label=False))
 
 
 def _by_hand(config, registry, current, trigger) -> tuple[dict, str, dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.home import PlatformHome
 from asset_platform.landing import LandingZone
 from asset_platform.notify import notifier_from_env
@@ -17,6 +18,7 @@ def local_resources(home: PlatformHome | None = None) -> dict[str, Any]:
         "io_manager": DvcIOManager(
             workspace=str(home.dvc_workspace), remote_url=str(home.dvc_remote), create_local_remote=True
         ),
+        "drift_monitor": DriftMonitor(),
         "registry": ModelRegistry(workspace=str(home.dvc_workspace)),
         # Run log always; webhook and Slack when their environment variables are set.
         "notifier": notifier_from_env(),

@@ -44,6 +44,8 @@ def category_counts(frame: pd.DataFrame, name: str) -> tuple[dict[str, int], int
     merged: dict[str, int] = {}
     # 1 and "1" become the same JSON key, so their counts are merged rather than lost.
     for value, count in zip(counts.index, counts.to_numpy(), strict=True):
+        if count == 0:  # a pandas Categorical lists unused categories with count 0
+            continue
         key = str(value)
         merged[key] = merged.get(key, 0) + int(count)
     return merged, int(len(series) - int(counts.sum()))

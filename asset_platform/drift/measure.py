@@ -34,6 +34,12 @@ class FeatureDrift:
     and +/-inf. `unseen_share` is the share of the batch's non-missing values in
     categories the profile does not list. `out_of_range_share` is the share
     outside the reference's [min, max]. The bin fields feed the histograms.
+
+    KS and Wasserstein compare the batch with the profile's sample of the
+    reference, and the KS p-value counts that sample's size as the reference's
+    (as scipy would on the same sample); see profile.py for how far both can be
+    from the full-reference values. p-values become tiny for harmless shifts in
+    large batches, so the default policy does not use them.
     """
 
     name: str

@@ -115,9 +115,10 @@ class DriftPolicy(dg.Config):
 def check_policy(policy: DriftPolicy) -> None:
     """Raise ValueError naming every inconsistent setting."""
     problems = [f"drift_statistics: unknown {s!r}" for s in policy.drift_statistics if s not in DRIFT_STATISTICS]
-    pairs = [(name, getattr(policy, name)) for name in (*DRIFT_STATISTICS, "missing_rate_increase")]
+    limited = (*DRIFT_STATISTICS, "missing_rate_increase")
+    pairs = [(name, getattr(policy, name)) for name in limited]
     for feature, override in policy.features.items():
-        pairs += [(f"features.{feature}.{n}", getattr(override, n)) for n in DRIFT_STATISTICS if getattr(override, n)]
+        pairs += [(f"features.{feature}.{n}", getattr(override, n)) for n in limited if getattr(override, n)]
         if override.weight < 0:
             problems.append(f"features.{feature}.weight must be >= 0, got {override.weight}")
     problems += [f"{name}: warn {t.warn} > alert {t.alert}" for name, t in pairs if t.warn > t.alert]

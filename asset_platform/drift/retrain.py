@@ -45,6 +45,7 @@ class Decision:
 def should_retrain(
     history: Sequence[BatchAssessment | Mapping[str, Any]],
     policy: DriftPolicy,
+    *,
     last_retrain_batch: str | None = None,
     last_retrain_at: dt.datetime | None = None,
     now: dt.datetime | None = None,

@@ -15,17 +15,18 @@ on the same inputs (the tests hold it to that):
   up to 10,000 values per side, Smirnov's asymptotic distribution beyond).
 * `wasserstein` - 1-Wasserstein (earth mover's) distance divided by a scale,
   with the batch's values placed at their cell means (see `wasserstein_binned`
-  for the exact scipy equivalent and the bound on the difference).
-
-The `_binned` variants take the batch already placed among the profile's cut
-points (see binning.py), so one O(n) pass over a batch column serves every
-statistic.
+  for the exact scipy equivalent and the bound on the difference);
+  `wasserstein_sorted` is the exact distance of two sorted arrays.
 * `chi_square` - chi-square test of homogeneity of two count vectors; equals
   `scipy.stats.chi2_contingency([ref, batch], correction=False)` after dropping
   categories empty on both sides. Yates' correction is never applied: it only
   matters for two categories and small counts.
 * `adjust_p_values` - Bonferroni or Benjamini-Hochberg adjustment for testing
   many features at once.
+
+The `_binned` variants take the batch already placed among the profile's cut
+points (see binning.py), so one O(n) pass over a batch column serves every
+statistic.
 """
 
 from __future__ import annotations
@@ -50,7 +51,15 @@ def shares(counts: np.ndarray) -> np.ndarray:
 
 
 def psi(reference_counts: Sequence[float], batch_counts: Sequence[float], epsilon: float = PSI_EPSILON) -> float:
-    """Population Stability Index of two count vectors over the same bins."""
+    """Population Stability Index of two count vectors over the same bins.
+
+    PSI = sum over bins of (a - e) * ln(a / e), with e, a the reference's and the
+    batch's shares and empty bins set to `epsilon` (1e-4). In drift results the
+    bins are the profile's: for numeric features the reference's quantile bins
+    (10 by default: edges at the 10%, ..., 90% quantiles, duplicates merged for
+    discrete features, outer bins open-ended), for categorical features the
+    listed categories plus "other".
+    """
     expected = shares(np.asarray(reference_counts, dtype=np.float64))
     actual = shares(np.asarray(batch_counts, dtype=np.float64))
     expected = np.where(expected == 0, epsilon, expected)

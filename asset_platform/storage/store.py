@@ -173,8 +173,11 @@ class AssetStore:
                 damages.append(Damage(record, oid, repaired=False, detail=str(error)))
                 continue
             damages.append(Damage(record, oid, repaired=True, detail="refetched from the remote"))
-        if any(d.repaired for d in damages) and record.is_dir:
-            self.ensure_local(record)
+        if record.is_dir and any(d.repaired for d in damages):
+            # The workspace copy still links the damaged files, which kept their size.
+            folder = self.catalog.folder(record.asset.split("/"), record.partition)
+            if (folder / f"{record.entry_name}.dvc").exists():
+                self.catalog.link_entry(folder, record)
         return damages
 
     def verify(self, asset_path: list[str], partition: str | None = None) -> list[str]:

@@ -83,3 +83,38 @@ def _write_atomically(frame: pd.DataFrame, target: Path) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+LABELS_PREFIX = "labels_"
+
+
+def labels_file_name(day: datetime.date) -> str:
+    """File name of the delayed labels of `day`'s batch, e.g. ``labels_2024-03-01.parquet``."""
+    return f"{LABELS_PREFIX}{day:%Y-%m-%d}{BATCH_SUFFIX}"
+
+
+def write_production_day(
+    landing_dir: Path,
+    day: datetime.date,
+    rows: int,
+    seed: int,
+    scenario: str | None = None,
+    intensity: float = 1.0,
+) -> tuple[Path, pd.DataFrame]:
+    """Write a production batch as upstream would: events without the label.
+
+    Returns the batch path and the labels (`event_id`, `converted`), which arrive
+    later as their own file (`write_labels`), as in production.
+    """
+    _validate(1, rows, scenario, None)
+    landing_dir = Path(landing_dir)
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    frame = generate_events(rows, day, seed, scenario, intensity)
+    labels = frame[["event_id", "converted"]].copy()
+    path = _write_atomically(frame.drop(columns=["converted"]), landing_dir / batch_file_name(day))
+    return path, labels
+
+
+def write_labels(landing_dir: Path, day: datetime.date, labels: pd.DataFrame) -> Path:
+    """Write the delayed labels of `day`'s production batch."""
+    return _write_atomically(labels, Path(landing_dir) / labels_file_name(day))

@@ -71,3 +71,8 @@ def time_split(events: pd.DataFrame, holdout_fraction: float) -> tuple[pd.DataFr
     cutoff = events["event_time"].quantile(1 - holdout_fraction)
     before = events["event_time"] < cutoff
     return events[before], events[~before], cutoff
+
+
+def score_events(model: Any, events: pd.DataFrame) -> np.ndarray:
+    """Score raw events with the feature pipeline the model (a TrainedModel) was trained with."""
+    return model.predict_proba(apply_pipeline(events, model.extra["feature_pipeline"], with_label=False))

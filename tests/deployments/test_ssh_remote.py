@@ -12,6 +12,7 @@ import filecmp
 import getpass
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -56,9 +57,9 @@ def _sshd_config(folder: Path, port: int, host_key: Path, authorized: Path) -> P
     return config
 
 
-def _ssh_answers(port: int, key: Path, user: str, env: dict) -> bool:
-    command = ["ssh", "-i", str(key), "-p", str(port), "-o", "BatchMode=yes", f"{user}@127.0.0.1", "true"]
-    return subprocess.run(command, env=env, capture_output=True, timeout=20).returncode == 0
+def _ssh_banner(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        return connection.recv(64).startswith(b"SSH-2.0-")
 
 
 @pytest.fixture
@@ -84,12 +85,19 @@ def ssh_remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     log = folder / "sshd.log"
     with running([str(SSHD), "-D", "-e", "-f", str(config)], log, env, tmp_path) as sshd:
         try:
-            wait_for(lambda: _ssh_answers(port, client_key, user, env), 30, "sshd to accept the key", [sshd])
+            wait_for(lambda: _ssh_banner(port), 30, "sshd to greet on its port", [sshd])
         except AssertionError as error:
             raise AssertionError(f"{error}\nsshd log:\n{tail(log)}") from error
         remote = tmp_path / "remote"
         remote.mkdir()
-        yield {"port": str(port), "user": user, "keyfile": str(client_key), "path": str(remote), "home": str(home)}
+        yield {
+            "port": str(port),
+            "user": user,
+            "keyfile": str(client_key),
+            "path": str(remote),
+            "home": str(home),
+            "log": str(log),
+        }
 
 
 def _production_env(monkeypatch: pytest.MonkeyPatch, ssh: dict[str, str], root: Path) -> None:
@@ -140,6 +148,12 @@ def test_dvc_pull_cli_gets_a_pushed_version_back(ssh_remote: dict, tmp_path: Pat
     )
     assert pulled.returncode == 0, f"dvc pull failed:\n{pulled.stdout}\n{pulled.stderr}"
     assert filecmp.cmp(fresh / record.entry_name, store.cache.path(record.md5), shallow=False)
+    _assert_went_through_sshd(ssh_remote)
+
+
+def _assert_went_through_sshd(ssh: dict[str, str]) -> None:
+    log = Path(ssh["log"]).read_text(errors="replace")
+    assert f"Accepted publickey for {ssh['user']}" in log, f"no SSH login in the sshd log:\n{log[-2000:]}"
 
 
 def test_asset_store_in_a_fresh_workspace_fetches_over_ssh(
@@ -161,3 +175,4 @@ def test_asset_store_in_a_fresh_workspace_fetches_over_ssh(
     loaded = target.get(ASSET)
     assert filecmp.cmp(target.cache.path(record.md5), store.cache.path(record.md5), shallow=False)
     pd.testing.assert_frame_equal(loaded, store.get(ASSET))
+    _assert_went_through_sshd(ssh_remote)

@@ -148,3 +148,18 @@ def test_extra_batch_columns_are_ignored_and_results_round_trip_through_json(dem
 def test_batch_must_be_a_frame(demo_profile: ReferenceProfile) -> None:
     with pytest.raises(TypeError, match="pandas DataFrame"):
         compute_drift(demo_profile, [1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_pandas_extension_dtypes_are_read_like_plain_ones() -> None:
+    reference = pd.DataFrame({"n": pd.array([1, 2, 3, 4] * 50, dtype="Int64"), "c": pd.Categorical(["a", "b"] * 100)})
+    profile = build_profile(reference, ["n"], ["c"])
+    batch = pd.DataFrame(
+        {
+            "n": pd.array([1, 2, None, 4] * 25, dtype="Int64"),
+            "c": pd.Categorical(["a"] * 100, categories=["a", "b", "z"]),
+        }
+    )
+    results = compute_drift(profile, batch)
+    assert results.feature("n").missing_rate == pytest.approx(0.25)
+    assert profile.categorical["c"].categories == ("a", "b")
+    assert results.feature("c").batch_shares == pytest.approx((1.0, 0.0, 0.0))

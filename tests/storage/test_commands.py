@@ -1,4 +1,9 @@
-"""`asset-platform storage ...` run as a user would: a subprocess on a platform home."""
+"""`asset-platform storage ...` on a platform home.
+
+The main paths run the console script as a subprocess, as a user would; error
+cases call `asset_platform.cli.main` in-process, because each start of the
+script costs seconds on a small machine and exit codes and messages are the same.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from asset_platform.cli import build_parser
+from asset_platform.cli import build_parser, main
 from asset_platform.home import PlatformHome
 from asset_platform.storage import AssetStore
 from asset_platform.storage.workspace import ensure_workspace
@@ -58,22 +63,24 @@ def test_list_shows_retained_versions_and_the_latest(home_store: AssetStore) -> 
     assert [v["latest"] for v in events] == [True, False, False]
     assert {v["partition"] for v in listed if v["asset"] == "daily"} == {"2026-01-01", "2026-01-02"}
     assert {"md5", "size", "format", "created_at"} <= set(events[0])
-    table = storage("list", "events").stdout
+
+
+def test_list_table_marks_the_latest(home_store: AssetStore, capsys: pytest.CaptureFixture) -> None:
+    assert main(["storage", "list", "events"]) == 0
+    table = capsys.readouterr().out
+    latest = home_store.record(["events"])
     assert home_store.record(["events"], version="run-0").md5 in table and "daily" not in table
+    assert next(line for line in table.splitlines() if latest.md5 in line).split()[1] == "*"
 
 
-def test_unknown_asset_and_missing_workspace_are_clear_errors(home_store: AssetStore, tmp_path: Path) -> None:
-    unknown = storage("list", "nope")
-    assert unknown.returncode == 2
-    assert "no stored versions of asset 'nope'" in unknown.stderr and "Traceback" not in unknown.stderr
-    empty = subprocess.run(
-        [str(VENV_BIN / "asset-platform"), "storage", "verify"],
-        env=subprocess_env(ASSET_PLATFORM_HOME=str(tmp_path / "empty-home")),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert empty.returncode == 2 and f"no DVC workspace at {tmp_path / 'empty-home' / 'dvc'}" in empty.stderr
+def test_unknown_asset_and_missing_workspace_are_clear_errors(
+    home_store: AssetStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["storage", "list", "nope"]) == 2
+    assert "no stored versions of asset 'nope'" in capsys.readouterr().err
+    monkeypatch.setenv("ASSET_PLATFORM_HOME", str(tmp_path / "empty-home"))
+    assert main(["storage", "verify"]) == 2
+    assert f"no DVC workspace at {tmp_path / 'empty-home' / 'dvc'}" in capsys.readouterr().err
 
 
 def test_verify_repairs_from_the_remote_and_fails_on_what_it_cannot(
@@ -91,24 +98,26 @@ def test_verify_repairs_from_the_remote_and_fails_on_what_it_cannot(
     flip_byte(home_store.cache.path(lost.md5))
     (platform_home.dvc_remote / "files" / "md5" / lost.md5[:2] / lost.md5[2:]).unlink()
     done = storage("verify", "daily")
-    assert done.returncode == 1
+    assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"daily[2026-01-02] version {lost.md5}" in done.stdout
     assert "checked 2 versions: 0 objects repaired, 1 not repaired" in done.stdout
 
 
-def test_prune_drops_old_pointers_and_gc_frees_their_bytes(home_store: AssetStore) -> None:
+def test_prune_drops_old_pointers_and_gc_frees_their_bytes(
+    home_store: AssetStore, capsys: pytest.CaptureFixture
+) -> None:
     oldest, middle, latest = (home_store.record(["events"], version=f"run-{i}") for i in range(3))
-    done = storage("prune", "events", "--keep", "2")
-    assert done.returncode == 0, done.stderr
-    assert f"dropped events version {oldest.md5}" in done.stdout and "dvc gc -w" in done.stdout
+    assert main(["storage", "prune", "events", "--keep", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"dropped events version {oldest.md5}" in out and "dvc gc -w" in out
     assert home_store.cache.path(oldest.md5).exists(), "bytes stay until gc"
     done = storage("prune", "events", "--keep", "1", "--gc")
     assert done.returncode == 0, done.stderr
     assert not home_store.cache.path(oldest.md5).exists() and not home_store.cache.path(middle.md5).exists()
     assert home_store.cache.path(latest.md5).exists()
     assert all(home_store.cache.path(r.md5).exists() for r in home_store.catalog.retained(["daily"], "2026-01-01"))
-    refused = storage("prune", "events", "--keep", "0")
-    assert refused.returncode == 2 and "keep must be at least 1" in refused.stderr
+    assert main(["storage", "prune", "events", "--keep", "0"]) == 2
+    assert "keep must be at least 1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("subcommand", ["list", "verify", "prune", "path"])

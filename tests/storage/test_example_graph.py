@@ -9,9 +9,7 @@ from asset_platform.home import PlatformHome
 from tests.storage.helpers import files_under
 
 # Fewer boosting rounds and epochs than the defaults: the same code paths, a faster suite.
-SHORT_TRAINING = {
-    "ops": {"lgbm_model": {"config": {"max_rounds": 60}}, "torch_model": {"config": {"max_epochs": 4}}}
-}
+SHORT_TRAINING = {"ops": {"lgbm_model": {"config": {"max_rounds": 60}}, "torch_model": {"config": {"max_epochs": 4}}}}
 MUST_BE_STABLE = {"raw_events", "validated_events", "training_set", "lgbm_model", "sklearn_model", "torch_model"}
 
 

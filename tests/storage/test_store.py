@@ -182,6 +182,15 @@ def test_damaged_file_of_a_model_folder_is_refetched(store: AssetStore) -> None:
     assert md5_file(entry / "model.skops") == skops_md5
 
 
+def test_verify_relinks_a_repaired_model_folder(store: AssetStore) -> None:
+    record = store.put(["model"], small_model()).record
+    skops_md5 = record.files["model.skops"][0]
+    flip_byte(store.cache.path(skops_md5))
+    assert len(store.verify(["model"])) == 1
+    entry = store.catalog.folder(["model"], None) / record.entry_name
+    assert md5_file(entry / "model.skops") == skops_md5
+
+
 def test_missing_remote_is_named_and_nothing_stored_is_lost(store: AssetStore, remote: Path) -> None:
     first = store.put(["events"], small_frame(1)).record
     remote.rename(remote.with_name("unmounted"))

@@ -1,0 +1,1 @@
+"""Monitoring group: production batches, their scores, drift and realized performance."""

@@ -1,0 +1,1 @@
+"""Sensors: production files arriving, labels arriving, and drift → retraining."""

@@ -1,0 +1,105 @@
+"""The retrain decision: consecutive confirmation, minimum batch size, quality faults, cooldown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from asset_platform.drift import DriftPolicy, ReferenceProfile, assess_batch, compute_drift, should_retrain
+from tests.drift.demo_data import BATCH_DAY, demo_batch
+
+POLICY = DriftPolicy()
+
+
+def _record(key: str, drift: bool, rows: int = 2_000, quality: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "batch_key": key,
+        "n_rows": rows,
+        "drift_detected": drift,
+        "drift_share": 0.3 if drift else 0.0,
+        "drifted_features": ["price"] if drift else [],
+        "quality_issues": list(quality),
+    }
+
+
+def test_one_drifted_batch_is_not_enough_two_in_a_row_are() -> None:
+    first = should_retrain([_record("d1", False), _record("d2", True)], POLICY)
+    assert (first.retrain, first.evidence) == (False, ("d2",))
+    assert "1 of 2 consecutive" in first.reason
+    second = should_retrain([_record("d1", False), _record("d2", True), _record("d3", True)], POLICY)
+    assert (second.retrain, second.evidence) == (True, ("d2", "d3"))
+    assert "price" in second.reason
+
+
+def test_a_clean_batch_breaks_the_streak() -> None:
+    decision = should_retrain([_record("d1", True), _record("d2", False), _record("d3", True)], POLICY)
+    assert not decision.retrain
+    assert decision.evidence == ("d3",)
+
+
+def test_small_batches_neither_confirm_nor_break() -> None:
+    history = [_record("d1", True), _record("d2", False, rows=100), _record("d3", True), _record("d4", True, rows=10)]
+    decision = should_retrain(history, POLICY)
+    assert (decision.retrain, decision.evidence) == (True, ("d1", "d3"))
+
+
+def test_quality_faults_block_retraining() -> None:
+    history = [_record("d1", True), _record("d2", True, quality=("device",))]
+    decision = should_retrain(history, POLICY)
+    assert not decision.retrain
+    assert "batch d2 has data-quality problems (device)" in decision.reason
+
+
+def test_only_batches_after_the_last_retrain_count_and_cooldown_in_batches() -> None:
+    history = [_record("d1", True), _record("d2", True), _record("d3", True), _record("d4", True)]
+    decision = should_retrain(history, POLICY, last_retrain_batch="d2")
+    assert not decision.retrain
+    assert decision.reason.startswith("cooldown: 2 judged batches")
+    history.append(_record("d5", True))
+    assert should_retrain(history, POLICY, last_retrain_batch="d2").evidence == ("d3", "d4", "d5")
+    assert should_retrain(history, POLICY, last_retrain_batch="d2").retrain
+
+
+def test_cooldown_in_hours() -> None:
+    history = [_record(f"d{i}", True) for i in range(5)]
+    policy = DriftPolicy(cooldown_hours=24, cooldown_batches=0)
+    retrained = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    soon = should_retrain(history, policy, last_retrain_at=retrained, now=retrained + dt.timedelta(hours=5))
+    assert not soon.retrain
+    assert "5.0 h since the last retrain < cooldown_hours 24" in soon.reason
+    naive_now = dt.datetime(2026, 3, 2, 13, 0)  # naive datetimes are read as UTC
+    assert should_retrain(history, policy, last_retrain_at=retrained, now=naive_now).retrain
+
+
+def test_empty_history() -> None:
+    decision = should_retrain([], POLICY)
+    assert not decision.retrain
+    assert "no batches" in decision.reason
+
+
+def test_run_key_is_derived_from_the_evidence() -> None:
+    history = [_record("d1", True), _record("d2", True)]
+    assert should_retrain(history, POLICY).run_key == should_retrain(list(history), POLICY).run_key
+    other = should_retrain([_record("d1", True), _record("d3", True)], POLICY)
+    assert other.run_key != should_retrain(history, POLICY).run_key
+
+
+def test_bad_records_are_rejected_with_guidance() -> None:
+    with pytest.raises(ValueError, match="to_record"):
+        should_retrain([{"batch_key": "d1"}], POLICY)
+
+
+def test_demo_drift_retrains_on_the_second_covariate_day_through_json_records(demo_profile: ReferenceProfile) -> None:
+    cursor: list[dict[str, Any]] = []
+    decisions = []
+    for offset, scenario in enumerate([None, None, "covariate", "covariate"]):
+        day = BATCH_DAY + dt.timedelta(days=offset)
+        results = compute_drift(demo_profile, demo_batch(day=day, scenario=scenario), day.isoformat())
+        cursor.append(assess_batch(results, POLICY).to_record())
+        cursor = json.loads(json.dumps(cursor))  # as a sensor cursor would keep it
+        decisions.append(should_retrain(cursor, POLICY))
+    assert [d.retrain for d in decisions] == [False, False, False, True]
+    assert decisions[-1].evidence == ("2026-02-03", "2026-02-04")
