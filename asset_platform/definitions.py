@@ -26,9 +26,13 @@ baseline_training_job = dg.define_asset_job(
     description="Validate the history, build features, train the three models, evaluate them, "
     "pass the best through the promotion gate and profile what it was trained on.",
 )
+# Retraining learns from a sliding window of recent labeled data (history plus labeled
+# production batches), so a changed concept is learned rather than averaged away.
+RETRAINING_WINDOW_DAYS = 4.0
 retraining_job = dg.define_asset_job(
     RETRAINING_JOB,
     selection=_TRAINING,
+    config={"ops": {"feature_sets": {"config": {"window_days": RETRAINING_WINDOW_DAYS, "holdout_fraction": 0.25}}}},
     description="Launched by drift_retrain_sensor: retrain on history plus recent labeled production "
     "batches, evaluate, and promote only through the gate. Its tags name the trigger and the evidence.",
 )

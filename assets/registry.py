@@ -15,11 +15,12 @@ import pandas as pd
 from pydantic import Field
 
 from asset_platform.ml import TrainedModel
+from asset_platform.notify import Notifier, RetrainingOutcome
 from asset_platform.registry.gate import GateComparison, compare
 from asset_platform.registry.models import ModelRegistry, ModelVersion
 from asset_platform.registry.trigger import describe_trigger
 from asset_platform.validation.columns import LABEL_COLUMN
-from assets.features.pipeline import score_events
+from assets.features.pipeline import holdout_rows, score_events
 
 
 class ChampionConfig(dg.Config):
@@ -39,6 +40,7 @@ def champion_model(
     context: dg.AssetExecutionContext,
     config: ChampionConfig,
     registry: ModelRegistry,
+    notifier: Notifier,
     model_evaluation: pd.DataFrame,
     validated_events: pd.DataFrame,
     feature_pipeline: dict,
@@ -51,11 +53,13 @@ def champion_model(
     trigger = describe_trigger(context.run.tags)
     current = registry.champion()
     if config.action == "gate":
-        holdout = validated_events[validated_events["event_time"] >= pd.Timestamp(feature_pipeline["cutoff"])]
+        holdout = holdout_rows(validated_events, feature_pipeline)
         pointer, decision, details = _gate(config, registry, current, model_evaluation, holdout, trigger)
     else:
         pointer, decision, details = _by_hand(config, registry, current, trigger)
     context.log.info(f"champion_model: {decision}: {details['reason']}")
+    if decision in ("promoted", "rejected") and config.action == "gate":
+        notifier.notify(_outcome(decision, details, context.run.run_id), log=context.log)
     return dg.MaterializeResult(value=pointer, metadata=_decision_metadata(pointer, decision, details, trigger))
 
 
@@ -121,6 +125,21 @@ def _pointer(version: ModelVersion, reason: str, trigger: str) -> dict[str, Any]
         "changed_by": trigger,
         "changed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def _outcome(decision: str, details: dict[str, Any], run_id: str) -> RetrainingOutcome:
+    comparisons: list[GateComparison] = details.get("comparisons", [])
+    first = comparisons[0] if comparisons else None
+    return RetrainingOutcome(
+        asset="champion_model",
+        promoted=decision == "promoted",
+        challenger_auc=first.challenger_auc if first else float("nan"),
+        champion_auc=first.champion_auc if first else None,
+        auc_difference=first.delta_auc if first else None,
+        auc_difference_ci=(first.ci_low, first.ci_high) if first else None,
+        reason=details["reason"],
+        run_id=run_id,
+    )
 
 
 def _decision_metadata(pointer: dict, decision: str, details: dict, trigger: str) -> dict[str, Any]:

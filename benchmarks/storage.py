@@ -187,25 +187,43 @@ def bench_dvc_naive(frame: pd.DataFrame, scratch: Path) -> float:
     return seconds
 
 
-def run_once(frame: pd.DataFrame) -> dict[str, float]:
-    """One round of every measurement, each in its own fresh temporary folder."""
+def run_once(frame: pd.DataFrame, index: int) -> dict[str, float]:
+    """One round of every measurement, each in its own fresh temporary folder.
+
+    The order rotates between rounds so that no contender always runs first or last.
+    """
+    measurements = [_measure_limit, _measure_ours, _measure_pickle, _measure_naive]
+    shift = index % len(measurements)
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-limit-") as scratch:
-        results["limit_s"], results["load_limit_s"] = bench_limit(frame, Path(scratch))
-    with tempfile.TemporaryDirectory(prefix="bench-ours-") as scratch:
-        ours = bench_ours(frame, Path(scratch))
-    results.update(
-        ours_s=ours["store_s"],
-        load_s=ours["load_s"],
-        second_store_s=ours["second_store_s"],
-        bytes_added_second_store=ours["bytes_added"],
-        object_bytes=ours["object_bytes"],
-    )
-    with tempfile.TemporaryDirectory(prefix="bench-pickle-") as scratch:
-        results["pickle_store_s"], results["pickle_load_s"] = bench_pickle(frame, Path(scratch))
-    with tempfile.TemporaryDirectory(prefix="bench-naive-") as scratch:
-        results["peer_s"] = bench_dvc_naive(frame, Path(scratch))
+    for measure in measurements[shift:] + measurements[:shift]:
+        with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+            results.update(measure(frame, Path(scratch)))
     return results
+
+
+def _measure_limit(frame: pd.DataFrame, scratch: Path) -> dict[str, float]:
+    store_s, load_s = bench_limit(frame, scratch)
+    return {"limit_s": store_s, "load_limit_s": load_s}
+
+
+def _measure_ours(frame: pd.DataFrame, scratch: Path) -> dict[str, float]:
+    ours = bench_ours(frame, scratch)
+    return {
+        "ours_s": ours["store_s"],
+        "load_s": ours["load_s"],
+        "second_store_s": ours["second_store_s"],
+        "bytes_added_second_store": ours["bytes_added"],
+        "object_bytes": ours["object_bytes"],
+    }
+
+
+def _measure_pickle(frame: pd.DataFrame, scratch: Path) -> dict[str, float]:
+    store_s, load_s = bench_pickle(frame, scratch)
+    return {"pickle_store_s": store_s, "pickle_load_s": load_s}
+
+
+def _measure_naive(frame: pd.DataFrame, scratch: Path) -> dict[str, float]:
+    return {"peer_s": bench_dvc_naive(frame, scratch)}
 
 
 def profile_ours(frame: pd.DataFrame, top: int = 25) -> None:
@@ -264,7 +282,7 @@ def main() -> None:
     )
     rounds = []
     for index in range(args.repeats):
-        rounds.append(run_once(frame))
+        rounds.append(run_once(frame, index))
         print(f"round {index + 1}: " + ", ".join(f"{k}={v:.3f}" for k, v in rounds[-1].items()), flush=True)
     if args.profile:
         profile_ours(frame)

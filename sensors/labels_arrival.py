@@ -11,7 +11,6 @@ from sensors.cursor import dump_cursor, load_cursor
 batch_performance_job = dg.define_asset_job(
     "batch_performance_job",
     selection=dg.AssetSelection.assets("batch_performance"),
-    partitions_def=production_partitions,
     description="Realized AUC and log loss of a scored batch once its labels arrived.",
 )
 

@@ -16,7 +16,6 @@ from sensors.cursor import dump_cursor, load_cursor
 score_batch_job = dg.define_asset_job(
     "score_batch",
     selection=dg.AssetSelection.assets("production_batches", "batch_predictions", "batch_drift"),
-    partitions_def=production_partitions,
     description="Validate one production batch, score it with the champion and measure its drift.",
 )
 

@@ -25,6 +25,7 @@ EXPECTED_ASSETS = {
     *MODELS,
     "model_evaluation",
     "champion_model",
+    "reference_profile",
 }
 
 

@@ -76,3 +76,15 @@ def time_split(events: pd.DataFrame, holdout_fraction: float) -> tuple[pd.DataFr
 def score_events(model: Any, events: pd.DataFrame) -> np.ndarray:
     """Score raw events with the feature pipeline the model (a TrainedModel) was trained with."""
     return model.predict_proba(apply_pipeline(events, model.extra["feature_pipeline"], with_label=False))
+
+
+def training_rows(events: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    """The rows a pipeline (and the models trained with it) learned from: its window, before the cutoff."""
+    times = events["event_time"]
+    start = pd.Timestamp(spec.get("window_start", times.min()))
+    return events[(times >= start) & (times < pd.Timestamp(spec["cutoff"]))]
+
+
+def holdout_rows(events: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    """The rows held out from the pipeline's training: from the cutoff on."""
+    return events[events["event_time"] >= pd.Timestamp(spec["cutoff"])]

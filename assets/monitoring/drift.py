@@ -10,7 +10,7 @@ from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.drift.report import drift_histograms_markdown, drift_summary, drift_table_markdown
 from asset_platform.registry.models import ModelRegistry
 from asset_platform.validation.columns import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from assets.features.pipeline import score_events
+from assets.features.pipeline import score_events, training_rows
 from assets.monitoring.batches import production_partitions
 
 PREDICTION = "prediction"
@@ -26,7 +26,7 @@ def reference_profile(
     Includes the champion's own scores on its training rows, so prediction drift
     is measured like any feature. Its size does not grow with the training rows.
     """
-    training = validated_events[validated_events["event_time"] < pd.Timestamp(feature_pipeline["cutoff"])]
+    training = training_rows(validated_events, feature_pipeline)
     model = registry.load(champion_model["model_asset"], champion_model["version"])
     frame = training.assign(**{PREDICTION: score_events(model, training)})
     profile = build_profile(frame, numeric=[*NUMERIC_FEATURES, PREDICTION], categorical=list(CATEGORICAL_FEATURES))
