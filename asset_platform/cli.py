@@ -58,6 +58,52 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return serve(PlatformHome.from_env(), host=args.host, port=args.port, train_baseline=not args.no_baseline)
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from asset_platform.demo import DemoSettings, run_demo
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    root = args.home or PlatformHome.from_env().root / "demos" / f"{args.scenario}-{stamp}"
+    home = PlatformHome(root.resolve()).ensure()
+    settings = DemoSettings(args.scenario, args.days, args.drift_day, args.rows_per_day, args.history_days, args.seed)
+    print(f"demo home: {home.root} (training the baseline first)", flush=True)
+    print(f"{'day':>3}  {'batch':22} {'drift?':6} {'status':7} {'share':>6} {'AUC':>6}  {'retrain':10} champion")
+
+    def report(o) -> None:
+        share = "" if math.isnan(o.drift_share) else f"{o.drift_share:.2f}"
+        auc = "" if math.isnan(o.realized_auc) else f"{o.realized_auc:.3f}"
+        print(
+            f"{o.day:>3}  {o.batch:22} {'yes' if o.drifting else '':6} {o.drift_status:7} {share:>6} {auc:>6}  "
+            f"{o.retrain:10} {o.champion}",
+            flush=True,
+        )
+
+    summary = run_demo(home, settings, report)
+    print(f"browse it: ASSET_PLATFORM_HOME={home.root} make up")
+    print(json.dumps(summary, default=str))
+    return 0
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    from pathlib import Path
+
+    from asset_platform.synthetic import SCENARIOS
+
+    parser = commands.add_parser(
+        "demo", help="headless closed loop: batches, drift, sensors, retraining, promotion; prints a timeline"
+    )
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="concept", help="drift to inject")
+    parser.add_argument("--days", type=int, default=20, help="production batches, one per day (default 20)")
+    parser.add_argument("--drift-day", type=int, default=10, help="0-based day the scenario starts (default 10)")
+    parser.add_argument("--rows-per-day", type=int, default=2000, help="sessions per batch (default 2000)")
+    parser.add_argument("--history-days", type=int, default=21, help="days of history for the baseline")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--home", type=Path, help="platform home for the demo (default: a new folder under demos/)")
+    parser.set_defaults(handler=_cmd_demo)
+
+
 def _add_generate(commands: argparse._SubParsersAction) -> None:
     from asset_platform.synthetic import SCENARIOS
 
@@ -87,7 +133,7 @@ def _registrars() -> list:
     from asset_platform.registry.commands import register as registry_commands
     from asset_platform.storage.commands import register as storage_commands
 
-    return [_add_generate, _add_up, storage_commands, registry_commands]
+    return [_add_generate, _add_up, _add_demo, storage_commands, registry_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,7 +62,9 @@ class LandingZone(dg.ConfigurableResource):
             sources[path.name] = md5_file(path)
         for key in self.labeled_batches():
             events, labels = self.batch_path(key), self.labels_path(key)
-            frames.append(self.read_batch(key).merge(self.read_labels(key), on="event_id").assign(source_file=events.name))
+            frames.append(
+                self.read_batch(key).merge(self.read_labels(key), on="event_id").assign(source_file=events.name)
+            )
             sources[events.name], sources[labels.name] = md5_file(events), md5_file(labels)
         return pd.concat(frames, ignore_index=True), sources
 

@@ -10,7 +10,7 @@ the profile's cut points (binning.py); every statistic is computed from that.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
@@ -109,7 +109,9 @@ def compute_drift(profile: ReferenceProfile, batch: pd.DataFrame, batch_key: str
     return DriftResults(batch_key=batch_key, n_rows=len(batch), features=tuple(measured))
 
 
-def _measure(batch: pd.DataFrame, reference: NumericProfile | CategoricalProfile, measure: Any) -> FeatureDrift:
+def _measure(
+    batch: pd.DataFrame, reference: NumericProfile | CategoricalProfile, measure: Callable[..., FeatureDrift]
+) -> FeatureDrift:
     kind = "numeric" if isinstance(reference, NumericProfile) else "categorical"
     base = FeatureDrift(
         name=reference.name,

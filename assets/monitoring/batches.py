@@ -29,7 +29,7 @@ SCHEMA_CHECK = "matches_event_schema"
         )
     ],
 )
-def production_batches(context: dg.AssetExecutionContext, landing: LandingZone) -> dg.MaterializeResult:
+def production_batches(context: dg.AssetExecutionContext, landing: LandingZone):
     """One production batch of shopping sessions, as landed (labels arrive later).
 
     A batch that breaks the contract is stored as it came, fails the blocking

@@ -52,7 +52,7 @@ def batch_drift(
     batch_predictions: pd.DataFrame,
     reference_profile: dict,
     drift_monitor: DriftMonitor,
-) -> dg.MaterializeResult:
+):
     """How far one production batch has moved from the training reference, feature by feature.
 
     PSI, KS, Jensen-Shannon and Wasserstein for numeric features, chi-square and

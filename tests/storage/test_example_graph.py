@@ -30,7 +30,8 @@ def _bytes_added(result: dg.ExecuteInProcessResult) -> dict[str, int]:
 def test_second_materialization_adds_no_object(
     demo_history: list, local_resources: dict, platform_home: PlatformHome
 ) -> None:
-    job = build_definitions(local_resources).resolve_implicit_global_asset_job_def()
+    # The training job: history to models, registry and reference (the monitoring assets are partitioned).
+    job = build_definitions(local_resources).resolve_job_def("baseline_training")
     cache, remote = platform_home.dvc_workspace / ".dvc" / "cache", platform_home.dvc_remote
     with dg.instance_for_test() as instance:
         first = job.execute_in_process(SHORT_TRAINING, instance=instance)

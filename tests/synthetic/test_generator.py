@@ -61,9 +61,7 @@ def test_same_arguments_give_identical_frames() -> None:
     pd.testing.assert_frame_equal(first, second)
 
 
-@pytest.mark.parametrize(
-    ("day", "seed"), [(DAY + datetime.timedelta(days=1), SEED), (DAY, SEED + 1)]
-)
+@pytest.mark.parametrize(("day", "seed"), [(DAY + datetime.timedelta(days=1), SEED), (DAY, SEED + 1)])
 def test_other_day_or_seed_gives_other_rows(day: datetime.date, seed: int) -> None:
     base = generate_events(2_000, DAY, SEED)
     other = generate_events(2_000, day, seed)
@@ -73,21 +71,14 @@ def test_other_day_or_seed_gives_other_rows(day: datetime.date, seed: int) -> No
 
 def test_columns_and_dtypes_are_exact(events: pd.DataFrame) -> None:
     assert list(events.columns) == list(EXPECTED_DTYPES)
-    assert {
-        column: str(dtype) for column, dtype in events.dtypes.items()
-    } == EXPECTED_DTYPES
+    assert {column: str(dtype) for column, dtype in events.dtypes.items()} == EXPECTED_DTYPES
     assert tuple(EXPECTED_DTYPES) == EVENT_COLUMNS
     for column in CATEGORIES:
         assert not isinstance(events[column].dtype, pd.CategoricalDtype)
 
 
 def test_event_ids_are_unique_across_days() -> None:
-    ids = pd.concat(
-        [
-            generate_events(500, DAY + datetime.timedelta(days=i), SEED)["event_id"]
-            for i in range(3)
-        ]
-    )
+    ids = pd.concat([generate_events(500, DAY + datetime.timedelta(days=i), SEED)["event_id"] for i in range(3)])
     assert ids.is_unique
     assert ids.iloc[0] == "20240301-0000000"
 
@@ -134,9 +125,7 @@ def test_base_conversion_rate_is_realistic(events: pd.DataFrame) -> None:
 
 def test_label_is_learnable_by_gradient_boosting(events: pd.DataFrame) -> None:
     holdout = generate_events(10_000, DAY + datetime.timedelta(days=1), SEED)
-    model = HistGradientBoostingClassifier(
-        categorical_features="from_dtype", random_state=0
-    )
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
     model.fit(model_matrix(events), events["converted"])
     scores = model.predict_proba(model_matrix(holdout))[:, 1]
     assert roc_auc_score(holdout["converted"], scores) > MIN_LEARNABLE_AUC

@@ -65,9 +65,7 @@ def test_registry_names_and_kinds() -> None:
         assert len(scenario.description) > 40
 
 
-@pytest.mark.parametrize(
-    "call", [lambda: get_scenario("seasonal"), lambda: drifted("seasonal")]
-)
+@pytest.mark.parametrize("call", [lambda: get_scenario("seasonal"), lambda: drifted("seasonal")])
 def test_unknown_scenario_lists_valid_names(call) -> None:
     with pytest.raises(ValueError, match="'seasonal'") as error:
         call()
@@ -78,9 +76,7 @@ def test_unknown_scenario_lists_valid_names(call) -> None:
 def test_scenario_output_is_deterministic() -> None:
     for name in SCENARIOS:
         first = generate_events(1_000, DAY, SEED, scenario=name)
-        pd.testing.assert_frame_equal(
-            first, generate_events(1_000, DAY, SEED, scenario=name)
-        )
+        pd.testing.assert_frame_equal(first, generate_events(1_000, DAY, SEED, scenario=name))
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -91,9 +87,7 @@ def test_zero_intensity_changes_nothing(clean: pd.DataFrame, name: str) -> None:
 def test_covariate_shifts_numeric_features(clean: pd.DataFrame) -> None:
     shifted = drifted("covariate")
     assert shifted["price"].mean() / clean["price"].mean() > 1.5
-    duration_ratio = (
-        shifted["session_duration_s"].mean() / clean["session_duration_s"].mean()
-    )
+    duration_ratio = shifted["session_duration_s"].mean() / clean["session_duration_s"].mean()
     assert duration_ratio < 0.7
     assert shifted["pages_viewed"].mean() < 0.8 * clean["pages_viewed"].mean()
     assert (shifted["pages_viewed"] >= 1).all()
@@ -118,21 +112,15 @@ def test_category_mix_moves_device_and_channel(clean: pd.DataFrame) -> None:
 def test_concept_keeps_features_but_breaks_a_clean_model(clean: pd.DataFrame) -> None:
     concept = drifted("concept")
     # Same sessions, so every feature statistic is unchanged (well within 2%).
-    pd.testing.assert_frame_equal(
-        concept[FEATURES_WITHOUT_LABEL], clean[FEATURES_WITHOUT_LABEL]
-    )
+    pd.testing.assert_frame_equal(concept[FEATURES_WITHOUT_LABEL], clean[FEATURES_WITHOUT_LABEL])
     rate_ratio = concept["converted"].mean() / clean["converted"].mean()
     assert 0.75 < rate_ratio < 1.25
     train = generate_events(ROWS, DAY - datetime.timedelta(days=1), SEED)
-    model = HistGradientBoostingClassifier(
-        categorical_features="from_dtype", random_state=0
-    )
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
     model.fit(model_matrix(train), train["converted"])
 
     def auc(frame: pd.DataFrame) -> float:
-        return roc_auc_score(
-            frame["converted"], model.predict_proba(model_matrix(frame))[:, 1]
-        )
+        return roc_auc_score(frame["converted"], model.predict_proba(model_matrix(frame))[:, 1])
 
     # Observed: about 0.81 on clean data and about 0.66 after the concept drift.
     assert auc(clean) - auc(concept) >= 0.08
@@ -140,9 +128,7 @@ def test_concept_keeps_features_but_breaks_a_clean_model(clean: pd.DataFrame) ->
 
 def test_prior_raises_conversion_with_features_unchanged(clean: pd.DataFrame) -> None:
     prior = drifted("prior")
-    pd.testing.assert_frame_equal(
-        prior[FEATURES_WITHOUT_LABEL], clean[FEATURES_WITHOUT_LABEL]
-    )
+    pd.testing.assert_frame_equal(prior[FEATURES_WITHOUT_LABEL], clean[FEATURES_WITHOUT_LABEL])
     assert prior["converted"].mean() >= 1.6 * clean["converted"].mean()
     # Shared per-row uniforms: the sales season only adds buyers.
     assert (prior["converted"] >= clean["converted"]).all()
@@ -169,9 +155,7 @@ def test_out_of_range_values_appear(clean: pd.DataFrame) -> None:
 
 def test_missing_column_drops_device(clean: pd.DataFrame) -> None:
     faulty = drifted("missing_column")
-    assert list(faulty.columns) == [
-        column for column in clean.columns if column != "device"
-    ]
+    assert list(faulty.columns) == [column for column in clean.columns if column != "device"]
 
 
 # --- landing batches --------------------------------------------------------
@@ -216,9 +200,7 @@ def test_scenario_starts_exactly_at_drift_day(tmp_path: Path) -> None:
 
 
 def test_scenario_without_drift_day_starts_on_first_day(tmp_path: Path) -> None:
-    paths = write_batches(
-        tmp_path, START, days=2, rows_per_day=20, seed=SEED, scenario="missing_column"
-    )
+    paths = write_batches(tmp_path, START, days=2, rows_per_day=20, seed=SEED, scenario="missing_column")
     assert all("device" not in pd.read_parquet(path).columns for path in paths)
 
 
@@ -233,9 +215,7 @@ def test_scenario_without_drift_day_starts_on_first_day(tmp_path: Path) -> None:
         ({"scenario": "seasonal"}, "seasonal"),
     ],
 )
-def test_bad_arguments_raise_before_writing(
-    tmp_path: Path, kwargs: dict, argument: str
-) -> None:
+def test_bad_arguments_raise_before_writing(tmp_path: Path, kwargs: dict, argument: str) -> None:
     call = {"days": 3, "rows_per_day": 10, "seed": SEED} | kwargs
     landing = tmp_path / "landing"
     with pytest.raises(ValueError, match=argument):
