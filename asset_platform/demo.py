@@ -87,13 +87,13 @@ def _day(state: LoopState, home: PlatformHome, settings: DemoSettings, index: in
         home.production_landing, day, settings.rows_per_day, settings.seed, scenario, settings.intensity
     )
     outcome = DayOutcome(day=index, batch=path.stem, drifting=drifting)
-    for result in _tick(state, "production_batch_sensor"):
+    for result in tick(state, "production_batch_sensor"):
         _read_drift(result, outcome)
     # Labels of the day arrive after its batch was scored (delayed, in production).
     write_labels(home.production_landing, day, labels)
-    for result in _tick(state, "batch_labels_sensor"):
+    for result in tick(state, "batch_labels_sensor"):
         _read_performance(result, outcome)
-    for result in _tick(state, "drift_retrain_sensor"):
+    for result in tick(state, "drift_retrain_sensor"):
         decision = _champion_decision(result)
         state.retrains.append({"day": index, "run_id": result.run_id, **decision})
         outcome.retrain = decision.get("decision", "failed")
@@ -102,9 +102,9 @@ def _day(state: LoopState, home: PlatformHome, settings: DemoSettings, index: in
     return outcome
 
 
-def _tick(state: LoopState, sensor_name: str) -> list[dg.ExecuteInProcessResult]:
+def tick(state: LoopState, sensor_name: str) -> list[dg.ExecuteInProcessResult]:
     """Evaluate a sensor from its stored cursor and run what it requests, as the daemon would."""
-    sensor = state.defs.get_sensor_def(sensor_name)
+    sensor = state.defs.resolve_sensor_def(sensor_name)
     context = dg.build_sensor_context(
         instance=state.instance,
         cursor=state.cursors.get(sensor_name),

@@ -285,7 +285,7 @@ def _write_frames(data: Path, reference_rows: int, batch_rows: int, big_rows: in
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    return round(numerator / denominator, 3) if numerator and denominator else None
+    return float(f"{numerator / denominator:.3g}") if numerator and denominator else None
 
 
 def _seconds(result: dict[str, Any]) -> float | None:

@@ -8,6 +8,7 @@ derived from the evidence and the reference version, so a restarted daemon or
 a re-evaluated tick never launches a duplicate.
 """
 
+import hashlib
 from typing import Any
 
 import dagster as dg
@@ -39,16 +40,19 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, drift_monitor: Dri
     decision = should_retrain(history, drift_monitor.policy, last_retrain_batch=state.get("last_retrain_batch"))
     if not decision.retrain:
         return dg.SensorResult(cursor=dump_cursor(state), skip_reason=decision.reason)
-    reference = records[decision.evidence[-1]].get("reference_version", "")
+    # The batches that first met the policy are the evidence: a replay from an older
+    # cursor, which sees a longer streak, derives the same run key.
+    evidence = decision.evidence[: drift_monitor.policy.consecutive_batches]
+    reference = records[evidence[-1]].get("reference_version", "")
     state["last_retrain_batch"] = decision.evidence[-1]
-    run_key = f"{decision.run_key}-{reference[:12]}"
+    run_key = "drift-retrain-" + hashlib.sha256("\n".join([reference, *evidence]).encode()).hexdigest()[:20]
     tags = {
         TRIGGER_TAG: "sensor:drift_retrain_sensor",
-        EVIDENCE_TAG: ",".join(decision.evidence),
+        EVIDENCE_TAG: ",".join(evidence),
         "asset_platform/reference_version": reference,
         "asset_platform/drift_reason": decision.reason[:1000],
     }
-    _announce(notifier, context, decision, [records[key] for key in decision.evidence], run_key)
+    _announce(notifier, context, evidence, decision.reason, [records[key] for key in evidence], run_key)
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)], cursor=dump_cursor(state))
 
 
@@ -74,13 +78,13 @@ def _merge(records: dict[str, dict], source: str, record, monitor: DriftMonitor)
         merged["drifted_features"] = sorted({*merged.get("drifted_features", []), "performance"})
 
 
-def _announce(notifier: Notifier, context, decision, evidence: list[dict], run_key: str) -> None:
+def _announce(notifier: Notifier, context, keys: tuple[str, ...], reason: str, evidence: list[dict], run_key: str):
     features = tuple(sorted({f for record in evidence for f in record.get("drifted_features", [])}))
     share = max((record.get("drift_share", 0.0) for record in evidence), default=0.0)
     notifier.notify(
         DriftConfirmed(
             asset="batch_drift",
-            batch_keys=decision.evidence,
+            batch_keys=keys,
             drifted_features=features,
             drift_share=share,
             max_psi=float("nan"),
@@ -92,7 +96,7 @@ def _announce(notifier: Notifier, context, decision, evidence: list[dict], run_k
             asset=RETRAINING_JOB,
             run_id=run_key,
             trigger="sensor:drift_retrain_sensor",
-            evidence={"batches": list(decision.evidence), "reason": decision.reason},
+            evidence={"batches": list(keys), "reason": reason},
         ),
         log=context.log,
     )
