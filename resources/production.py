@@ -9,12 +9,16 @@ Secrets and ConfigMaps named in deployments/k8s/values.yaml.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_k8s import k8s_job_executor
 
+from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.landing import LandingZone
+from asset_platform.notify import notifier_from_env
+from asset_platform.registry.models import ModelRegistry
 from asset_platform.storage.io_manager import DvcIOManager
 
 DVC_WORKSPACE_VAR = "ASSET_PLATFORM_DVC_WORKSPACE"
@@ -39,23 +43,29 @@ DVC_REMOTE_OPTION_VARS = {
 }
 
 
-def dvc_remote_options(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def dvc_remote_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The DVC remote options whose variable is set, each as an EnvVar read at run time."""
     environ = os.environ if environ is None else environ
     return {option: dg.EnvVar(var) for option, var in DVC_REMOTE_OPTION_VARS.items() if var in environ}
 
 
 def production_resources() -> dict[str, Any]:
+    """The same resource keys as resources.local, bound to the environment instead of the platform home."""
+    workspace = dg.EnvVar(DVC_WORKSPACE_VAR)
     return {
         "io_manager": DvcIOManager(
             # Must be a volume every run and step pod mounts at this path (a
             # ReadWriteMany claim): it holds the version catalog that steps read.
-            workspace=dg.EnvVar(DVC_WORKSPACE_VAR),
+            workspace=workspace,
             remote_url=dg.EnvVar(DVC_REMOTE_URL_VAR),
             remote_options=dvc_remote_options(),
             # A missing remote is a misconfiguration to report, not a folder to create.
             create_local_remote=False,
         ),
+        "drift_monitor": DriftMonitor(),
+        "registry": ModelRegistry(workspace=workspace),
+        # Webhook and Slack channels when their variables are set (from a Secret).
+        "notifier": notifier_from_env(),
         "landing": LandingZone(
             history_path=dg.EnvVar(LANDING_HISTORY_VAR),
             production_path=dg.EnvVar(LANDING_PRODUCTION_VAR),

@@ -11,16 +11,21 @@ import datetime as dt
 import getpass
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asset_platform.home import PlatformHome
-from asset_platform.registry.models import MODEL_ASSETS, ModelRegistry, ModelVersion
+from asset_platform.registry.names import MODEL_ASSETS
 from asset_platform.registry.trigger import TRIGGER_TAG, USER_TAG
+
+if TYPE_CHECKING:
+    from asset_platform.registry.models import ModelRegistry, ModelVersion
 
 _SHOWN_METRICS = ("holdout_auc", "holdout_log_loss", "valid_auc", "train_auc")
 
 
 def _registry() -> ModelRegistry:
+    from asset_platform.registry.models import ModelRegistry
+
     return ModelRegistry(workspace=str(PlatformHome.from_env().dvc_workspace))
 
 

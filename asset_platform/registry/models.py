@@ -16,10 +16,8 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from asset_platform.ml import TrainedModel
+from asset_platform.registry.names import CHAMPION_ASSET, MODEL_ASSETS
 from asset_platform.storage import AssetStore, VersionNotFoundError, VersionRecord
-
-CHAMPION_ASSET = "champion_model"
-MODEL_ASSETS = ("lgbm_model", "sklearn_model", "torch_model")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from asset_platform.storage.workspace import ensure_workspace
 
 # Inputs each op loaded in this process, reported on its outputs as `dvc/inputs`.
 # Steps of the in-process executor run one after another and the multiprocess
-# executor gives each step its own process, so keying by op name is exact.
+# executor gives each step its own process, so keying by op name is exact. An op
+# whose outputs were handled starts afresh at its next load (a later run of it).
 _LOADED_BY_OP: dict[str, dict[str, str]] = defaultdict(dict)
+_OUTPUTS_HANDLED: set[str] = set()
 
 
 class DvcIOManager(dg.ConfigurableIOManager):
@@ -79,6 +81,7 @@ class DvcIOManager(dg.ConfigurableIOManager):
             "dvc/remote": self.remote_url,
             "dvc/format": record.format,
         }
+        _OUTPUTS_HANDLED.add(context.op_def.name)
         loaded = _LOADED_BY_OP.get(context.op_def.name)
         if loaded:
             metadata["dvc/inputs"] = dg.MetadataValue.json(dict(loaded))
@@ -98,7 +101,11 @@ class DvcIOManager(dg.ConfigurableIOManager):
     def _load(self, context: dg.InputContext, asset_path: list[str], partition: str | None) -> Any:
         record = self.store.record(asset_path, partition)
         label = "/".join(asset_path) + (f"[{partition}]" if partition else "")
-        _LOADED_BY_OP[context.op_def.name][label] = record.data_version
+        op_name = context.op_def.name
+        if op_name in _OUTPUTS_HANDLED:
+            _OUTPUTS_HANDLED.discard(op_name)
+            _LOADED_BY_OP[op_name].clear()
+        _LOADED_BY_OP[op_name][label] = record.data_version
         return self.store.get(asset_path, partition, record.md5)
 
 

@@ -66,9 +66,13 @@ def running(command: list[str], log_path: Path, env: dict[str, str], cwd: Path) 
 
 
 def stop_group(process: subprocess.Popen, grace_s: float = 30) -> None:
-    """SIGTERM the process group `process` leads, then SIGKILL what is left after `grace_s`."""
+    """SIGINT the process group `process` leads, then SIGKILL what is left after `grace_s`.
+
+    SIGINT, as Ctrl-C: Dagster's servers stop at once on it, while on SIGTERM a
+    code server can wait for its streaming calls to end.
+    """
     if process.poll() is None:
-        _signal_group(process, signal.SIGTERM)
+        _signal_group(process, signal.SIGINT)
         with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace_s)
     # Children (code servers, run workers) may outlive their parent: end them too.

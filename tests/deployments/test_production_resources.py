@@ -1,0 +1,95 @@
+"""resources.production: the same resources as local, every setting from the environment."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from asset_platform.definitions import build_definitions
+from asset_platform.home import PlatformHome
+from assets.models.torch_model import TORCH_GPU_ENV_VAR, torch_op_tags
+from resources import resources_for_environment
+from resources.production import (
+    DVC_REMOTE_OPTION_VARS,
+    DVC_REMOTE_URL_VAR,
+    DVC_WORKSPACE_VAR,
+    LANDING_HISTORY_VAR,
+    LANDING_PRODUCTION_VAR,
+    dvc_remote_options,
+    production_executor,
+    production_resources,
+)
+
+ALL_VARS = [DVC_WORKSPACE_VAR, DVC_REMOTE_URL_VAR, LANDING_HISTORY_VAR, LANDING_PRODUCTION_VAR]
+ALL_VARS += list(DVC_REMOTE_OPTION_VARS.values())
+
+
+@pytest.fixture
+def no_production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ALL_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_production_has_every_resource_that_local_has(no_production_env: None, platform_home: PlatformHome):
+    from resources.local import local_resources
+
+    missing = set(local_resources(platform_home)) - set(production_resources())
+    assert not missing, f"resources.production lacks {sorted(missing)}: add them with their settings from EnvVar"
+
+
+def test_definitions_load_in_production_without_any_credential(
+    no_production_env: None, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("ASSET_PLATFORM_ENV", "production")
+    defs = build_definitions(resources_for_environment())
+    assert defs.resolve_job_def("baseline_training")
+
+
+def test_paths_and_remote_are_environment_variables_read_at_run_time(no_production_env: None):
+    resources = production_resources()
+    settings = {
+        DVC_WORKSPACE_VAR: resources["io_manager"].workspace,
+        DVC_REMOTE_URL_VAR: resources["io_manager"].remote_url,
+        LANDING_HISTORY_VAR: resources["landing"].history_path,
+        LANDING_PRODUCTION_VAR: resources["landing"].production_path,
+        f"registry: {DVC_WORKSPACE_VAR}": resources["registry"].workspace,
+    }
+    for variable, value in settings.items():
+        # An EnvVar shows as the variable's name, in the UI too, never as a value.
+        assert isinstance(value, dg.EnvVar) and variable.endswith(value), variable
+
+
+def test_remote_options_are_the_ones_whose_variable_is_set():
+    environ = {DVC_REMOTE_OPTION_VARS["user"]: "dvc", DVC_REMOTE_OPTION_VARS["keyfile"]: "/keys/id"}
+    options = dvc_remote_options(environ)
+    assert options == {"user": DVC_REMOTE_OPTION_VARS["user"], "keyfile": DVC_REMOTE_OPTION_VARS["keyfile"]}
+    assert all(isinstance(value, dg.EnvVar) for value in options.values())
+    assert dvc_remote_options({}) == {}
+
+
+def test_production_jobs_run_each_step_in_its_own_kubernetes_pod(no_production_env: None):
+    from dagster_k8s import k8s_job_executor
+
+    executor = production_executor()
+    assert executor is k8s_job_executor
+    # Binding it needs no cluster: Kubernetes is first contacted when a run starts.
+    defs = dg.Definitions(
+        assets=build_definitions(production_resources()).assets,
+        jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all())],
+        resources=production_resources(),
+        executor=executor,
+    )
+    assert defs.resolve_job_def("everything").executor_def is k8s_job_executor
+
+
+def test_torch_gpu_limit_follows_the_environment_variable(monkeypatch: pytest.MonkeyPatch):
+    def gpu_limit() -> str | None:
+        resources = torch_op_tags()["dagster-k8s/config"]["container_config"]["resources"]
+        return resources.get("limits", {}).get("nvidia.com/gpu")
+
+    monkeypatch.delenv(TORCH_GPU_ENV_VAR, raising=False)
+    assert gpu_limit() is None
+    monkeypatch.setenv(TORCH_GPU_ENV_VAR, "1")
+    assert gpu_limit() == "1"
+    monkeypatch.setenv(TORCH_GPU_ENV_VAR, "0")
+    assert gpu_limit() is None
