@@ -137,7 +137,11 @@ def _storages_answer(port: int) -> bool:
 def _run_to_success(client, job: str, location: str, processes: list[subprocess.Popen], logs: list[Path]) -> str:
     from dagster import DagsterRunStatus
 
-    run_id = client.submit_job_execution(job, repository_location_name=location)
+    # Steps in the run worker's process: the deployment path under test (queue,
+    # daemon, launcher, run worker, event log) is the same, without a Python
+    # start-up per step on a small CI machine.
+    run_config = {"execution": {"config": {"in_process": {}}}}
+    run_id = client.submit_job_execution(job, repository_location_name=location, run_config=run_config)
     finished = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
     def final_status() -> DagsterRunStatus | None:
