@@ -39,7 +39,12 @@ def check_against_schema(frame: pd.DataFrame, schema: type[pa.DataFrameModel]) -
     except pa_errors.SchemaErrors as errors:
         cases = errors.failure_cases
         counts = (
-            cases.assign(column=cases["column"].fillna("<frame>"))
+            # Frame-level failures (a missing column) name the column in `failure_case`.
+            cases.assign(
+                column=cases["column"].where(
+                    cases["schema_context"] != "DataFrameSchema", cases["failure_case"].astype(str)
+                )
+            )
             .groupby(["column", "check"], dropna=False)
             .size()
             .sort_values(ascending=False)

@@ -26,7 +26,7 @@ psycopg2 = pytest.importorskip("psycopg2")
 INSTANCE_CONFIG = REPO_ROOT / "deployments" / "postgres" / "dagster.yaml"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 JOB, LOCATION = "baseline_training", "asset_platform"
-PROBE_JOB, PROBE_LOCATION = "probe_job", "deployment_probe"
+PROBE_LOCATION = "deployment_probe"  # tests/deployments/sensor_location.py: a sensor that always ticks
 STARTUP_S = 180  # the webserver loads two code locations, one importing torch
 RUN_S = 240
 PG_START_S = 60
@@ -210,7 +210,6 @@ def test_daemon_and_webserver_on_postgres_survive_a_restart(instance_env: dict, 
         wait_for(lambda: _storages_answer(port), STARTUP_S, "the webserver to reconnect", processes)
         # The whole run path once more, on connections made after the restart:
         # queue (webserver) -> dequeue and launch (daemon) -> run worker -> event log.
-        # The probe job is tiny; the baseline above already proved the asset graph.
-        after = _run_to_success(client, PROBE_JOB, PROBE_LOCATION, processes, logs)
-        _events_in_postgres(database, after)
+        after = _run_to_success(client, JOB, LOCATION, processes, logs)
+        _assert_all_planned_materialized(_events_in_postgres(database, after), after)
         assert daemon.poll() is None, f"the daemon exited after the restart:\n{tail(daemon_log)}"

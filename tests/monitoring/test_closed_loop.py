@@ -92,9 +92,7 @@ def test_restarted_sensor_evaluation_launches_no_duplicate(loop):
     )
     assert not resumed.run_requests and resumed.skip_reason
     # A lost cursor replays all history: it derives the same run key, which the daemon never launches twice.
-    replay = sensor(
-        dg.build_sensor_context(instance=state.instance, cursor=None, resources=state.defs.resources)
-    )
+    replay = sensor(dg.build_sensor_context(instance=state.instance, cursor=None, resources=state.defs.resources))
     keys = [request.run_key for request in replay.run_requests or []]
     existing = {run.tags["dagster/run_key"] for run in retraining_runs(state.instance)}
     assert keys and set(keys) <= existing  # same evidence, same run key: the daemon launches nothing new
