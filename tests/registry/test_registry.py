@@ -16,8 +16,8 @@ from asset_platform.registry.models import ModelRegistry
 from asset_platform.registry.reproduce import reproduce
 from asset_platform.serve import prepare_dagster_home
 from asset_platform.synthetic import write_batches
-from assets.models import MODEL_CONFIGS
 from assets.features.pipeline import score_events
+from assets.models import MODEL_CONFIGS
 from tests.conftest import VENV_BIN, subprocess_env
 
 # Deliberately weak settings: a challenger trained with the defaults must beat these.
