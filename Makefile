@@ -29,6 +29,7 @@ up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train the bas
 	$(BIN)/asset-platform up --host $(HOST) --port $(PORT)
 
 test: install  ## Install, then run the whole test suite
+	bash scripts/install-system-deps.sh
 	$(BIN)/python -m pytest
 
 lint: install  ## ruff check and format check

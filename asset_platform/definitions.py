@@ -6,10 +6,12 @@ environment, defines the jobs, and applies cross-cutting defaults once.
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from assets import all_asset_checks, all_assets
-from resources import resources_for_environment
+from resources import ENVIRONMENT_VAR, resources_for_environment
 from sensors.drift_retrain import RETRAINING_JOB, drift_retrain_sensor
 from sensors.labels_arrival import batch_labels_sensor, batch_performance_job
 from sensors.production_arrival import production_batch_sensor, score_batch_job
@@ -47,6 +49,15 @@ def _with_defaults(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec if spec.owners else spec.replace_attributes(owners=DEFAULT_OWNERS)
 
 
+def _environment_executor() -> dg.ExecutorDefinition | None:
+    """In production each step runs in its own Kubernetes pod; elsewhere Dagster's default executor."""
+    if os.environ.get(ENVIRONMENT_VAR, "local") != "production":
+        return None
+    from resources.production import production_executor
+
+    return production_executor()
+
+
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     """Assemble everything; tests pass their own `resources` to run on temporary folders."""
     return dg.Definitions(
@@ -55,6 +66,8 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         jobs=[baseline_training_job, retraining_job, set_champion_job, score_batch_job, batch_performance_job],
         sensors=[production_batch_sensor, batch_labels_sensor, drift_retrain_sensor],
         resources=resources if resources is not None else resources_for_environment(),
+        # Tests that pass their own resources keep the default executor.
+        executor=_environment_executor() if resources is None else None,
     )
 
 

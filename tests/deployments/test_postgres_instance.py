@@ -13,15 +13,15 @@ import shutil
 import subprocess
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from asset_platform.home import REPO_ROOT, PlatformHome
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.deployments.processes import free_port, running, tail, wait_for
-
-psycopg2 = pytest.importorskip("psycopg2")
 
 INSTANCE_CONFIG = REPO_ROOT / "deployments" / "postgres" / "dagster.yaml"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -70,7 +70,7 @@ def postgres_server() -> None:
 
 
 @pytest.fixture
-def database(postgres_server: None) -> str:
+def database(postgres_server: None) -> Iterator[str]:
     """A database of this test's own, dropped at the end with any connection left to it."""
     name = f"asset_platform_test_{uuid.uuid4().hex[:12]}"
     _query("postgres", f'CREATE DATABASE "{name}"')
@@ -134,21 +134,21 @@ def _storages_answer(port: int) -> bool:
     return data["runsOrError"]["__typename"] == "Runs" and data["assetsOrError"]["__typename"] == "AssetConnection"
 
 
-def _run_to_success(client, job: str, location: str, processes: list[subprocess.Popen], logs: list[Path]) -> str:
+def _run_to_success(client, processes: list[subprocess.Popen], logs: list[Path]) -> str:
     from dagster import DagsterRunStatus
 
     # Steps in the run worker's process: the deployment path under test (queue,
     # daemon, launcher, run worker, event log) is the same, without a Python
     # start-up per step on a small CI machine.
     run_config = {"execution": {"config": {"in_process": {}}}}
-    run_id = client.submit_job_execution(job, repository_location_name=location, run_config=run_config)
+    run_id = client.submit_job_execution(JOB, repository_location_name=LOCATION, run_config=run_config)
     finished = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
     def final_status() -> DagsterRunStatus | None:
         status = client.get_run_status(run_id)
         return status if status in finished else None
 
-    status = wait_for(final_status, RUN_S, f"run {run_id} of {job} to finish", alive=processes, interval_s=2)
+    status = wait_for(final_status, RUN_S, f"run {run_id} of {JOB} to finish", alive=processes, interval_s=2)
     assert status == DagsterRunStatus.SUCCESS, f"run {run_id} ended {status}:\n" + "\n".join(map(tail, logs))
     return run_id
 
@@ -199,7 +199,7 @@ def test_daemon_and_webserver_on_postgres_survive_a_restart(instance_env: dict, 
         wait_for(lambda: _locations_loaded(port), STARTUP_S, "the webserver to load the code locations", processes)
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
 
-        baseline = _run_to_success(client, JOB, LOCATION, processes, logs)
+        baseline = _run_to_success(client, processes, logs)
         _assert_all_planned_materialized(_events_in_postgres(database, baseline), baseline)
         before = wait_for(lambda: _latest_sensor_tick(database), STARTUP_S, "a sensor tick in PostgreSQL", processes)
 
@@ -210,6 +210,6 @@ def test_daemon_and_webserver_on_postgres_survive_a_restart(instance_env: dict, 
         wait_for(lambda: _storages_answer(port), STARTUP_S, "the webserver to reconnect", processes)
         # The whole run path once more, on connections made after the restart:
         # queue (webserver) -> dequeue and launch (daemon) -> run worker -> event log.
-        after = _run_to_success(client, JOB, LOCATION, processes, logs)
+        after = _run_to_success(client, processes, logs)
         _assert_all_planned_materialized(_events_in_postgres(database, after), after)
         assert daemon.poll() is None, f"the daemon exited after the restart:\n{tail(daemon_log)}"

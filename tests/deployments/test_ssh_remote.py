@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -63,7 +64,7 @@ def _ssh_banner(port: int) -> bool:
 
 
 @pytest.fixture
-def ssh_remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def ssh_remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """An sshd of this test's own on 127.0.0.1, trusted through a temporary $HOME/.ssh/known_hosts."""
     if not SSHD.exists() or shutil.which("ssh-keygen") is None:
         pytest.skip("openssh-server is not installed: run scripts/install-system-deps.sh (make install does)")

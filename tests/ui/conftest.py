@@ -1,0 +1,152 @@
+"""Browser tests against a real webserver on a demo platform home.
+
+The session runs the headless closed loop once (`asset-platform demo`), serves
+its home with a writable and a read-only dagster-webserver, and drives Debian's
+Chromium through Playwright as an auditor would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from asset_platform.home import REPO_ROOT
+from tests.conftest import VENV_BIN, subprocess_env
+from tests.ui.pages import UI_TIMEOUT_MS, save_screenshot
+from tests.ui.queries import runs_with_tag
+from tests.ui.webserver import Webserver, start_webserver, stop_webserver
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright's own browser download is not used: Debian's Chromium, without the
+# services that would reach out to the network or need a GPU.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+# Small enough for about a minute on a laptop, drifting early enough that the
+# sensor's two-consecutive-batches policy launches a retraining on day 2.
+DEMO_ARGS = ["--scenario", "covariate", "--days", "4", "--drift-day", "1", "--rows-per-day", "1500"]
+DEMO_ARGS += ["--history-days", "8"]
+DEMO_TIMEOUT_S = 400
+
+requires_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: run scripts/install-browser.sh (as root)"
+)
+
+
+@dataclass(frozen=True)
+class Demo:
+    home: Path
+    summary: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """A platform home after the closed loop: baseline, batches, drift, at least one retraining."""
+    root = tmp_path_factory.mktemp("ui")
+    log = root / "demo.log"
+    command = [str(VENV_BIN / "asset-platform"), "demo", *DEMO_ARGS, "--home", str(root / "home")]
+    with open(log, "w") as out:
+        result = subprocess.run(
+            command, cwd=REPO_ROOT, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT, timeout=DEMO_TIMEOUT_S
+        )
+    lines = log.read_text(errors="replace").splitlines()
+    assert result.returncode == 0, "asset-platform demo failed:\n" + "\n".join(lines[-40:])
+    summary = json.loads(lines[-1])
+    assert summary["retrains_triggered"] >= 1, f"the demo triggered no retraining; tune DEMO_ARGS: {summary}"
+    return Demo(root / "home", summary)
+
+
+@pytest.fixture(scope="session")
+def webserver(demo: Demo) -> Iterator[Webserver]:
+    server = start_webserver(demo.home, demo.home.parent / "webserver.log")
+    yield server
+    stop_webserver(server)
+
+
+@pytest.fixture(scope="session")
+def viewer(demo: Demo) -> Iterator[Webserver]:
+    """The same home served read-only, as `make viewer` does."""
+    server = start_webserver(demo.home, demo.home.parent / "viewer.log", read_only=True)
+    yield server
+    stop_webserver(server)
+
+
+@pytest.fixture(scope="session")
+def retraining_run(webserver: Webserver, demo: Demo) -> dict[str, Any]:
+    """The first run the drift sensor launched, found as an auditor would: by its tags."""
+    runs = runs_with_tag(webserver, "dagster/sensor_name", "drift_retrain_sensor")
+    assert {run["runId"] for run in runs} == {retrain["run_id"] for retrain in demo.summary["retrains"]}
+    return runs[0]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
+        yield browser
+        browser.close()
+
+
+def first_visit(browser: Browser, server: Webserver) -> dict[str, Any]:
+    """The browser state after a first visit on which the community dialog was skipped."""
+    # The dialog shows until someone skips it on this instance; the API says whether it will.
+    expect_dialog = server.graphql("{ shouldShowNux }")["shouldShowNux"]
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/overview", timeout=UI_TIMEOUT_MS)
+        expect(page.get_by_role("link", name="Lineage")).to_be_visible(timeout=UI_TIMEOUT_MS)
+        if expect_dialog:
+            dialog = page.get_by_role("dialog").filter(has_text="Join the Dagster community")
+            dialog.get_by_role("button", name="Skip").click(timeout=UI_TIMEOUT_MS)
+            expect(dialog).to_be_hidden(timeout=UI_TIMEOUT_MS)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def visited(browser: Browser, webserver: Webserver) -> dict[str, Any]:
+    return first_visit(browser, webserver)
+
+
+@pytest.fixture(scope="session")
+def viewer_visited(browser: Browser, viewer: Webserver) -> dict[str, Any]:
+    return first_visit(browser, viewer)
+
+
+def _open_page(browser: Browser, state: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT, storage_state=state, locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        # Taken on failure too: the page as the test left it is the first thing to look at.
+        save_screenshot(page, request.node.name)
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, visited: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh tab on the writable webserver; its screenshot goes to artifacts/ui/<test>.png."""
+    yield from _open_page(browser, visited, request)
+
+
+@pytest.fixture
+def viewer_page(browser: Browser, viewer_visited: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh tab on the read-only webserver; its screenshot goes to artifacts/ui/<test>.png."""
+    yield from _open_page(browser, viewer_visited, request)

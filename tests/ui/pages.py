@@ -1,0 +1,51 @@
+"""Ways of reading Dagster's pages the tests share: metadata rows, markdown dialogs, images."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Locator, Page, expect
+
+from asset_platform.home import REPO_ROOT
+
+UI_TIMEOUT_MS = 30_000
+ARTIFACTS = REPO_ROOT / "artifacts" / "ui"
+
+
+def save_screenshot(page: Page, name: str) -> None:
+    """artifacts/ui/<name>.png: what the page showed, for a person to look at (and for docs/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    file_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".png"
+    page.screenshot(path=ARTIFACTS / file_name, full_page=True)
+
+
+def metadata_row(page: Page, key: str) -> Locator:
+    """The row of a metadata table whose key is exactly `key`."""
+    return page.get_by_role("row").filter(has=page.get_by_text(key, exact=True))
+
+
+def open_markdown(page: Page, key: str) -> Locator:
+    """Open a markdown metadata value (shown as "[Show Markdown]") and return its dialog."""
+    metadata_row(page, key).get_by_text("[Show Markdown]").click()
+    dialog = page.get_by_role("dialog").filter(has_text=key)
+    expect(dialog).to_be_visible(timeout=UI_TIMEOUT_MS)
+    return dialog
+
+
+def close_dialog(page: Page, dialog: Locator) -> None:
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden(timeout=UI_TIMEOUT_MS)
+
+
+def expect_image_loaded(image: Locator) -> int:
+    """Wait until the <img> has decoded pixels; returns its natural width."""
+    expect(image).to_be_visible(timeout=UI_TIMEOUT_MS)
+    image.page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 0", arg=image.element_handle(), timeout=UI_TIMEOUT_MS
+    )
+    return image.evaluate("image => image.naturalWidth")
+
+
+def materialize_buttons(page: Page) -> Locator:
+    """The buttons that launch a materialization: "Materialize", "Materialize all…", "Materialize…"."""
+    return page.get_by_role("button").filter(has_text=re.compile(r"^Materialize"))
