@@ -30,7 +30,12 @@ up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train the bas
 
 test: install  ## Install, then run the whole test suite
 	bash scripts/install-system-deps.sh
+	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
+
+viewer: install  ## Serve the UI read-only on http://$(HOST):$(PORT): browse lineage, runs and metadata; launch nothing
+	@test -f $(DAGSTER_HOME)/dagster.yaml || { echo "no Dagster instance at $(DAGSTER_HOME): run 'make up' (or 'asset-platform demo') first, or set ASSET_PLATFORM_HOME"; exit 1; }
+	$(BIN)/dagster-webserver --read-only -w workspace.yaml -h $(HOST) -p $(PORT)
 
 lint: install  ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

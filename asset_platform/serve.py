@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.registry.trigger import TRIGGER_TAG
 
 BASELINE_JOB = "baseline_training"
 LOCATION_NAME = "asset_platform"
@@ -71,7 +72,9 @@ def _submit_baseline_once(host: str, port: int, dagster_home: str) -> None:
     client = DagsterGraphQLClient(host, port_number=port)
     for _attempt in range(30):  # the code location may still be loading
         try:
-            run_id = client.submit_job_execution(BASELINE_JOB, repository_location_name=LOCATION_NAME)
+            run_id = client.submit_job_execution(
+                BASELINE_JOB, repository_location_name=LOCATION_NAME, tags={TRIGGER_TAG: "cli:asset-platform up"}
+            )
         except Exception as error:  # DagsterGraphQLClientError until the location is loaded
             last_error = error
             time.sleep(2)

@@ -18,7 +18,7 @@ from asset_platform.ml import TrainedModel
 from asset_platform.notify import Notifier, RetrainingOutcome
 from asset_platform.registry.gate import GateComparison, compare
 from asset_platform.registry.models import ModelRegistry, ModelVersion
-from asset_platform.registry.trigger import describe_trigger
+from asset_platform.registry.trigger import EVIDENCE_TAG, describe_trigger
 from asset_platform.validation.columns import LABEL_COLUMN
 from assets.features.pipeline import holdout_rows, score_events
 
@@ -60,7 +60,12 @@ def champion_model(
     context.log.info(f"champion_model: {decision}: {details['reason']}")
     if decision in ("promoted", "rejected") and config.action == "gate":
         notifier.notify(_outcome(decision, details, context.run.run_id), log=context.log)
-    return dg.MaterializeResult(value=pointer, metadata=_decision_metadata(pointer, decision, details, trigger))
+    metadata = {
+        **_decision_metadata(pointer, decision, details, trigger),
+        **_evidence_metadata(context.run.tags),
+        "history": _history_table(registry, pointer, decision, context.run.run_id),
+    }
+    return dg.MaterializeResult(value=pointer, metadata=metadata)
 
 
 def _gate(config, registry, current, evaluation, holdout, trigger) -> tuple[dict, str, dict[str, Any]]:
@@ -140,6 +145,50 @@ def _outcome(decision: str, details: dict[str, Any], run_id: str) -> RetrainingO
         reason=details["reason"],
         run_id=run_id,
     )
+
+
+def _evidence_metadata(tags: dict[str, str]) -> dict[str, Any]:
+    """Links from a drift-triggered decision to the batch_drift reports that justified it."""
+    if EVIDENCE_TAG not in tags:
+        return {}
+    links = [
+        f"- [batch_drift {key}](/assets/batch_drift?view=partitions&partition={key})"
+        for key in tags[EVIDENCE_TAG].split(",")
+    ]
+    return {
+        "evidence": dg.MetadataValue.md("\n".join(links)),
+        "drift_reason": tags.get("asset_platform/drift_reason", ""),
+    }
+
+
+_HISTORY_COLUMNS = ("changed_at", "decision", "model", "version", "changed_by", "run_id", "reason")
+
+
+def _history_table(registry: ModelRegistry, pointer: dict, decision: str, run_id: str) -> dg.TableMetadataValue:
+    """Every change of the alias so far plus this one, newest first: the history at a glance."""
+    rows = []
+    previous = None
+    for record, past in registry.champion_history():
+        change = "unchanged" if previous is not None and past["version"] == previous else "changed"
+        rows.append((past.get("changed_at", ""), change, past, record.run_id or ""))
+        previous = past["version"]
+    rows.append((pointer["changed_at"] if decision != "rejected" else "", decision, pointer, run_id))
+    records = [
+        dg.TableRecord(
+            {
+                "changed_at": at,
+                "decision": what,
+                "model": past["model_asset"],
+                "version": past["version"][:12],
+                "changed_by": past.get("changed_by", ""),
+                "run_id": run[:8],
+                "reason": past.get("reason", "")[:200],
+            }
+        )
+        for at, what, past, run in reversed(rows[-50:])
+    ]
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in _HISTORY_COLUMNS])
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def _decision_metadata(pointer: dict, decision: str, details: dict, trigger: str) -> dict[str, Any]:

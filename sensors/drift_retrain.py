@@ -24,7 +24,13 @@ _HISTORY_LIMIT = 60
 _SOURCES = ("batch_drift", "batch_performance")
 
 
-@dg.sensor(job_name=RETRAINING_JOB, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job_name=RETRAINING_JOB,
+    minimum_interval_seconds=30,
+    description="Drift confirmed by the policy (feature drift or a realized-AUC drop) → the retraining job, "
+    "once per body of evidence.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def drift_retrain_sensor(context: dg.SensorEvaluationContext, drift_monitor: DriftMonitor, notifier: Notifier):
     """Launch retraining when the drift policy confirms drift; every skipped tick says why."""
     state = load_cursor(context.cursor)
@@ -66,7 +72,14 @@ def _merge(records: dict[str, dict], source: str, record, monitor: DriftMonitor)
     metadata = record.asset_materialization.metadata
     if source == "batch_drift":
         previous = records.get(key, {})
-        records[key] = {**metadata["assessment"].value, "auc_drop": previous.get("auc_drop")}
+        # The reference is the reference_profile version the batch was measured against.
+        inputs = metadata["dvc/inputs"].value if "dvc/inputs" in metadata else {}
+        reference = inputs.get("reference_profile", metadata["assessment"].value.get("reference_version", ""))
+        records[key] = {
+            **metadata["assessment"].value,
+            "reference_version": reference,
+            "auc_drop": previous.get("auc_drop"),
+        }
         drop = previous.get("auc_drop")
     else:
         drop = metadata["performance/auc_drop"].value

@@ -15,7 +15,12 @@ batch_performance_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=batch_performance_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=batch_performance_job,
+    minimum_interval_seconds=30,
+    description="Delayed labels of a scored batch → its realized AUC and log loss (batch_performance).",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def batch_labels_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
     """Request `batch_performance` for each scored batch whose labels file is new or changed."""
     state = load_cursor(context.cursor)

@@ -20,7 +20,13 @@ score_batch_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=score_batch_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=score_batch_job,
+    minimum_interval_seconds=30,
+    description="New or rewritten production batch files → a dynamic partition each, validated, scored and "
+    "checked for drift; duplicates are quarantined.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def production_batch_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
     """Register each new or rewritten production batch file and request its scoring run."""
     state = load_cursor(context.cursor)

@@ -53,7 +53,7 @@ def feature_sets(config: SplitConfig, validated_events: pd.DataFrame):
         "cutoff": cutoff.isoformat(),
         "window_start": spec["window_start"],
         "holdout_fraction": config.holdout_fraction,
-        "window_days": str(config.window_days),
+        "window_days": "all history" if config.window_days is None else str(config.window_days),
     }
     yield dg.Output(spec, output_name="feature_pipeline", metadata={"features": len(spec["feature_columns"])})
     yield dg.Output(training, output_name="training_set", metadata=split_metadata)

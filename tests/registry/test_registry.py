@@ -96,6 +96,9 @@ def test_worse_challenger_is_rejected_and_the_pointer_keeps_its_version(history)
     assert decision["champion_version"] == before["champion_version"]
     assert decision["dvc/md5"] == before["dvc/md5"]  # same bytes: nothing downstream turns stale
     assert decision["dvc/bytes_added"] == 0
+    # The alias history at a glance: newest first, this rejection on top.
+    history = decision["history"].records
+    assert [row.data["decision"] for row in history] == ["rejected", "changed", "changed"]
 
 
 def test_every_model_materialization_carries_tracking_metadata(history):

@@ -16,12 +16,14 @@ def save_screenshot(page: Page, name: str) -> None:
     """artifacts/ui/<name>.png: what the page showed, for a person to look at (and for docs/)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     file_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".png"
-    page.screenshot(path=ARTIFACTS / file_name, full_page=True)
+    # Dialogs fade in: fast-forward the transition so the picture is of the settled page.
+    page.screenshot(path=ARTIFACTS / file_name, full_page=True, animations="disabled")
 
 
 def metadata_row(page: Page, key: str) -> Locator:
     """The row of a metadata table whose key is exactly `key`."""
-    return page.get_by_role("row").filter(has=page.get_by_text(key, exact=True))
+    # A cell, not any text: a table-valued entry (champion_model's history) has column headers with these names.
+    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=key, exact=True))
 
 
 def open_markdown(page: Page, key: str) -> Locator:

@@ -85,7 +85,7 @@ def _wait_until_loaded(server: Webserver) -> None:
             # /server_info answers before the code location has loaded; the graph is what the tests need.
             if server.graphql(_ASSET_NODES)["assetNodes"]:
                 return
-        except OSError:
+        except (OSError, ValueError):  # not listening yet, or a half-started server's non-JSON answer
             pass
         time.sleep(1)
     raise AssertionError(f"dagster-webserver not serving the graph after {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
