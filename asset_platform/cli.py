@@ -64,6 +64,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     from asset_platform.demo import DemoSettings, run_demo
 
+    if not 0 <= args.drift_day < args.days:
+        raise CliError(f"--drift-day must be between 0 and {args.days - 1}, got {args.drift_day}")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     root = args.home or PlatformHome.from_env().root / "demos" / f"{args.scenario}-{stamp}"
     home = PlatformHome(root.resolve()).ensure()
