@@ -55,7 +55,7 @@ def test_unknown_environment_is_a_clear_error(monkeypatch):
 def test_heavy_ml_libraries_are_not_imported_at_load():
     code = (
         "import sys, asset_platform.definitions; "
-        "print(','.join(m for m in ('torch', 'lightgbm', 'sklearn') if m in sys.modules))"
+        "print(','.join(m for m in ('torch', 'lightgbm', 'sklearn', 'scipy', 'pandera') if m in sys.modules))"
     )
     result = subprocess.run(
         [str(VENV_BIN / "python"), "-c", code], env=subprocess_env(), capture_output=True, text=True, timeout=120

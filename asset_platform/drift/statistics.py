@@ -35,11 +35,19 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from asset_platform.drift.binning import BinnedBatch, Cuts, bin_batch, standardize
 
 PSI_EPSILON = 1e-4
+
+
+def _stats():
+    """scipy.stats, imported on first use: it takes ~0.5 s, which the code location should not pay at load."""
+    from scipy import stats
+
+    return stats
+
+
 # scipy.stats.ks_2samp computes exact p-values up to this many values per side
 # and the asymptotic Smirnov distribution beyond; we follow the same switch.
 _KS_EXACT_MAX_N = 10_000
@@ -106,10 +114,10 @@ def ks_binned(sample_sorted: np.ndarray, batch: BinnedBatch) -> tuple[float, flo
     statistic = float(max(np.abs(sample_below - batch_below).max(), np.abs(sample_upto - batch_upto).max()))
     if max(m, n) <= _KS_EXACT_MAX_N:
         # Small enough for scipy's exact distribution; reuse it rather than copy it.
-        return statistic, float(stats.ks_2samp(sample_sorted, batch.values).pvalue)
+        return statistic, float(_stats().ks_2samp(sample_sorted, batch.values).pvalue)
     big, small = max(m, n), min(m, n)
     effective_n = np.round(big * small / (big + small))
-    return statistic, float(np.clip(stats.kstwo.sf(statistic, effective_n), 0.0, 1.0))
+    return statistic, float(np.clip(_stats().kstwo.sf(statistic, effective_n), 0.0, 1.0))
 
 
 def wasserstein(sample: np.ndarray, batch: np.ndarray, center: float = 0.0, scale: float = 1.0) -> float:
@@ -187,7 +195,7 @@ def chi_square(reference_counts: Sequence[float], batch_counts: Sequence[float])
         return 0.0, 1.0
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     statistic = float(np.sum((table - expected) ** 2 / expected))
-    return statistic, float(stats.chi2.sf(statistic, table.shape[1] - 1))
+    return statistic, float(_stats().chi2.sf(statistic, table.shape[1] - 1))
 
 
 def adjust_p_values(p_values: Sequence[float], method: Literal["bh", "bonferroni"] = "bh") -> np.ndarray:
