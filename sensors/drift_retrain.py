@@ -100,7 +100,7 @@ def _announce(notifier: Notifier, context, keys: tuple[str, ...], reason: str, e
             batch_keys=keys,
             drifted_features=features,
             drift_share=share,
-            max_psi=float("nan"),
+            max_psi=max((record.get("max_psi", 0.0) for record in evidence), default=0.0),
         ),
         log=context.log,
     )

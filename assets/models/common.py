@@ -40,6 +40,14 @@ def score_splits(model: TrainedModel, splits: dict[str, pd.DataFrame]) -> dict[s
     return metrics
 
 
+# Metrics that count something (rounds, epochs, iterations) show as integers in the UI.
+_COUNT_METRICS = ("best_iteration", "epochs", "iterations")
+
+
+def _number(name: str, value: float) -> dg.MetadataValue:
+    return dg.MetadataValue.int(int(value)) if name in _COUNT_METRICS else dg.MetadataValue.float(float(value))
+
+
 def model_result(
     model: TrainedModel,
     usage: TrainingUsage,
@@ -57,7 +65,7 @@ def model_result(
         "params": dg.MetadataValue.json(model.params),
         "seed": dg.MetadataValue.int(int(model.params.get("seed", 0))),
         "feature_count": dg.MetadataValue.int(len(model.feature_names)),
-        **{f"metrics/{name}": dg.MetadataValue.float(float(value)) for name, value in model.metrics.items()},
+        **{f"metrics/{name}": _number(name, value) for name, value in model.metrics.items()},
         "feature_importance": dg.MetadataValue.md(
             pd.DataFrame({"feature": list(top), "importance": list(top.values())}).round(4).to_markdown(index=False)
         ),

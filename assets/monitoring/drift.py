@@ -65,7 +65,11 @@ def batch_drift(
     results = compute_drift(profile, batch, batch_key=key)
     assessment = assess_batch(results, drift_monitor.policy)
     summary = drift_summary(results, assessment, prediction=PREDICTION)
-    record = {**assessment.to_record(), "reference_champion_version": reference_profile.get("champion_version", "")}
+    record = {
+        **assessment.to_record(),
+        "max_psi": round(summary["max_psi"], 4),
+        "reference_champion_version": reference_profile.get("champion_version", ""),
+    }
     metadata: dict[str, Any] = {
         "status": assessment.status,
         "features": dg.MetadataValue.md(drift_table_markdown(results, drift_monitor.policy)),

@@ -74,6 +74,8 @@ def test_stable_batches_never_retrain_and_drift_retrains_exactly_once(loop, webh
     assert "drift_confirmed" in kinds and "retraining_started" in kinds and "retraining_outcome" in kinds
     confirmed = next(m for m in received if m["event"] == "drift_confirmed")
     assert confirmed["details"]["batch_keys"] == evidence
+    if scenario == "covariate":
+        assert confirmed["details"]["max_psi"] > 0.1  # prices doubled: far past the PSI warn level
     outcome = next(m for m in received if m["event"] == "retraining_outcome")
     assert outcome["details"]["reason"]
 
