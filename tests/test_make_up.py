@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,16 +12,11 @@ import pytest
 from asset_platform.home import REPO_ROOT
 from asset_platform.synthetic import write_batches
 from tests.conftest import subprocess_env
+from tests.processes import free_port, running, wait_for
 from tests.test_graph import EXPECTED_ASSETS
 
 _STARTUP_S = 240
 _BASELINE_S = 420
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -39,50 +29,21 @@ def _graphql(port: int, query: str) -> dict:
         return json.loads(response.read())["data"]
 
 
-def _wait_until(condition, timeout_s: float, what: str, process: subprocess.Popen):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"make up exited early while waiting for {what}"
-        try:
-            value = condition()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(2)
-    pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
-
-
 @pytest.fixture
 def make_up(platform_home, tmp_path: Path):
     # Smaller history than the default demo, written first so `make up` keeps it.
     write_batches(platform_home.history_landing, dt.date(2026, 1, 1), 10, 600, seed=11)
-    port = _free_port()
-    log = open(tmp_path / "make-up.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        ["make", "up", f"PORT={port}"],
-        cwd=REPO_ROOT,
-        env=subprocess_env(ASSET_PLATFORM_HOME=str(platform_home.root)),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so the whole tree stops together
-    )
-    try:
+    port = free_port()
+    env = subprocess_env(ASSET_PLATFORM_HOME=str(platform_home.root))
+    # Its own process group: make, asset-platform up, dagster dev and its children stop together.
+    with running(["make", "up", f"PORT={port}"], tmp_path / "make-up.log", env, REPO_ROOT) as process:
         yield process, port
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-        log.close()
 
 
 def test_make_up_serves_the_graph_and_trains_the_baseline(make_up):
     process, port = make_up
     query = "{ assetNodes { assetKey { path } } }"
-    nodes = _wait_until(lambda: _graphql(port, query)["assetNodes"], _STARTUP_S, "the asset graph", process)
+    nodes = wait_for(lambda: _graphql(port, query)["assetNodes"], _STARTUP_S, "the asset graph", alive=[process])
     assert {node["assetKey"]["path"][-1] for node in nodes} >= EXPECTED_ASSETS
 
     runs_query = '{ runsOrError(filter: {pipelineName: "baseline_training"}) { ... on Runs { results { status } } } }'
@@ -91,7 +52,7 @@ def test_make_up_serves_the_graph_and_trains_the_baseline(make_up):
         runs = _graphql(port, runs_query)["runsOrError"]["results"]
         return runs and runs[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED") and runs[0]["status"]
 
-    assert _wait_until(baseline_finished, _BASELINE_S, "the baseline run", process) == "SUCCESS"
+    assert wait_for(baseline_finished, _BASELINE_S, "the baseline run", alive=[process], interval_s=2) == "SUCCESS"
     materialized_query = "{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } } }"
     nodes = _graphql(port, materialized_query)["assetNodes"]
     populated = {node["assetKey"]["path"][-1] for node in nodes if node["assetMaterializations"]}

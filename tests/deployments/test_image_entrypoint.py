@@ -15,7 +15,7 @@ from pathlib import Path
 
 from asset_platform.home import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
-from tests.deployments.processes import free_port, running, tail, wait_for
+from tests.processes import free_port, running, tail, wait_for
 
 DOCKERFILE = REPO_ROOT / "deployments" / "Dockerfile"
 STARTUP_S = 180

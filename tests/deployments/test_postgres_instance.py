@@ -21,7 +21,7 @@ import pytest
 
 from asset_platform.home import REPO_ROOT, PlatformHome
 from tests.conftest import VENV_BIN, subprocess_env
-from tests.deployments.processes import free_port, running, tail, wait_for
+from tests.processes import free_port, running, tail, wait_for
 
 INSTANCE_CONFIG = REPO_ROOT / "deployments" / "postgres" / "dagster.yaml"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"

@@ -24,7 +24,7 @@ import pytest
 from asset_platform.storage import AssetStore
 from asset_platform.storage.workspace import ensure_workspace
 from tests.conftest import VENV_BIN, subprocess_env
-from tests.deployments.processes import free_port, running, tail, wait_for
+from tests.processes import free_port, running, tail, wait_for
 
 SSHD = Path("/usr/sbin/sshd")
 ASSET = ["ssh_probe_frame"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,6 +14,7 @@ from typing import Any
 
 from asset_platform.home import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
+from tests.processes import free_port
 
 # Loading the code location imports torch, lightgbm and dvc: slow on a cold machine.
 STARTUP_TIMEOUT_S = 180
@@ -46,12 +46,6 @@ class Webserver:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_webserver(home: Path, log: Path, read_only: bool = False) -> Webserver:
