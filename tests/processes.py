@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -91,3 +93,14 @@ def tail(path: Path, lines: int = 40) -> str:
     if not path.exists():
         return f"({path} not written)"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def graphql(port: int, query: str, timeout_s: float = 30) -> dict:
+    """POST a query to a Dagster webserver on 127.0.0.1 and return its `data`."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return json.loads(response.read())["data"]

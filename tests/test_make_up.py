@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -12,21 +10,11 @@ import pytest
 from asset_platform.home import REPO_ROOT
 from asset_platform.synthetic import write_batches
 from tests.conftest import subprocess_env
-from tests.processes import free_port, running, wait_for
+from tests.processes import free_port, graphql, running, wait_for
 from tests.test_graph import EXPECTED_ASSETS
 
 _STARTUP_S = 240
 _BASELINE_S = 420
-
-
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
 
 
 @pytest.fixture
@@ -43,17 +31,17 @@ def make_up(platform_home, tmp_path: Path):
 def test_make_up_serves_the_graph_and_trains_the_baseline(make_up):
     process, port = make_up
     query = "{ assetNodes { assetKey { path } } }"
-    nodes = wait_for(lambda: _graphql(port, query)["assetNodes"], _STARTUP_S, "the asset graph", alive=[process])
+    nodes = wait_for(lambda: graphql(port, query)["assetNodes"], _STARTUP_S, "the asset graph", alive=[process])
     assert {node["assetKey"]["path"][-1] for node in nodes} >= EXPECTED_ASSETS
 
     runs_query = '{ runsOrError(filter: {pipelineName: "baseline_training"}) { ... on Runs { results { status } } } }'
 
     def baseline_finished():
-        runs = _graphql(port, runs_query)["runsOrError"]["results"]
+        runs = graphql(port, runs_query)["runsOrError"]["results"]
         return runs and runs[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED") and runs[0]["status"]
 
     assert wait_for(baseline_finished, _BASELINE_S, "the baseline run", alive=[process], interval_s=2) == "SUCCESS"
     materialized_query = "{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } } }"
-    nodes = _graphql(port, materialized_query)["assetNodes"]
+    nodes = graphql(port, materialized_query)["assetNodes"]
     populated = {node["assetKey"]["path"][-1] for node in nodes if node["assetMaterializations"]}
     assert populated >= EXPECTED_ASSETS

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 
 from asset_platform.home import REPO_ROOT, PlatformHome
 from tests.conftest import VENV_BIN, subprocess_env
-from tests.processes import free_port, running, tail, wait_for
+from tests.processes import free_port, graphql, running, tail, wait_for
 
 INSTANCE_CONFIG = REPO_ROOT / "deployments" / "postgres" / "dagster.yaml"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -105,18 +104,8 @@ def _workspace_file(tmp_path: Path) -> Path:
     return path
 
 
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["data"]
-
-
 def _locations_loaded(port: int) -> bool:
-    data = _graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
+    data = graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
     entries = data["workspaceOrError"]["locationEntries"]
     return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
 
@@ -130,7 +119,7 @@ def _storages_answer(port: int) -> bool:
     """
     runs = "runsOrError(limit: 1) { __typename ... on Runs { results { runId } } }"
     assets = "assetsOrError(limit: 1) { __typename ... on AssetConnection { nodes { id } } }"
-    data = _graphql(port, f"{{ {runs} {assets} }}")  # an HTTP error (500) counts as "not yet"
+    data = graphql(port, f"{{ {runs} {assets} }}")  # an HTTP error (500) counts as "not yet"
     return data["runsOrError"]["__typename"] == "Runs" and data["assetsOrError"]["__typename"] == "AssetConnection"
 
 
