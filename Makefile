@@ -30,7 +30,6 @@ up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train the bas
 
 test: install  ## Install, then run the whole test suite
 	bash scripts/install-system-deps.sh
-	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
 
 viewer: install  ## Serve the UI read-only on http://$(HOST):$(PORT): browse lineage, runs and metadata; launch nothing

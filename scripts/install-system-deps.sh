@@ -1,35 +1,41 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs beyond Python: the SSH server and client
-# that tests/deployments/ run a networked DVC remote on. Idempotent: installs
-# only what is missing, and only as root (CI and the dev machines run as root;
-# elsewhere it says what to install and leaves the machine alone).
+# Debian packages the test suite needs beyond Python:
+# - openssh-server/openssh-client: tests/deployments/ run a networked DVC remote on a loopback sshd;
+# - chromium: tests/ui/ drive Debian's Chromium at /usr/bin/chromium through Playwright
+#   (Playwright's own browser download is not used).
+# Idempotent: installs only what is missing, and only as root (CI and the dev
+# machines run as root; elsewhere it says what to install and leaves the machine alone).
 set -euo pipefail
 
-PACKAGES=(openssh-server openssh-client)
+missing_of() {
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || echo "$package"
+    done
+}
 
-missing=()
-for package in "${PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-        missing+=("$package")
+# $1: yes to keep recommended packages (Chromium's fonts draw the screenshots); the rest: packages.
+install_group() {
+    local recommends=$1
+    shift
+    local missing
+    missing=$(missing_of "$@")
+    if [ -z "$missing" ]; then
+        echo "install-system-deps: already installed: $*"
+        return
     fi
-done
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-system-deps: cannot install here (need root and apt-get); install yourself:" $missing >&2
+        return
+    fi
+    echo "install-system-deps: installing" $missing
+    [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq; APT_UPDATED=1; }
+    local flags=(-y -qq)
+    [ "$recommends" = yes ] || flags+=(--no-install-recommends)
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive apt-get install "${flags[@]}" $missing >/dev/null
+    echo "install-system-deps: installed" $missing
+}
 
-if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-system-deps: already installed: ${PACKAGES[*]}"
-    exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-    echo "install-system-deps: not root; install these yourself: ${missing[*]}" >&2
-    exit 0
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-system-deps: no apt-get here; install these yourself: ${missing[*]}" >&2
-    exit 0
-fi
-
-echo "install-system-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
 # The tests start their own sshd on a loopback port; the package's service is not used.
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-system-deps: installed ${missing[*]}"
+install_group no openssh-server openssh-client
+install_group yes chromium

@@ -42,7 +42,7 @@ DEMO_ARGS += ["--history-days", "8"]
 DEMO_TIMEOUT_S = 400
 
 requires_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: run scripts/install-browser.sh (as root)"
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (as root)"
 )
 
 
