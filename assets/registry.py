@@ -161,6 +161,7 @@ def _evidence_metadata(tags: dict[str, str]) -> dict[str, Any]:
     }
 
 
+_HISTORY_ROWS = 50
 _HISTORY_COLUMNS = ("changed_at", "decision", "model", "version", "changed_by", "run_id", "reason")
 
 
@@ -168,7 +169,7 @@ def _history_table(registry: ModelRegistry, pointer: dict, decision: str, run_id
     """Every change of the alias so far plus this one, newest first: the history at a glance."""
     rows = []
     previous = None
-    for record, past in registry.champion_history():
+    for record, past in registry.champion_history(last=_HISTORY_ROWS - 1):
         change = "unchanged" if previous is not None and past["version"] == previous else "changed"
         rows.append((past.get("changed_at", ""), change, past, record.run_id or ""))
         previous = past["version"]
@@ -185,7 +186,7 @@ def _history_table(registry: ModelRegistry, pointer: dict, decision: str, run_id
                 "reason": past.get("reason", "")[:200],
             }
         )
-        for at, what, past, run in reversed(rows[-50:])
+        for at, what, past, run in reversed(rows)
     ]
     schema = dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in _HISTORY_COLUMNS])
     return dg.MetadataValue.table(records=records, schema=schema)

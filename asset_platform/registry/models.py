@@ -83,10 +83,14 @@ class ModelRegistry(dg.ConfigurableResource):
         except VersionNotFoundError:
             return None
 
-    def champion_history(self) -> list[tuple[VersionRecord, dict[str, Any]]]:
-        """Every materialization of the champion pointer, oldest first, with its content."""
+    def champion_history(self, last: int | None = None) -> list[tuple[VersionRecord, dict[str, Any]]]:
+        """Materializations of the champion pointer (the `last` ones, or all), oldest first, with content."""
         history = self.store.catalog.history([CHAMPION_ASSET], None)
-        return [(record, self.store.get([CHAMPION_ASSET], None, record.md5)) for record in history]
+        if last is not None:
+            history = history[-last:] if last > 0 else []
+        # Rejections repeat the same pointer: read each distinct version once.
+        pointers = {md5: self.store.get([CHAMPION_ASSET], None, md5) for md5 in {r.md5 for r in history}}
+        return [(record, pointers[record.md5]) for record in history]
 
     def _manifest(self, record: VersionRecord) -> dict[str, Any]:
         folder = self.store.ensure_local(record)
