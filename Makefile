@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml constraints/lock.txt constraints/overrides.txt
 
 install: $(STAMP)  ## Create .venv and install the platform (locked versions)
 
-demo-data: install  ## Write the demo history into the landing folder if it is empty
-	$(BIN)/asset-platform generate --if-missing
+demo-data: install  ## Write the example models' demo history into their landing folders if empty
+	$(BIN)/asset-platform generate --model ecommerce --if-missing
+	$(BIN)/asset-platform generate --model deliveries --if-missing
 
-up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train the baseline on first start
+up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train each model's baseline on first start
 	$(BIN)/asset-platform up --host $(HOST) --port $(PORT)
 
 test: install  ## Install, then run the whole test suite

@@ -1,7 +1,7 @@
 """Where the platform keeps its state on one machine: the platform home.
 
 Everything the embedded defaults write (Dagster's SQLite storage, the landing
-folder, the DVC workspace with its cache, the local DVC remote) lives under one
+folders, the DVC workspace with its cache, the local DVC remote) lives under one
 folder, so a user can find, back up or delete it in one place.
 """
 
@@ -35,18 +35,8 @@ class PlatformHome:
 
     @property
     def landing(self) -> Path:
-        """Where upstream systems drop event files."""
+        """Where upstream systems drop data files: one folder per declared model."""
         return self.root / "landing"
-
-    @property
-    def history_landing(self) -> Path:
-        """Historical events the baseline models are trained on."""
-        return self.landing / "history"
-
-    @property
-    def production_landing(self) -> Path:
-        """Production batches, one file per batch, arriving over time."""
-        return self.landing / "production"
 
     @property
     def dvc_workspace(self) -> Path:
@@ -59,6 +49,6 @@ class PlatformHome:
         return self.root / "dvc-remote"
 
     def ensure(self) -> PlatformHome:
-        for folder in (self.dagster_home, self.history_landing, self.production_landing):
+        for folder in (self.dagster_home, self.landing):
             folder.mkdir(parents=True, exist_ok=True)
         return self

@@ -1,26 +1,38 @@
-"""The landing folder where upstream systems drop event files, as a Dagster resource.
+"""The landing folders where upstream systems drop data files, as a Dagster resource.
 
-History files train the baseline. Production batches arrive one file per batch
-(`events_<day>.parquet`, without labels); their labels arrive later as
-`labels_<day>.parquet`. A batch file that cannot be used is moved to
-`quarantine/` next to a note saying why: kept for people to inspect, never
-deleted, never picked up again.
+Each declared model has its own landing folder (by default `<landing root>/<name>/`):
+
+| subfolder     | holds                                                               |
+| ------------- | ------------------------------------------------------------------- |
+| `history/`    | labeled files the baseline trains on                                |
+| `production/` | one file per production batch, without the label                    |
+| `labels/`     | the delayed labels of a batch: same file name, id and label columns |
+| `quarantine/` | files that could not be used, each next to a `.reason.txt` note     |
+
+Only regular files count (a symlink only when it resolves inside the landing
+folder); anything else matching the pattern, and files whose names cannot be
+batch keys, are moved to quarantine with a note: kept for people to inspect,
+never deleted, never picked up again. Files are written elsewhere and renamed
+in (or written under a name starting with `.`, which is ignored) so a batch is
+never read half-written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from asset_platform.storage.keys import safe_segment
+from asset_platform.storage.keys import UnsafeKeyError, safe_segment
 
-EVENT_FILE_GLOB = "events_*.parquet"
-_EVENTS_PREFIX, _LABELS_PREFIX = "events_", "labels_"
+if TYPE_CHECKING:
+    from asset_platform.declaration import ModelDeclaration
 
 
 class BatchFileError(ValueError):
@@ -28,87 +40,180 @@ class BatchFileError(ValueError):
 
 
 class LandingZone(dg.ConfigurableResource):
-    """Folders of Parquet event files: the training history and the production stream."""
+    """The landing root; each declared model's folder is found under it (or where it says)."""
 
-    history_path: str = Field(description="Folder of historical event files used for training.")
-    production_path: str = Field(description="Folder where production batch and label files arrive.")
+    root: str = Field(description="Folder holding one landing folder per declared model.")
+
+    def for_model(self, declaration: ModelDeclaration) -> ModelLanding:
+        spec = declaration.landing
+        folder = Path(spec.folder) if spec.folder else Path(declaration.name)
+        folder = folder if folder.is_absolute() else Path(self.root) / folder
+        return ModelLanding(
+            model=declaration.name,
+            folder=folder,
+            history=folder / spec.history,
+            production=folder / spec.production,
+            labels=folder / spec.labels,
+            pattern=spec.pattern,
+            id_column=declaration.id_column,
+            label_column=declaration.label_column,
+        )
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Usable batch files, and the files the scan moved to quarantine (with why)."""
+
+    files: list[Path]
+    quarantined: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelLanding:
+    """One model's landing folders and how to read them."""
+
+    model: str
+    folder: Path
+    history: Path
+    production: Path
+    labels: Path
+    pattern: str
+    id_column: str
+    label_column: str
 
     @property
     def quarantine(self) -> Path:
-        return Path(self.production_path).parent / "quarantine"
+        return self.folder / "quarantine"
+
+    def ensure(self) -> ModelLanding:
+        for folder in (self.history, self.production, self.labels):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
 
     def history_files(self) -> list[Path]:
         """History files in name (= date) order; an empty or missing folder is an error."""
-        folder = Path(self.history_path)
-        files = sorted(folder.glob(EVENT_FILE_GLOB)) if folder.is_dir() else []
+        files = self.scan(self.history).files
         if not files:
             raise FileNotFoundError(
-                f"no event files ({EVENT_FILE_GLOB}) in {folder}: run `asset-platform generate` "
-                "to write the demo history, or point LandingZone.history_path at your data"
+                f"model {self.model}: no data files ({self.pattern}) in {self.history}: land the labeled "
+                "history there (or run `asset-platform generate` for a demo model)"
             )
         return files
 
-    def read_history(self) -> tuple[pd.DataFrame, dict[str, str]]:
-        """History plus every labeled production batch, and the md5 of each file read.
+    def scan(self, folder: Path) -> ScanResult:
+        """The usable files of `folder` in name order; unusable ones are quarantined on the way."""
+        if not folder.is_dir():
+            return ScanResult([])
+        files, moved = [], []
+        for path in sorted(folder.glob(self.pattern)):
+            if path.name.startswith("."):
+                continue  # still being written
+            problem = self._problem(path)
+            if problem is None:
+                files.append(path)
+                continue
+            try:
+                target = self.quarantine_file(path, f"{path.name}: {problem}")
+                moved.append(f"{path.name} ({problem}) → {target}")
+            except OSError as error:  # a read-only landing folder must not stop the scan
+                moved.append(f"{path.name} ({problem}); could not be quarantined: {error}")
+        return ScanResult(files, moved)
 
-        Labeled production batches make retraining learn from recent data. The
-        md5s are the raw versions a model's lineage ends at.
+    def _problem(self, path: Path) -> str | None:
+        try:
+            safe_segment(path.stem, "batch key")
+        except UnsafeKeyError:
+            return "its name cannot be a batch key (letters, digits and '_.=@+-' only, at most 200 characters)"
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(self.folder.resolve()) or not target.is_file():
+                return "a symbolic link to something outside the landing folder or not a regular file"
+            return None
+        if not path.is_file():
+            return "not a regular file (a folder, pipe or device)"
+        return None
+
+    def production_batches(self) -> ScanResult:
+        return self.scan(self.production)
+
+    def labeled_batches(self) -> list[str]:
+        """Batch keys (file stems) that have both their batch file and their labels file."""
+        labels = {path.name for path in self.scan(self.labels).files}
+        return [path.stem for path in self.production_batches().files if path.name in labels]
+
+    def batch_path(self, key: str) -> Path:
+        return self.production / f"{safe_segment(key, 'batch key')}{_suffix(self.pattern)}"
+
+    def labels_path(self, key: str) -> Path:
+        return self.labels / f"{safe_segment(key, 'batch key')}{_suffix(self.pattern)}"
+
+    def read_batch(self, key: str) -> pd.DataFrame:
+        return read_table(self.batch_path(key), f"model {self.model} batch {key}")
+
+    def read_labels(self, key: str) -> pd.DataFrame:
+        labels = read_table(self.labels_path(key), f"model {self.model} labels of batch {key}")
+        missing = {self.id_column, self.label_column} - set(labels.columns)
+        if missing:
+            raise BatchFileError(f"model {self.model} labels of batch {key}: missing column(s) {sorted(missing)}")
+        return labels[[self.id_column, self.label_column]]
+
+    def read_history(self) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+        """History plus every labeled production batch, the md5 of each file read, and skipped batches.
+
+        Labeled production batches let retraining learn from recent data. A batch
+        that cannot be joined to its labels is skipped and named, never fails the
+        whole read. The md5s are the raw versions a model's lineage ends at.
         """
         from asset_platform.storage.hashing import md5_file
 
-        frames, sources = [], {}
+        frames, sources, skipped = [], {}, []
         for path in self.history_files():
-            frames.append(pd.read_parquet(path).assign(source_file=path.name))
-            sources[path.name] = md5_file(path)
+            frames.append(read_table(path, f"model {self.model} history file {path.name}"))
+            sources[f"history/{path.name}"] = md5_file(path)
         for key in self.labeled_batches():
-            events, labels = self.batch_path(key), self.labels_path(key)
-            frames.append(
-                self.read_batch(key).merge(self.read_labels(key), on="event_id").assign(source_file=events.name)
-            )
-            sources[events.name], sources[labels.name] = md5_file(events), md5_file(labels)
-        return pd.concat(frames, ignore_index=True), sources
+            try:
+                frames.append(self.labeled_batch(key))
+            except (BatchFileError, KeyError, ValueError) as error:
+                skipped.append(f"{key}: {error}")
+                continue
+            sources[f"production/{self.batch_path(key).name}"] = md5_file(self.batch_path(key))
+            sources[f"labels/{self.labels_path(key).name}"] = md5_file(self.labels_path(key))
+        return pd.concat(frames, ignore_index=True), sources, skipped
 
-    def production_batches(self) -> list[Path]:
-        folder = Path(self.production_path)
-        return sorted(folder.glob(EVENT_FILE_GLOB)) if folder.is_dir() else []
-
-    def labeled_batches(self) -> list[str]:
-        """Batch keys (file stems) that have both their events and their labels file."""
-        return [path.stem for path in self.production_batches() if self.labels_path(path.stem).exists()]
-
-    def batch_path(self, key: str) -> Path:
-        return Path(self.production_path) / f"{safe_segment(key, 'batch key')}.parquet"
-
-    def labels_path(self, key: str) -> Path:
-        return Path(self.production_path) / f"{_LABELS_PREFIX}{key.removeprefix(_EVENTS_PREFIX)}.parquet"
-
-    def read_batch(self, key: str) -> pd.DataFrame:
-        return _read_parquet(self.batch_path(key), f"batch {key}")
-
-    def read_labels(self, key: str) -> pd.DataFrame:
-        labels = _read_parquet(self.labels_path(key), f"labels of batch {key}")
-        missing = {"event_id", "converted"} - set(labels.columns)
-        if missing:
-            raise BatchFileError(f"labels of batch {key}: missing column(s) {sorted(missing)}")
-        return labels[["event_id", "converted"]]
+    def labeled_batch(self, key: str) -> pd.DataFrame:
+        """A production batch joined with its delayed labels (a label column in the batch itself is dropped)."""
+        batch = self.read_batch(key).drop(columns=[self.label_column], errors="ignore")
+        labels = self.read_labels(key).drop_duplicates(self.id_column, keep="last")
+        joined = batch.merge(labels, on=self.id_column, how="inner")
+        if joined.empty:
+            raise BatchFileError(f"labels of batch {key} match none of its {len(batch)} rows")
+        return joined
 
     def quarantine_file(self, path: Path, reason: str) -> Path:
-        """Move a bad file aside with a note; returns its new path."""
+        """Move a bad file aside with a note; returns its new path. A symlink moves, not its target."""
         self.quarantine.mkdir(parents=True, exist_ok=True)
-        target = self.quarantine / path.name
-        if target.exists():
-            target = self.quarantine / f"{path.stem}.{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}{path.suffix}"
+        name = path.name if len(path.name) <= 200 else path.name[:200]
+        target = self.quarantine / name
+        if target.exists() or target.is_symlink():
+            target = self.quarantine / f"{name}.{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
         os.replace(path, target)
         target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
         return target
 
 
-def _read_parquet(path: Path, what: str) -> pd.DataFrame:
+def _suffix(pattern: str) -> str:
+    return Path(pattern).suffix or ".parquet"
+
+
+def read_table(path: Path, what: str) -> pd.DataFrame:
+    """Read a Parquet (or CSV, by suffix) data file; every failure is a `BatchFileError` naming it."""
     if not path.exists():
         raise BatchFileError(f"{what}: file {path} does not exist")
+    if not path.is_file():
+        raise BatchFileError(f"{what}: {path.name} is not a regular file")
     if path.stat().st_size == 0:
         raise BatchFileError(f"{what}: file {path.name} is empty")
     try:
-        return pd.read_parquet(path)
+        return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except Exception as error:  # pyarrow raises several types for damaged files
-        raise BatchFileError(f"{what}: {path.name} is not a readable Parquet file ({error})") from error
+        raise BatchFileError(f"{what}: {path.name} is not a readable data file ({error})") from error

@@ -1,18 +1,9 @@
-"""The project's software-defined assets, by group (datasets → features → models → registry → monitoring)."""
+"""The project's declared models: Python declarations listed here, YAML ones as `defs.yaml` below this folder.
 
-import dagster as dg
+This folder is also the dg project's defs folder (pyproject.toml, [tool.dg]), so
+`dg check yaml` validates every `defs.yaml` against the declaration's schema.
+"""
 
-from assets import datasets, registry
-from assets.features import assets as features
-from assets.models import evaluation, lightgbm_model, sklearn_model, torch_model
-from assets.monitoring import batches, drift
+from assets.ecommerce import ecommerce
 
-ASSET_MODULES = [datasets, features, lightgbm_model, sklearn_model, torch_model, evaluation, registry, batches, drift]
-
-
-def all_assets() -> list:
-    return dg.load_assets_from_modules(ASSET_MODULES)
-
-
-def all_asset_checks() -> list:
-    return dg.load_asset_checks_from_modules(ASSET_MODULES)
+PYTHON_DECLARATIONS = [ecommerce]

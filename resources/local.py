@@ -22,5 +22,5 @@ def local_resources(home: PlatformHome | None = None) -> dict[str, Any]:
         "registry": ModelRegistry(workspace=str(home.dvc_workspace)),
         # Run log always; webhook and Slack when their environment variables are set.
         "notifier": notifier_from_env(),
-        "landing": LandingZone(history_path=str(home.history_landing), production_path=str(home.production_landing)),
+        "landing": LandingZone(root=str(home.landing)),
     }

@@ -23,8 +23,8 @@ from asset_platform.storage.io_manager import DvcIOManager
 
 DVC_WORKSPACE_VAR = "ASSET_PLATFORM_DVC_WORKSPACE"
 DVC_REMOTE_URL_VAR = "ASSET_PLATFORM_DVC_REMOTE_URL"
-LANDING_HISTORY_VAR = "ASSET_PLATFORM_LANDING_HISTORY"
-LANDING_PRODUCTION_VAR = "ASSET_PLATFORM_LANDING_PRODUCTION"
+# The landing root: one folder per declared model under it (or where its declaration says).
+LANDING_ROOT_VAR = "ASSET_PLATFORM_LANDING_ROOT"
 
 # DVC remote option -> the variable that holds it. An option is configured only
 # when its variable is set where the definitions load, so one mapping serves an
@@ -66,10 +66,7 @@ def production_resources() -> dict[str, Any]:
         "registry": ModelRegistry(workspace=workspace),
         # Webhook and Slack channels when their variables are set (from a Secret).
         "notifier": notifier_from_env(),
-        "landing": LandingZone(
-            history_path=dg.EnvVar(LANDING_HISTORY_VAR),
-            production_path=dg.EnvVar(LANDING_PRODUCTION_VAR),
-        ),
+        "landing": LandingZone(root=dg.EnvVar(LANDING_ROOT_VAR)),
     }
 
 

@@ -1,115 +1,121 @@
-"""Drift confirmed by the policy → the retraining job, exactly once per body of evidence.
+"""Drift confirmed by a declared model's policy → its retraining job, exactly once per body of evidence.
 
-Reads new `batch_drift` and `batch_performance` materializations (the cursor
-keeps event-log positions and a short per-batch history), merges them per batch
-(feature drift from `batch_drift`, concept drift from a realized-AUC drop in
-`batch_performance`) and asks the policy whether to retrain. The run key is
-derived from the evidence and the reference version, so a restarted daemon or
-a re-evaluated tick never launches a duplicate.
+Reads new `<model>/drift` and `<model>/performance` materializations (the cursor
+keeps event-log positions and a short per-batch history) and hands them to the
+decision module (`asset_platform.drift.retrain`), which merges them per batch,
+decides, and derives the run key from the evidence, so a restarted daemon or a
+re-evaluated tick never launches a duplicate. Only this model's assets are read:
+drift in one model never retrains another.
 """
 
-import hashlib
+import datetime as dt
 from typing import Any
 
 import dagster as dg
 
-from asset_platform.drift import should_retrain
+from asset_platform.declaration import ModelDeclaration
 from asset_platform.drift.monitor import DriftMonitor
+from asset_platform.drift.retrain import merge_drift, merge_performance, retrain_run_key, should_retrain
+from asset_platform.lifecycle.names import DRIFT, PERFORMANCE, REFERENCE_PROFILE, LifecycleNames
 from asset_platform.notify import DriftConfirmed, Notifier, RetrainingStarted
-from asset_platform.registry.trigger import EVIDENCE_TAG, TRIGGER_TAG
+from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, REFERENCE_TAG, TRIGGER_TAG
 from sensors.cursor import dump_cursor, load_cursor
 
-RETRAINING_JOB = "retraining"
 _HISTORY_LIMIT = 60
-_SOURCES = ("batch_drift", "batch_performance")
 
 
-@dg.sensor(
-    job_name=RETRAINING_JOB,
-    minimum_interval_seconds=30,
-    description="Drift confirmed by the policy (feature drift or a realized-AUC drop) → the retraining job, "
-    "once per body of evidence.",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def drift_retrain_sensor(context: dg.SensorEvaluationContext, drift_monitor: DriftMonitor, notifier: Notifier):
-    """Launch retraining when the drift policy confirms drift; every skipped tick says why."""
-    state = load_cursor(context.cursor)
-    records: dict[str, dict[str, Any]] = state.setdefault("records", {})
-    after: dict[str, int] = state.setdefault("after", {})
-    for source in _SOURCES:
-        for record in _new_materializations(context.instance, source, after.get(source)):
-            after[source] = record.storage_id
-            _merge(records, source, record, drift_monitor)
-    for stale in sorted(records)[:-_HISTORY_LIMIT]:
-        del records[stale]
-    history = [records[key] for key in sorted(records)]
-    decision = should_retrain(history, drift_monitor.policy, last_retrain_batch=state.get("last_retrain_batch"))
-    if not decision.retrain:
-        return dg.SensorResult(cursor=dump_cursor(state), skip_reason=decision.reason)
-    # The batches that first met the policy are the evidence: a replay from an older
-    # cursor, which sees a longer streak, derives the same run key.
-    evidence = decision.evidence[: drift_monitor.policy.consecutive_batches]
-    reference = records[evidence[-1]].get("reference_version", "")
-    state["last_retrain_batch"] = decision.evidence[-1]
-    run_key = "drift-retrain-" + hashlib.sha256("\n".join([reference, *evidence]).encode()).hexdigest()[:20]
-    tags = {
-        TRIGGER_TAG: "sensor:drift_retrain_sensor",
-        EVIDENCE_TAG: ",".join(evidence),
-        "asset_platform/reference_version": reference,
-        "asset_platform/drift_reason": decision.reason[:1000],
-    }
-    _announce(notifier, context, evidence, decision.reason, [records[key] for key in evidence], run_key)
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)], cursor=dump_cursor(state))
+def max_metric_drop(declaration: ModelDeclaration) -> float:
+    """The declared alarm, or its default: 0.05 AUC (absolute), 15 % worse for error metrics."""
+    if declaration.monitoring.max_metric_drop is not None:
+        return declaration.monitoring.max_metric_drop
+    return 0.05 if declaration.metric_name == "auc" else 0.15
 
 
-def _new_materializations(instance: dg.DagsterInstance, asset: str, after: int | None) -> list:
-    records_filter = dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=after)
+def build_drift_retrain_sensor(
+    declaration: ModelDeclaration, names: LifecycleNames, job: Any
+) -> dg.SensorDefinition:
+    sources = {names.key(DRIFT): "drift", names.key(PERFORMANCE): "performance"}
+    trigger = f"sensor:{names.drift_retrain_sensor}"
+
+    @dg.sensor(
+        name=names.drift_retrain_sensor,
+        job=job,
+        minimum_interval_seconds=30,
+        description=f"Drift of {declaration.name} confirmed by its policy (feature drift or a realized "
+        f"{declaration.metric_name} degradation) → {names.retraining_job}, once per body of evidence.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def drift_retrain_sensor(context: dg.SensorEvaluationContext, drift_monitor: DriftMonitor, notifier: Notifier):
+        policy = drift_monitor.policy_for(declaration.monitoring.drift)
+        state = load_cursor(context.cursor)
+        records: dict[str, dict[str, Any]] = state.setdefault("records", {})
+        after: dict[str, int] = state.setdefault("after", {})
+        for key, kind in sources.items():
+            for record in _new_materializations(context.instance, key, after.get(kind)):
+                after[kind] = record.storage_id
+                _merge(records, kind, record, max_metric_drop(declaration))
+        for stale in sorted(records)[:-_HISTORY_LIMIT]:
+            del records[stale]
+        history = [records[key] for key in sorted(records)]
+        last_at = state.get("last_retrain_at")
+        decision = should_retrain(
+            history,
+            policy,
+            last_retrain_batch=state.get("last_retrain_batch"),
+            last_retrain_at=dt.datetime.fromisoformat(last_at) if last_at else None,
+        )
+        if not decision.retrain:
+            return dg.SensorResult(cursor=dump_cursor(state), skip_reason=decision.reason)
+        evidence = decision.confirming(policy)
+        reference = records[evidence[-1]].get("reference_version", "")
+        state["last_retrain_batch"] = decision.evidence[-1]
+        state["last_retrain_at"] = dt.datetime.now(dt.UTC).isoformat()
+        run_key = retrain_run_key(declaration.name, reference, evidence)
+        tags = {
+            TRIGGER_TAG: trigger,
+            EVIDENCE_TAG: ",".join(evidence),
+            REFERENCE_TAG: reference,
+            DRIFT_REASON_TAG: decision.reason[:1000],
+        }
+        _announce(notifier, context, names, evidence, decision.reason, [records[key] for key in evidence], run_key)
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)], cursor=dump_cursor(state))
+
+    def _announce(notifier, context, names, keys, reason, evidence, run_key) -> None:
+        features = tuple(sorted({f for record in evidence for f in record.get("drifted_features", [])}))
+        notifier.notify(
+            DriftConfirmed(
+                asset=names.key(DRIFT).to_user_string(),
+                batch_keys=tuple(keys),
+                drifted_features=features,
+                drift_share=max((record.get("drift_share", 0.0) for record in evidence), default=0.0),
+                max_psi=max((record.get("max_psi", 0.0) for record in evidence), default=0.0),
+            ),
+            log=context.log,
+        )
+        notifier.notify(
+            RetrainingStarted(
+                asset=names.retraining_job,
+                run_id=run_key,
+                trigger=trigger,
+                evidence={"model": declaration.name, "batches": list(keys), "reason": reason},
+            ),
+            log=context.log,
+        )
+
+    return drift_retrain_sensor
+
+
+def _new_materializations(instance: dg.DagsterInstance, key: dg.AssetKey, after: int | None) -> list:
+    records_filter = dg.AssetRecordsFilter(asset_key=key, after_storage_id=after)
     return instance.fetch_materializations(records_filter, limit=200, ascending=True).records
 
 
-def _merge(records: dict[str, dict], source: str, record, monitor: DriftMonitor) -> None:
-    key = record.partition_key
-    metadata = record.asset_materialization.metadata
-    if source == "batch_drift":
-        previous = records.get(key, {})
+def _merge(records: dict[str, dict], kind: str, record, max_drop: float) -> None:
+    key, metadata = record.partition_key, record.asset_materialization.metadata
+    if kind == "drift":
         # The reference is the reference_profile version the batch was measured against.
         inputs = metadata["dvc/inputs"].value if "dvc/inputs" in metadata else {}
-        reference = inputs.get("reference_profile", metadata["assessment"].value.get("reference_version", ""))
-        records[key] = {
-            **metadata["assessment"].value,
-            "reference_version": reference,
-            "auc_drop": previous.get("auc_drop"),
-        }
-        drop = previous.get("auc_drop")
-    else:
-        drop = metadata["performance/auc_drop"].value
-        records.setdefault(key, {"batch_key": key, "judged": False, "n_rows": 0})["auc_drop"] = drop
-    if drop is not None and drop > monitor.max_auc_drop and records[key].get("judged", False):
-        merged = records[key]
-        merged["drift_detected"] = True
-        merged["status"] = "error"
-        merged["drifted_features"] = sorted({*merged.get("drifted_features", []), "performance"})
-
-
-def _announce(notifier: Notifier, context, keys: tuple[str, ...], reason: str, evidence: list[dict], run_key: str):
-    features = tuple(sorted({f for record in evidence for f in record.get("drifted_features", [])}))
-    share = max((record.get("drift_share", 0.0) for record in evidence), default=0.0)
-    notifier.notify(
-        DriftConfirmed(
-            asset="batch_drift",
-            batch_keys=keys,
-            drifted_features=features,
-            drift_share=share,
-            max_psi=max((record.get("max_psi", 0.0) for record in evidence), default=0.0),
-        ),
-        log=context.log,
-    )
-    notifier.notify(
-        RetrainingStarted(
-            asset=RETRAINING_JOB,
-            run_id=run_key,
-            trigger="sensor:drift_retrain_sensor",
-            evidence={"batches": list(keys), "reason": reason},
-        ),
-        log=context.log,
-    )
+        reference = next((v for k, v in inputs.items() if k.endswith(REFERENCE_PROFILE)), "")
+        merge_drift(records, key, metadata["assessment"].value, reference)
+    elif "performance/degradation" in metadata:
+        merge_performance(records, key, metadata["performance/degradation"].value, max_drop)

@@ -1,6 +1,11 @@
-"""The drift policy as a resource, so the drift asset, its check and the retrain sensor share one config."""
+"""The drift policy as a resource, so the drift assets, their checks and the retrain sensors share one config.
+
+Each declaration may override fields of the platform-wide policy for its own model.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -9,12 +14,11 @@ from asset_platform.drift.policy import DriftPolicy
 
 
 class DriftMonitor(dg.ConfigurableResource):
-    """Holds the `DriftPolicy` every part of the monitoring loop judges drift by."""
+    """Holds the platform-wide `DriftPolicy`; `policy_for` applies a declaration's overrides."""
 
     policy: DriftPolicy = Field(default_factory=DriftPolicy, description="Thresholds, weights and retrain rules.")
-    max_auc_drop: float = Field(
-        default=0.05,
-        ge=0,
-        description="Realized AUC this far below the champion's holdout AUC marks a batch as drifted "
-        "(concept drift shows in performance, not in features).",
-    )
+
+    def policy_for(self, overrides: dict[str, Any] | None) -> DriftPolicy:
+        if not overrides:
+            return self.policy
+        return DriftPolicy(**{**self.policy.model_dump(), **overrides})

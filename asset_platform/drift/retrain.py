@@ -1,7 +1,10 @@
-"""Whether the drift seen so far justifies retraining: a pure function of history.
+"""Whether the drift seen so far justifies retraining: the whole decision, as pure functions.
 
 The drift -> retrain sensor keeps recent `BatchAssessment.to_record()` dicts in
-its cursor and calls `should_retrain` on each tick. Rules, newest batch first:
+its cursor, folds each model's realized-metric degradation into them with
+`merge_performance` (concept drift shows in performance, not in features), calls
+`should_retrain` on each tick and names the run with `retrain_run_key`. Rules,
+newest batch first:
 
 * batches smaller than `min_batch_size` neither confirm nor break a streak;
 * a batch with data-quality problems (a missing column, a jump in missing
@@ -32,11 +35,10 @@ class Decision:
     reason: str
     evidence: tuple[str, ...] = ()
 
-    @property
-    def run_key(self) -> str:
-        """Idempotent run key derived from the evidence: the same evidence never retrains twice."""
-        digest = hashlib.sha256("\n".join(self.evidence).encode("utf-8")).hexdigest()[:16]
-        return f"drift-retrain-{digest}"
+    def confirming(self, policy: DriftPolicy) -> tuple[str, ...]:
+        """The batches that first met the policy: a replay from an older cursor, which sees
+        a longer streak, derives the same evidence and so the same run key."""
+        return self.evidence[: policy.consecutive_batches]
 
     def to_dict(self) -> dict[str, Any]:
         return {"retrain": self.retrain, "reason": self.reason, "evidence": list(self.evidence)}
@@ -121,3 +123,37 @@ def _cooldown(
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def retrain_run_key(model: str, reference_version: str, evidence: Sequence[str]) -> str:
+    """Idempotent run key from the model, the reference the evidence was judged against, and the evidence."""
+    digest = hashlib.sha256("\n".join([model, reference_version, *evidence]).encode("utf-8")).hexdigest()[:20]
+    return f"{model}-drift-retrain-{digest}"
+
+
+def merge_drift(records: dict[str, dict[str, Any]], key: str, assessment: Mapping[str, Any], reference: str) -> None:
+    """Record a batch's drift assessment, keeping a degradation that arrived first."""
+    previous = records.get(key, {})
+    records[key] = {**assessment, "reference_version": reference, "degradation": previous.get("degradation")}
+    _apply_degradation(records[key], previous.get("max_drop"))
+
+
+def merge_performance(records: dict[str, dict[str, Any]], key: str, degradation: float, max_drop: float) -> None:
+    """Record a batch's realized-metric degradation; beyond `max_drop` the batch counts as drifted.
+
+    Until its drift assessment has arrived the batch is not judged, so a degradation
+    alone never confirms drift on a batch that was never checked for data quality.
+    """
+    record = records.setdefault(key, {"batch_key": key, "judged": False, "n_rows": 0})
+    record["degradation"], record["max_drop"] = degradation, max_drop
+    _apply_degradation(record, max_drop)
+
+
+def _apply_degradation(record: dict[str, Any], max_drop: float | None) -> None:
+    drop = record.get("degradation")
+    if drop is None or max_drop is None or not record.get("judged", False) or not drop > max_drop:
+        return
+    record["max_drop"] = max_drop
+    record["drift_detected"] = True
+    record["status"] = "error"
+    record["drifted_features"] = sorted({*record.get("drifted_features", []), "performance"})

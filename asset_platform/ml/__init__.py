@@ -1,4 +1,4 @@
-"""Model bundles shared by training, storage, evaluation and the registry."""
+"""Models: the shared feature pipeline, the model families, metrics and the stored model bundle."""
 
 from asset_platform.ml.trained_model import MODEL_FLAVORS, TrainedModel
 

@@ -1,8 +1,22 @@
-"""Classification metrics used for training, evaluation and the promotion gate."""
+"""Metrics of both tasks, for training, evaluation, the promotion gate and monitoring.
+
+`METRIC_DIRECTION` says which way is better (+1 higher, -1 lower); everything
+that compares two models (the gate, the realized-metric alarm) reads it rather
+than assuming AUC.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+METRIC_DIRECTION = {"auc": 1, "log_loss": -1, "brier": -1, "rmse": -1, "mae": -1}
+
+
+def task_metrics(task: str, labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Every metric of `task` (binary_classification or regression) for these labels and scores."""
+    if task == "regression":
+        return regression_metrics(labels, scores)
+    return classification_metrics(labels, scores)
 
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -12,6 +26,9 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
     labels = np.asarray(labels)
     scores = np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
     both_classes = len(np.unique(labels)) == 2
+    if len(labels) == 0:
+        nan = float("nan")
+        return {"auc": nan, "log_loss": nan, "brier": nan, "ece": nan, "positive_rate": nan, "mean_score": nan}
     return {
         "auc": float(roc_auc_score(labels, scores)) if both_classes else float("nan"),
         "log_loss": float(log_loss(labels, scores, labels=[0, 1])),
@@ -20,6 +37,52 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
         "positive_rate": float(labels.mean()),
         "mean_score": float(scores.mean()),
     }
+
+
+def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R², plus the mean label and mean prediction (a shift shows there first)."""
+    labels = np.asarray(labels, dtype=np.float64)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    if len(labels) == 0:
+        nan = float("nan")
+        return {"rmse": nan, "mae": nan, "r2": nan, "mean_label": nan, "mean_prediction": nan}
+    errors = predictions - labels
+    variance = float(((labels - labels.mean()) ** 2).sum())
+    return {
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "mae": float(np.mean(np.abs(errors))),
+        "r2": 1 - float((errors**2).sum()) / variance if variance > 0 else float("nan"),
+        "mean_label": float(labels.mean()),
+        "mean_prediction": float(predictions.mean()),
+    }
+
+
+def metric(name: str, labels: np.ndarray, scores: np.ndarray) -> float:
+    """One metric, computed directly (the gate's bootstrap calls this hundreds of times)."""
+    if name == "auc":
+        return auc(labels, scores)
+    if name == "rmse":
+        return float(np.sqrt(np.mean((scores - labels) ** 2)))
+    if name == "mae":
+        return float(np.mean(np.abs(scores - labels)))
+    clipped = np.clip(scores, 1e-7, 1 - 1e-7)
+    if name == "log_loss":
+        return float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped)))
+    if name == "brier":
+        return float(np.mean((clipped - labels) ** 2))
+    raise ValueError(f"unknown metric {name!r}; use one of {sorted(METRIC_DIRECTION)}")
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula, with ties averaged."""
+    from scipy.stats import rankdata
+
+    positives = np.asarray(labels) == 1
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
@@ -32,3 +95,15 @@ def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int
         if in_bin.any():
             error += in_bin.mean() * abs(labels[in_bin].mean() - scores[in_bin].mean())
     return float(error)
+
+
+def degradation(name: str, reference: float, realized: float) -> float:
+    """How much worse `realized` is than `reference`: absolute for AUC, relative for error metrics.
+
+    AUC lives on a fixed [0.5, 1] scale, so an absolute drop reads the same for
+    every model; an RMSE of 3 is good for minutes and bad for probabilities, so
+    error metrics are compared as a share of the reference.
+    """
+    if METRIC_DIRECTION[name] > 0:
+        return reference - realized
+    return (realized - reference) / reference if reference > 0 else float("nan")

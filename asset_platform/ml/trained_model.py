@@ -1,10 +1,11 @@
 """One trained model with what is needed to use, store and audit it.
 
 A model is stored as a folder: the estimator in its library's own safe format
-(LightGBM text, skops for scikit-learn, a PyTorch state dict loaded with
-`weights_only=True`) plus `model.json` with feature names, params and metrics.
-Nothing here unpickles arbitrary objects, so a model fetched from a shared
-remote cannot run code when it is loaded.
+(LightGBM text, skops for scikit-learn and custom estimators, a PyTorch state
+dict loaded with `weights_only=True`) plus `model.json` with feature names,
+task, params and metrics. Nothing here unpickles arbitrary objects: skops loads
+only the types that the named estimator itself consists of (see `trust`), so a
+model fetched from a shared remote cannot run code when it is loaded.
 """
 
 from __future__ import annotations
@@ -19,15 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MODEL_FLAVORS = ("lightgbm", "sklearn", "torch")
+MODEL_FLAVORS = ("lightgbm", "sklearn", "torch", "custom")
 MANIFEST = "model.json"
-_ESTIMATOR_FILES = {"lightgbm": "model.txt", "sklearn": "model.skops", "torch": "model.pt"}
-# scikit-learn types our baseline uses; skops refuses any other type on load.
-SKLEARN_TRUSTED_TYPES = [
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.linear_model._logistic.LogisticRegression",
-]
+_ESTIMATOR_FILES = {"lightgbm": "model.txt", "sklearn": "model.skops", "custom": "model.skops", "torch": "model.pt"}
 
 
 @dataclass
@@ -39,40 +34,49 @@ class TrainedModel:
     feature_names: list[str]
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    # Flavor-specific facts needed to rebuild or explain the model (torch layer sizes, curves).
+    # Facts needed to rebuild, score or explain the model (feature pipeline, torch layout, estimator spec).
     extra: dict[str, Any] = field(default_factory=dict)
+    task: str = "binary_classification"
 
     def __post_init__(self) -> None:
         if self.flavor not in MODEL_FLAVORS:
             raise ValueError(f"unknown model flavor {self.flavor!r}; expected one of {MODEL_FLAVORS}")
 
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Probability of the positive class for each row of `features`."""
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Per row: the positive class's probability (binary classification) or the predicted value."""
         missing = [name for name in self.feature_names if name not in features.columns]
         if missing:
             raise ValueError(f"{self.flavor} model needs feature columns that are missing: {missing}")
         matrix = features[self.feature_names].to_numpy(dtype=np.float32)
         if self.flavor == "lightgbm":
             return np.asarray(self.estimator.predict(matrix), dtype=np.float64)
-        if self.flavor == "sklearn":
-            return self.estimator.predict_proba(matrix)[:, 1].astype(np.float64)
-        return _torch_predict(self.estimator, matrix)
+        if self.flavor == "torch":
+            from asset_platform.ml.families.mlp import predict_mlp
+
+            return predict_mlp(self.estimator, matrix, self.extra, self.task)
+        if self.task == "regression":
+            return np.asarray(self.estimator.predict(matrix), dtype=np.float64)
+        return np.asarray(self.estimator.predict_proba(matrix))[:, 1].astype(np.float64)
+
+    # Older code and notebooks call it by its classification name.
+    predict_proba = predict
 
     def save(self, folder: Path) -> None:
         """Write the estimator and `model.json` into an existing empty folder."""
         estimator_path = folder / _ESTIMATOR_FILES[self.flavor]
         if self.flavor == "lightgbm":
             self.estimator.save_model(str(estimator_path))
-        elif self.flavor == "sklearn":
-            import skops.io
-
-            estimator_path.write_bytes(_canonical_skops(skops.io.dumps(self.estimator)))
-        else:
+        elif self.flavor == "torch":
             import torch
 
             torch.save(self.estimator.state_dict(), estimator_path)
+        else:
+            import skops.io
+
+            estimator_path.write_bytes(_canonical_skops(skops.io.dumps(self.estimator)))
         manifest = {
             "flavor": self.flavor,
+            "task": self.task,
             "feature_names": self.feature_names,
             "params": self.params,
             "metrics": self.metrics,
@@ -85,30 +89,35 @@ class TrainedModel:
         """Read a model folder written by `save`, with safe loaders only."""
         manifest = json.loads((folder / MANIFEST).read_text())
         flavor = manifest["flavor"]
+        if flavor not in MODEL_FLAVORS:
+            raise ValueError(f"{folder}: unknown model flavor {flavor!r} in {MANIFEST}")
         estimator_path = folder / _ESTIMATOR_FILES[flavor]
+        extra = manifest.get("extra", {})
         if flavor == "lightgbm":
             import lightgbm
 
             estimator = lightgbm.Booster(model_file=str(estimator_path))
-        elif flavor == "sklearn":
-            import skops.io
-
-            estimator = skops.io.loads(estimator_path.read_bytes(), trusted=SKLEARN_TRUSTED_TYPES)
-        else:
+        elif flavor == "torch":
             import torch
 
-            from asset_platform.ml.torch_mlp import build_mlp
+            from asset_platform.ml.families.mlp import build_mlp
 
-            estimator = build_mlp(**manifest["extra"]["architecture"])
+            estimator = build_mlp(**extra["architecture"])
             estimator.load_state_dict(torch.load(estimator_path, weights_only=True))
             estimator.eval()
+        else:
+            from asset_platform.ml.trust import load_skops
+
+            estimator = load_skops(estimator_path.read_bytes(), flavor, extra, manifest.get("task"))
         return cls(
             flavor=flavor,
             estimator=estimator,
             feature_names=list(manifest["feature_names"]),
             params=manifest["params"],
             metrics=manifest["metrics"],
-            extra=manifest["extra"],
+            extra=extra,
+            # Models stored before regression existed were all binary classifiers.
+            task=manifest.get("task", "binary_classification"),
         )
 
 
@@ -149,12 +158,3 @@ def _renumber(node: Any, ids: dict[int, int], files: dict[str, str]) -> None:
             node["file"] = files.setdefault(node["file"], f"{len(files)}{suffix}")
         for child in node.values():
             _renumber(child, ids, files)
-
-
-def _torch_predict(module: Any, matrix: np.ndarray) -> np.ndarray:
-    import torch
-
-    module.eval()
-    with torch.no_grad():
-        logits = module(torch.from_numpy(matrix))
-    return torch.sigmoid(logits).squeeze(-1).double().numpy()

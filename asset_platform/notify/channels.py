@@ -16,6 +16,7 @@ from pydantic import Field
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.client import WebClient
 
+from asset_platform.notify.redaction import url_origin
 from asset_platform.notify.retry import PermanentDeliveryError
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -25,8 +26,8 @@ _SEVERITY_ICON = {"info": ":information_source:", "warning": ":warning:", "error
 
 @dataclass(frozen=True)
 class ChannelDelivery:
-    """How one channel fared. `target` is a host or Slack channel, never a full URL:
-    webhook URLs often carry their secret in the path."""
+    """How one channel fared. `target` is a URL's origin (scheme://host[:port]) or a Slack
+    channel, never a full URL: webhook URLs often carry their secret in the path."""
 
     channel: str
     delivered: bool
@@ -41,14 +42,14 @@ def _is_retryable_status(status: int) -> bool:
 
 
 def url_host(url: str) -> str:
-    """The host (and port) of a URL, safe to put in logs."""
-    return urllib.parse.urlsplit(url).netloc.rpartition("@")[2] or "<no host>"
+    """The host (and port) of a URL, safe to put in logs (`url_origin` adds the scheme)."""
+    return url_origin(url).partition("://")[2] or "<no host>"
 
 
 def post_json(url: str, payload: Mapping[str, Any], headers: Mapping[str, str], timeout_s: float) -> None:
     """POST `payload` as JSON; raise on anything but a 2xx answer."""
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise PermanentDeliveryError(f"webhook URL must be http:// or https://, got {url_host(url)!r}")
+        raise PermanentDeliveryError(f"webhook URL must be http:// or https://, got {url_origin(url)!r}")
     body = json.dumps(payload, default=str).encode("utf-8")
     all_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
     request = urllib.request.Request(url, data=body, headers=all_headers, method="POST")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator
 
 from asset_platform.notify.channels import (
     SLACK_API_URL,
@@ -16,9 +17,17 @@ from asset_platform.notify.channels import (
     SlackApiResource,
     post_json,
     post_slack,
-    url_host,
 )
 from asset_platform.notify.events import NotificationEvent, to_payload
+from asset_platform.notify.redaction import (
+    NotifierSettingError,
+    clean_header_value,
+    clean_text,
+    clean_url,
+    redact,
+    url_origin,
+    url_secrets,
+)
 from asset_platform.notify.retry import AttemptOutcome, RetryPolicy, call_with_retries
 
 WEBHOOK_URL_ENV = "ASSET_PLATFORM_WEBHOOK_URL"
@@ -29,6 +38,10 @@ SLACK_CHANNEL_ENV = "ASSET_PLATFORM_SLACK_CHANNEL"
 _MAX_ERROR_CHARS = 300
 # dagster.get_dagster_logger output is captured into the run log when called inside a run.
 _DEFAULT_LOGGER_NAME = "asset_platform.notify"
+# How errors name a setting: the field, and the variable notifier_from_env binds it to.
+_WEBHOOK_URL_NAME = f"Notifier webhook_url (${WEBHOOK_URL_ENV} with notifier_from_env)"
+_SLACK_TOKEN_NAME = f"Notifier slack_token (${SLACK_TOKEN_ENV} with notifier_from_env)"
+_SLACK_CHANNEL_NAME = f"Notifier slack_channel (${SLACK_CHANNEL_ENV} with notifier_from_env)"
 
 
 @dataclass(frozen=True)
@@ -67,8 +80,14 @@ def _resolved(value: str | None) -> str | None:
     return value.get_value() if isinstance(value, dg.EnvVar) else value
 
 
-def _error_text(error: Exception) -> str:
-    text = " ".join(f"{type(error).__name__}: {error}".split())
+def _header_name(name: str) -> str:
+    hint = f" (${WEBHOOK_AUTH_ENV} with notifier_from_env)" if name.lower() == "authorization" else ""
+    return f"Notifier webhook_headers[{name!r}]{hint}"
+
+
+def _error_text(error: Exception, secrets: list[str | None]) -> str:
+    """One line for logs and reports, with every secret removed *before* it is shortened."""
+    text = redact(" ".join(f"{type(error).__name__}: {error}".split()), secrets)
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
 
 
@@ -93,6 +112,44 @@ class Notifier(dg.ConfigurableResource):
     initial_backoff_s: float = Field(default=0.5, ge=0, description="Sleep before the second attempt.")
     backoff_multiplier: float = Field(default=2.0, ge=1, description="Growth of the sleep at each further attempt.")
     timeout_s: float = Field(default=5.0, gt=0, description="Seconds to wait for each HTTP request.")
+
+    # pydantic quotes the rejected input in its errors by default: these inputs are secrets.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    # Values are cleaned when the resource is built: from literals at definition time,
+    # from resolved environment variables when a run starts. An EnvVar still unresolved
+    # holds only the variable's name and is cleaned where it is read (`_webhook_request`).
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _clean_webhook_url(cls, value: Any) -> Any:
+        return value if not value or isinstance(value, dg.EnvVar) else clean_url(value, _WEBHOOK_URL_NAME)
+
+    @field_validator("webhook_headers", mode="before")
+    @classmethod
+    def _clean_webhook_headers(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {
+            clean_header_value(name, "a Notifier webhook_headers name"): (
+                header if isinstance(header, dg.EnvVar) else clean_header_value(header, _header_name(name))
+            )
+            for name, header in value.items()
+        }
+
+    @field_validator("slack_token", mode="before")
+    @classmethod
+    def _clean_slack_token(cls, value: Any) -> Any:
+        return value if not value or isinstance(value, dg.EnvVar) else clean_header_value(value, _SLACK_TOKEN_NAME)
+
+    @field_validator("slack_channel", mode="before")
+    @classmethod
+    def _clean_slack_channel(cls, value: Any) -> Any:
+        return value if not value or isinstance(value, dg.EnvVar) else clean_text(value, _SLACK_CHANNEL_NAME)
+
+    @field_validator("slack_api_url", mode="before")
+    @classmethod
+    def _clean_slack_api_url(cls, value: Any) -> Any:
+        return value if isinstance(value, dg.EnvVar) else clean_url(value, "Notifier slack_api_url")
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -132,23 +189,41 @@ class Notifier(dg.ConfigurableResource):
         return ChannelDelivery(channel="run_log", delivered=True, attempts=1)
 
     def _to_webhook(self, payload: dict[str, Any]) -> ChannelDelivery:
-        url = _resolved(self.webhook_url) or ""
-        headers = {name: _resolved(value) or "" for name, value in self.webhook_headers.items()}
+        raw_url = _resolved(self.webhook_url) or ""
+        raw_headers = [_resolved(value) for value in self.webhook_headers.values()]
+        secrets = [*url_secrets(raw_url), *raw_headers]
+        try:
+            url, headers = self._webhook_request()
+        except NotifierSettingError as error:
+            return ChannelDelivery("webhook", False, 0, url_origin(raw_url), _error_text(error, secrets))
         send = partial(post_json, url, payload, headers, self.timeout_s)
-        return self._delivery("webhook", url_host(url), call_with_retries(send, self.retry_policy))
+        return self._delivery("webhook", url_origin(url), call_with_retries(send, self.retry_policy), secrets)
+
+    def _webhook_request(self) -> tuple[str, dict[str, str]]:
+        """The URL and headers to send with, cleaned: the fields may still hold EnvVars outside a run."""
+        url = clean_url(_resolved(self.webhook_url) or "", _WEBHOOK_URL_NAME)
+        headers = {
+            name: clean_header_value(_resolved(value) or "", _header_name(name))
+            for name, value in self.webhook_headers.items()
+        }
+        return url, headers
 
     def _to_slack(self, payload: dict[str, Any]) -> ChannelDelivery:
-        channel = _resolved(self.slack_channel) or ""
-        slack = SlackApiResource(
-            token=_resolved(self.slack_token), base_url=self.slack_api_url, timeout_s=self.timeout_s
-        )
+        raw_token = _resolved(self.slack_token) or ""
+        secrets = [raw_token, *url_secrets(self.slack_api_url)]
+        try:
+            channel = clean_text(_resolved(self.slack_channel) or "", _SLACK_CHANNEL_NAME)
+            token = clean_header_value(raw_token, _SLACK_TOKEN_NAME)
+        except NotifierSettingError as error:
+            return ChannelDelivery("slack", False, 0, url_origin(self.slack_api_url), _error_text(error, secrets))
+        target = f"{channel} at {url_origin(self.slack_api_url)}"
+        slack = SlackApiResource(token=token, base_url=self.slack_api_url, timeout_s=self.timeout_s)
         send = partial(post_slack, slack.get_client(), channel, payload)
-        target = f"{channel} at {url_host(self.slack_api_url)}"
-        return self._delivery("slack", target, call_with_retries(send, self.retry_policy))
+        return self._delivery("slack", target, call_with_retries(send, self.retry_policy), secrets)
 
     @staticmethod
-    def _delivery(channel: str, target: str, outcome: AttemptOutcome) -> ChannelDelivery:
-        error = None if outcome.error is None else _error_text(outcome.error)
+    def _delivery(channel: str, target: str, outcome: AttemptOutcome, secrets: list[str | None]) -> ChannelDelivery:
+        error = None if outcome.error is None else _error_text(outcome.error, secrets)
         return ChannelDelivery(channel, outcome.delivered, outcome.attempts, target, error)
 
 
@@ -158,14 +233,23 @@ def notifier_from_env(**settings: Any) -> Notifier:
     Set variables are bound as `dg.EnvVar`, so their values are read in the run
     and the UI shows names, not secrets; unset ones leave the channel off instead
     of failing the run's config. `settings` are other `Notifier` fields.
+
+    The values are checked here too, so a malformed secret fails when the
+    definitions load, with the variable's name and without its value.
     """
     env = os.environ
     fields: dict[str, Any] = {}
     if env.get(WEBHOOK_URL_ENV):
-        fields["webhook_url"] = dg.EnvVar(WEBHOOK_URL_ENV)
+        fields["webhook_url"] = _checked_env_var(WEBHOOK_URL_ENV, clean_url)
         if env.get(WEBHOOK_AUTH_ENV):
-            fields["webhook_headers"] = {"Authorization": dg.EnvVar(WEBHOOK_AUTH_ENV)}
+            fields["webhook_headers"] = {"Authorization": _checked_env_var(WEBHOOK_AUTH_ENV, clean_header_value)}
     if env.get(SLACK_TOKEN_ENV) and env.get(SLACK_CHANNEL_ENV):
-        fields["slack_token"] = dg.EnvVar(SLACK_TOKEN_ENV)
-        fields["slack_channel"] = dg.EnvVar(SLACK_CHANNEL_ENV)
+        fields["slack_token"] = _checked_env_var(SLACK_TOKEN_ENV, clean_header_value)
+        fields["slack_channel"] = _checked_env_var(SLACK_CHANNEL_ENV, clean_text)
     return Notifier(**{**fields, **settings})
+
+
+def _checked_env_var(variable: str, clean: Callable[[str, str], str]) -> dg.EnvVar:
+    """The variable bound as an EnvVar, after checking its value (errors name it, never show the value)."""
+    clean(os.environ[variable], f"${variable}")
+    return dg.EnvVar(variable)

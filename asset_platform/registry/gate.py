@@ -1,9 +1,10 @@
 """The promotion gate: is the challenger better than the champion, beyond noise?
 
 Both models score the same rows; a paired bootstrap (resampling rows, scoring
-both models on each resample) gives a confidence interval for the AUC
-difference that accounts for their correlation. The challenger passes when the
-interval's lower bound clears the configured margin.
+both models on each resample) gives a confidence interval for the metric's
+improvement that accounts for their correlation. The challenger passes when the
+interval's lower bound clears the configured margin. Improvement is oriented so
+that positive is better whatever the metric (AUC up, RMSE down).
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from asset_platform.ml.metrics import METRIC_DIRECTION, metric
+
 
 @dataclass(frozen=True)
 class GateComparison:
     """Challenger vs champion on one evaluation window."""
 
     window: str
+    metric: str
     rows: int
-    champion_auc: float
-    challenger_auc: float
-    delta_auc: float
+    champion_value: float
+    challenger_value: float
+    improvement: float
     ci_low: float
     ci_high: float
     margin: float
@@ -36,22 +40,10 @@ class GateComparison:
     def describe(self) -> str:
         verdict = "beats" if self.passed else "does not beat"
         return (
-            f"on {self.window} ({self.rows} rows) the challenger {verdict} the champion: AUC "
-            f"{self.challenger_auc:.4f} vs {self.champion_auc:.4f}, difference {self.delta_auc:+.4f} "
+            f"on {self.window} ({self.rows} rows) the challenger {verdict} the champion: {self.metric} "
+            f"{self.challenger_value:.4f} vs {self.champion_value:.4f}, improvement {self.improvement:+.4f} "
             f"(95% CI {self.ci_low:+.4f} to {self.ci_high:+.4f}, margin {self.margin})"
         )
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC by the rank-sum (Mann-Whitney) formula, with ties averaged."""
-    from scipy.stats import rankdata
-
-    positives = labels == 1
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(scores)
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def compare(
@@ -59,28 +51,37 @@ def compare(
     labels: np.ndarray,
     champion_scores: np.ndarray,
     challenger_scores: np.ndarray,
+    metric_name: str = "auc",
     margin: float = 0.0,
     resamples: int = 300,
     seed: int = 0,
 ) -> GateComparison:
-    """Paired bootstrap 95% interval of AUC(challenger) - AUC(champion) on the same rows."""
-    labels = np.asarray(labels)
+    """Paired bootstrap 95% interval of the challenger's improvement over the champion on the same rows."""
+    labels = np.asarray(labels, dtype=np.float64)
+    champion_scores = np.asarray(champion_scores, dtype=np.float64)
+    challenger_scores = np.asarray(challenger_scores, dtype=np.float64)
+    direction = METRIC_DIRECTION[metric_name]
     rng = np.random.default_rng(seed)
-    deltas = []
+    improvements = []
     for _ in range(resamples):
         index = rng.integers(0, len(labels), len(labels))
         sample = labels[index]
-        if sample.min() == sample.max():
+        if metric_name == "auc" and sample.min() == sample.max():
             continue
-        deltas.append(auc(sample, challenger_scores[index]) - auc(sample, champion_scores[index]))
-    champion_auc, challenger_auc = auc(labels, champion_scores), auc(labels, challenger_scores)
-    low, high = np.percentile(deltas, [2.5, 97.5]) if deltas else (float("nan"), float("nan"))
+        difference = metric(metric_name, sample, challenger_scores[index]) - metric(
+            metric_name, sample, champion_scores[index]
+        )
+        improvements.append(direction * difference)
+    champion_value = metric(metric_name, labels, champion_scores)
+    challenger_value = metric(metric_name, labels, challenger_scores)
+    low, high = np.percentile(improvements, [2.5, 97.5]) if improvements else (float("nan"), float("nan"))
     return GateComparison(
         window=window,
+        metric=metric_name,
         rows=len(labels),
-        champion_auc=champion_auc,
-        challenger_auc=challenger_auc,
-        delta_auc=challenger_auc - champion_auc,
+        champion_value=champion_value,
+        challenger_value=challenger_value,
+        improvement=direction * (challenger_value - champion_value),
         ci_low=float(low),
         ci_high=float(high),
         margin=margin,

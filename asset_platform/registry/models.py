@@ -1,7 +1,7 @@
-"""Model versions and the champion pointer, read from the asset store.
+"""Model versions and the champion pointer of each declared model, read from the asset store.
 
 A model version is one stored version of a model asset (its DVC md5); the
-champion is the pointer held by the `champion_model` asset. Reading them needs
+champion is the pointer held by the model's `champion` asset. Reading them needs
 only the DVC workspace, so the CLI works without a running Dagster.
 """
 
@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from pydantic import Field, PrivateAttr
+from pydantic import PrivateAttr
 
 from asset_platform.ml import TrainedModel
-from asset_platform.registry.names import CHAMPION_ASSET, MODEL_ASSETS
+from asset_platform.registry.pointer import ChampionPointer
 from asset_platform.storage import AssetStore, VersionNotFoundError, VersionRecord
 
 
 @dataclass(frozen=True)
 class ModelVersion:
-    asset: str
+    asset: str  # the asset key as a path string, e.g. "loans/lightgbm_model"
     record: VersionRecord
     manifest: dict[str, Any]
 
@@ -40,10 +40,9 @@ class ModelVersion:
 
 
 class ModelRegistry(dg.ConfigurableResource):
-    """Read access to model versions and the champion pointer in the platform's DVC workspace."""
+    """Read access to the platform's DVC workspace, for model versions and champion pointers."""
 
-    workspace: str = Field(description="Folder of the platform's DVC workspace (as for DvcIOManager).")
-    model_assets: list[str] = Field(default=list(MODEL_ASSETS), description="Assets whose versions are models.")
+    workspace: str
 
     _store: AssetStore | None = PrivateAttr(default=None)
 
@@ -53,13 +52,24 @@ class ModelRegistry(dg.ConfigurableResource):
             self._store = AssetStore(Path(self.workspace), push=False)
         return self._store
 
+    def lineup(self, champion: list[str], models: list[list[str]]) -> ModelLineup:
+        """One declared model's view: its champion pointer asset and its model assets (key paths)."""
+        return ModelLineup(self.store, champion, models)
+
+
+class ModelLineup:
+    """The model versions and champion pointer of one declared model."""
+
+    def __init__(self, store: AssetStore, champion: list[str], models: list[list[str]]):
+        self.store, self.champion_path, self.model_paths = store, champion, models
+
     def versions(self, asset: str | None = None) -> list[ModelVersion]:
-        """Every retained model version, newest first."""
-        assets = [asset] if asset else self.model_assets
+        """Every retained model version (of one model asset, or all), newest first."""
+        paths = [p for p in self.model_paths if asset is None or "/".join(p) == asset or p[-1] == asset]
         found = []
-        for name in assets:
-            for record in self.store.catalog.retained([name], None):
-                found.append(ModelVersion(name, record, self._manifest(record)))
+        for path in paths:
+            for record in self.store.catalog.retained(path, None):
+                found.append(ModelVersion("/".join(path), record, self._manifest(record)))
         return sorted(found, key=lambda v: -v.record.created_at)
 
     def find(self, ref: str) -> ModelVersion:
@@ -74,22 +84,28 @@ class ModelRegistry(dg.ConfigurableResource):
         return next(iter(matches.values()))
 
     def load(self, asset: str, version: str) -> TrainedModel:
-        return self.store.get([asset], None, version)
+        return self.store.get(asset.split("/"), None, version)
 
-    def champion(self) -> dict[str, Any] | None:
+    def load_champion(self, pointer: ChampionPointer) -> TrainedModel:
+        return self.load(pointer.model_asset, pointer.version)
+
+    def champion(self) -> ChampionPointer | None:
         """The current champion pointer, or None before the first promotion."""
         try:
-            return self.store.get([CHAMPION_ASSET])
+            return ChampionPointer.from_dict(self.store.get(self.champion_path))
         except VersionNotFoundError:
             return None
 
-    def champion_history(self, last: int | None = None) -> list[tuple[VersionRecord, dict[str, Any]]]:
+    def champion_history(self, last: int | None = None) -> list[tuple[VersionRecord, ChampionPointer]]:
         """Materializations of the champion pointer (the `last` ones, or all), oldest first, with content."""
-        history = self.store.catalog.history([CHAMPION_ASSET], None)
+        history = self.store.catalog.history(self.champion_path, None)
         if last is not None:
             history = history[-last:] if last > 0 else []
         # Rejections repeat the same pointer: read each distinct version once.
-        pointers = {md5: self.store.get([CHAMPION_ASSET], None, md5) for md5 in {r.md5 for r in history}}
+        pointers = {
+            md5: ChampionPointer.from_dict(self.store.get(self.champion_path, None, md5))
+            for md5 in {r.md5 for r in history}
+        }
         return [(record, pointers[record.md5]) for record in history]
 
     def _manifest(self, record: VersionRecord) -> dict[str, Any]:

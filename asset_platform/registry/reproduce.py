@@ -35,31 +35,33 @@ class Reproduction:
 
 
 def reproduce(
-    instance: dg.DagsterInstance,
-    store: AssetStore,
-    assets_def: dg.AssetsDefinition,
-    config_type: type[dg.Config] | None,
-    record: dg.EventLogRecord,
+    instance: dg.DagsterInstance, store: AssetStore, assets_def: dg.AssetsDefinition, record: dg.EventLogRecord
 ) -> Reproduction:
-    """Retrain the model of `record` (a materialization event) and compare the bytes."""
+    """Retrain the model of `record` (a materialization event) and compare the bytes.
+
+    Model assets take no run config (their params are the declaration's, recorded
+    in the model), so the recorded inputs alone determine the rebuild.
+    """
     materialization = record.asset_materialization
     asset = materialization.asset_key.to_user_string()
     version = materialization.tags["dagster/data_version"]
     inputs = materialization.metadata["dvc/inputs"].value
-    run = instance.get_run_by_id(record.run_id)
-    op_config = (run.run_config.get("ops", {}).get(assets_def.op.name, {}) if run else {}).get("config", {})
-    kwargs: dict[str, Any] = {name: store.get([name], None, md5) for name, md5 in inputs.items()}
-    if config_type is not None:
-        kwargs["config"] = config_type(**op_config)
+    # Input names of the asset function, by the asset key each one loads.
+    parameters = {key.to_user_string(): name for name, key in assets_def.keys_by_input_name.items()}
+    kwargs: dict[str, Any] = {}
+    for label, md5 in inputs.items():
+        if label not in parameters:
+            raise LookupError(f"{asset} {version}: recorded input {label} is not an input of the asset any more")
+        kwargs[parameters[label]] = store.get(label.split("/"), None, md5)
     result = assets_def(**kwargs)
-    original = store.get([asset], None, version)
+    original = store.get(asset.split("/"), None, version)
     rebuilt_version = _stored_version(result.value)
     differences = {
         name: result.value.metrics[name] - value
         for name, value in original.metrics.items()
         if name in result.value.metrics and result.value.metrics[name] != value
     }
-    return Reproduction(asset, version, rebuilt_version, dict(inputs), op_config, differences)
+    return Reproduction(asset, version, rebuilt_version, dict(inputs), {}, differences)
 
 
 def _stored_version(model: Any) -> str:

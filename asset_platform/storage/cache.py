@@ -83,9 +83,21 @@ class ObjectCache:
         except OSError as error:
             raise CacheError(f"cannot read the DVC cache object {self.path(oid)}: {error}") from error
 
-    def content_ok(self, oid: str) -> bool:
-        """The full check: the object's bytes hash to its name."""
-        path = self.path(oid)
-        if not path.exists():
+    def content_ok(self, oid: str, size: int | None = None) -> bool:
+        """The full check: the object's bytes hash to its name (and it has `size` bytes, if given).
+
+        The size is compared first, so a truncated object costs no read.
+        """
+        if size is not None and not self.size_ok(oid, size):
             return False
-        return md5_file(path) == oid.removesuffix(DIR_SUFFIX)
+        path = self.path(oid)
+        try:
+            return md5_file(path) == oid.removesuffix(DIR_SUFFIX)
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            raise CacheError(f"cannot read the DVC cache object {path}: {error}") from error
+
+    def manifest(self, oid: str) -> dict[str, str]:
+        """relpath -> md5 of the files a `.dir` object lists (check the object's content first)."""
+        return {entry["relpath"]: entry["md5"] for entry in json.loads(self.path(oid).read_bytes())}

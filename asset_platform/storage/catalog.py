@@ -62,6 +62,12 @@ class VersionRecord:
         return self.data_version + suffix_for(self.format)
 
 
+def has_versions(workspace: Path) -> bool:
+    """Whether any version was ever recorded in this workspace (so pushed to its remote)."""
+    data_root = workspace / "data"
+    return data_root.is_dir() and any(data_root.iterdir())
+
+
 class VersionCatalog:
     def __init__(self, workspace: Path, cache: ObjectCache):
         self.data_root = workspace / "data"

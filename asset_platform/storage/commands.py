@@ -55,12 +55,19 @@ def _add_list(subcommands: argparse._SubParsersAction) -> None:
 def _add_verify(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "verify",
-        help="hash every retained version in full and repair damaged objects from the remote",
+        help="hash every retained version in full, repair damaged objects, check the remote holds them all",
         description="Compute the full md5 of every cache object of every retained version. Damaged or "
-        "missing objects are fetched again from the DVC remote (and hashed before use). Exits 1 if "
-        "anything could not be repaired.",
+        "missing objects are fetched again from the DVC remote (and hashed before use). Then check that "
+        "the remote holds every object of every retained version, so the next damage can be repaired. "
+        "Exits 1 if anything could not be repaired or the remote lacks objects.",
     )
     parser.add_argument("assets", nargs="*", metavar="ASSET", help="only these assets (default: all)")
+    parser.add_argument(
+        "--push-missing",
+        action="store_true",
+        help="upload the objects the remote lacks from the local cache (each md5-checked first), "
+        "e.g. after an empty remote folder replaced a lost one",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.set_defaults(handler=_cmd_verify)
 
@@ -182,12 +189,31 @@ def _print_versions(versions: list[dict[str, Any]]) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    store = _open_store()
+    records = [r for path, part in _targets(store, args.assets) for r in store.catalog.retained(path, part)]
+    repaired, unrepaired = _verify_cache(store, records)
+    missing, pushed = _verify_remote(store, records, push=args.push_missing)
+    if args.json:
+        report = {"checked": len(records), "repaired": repaired, "unrepaired": unrepaired}
+        print(json.dumps({**report, "missing_on_remote": missing, "pushed_to_remote": pushed}, indent=2))
+    else:
+        for line in repaired + unrepaired + missing + pushed:
+            print(line)
+        print(
+            f"checked {len(records)} versions: {len(repaired)} objects repaired, {len(unrepaired)} not repaired, "
+            f"{len(missing)} versions incomplete on the remote, {len(pushed)} pushed to it"
+        )
+        if missing and not args.push_missing:
+            print("restore the remote from a backup, or upload what the local cache has with --push-missing")
+    return 1 if unrepaired or missing else 0
+
+
+def _verify_cache(store: AssetStore, records: list[VersionRecord]) -> tuple[list[str], list[str]]:
+    """Hash every object of `records` and refetch damaged ones: (repaired, not repaired) lines."""
     from tqdm import tqdm
 
     from asset_platform.storage.cache import CacheError
 
-    store = _open_store()
-    records = [r for path, part in _targets(store, args.assets) for r in store.catalog.retained(path, part)]
     repaired, unrepaired = [], []
     for record in tqdm(records, desc="verifying", unit="version", file=sys.stderr, disable=not records):
         try:
@@ -197,13 +223,31 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             continue
         repaired += [str(d) for d in damages if d.repaired]
         unrepaired += [str(d) for d in damages if not d.repaired]
-    if args.json:
-        print(json.dumps({"checked": len(records), "repaired": repaired, "unrepaired": unrepaired}, indent=2))
-    else:
-        for line in repaired + unrepaired:
-            print(line)
-        print(f"checked {len(records)} versions: {len(repaired)} objects repaired, {len(unrepaired)} not repaired")
-    return 1 if unrepaired else 0
+    return repaired, unrepaired
+
+
+def _verify_remote(store: AssetStore, records: list[VersionRecord], push: bool) -> tuple[list[str], list[str]]:
+    """Check the remote holds every object of `records`: (still missing, pushed) lines."""
+    from asset_platform.storage.remote import RemoteError
+    from asset_platform.storage.store import IntegrityError
+
+    try:
+        incomplete = store.missing_on_remote(records)
+    except RemoteError as error:
+        return [f"cannot check the remote: {error}"], []
+    missing, pushed = [], []
+    for record, oids in incomplete:
+        where = f"{record.label} version {record.data_version}"
+        if not push:
+            missing.append(f"{where}: the remote {store.remote.url} lacks {len(oids)} object(s): {', '.join(oids)}")
+            continue
+        try:
+            store.push_missing(record, oids)
+        except (IntegrityError, RemoteError) as error:
+            missing.append(str(error) if isinstance(error, IntegrityError) else f"{where}: {error}")
+            continue
+        pushed.append(f"{where}: pushed {len(oids)} missing object(s) to the remote")
+    return missing, pushed
 
 
 def _cmd_prune(args: argparse.Namespace) -> int:

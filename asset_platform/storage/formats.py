@@ -6,6 +6,10 @@
 | `TrainedModel`           | `model`   | a folder: the library's own file + model.json   |
 | dict / list of JSON data | `json`    | one JSON file, keys sorted so equal data hashes equal |
 | anything else            | `pickle`  | only if the asset declares it (`FORMAT_METADATA_KEY`) |
+
+The reader is chosen by what the caller expects (the asset's declaration), never
+by the catalog alone: `versions.jsonl` is a plain file in a shared workspace, and a
+forged `pickle` entry must not make a load run code.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from asset_platform.storage.hashing import HashingWriter
 # Asset definition metadata an asset sets to opt in to a format, e.g. {"asset_platform/format": "pickle"}.
 FORMAT_METADATA_KEY = "asset_platform/format"
 FORMATS = ("parquet", "model", "json", "pickle")
+# What a load accepts when the caller declares nothing: every format whose reader runs no stored code.
+SAFE_FORMATS = ("parquet", "model", "json")
 _FILE_SUFFIX = {"parquet": ".parquet", "json": ".json", "pickle": ".pkl", "model": ""}
 
 
@@ -94,8 +100,21 @@ def _write_parquet(frame: pd.DataFrame, sink: HashingWriter) -> None:
     pq.write_table(pa.Table.from_pandas(frame), sink)
 
 
-def read_stored(path: Path, fmt: str) -> Any:
-    """Read a stored object back; pickles only load from objects the caller verified."""
+def expected_formats(expected: str | None, what: str) -> tuple[str, ...]:
+    """The formats a load of `what` accepts: the declared one, else `SAFE_FORMATS` (never pickle)."""
+    if expected is None:
+        return SAFE_FORMATS
+    if expected not in FORMATS:
+        raise UnsupportedValueError(f"{what}: unknown storage format {expected!r}; use one of {FORMATS}")
+    return (expected,)
+
+
+def read_stored(path: Path, fmt: str, allow_pickle: bool = False) -> Any:
+    """Read a stored object back in format `fmt`.
+
+    Pickles load only with `allow_pickle`, which callers set only when the asset
+    itself declared pickle, and only from objects whose md5 they checked.
+    """
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -105,6 +124,11 @@ def read_stored(path: Path, fmt: str) -> Any:
     if fmt == "json":
         return json.loads(path.read_text())
     if fmt == "pickle":
+        if not allow_pickle:
+            raise UnsupportedValueError(
+                f"refusing to unpickle {path}: pickles load only for assets that declare "
+                f"{{{FORMAT_METADATA_KEY!r}: 'pickle'}}"
+            )
         with open(path, "rb") as handle:
             return pickle.load(handle)  # noqa: S301 - only for assets that opted in explicitly
     raise UnsupportedValueError(f"unknown stored format {fmt!r}")

@@ -11,7 +11,8 @@ import pandas as pd
 from pydantic import Field, PrivateAttr
 
 from asset_platform.storage.formats import FORMAT_METADATA_KEY
-from asset_platform.storage.store import AssetStore
+from asset_platform.storage.remote import is_local_url, missing_local_remote
+from asset_platform.storage.store import HASH_ON_LOAD_MAX_BYTES, AssetStore
 from asset_platform.storage.workspace import ensure_workspace
 
 # Inputs each op loaded in this process, reported on its outputs as `dvc/inputs`.
@@ -38,18 +39,41 @@ class DvcIOManager(dg.ConfigurableIOManager):
         description="Extra DVC remote settings (user, port, keyfile, endpointurl...), kept in .dvc/config.local.",
     )
     create_local_remote: bool = Field(
-        default=False, description="Create the remote folder if it is a local path that does not exist."
+        default=False,
+        description="Create the remote folder if it is a local path, but only while the workspace holds no "
+        "version yet; later a missing remote folder fails the run, since recreating it empty would hide a loss.",
     )
     push: bool = Field(default=True, description="Push every new object to the remote.")
+    verify_on_load: bool = Field(
+        default=False,
+        description="md5-check every object on each load, large Parquet frames too. Models, JSON and objects up "
+        "to hash_on_load_max_bytes are always checked; `asset-platform storage verify` checks everything.",
+    )
+    hash_on_load_max_bytes: int = Field(
+        default=HASH_ON_LOAD_MAX_BYTES, ge=0, description="Objects up to this size are md5-checked on every load."
+    )
 
     _store: AssetStore | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if self.create_local_remote and "://" not in self.remote_url:
-            Path(self.remote_url).mkdir(parents=True, exist_ok=True)
         workspace = Path(self.workspace)
-        ensure_workspace(workspace, self.remote_name, self.remote_url, self.remote_options)
-        self._store = AssetStore(workspace, self.remote_name, push=self.push)
+        ensure_workspace(
+            workspace,
+            self.remote_name,
+            self.remote_url,
+            self.remote_options,
+            create_local_remote=self.create_local_remote,
+        )
+        if is_local_url(self.remote_url) and not Path(self.remote_url).is_dir():
+            # Fail before any step computes: a write would fail at its push anyway.
+            raise missing_local_remote(self.remote_name, self.remote_url, workspace)
+        self._store = AssetStore(
+            workspace,
+            self.remote_name,
+            push=self.push,
+            verify_on_load=self.verify_on_load,
+            hash_on_load_max_bytes=self.hash_on_load_max_bytes,
+        )
         self._store.clean_stale_staging()
 
     @property
@@ -106,7 +130,14 @@ class DvcIOManager(dg.ConfigurableIOManager):
             _OUTPUTS_HANDLED.discard(op_name)
             _LOADED_BY_OP[op_name].clear()
         _LOADED_BY_OP[op_name][label] = record.data_version
-        return self.store.get(asset_path, partition, record.md5)
+        return self.store.get(asset_path, partition, record.md5, expected_format=_declared_format(context))
+
+
+def _declared_format(context: dg.InputContext) -> str | None:
+    """The format the upstream asset's definition declares; None (any safe format) if it declares none."""
+    upstream = context.upstream_output
+    metadata = (upstream.definition_metadata if upstream is not None else None) or {}
+    return metadata.get(FORMAT_METADATA_KEY)
 
 
 def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:

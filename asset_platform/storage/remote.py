@@ -17,6 +17,32 @@ class RemoteError(RuntimeError):
     """The DVC remote is missing, unreachable or does not hold an object."""
 
 
+def is_local_url(url: str) -> bool:
+    """Whether a remote URL is a folder on this machine (DVC's plain paths) rather than ssh://, s3://..."""
+    return "://" not in url
+
+
+def missing_local_remote(name: str, url: str, workspace: Path) -> RemoteError:
+    """The error for a local remote folder that is gone; it says how to get it back."""
+    from asset_platform.storage.catalog import has_versions
+
+    if not has_versions(workspace):
+        return RemoteError(
+            f"DVC remote {name!r} points to {url}, which does not exist; create the folder, or change "
+            "the remote with `dvc remote modify` in the workspace"
+        )
+    # Recreating it empty would let new pushes succeed while every older version
+    # stays unrecoverable: the loss would only show when a cache object is damaged.
+    return RemoteError(
+        f"DVC remote {name!r} points to {url}, which does not exist. The DVC workspace {workspace} holds "
+        "versions pushed there, so it is not recreated empty. If it is an unmounted share, mount it; if it "
+        "was deleted, restore it from a backup; then run `asset-platform storage verify` to check that it "
+        "holds every retained version. If it is lost for good, create the empty folder and run "
+        "`asset-platform storage verify --push-missing` to upload what the local cache still has. To use "
+        "another remote, change it with `dvc remote modify` in the workspace."
+    )
+
+
 class DvcRemote:
     def __init__(self, workspace: Path, name: str):
         self.workspace = workspace
@@ -33,10 +59,7 @@ class DvcRemote:
                 raise RemoteError(f"DVC remote {self.name!r} in {self.workspace}/.dvc/config: {error}") from error
         if odb.fs.protocol in ("local", "file") and not Path(self.url).is_dir():
             # A missing local remote is usually an unmounted share: never create it silently.
-            raise RemoteError(
-                f"DVC remote {self.name!r} points to {self.url}, which does not exist; "
-                "create it or change the remote with `dvc remote modify`"
-            )
+            raise missing_local_remote(self.name, self.url, self.workspace)
         return odb
 
     @property
@@ -63,6 +86,18 @@ class DvcRemote:
 
     def has(self, oid: str) -> bool:
         return self._odb.exists(oid)
+
+    def missing(self, oids: set[str]) -> set[str]:
+        """Those of `oids` the remote does not hold (DVC picks listing or per-object queries)."""
+        if not oids:
+            return set()
+        try:
+            present = set(self._odb.oids_exist(sorted(oids)))
+        except RemoteError:
+            raise
+        except Exception as error:
+            raise RemoteError(f"cannot list DVC remote {self.name!r} ({self.url}): {error}") from error
+        return oids - present
 
     def fetch(self, oid: str, destination: Path) -> None:
         """Download one object to `destination` (a staging path)."""

@@ -6,6 +6,7 @@ the registry. It knows nothing of Dagster: an asset is a list of key parts.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import uuid
@@ -15,16 +16,35 @@ from typing import Any
 
 from asset_platform.storage.cache import DIR_SUFFIX, ObjectCache
 from asset_platform.storage.catalog import VersionCatalog, VersionNotFoundError, VersionRecord
-from asset_platform.storage.formats import StagedValue, choose_format, read_stored, suffix_for, write_staged
+from asset_platform.storage.formats import (
+    StagedValue,
+    choose_format,
+    expected_formats,
+    read_stored,
+    suffix_for,
+    write_staged,
+)
 from asset_platform.storage.hashing import md5_file
 from asset_platform.storage.remote import DvcRemote, RemoteError
 
 # Staging leftovers of killed writers older than this are removed on start.
 _STALE_STAGING_S = 3600
+# Objects up to this size are md5-checked on every load. Measured on this project's
+# LightGBM model (a few MiB) the hash adds a few milliseconds to a load that takes
+# tens; above this a Parquet frame's hash starts to cost a noticeable share of its
+# load, so large frames are hashed by `storage verify`, or on load with `verify_on_load`.
+HASH_ON_LOAD_MAX_BYTES = 64 * 1024 * 1024
+# Hashed on load whatever their size: code acts on what models and JSON pointers say,
+# and unpickling runs code, so a damaged or swapped object must never be read.
+_ALWAYS_HASHED = frozenset({"model", "json", "pickle"})
 
 
 class IntegrityError(RuntimeError):
     """A stored object is damaged and no good copy could be fetched."""
+
+
+class FormatMismatchError(IntegrityError):
+    """The catalog records a format for a version that the asset's declaration does not allow."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +70,24 @@ class PutResult:
 
 
 class AssetStore:
-    def __init__(self, workspace: Path, remote_name: str = "storage", push: bool = True):
+    def __init__(
+        self,
+        workspace: Path,
+        remote_name: str = "storage",
+        push: bool = True,
+        *,
+        verify_on_load: bool = False,
+        hash_on_load_max_bytes: int = HASH_ON_LOAD_MAX_BYTES,
+    ):
+        """`verify_on_load` hashes every object on each load, large Parquet frames too; without it
+        models, JSON, pickles and objects up to `hash_on_load_max_bytes` are hashed, larger ones size-checked."""
         self.workspace = workspace
         self.cache = ObjectCache(workspace / ".dvc" / "cache")
         self.catalog = VersionCatalog(workspace, self.cache)
         self.remote = DvcRemote(workspace, remote_name)
         self.push_enabled = push
+        self.verify_on_load = verify_on_load
+        self.hash_on_load_max_bytes = hash_on_load_max_bytes
         # DVC ignores .dvc/tmp; staging there keeps partial writes out of sight and on
         # the cache's filesystem, so publishing is a rename.
         self.staging = workspace / ".dvc" / "tmp" / "asset-platform"
@@ -113,31 +145,71 @@ class AssetStore:
             )
         return latest
 
-    def get(self, asset_path: list[str], partition: str | None = None, version: str | None = None) -> Any:
-        """Load a version's value after checking its bytes (see `ensure_local`)."""
-        record = self.record(asset_path, partition, version)
-        return read_stored(self.ensure_local(record), record.format)
+    def get(
+        self,
+        asset_path: list[str],
+        partition: str | None = None,
+        version: str | None = None,
+        *,
+        expected_format: str | None = None,
+    ) -> Any:
+        """Load a version's value after checking its bytes (see `ensure_local`).
 
-    def ensure_local(self, record: VersionRecord) -> Path:
-        """The cache path of a version whose sizes check out, refetching damaged parts."""
-        folder = self.catalog.folder(record.asset.split("/"), record.partition)
+        `expected_format` is the format the asset declares; None accepts any of
+        `SAFE_FORMATS`, so a pickle is read only when the caller asks for one.
+        """
+        record = self.record(asset_path, partition, version)
+        fmt = check_format(record, expected_format)
+        return read_stored(self.ensure_local(record), fmt, allow_pickle=expected_format == "pickle")
+
+    def hashes_on_load(self, record: VersionRecord) -> bool:
+        """Whether loads md5-check this version in full, or only compare sizes."""
+        return self.verify_on_load or record.format in _ALWAYS_HASHED or record.size <= self.hash_on_load_max_bytes
+
+    def ensure_local(self, record: VersionRecord, full_check: bool | None = None) -> Path:
+        """The path of a version whose objects check out, refetching damaged ones from the remote.
+
+        Objects are md5-checked when `full_check` is set, or by default when
+        `hashes_on_load` says so; otherwise only their sizes are compared.
+        Raises `IntegrityError` rather than return damaged bytes.
+        """
+        hashed = self.hashes_on_load(record) if full_check is None else full_check
         if not record.is_dir:
-            if not self.cache.size_ok(record.md5, record.size):
+            if not self._object_ok(record.md5, record.size, hashed):
                 self._refetch(record, record.md5)
             return self.cache.path(record.md5)
+        return self._ensure_local_dir(record, hashed)
+
+    def _ensure_local_dir(self, record: VersionRecord, hashed: bool) -> Path:
+        folder = self.catalog.folder(record.asset.split("/"), record.partition)
+        if not (self.cache.content_ok(record.md5) if hashed else self.cache.path(record.md5).exists()):
+            self._refetch(record, record.md5)
+        if hashed:
+            self._check_manifest(record)
         repaired = False
         for md5, size in record.files.values():
-            if not self.cache.size_ok(md5, size):
+            if not self._object_ok(md5, size, hashed):
                 self._refetch(record, md5)
                 repaired = True
-        if not self.cache.path(record.md5).exists():
-            self._refetch(record, record.md5)
         entry = folder / record.entry_name
-        if repaired or not _entry_matches(entry, record):
+        if repaired or not _entry_matches(entry, record, self.cache if hashed else None):
             # Readers load model folders from the workspace copy, so it must link the good objects.
             folder.mkdir(parents=True, exist_ok=True)
             self.catalog.link_entry(folder, record)
         return entry
+
+    def _object_ok(self, oid: str, size: int, hashed: bool) -> bool:
+        return self.cache.content_ok(oid, size) if hashed else self.cache.size_ok(oid, size)
+
+    def _check_manifest(self, record: VersionRecord) -> None:
+        """The catalog's file list must be the one the verified `.dir` object holds."""
+        listed = {relpath: md5 for relpath, (md5, _size) in record.files.items()}
+        if self.cache.manifest(record.md5) != listed:
+            raise IntegrityError(
+                f"{record.label} version {record.data_version}: the file list in "
+                f"{self.catalog.folder(record.asset.split('/'), record.partition) / 'versions.jsonl'} does not "
+                f"match the folder object {record.md5}; the catalog was edited: restore it from a backup"
+            )
 
     def _refetch(self, record: VersionRecord, oid: str) -> None:
         """Replace a cache object by the remote's copy, hashed in full before it is used."""
@@ -164,7 +236,7 @@ class AssetStore:
     def verify_record(self, record: VersionRecord) -> list[Damage]:
         """Hash every object of one version in full and refetch the damaged ones from the remote."""
         damages = []
-        for oid in [md5 for md5, _ in record.files.values()] + [record.md5]:
+        for oid in _oids(record):
             if self.cache.content_ok(oid):
                 continue
             try:
@@ -191,6 +263,34 @@ class AssetStore:
             raise IntegrityError("; ".join(unrepaired))
         return [str(d) for d in damages]
 
+    def missing_on_remote(self, records: list[VersionRecord]) -> list[tuple[VersionRecord, list[str]]]:
+        """The versions some of whose objects the remote lacks, with those objects' oids.
+
+        One query for all of them: for a networked remote, one round of listing
+        instead of one per object. Raises `RemoteError` if the remote is unreachable.
+        """
+        oids_of = {record.md5: _oids(record) for record in records}
+        missing = self.remote.missing({oid for oids in oids_of.values() for oid in oids})
+        found = []
+        for record in records:
+            lacking = [oid for oid in oids_of[record.md5] if oid in missing]
+            if lacking:
+                found.append((record, lacking))
+        return found
+
+    def push_missing(self, record: VersionRecord, oids: list[str]) -> int:
+        """Upload objects of `record` that the remote lacks, after checking each one's md5 here.
+
+        Raises `IntegrityError` if a local object is damaged too: a bad copy must not reach the remote.
+        """
+        damaged = [oid for oid in oids if not self.cache.content_ok(oid)]
+        if damaged:
+            raise IntegrityError(
+                f"{record.label} version {record.data_version}: the remote lacks {', '.join(damaged)} and the "
+                "local copy is missing or damaged too; this version cannot be restored from here"
+            )
+        return self.remote.push([(self.cache.path(oid), oid) for oid in oids])
+
     def prune(
         self, asset_path: list[str], partition: str | None, keep: int, protect: frozenset[str] = frozenset()
     ) -> list[VersionRecord]:
@@ -216,12 +316,45 @@ class AssetStore:
                 _remove(leftover)
 
 
-def _entry_matches(entry: Path, record: VersionRecord) -> bool:
-    """Whether a model folder's workspace copy has every file at its recorded size."""
+def check_format(record: VersionRecord, expected_format: str | None) -> str:
+    """The format to read `record` with: the catalog's, if the caller's declaration allows it.
+
+    The catalog is only a file in the workspace; what may be read (and above all
+    whether unpickling is allowed) comes from the caller, who knows the asset.
+    """
+    where = f"{record.label} version {record.data_version}"
+    allowed = expected_formats(expected_format, where)
+    if record.format not in allowed or record.is_dir != (record.format == "model"):
+        declared = repr(expected_format) if expected_format else f"one of {', '.join(allowed)} (nothing declared)"
+        raise FormatMismatchError(
+            f"{where}: the catalog records format {record.format!r} for object {record.md5}, but the asset "
+            f"declares {declared}; refusing to read it. If the asset's format changed on purpose, load the "
+            "version with the format it was stored in; otherwise its versions.jsonl was tampered with"
+        )
+    return record.format
+
+
+def _oids(record: VersionRecord) -> list[str]:
+    """Every cache object of a version: a folder's files, then the object itself."""
+    return [md5 for md5, _ in record.files.values()] + [record.md5]
+
+
+def _entry_matches(entry: Path, record: VersionRecord, cache: ObjectCache | None = None) -> bool:
+    """Whether a model folder's workspace copy has every file at its recorded size.
+
+    With `cache` (whose objects were just verified) every file must also have the
+    verified content: a hard link to the cache object, or a copy that hashes the same.
+    """
     try:
-        return all((entry / rel).stat().st_size == size for rel, (_, size) in record.files.items())
+        for rel, (md5, size) in record.files.items():
+            path = entry / rel
+            if path.stat().st_size != size:
+                return False
+            if cache is not None and not os.path.samefile(path, cache.path(md5)) and md5_file(path) != md5:
+                return False
     except FileNotFoundError:
         return False
+    return True
 
 
 def _remove(path: Path) -> None:

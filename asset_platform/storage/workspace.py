@@ -13,6 +13,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from asset_platform.storage.catalog import has_versions
+from asset_platform.storage.remote import is_local_url
+
 # DVC's anonymous usage report and update check would try the network on every call.
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
@@ -33,34 +36,57 @@ def ensure_workspace(
     remote_name: str,
     remote_url: str,
     remote_options: Mapping[str, str] | None = None,
-) -> None:
+    *,
+    create_local_remote: bool = False,
+) -> bool:
     """Create the DVC workspace if missing and make its default remote match the settings.
+
+    Returns whether the workspace was created by this call. `create_local_remote`
+    creates a missing local remote folder only while the workspace holds no
+    version: once versions were pushed to it, a missing remote is a loss to
+    report, not a folder to recreate (see `remote.missing_local_remote`).
 
     Safe to call from many processes at once: set-up runs under a file lock and
     writes the config only when it differs.
     """
+    with _exclusive(workspace.parent / f".{workspace.name}.setup.lock"):
+        if create_local_remote and is_local_url(remote_url) and not has_versions(workspace):
+            Path(remote_url).mkdir(parents=True, exist_ok=True)
+        created = not (workspace / ".dvc").is_dir()
+        if created:
+            _init(workspace)
+        _configure_remote(workspace, remote_name, remote_url, remote_options)
+    return created
+
+
+def _init(workspace: Path) -> None:
     from dvc.repo import Repo
 
-    with _exclusive(workspace.parent / f".{workspace.name}.setup.lock"):
-        if not (workspace / ".dvc").is_dir():
-            workspace.mkdir(parents=True, exist_ok=True)
-            Repo.init(str(workspace), no_scm=True, force=True)
-        wanted_remote = {"url": remote_url, **dict(remote_options or {})}
-        with Repo(str(workspace)) as repo:
-            config = repo.config
-            if (
-                config["core"].get("remote") == remote_name
-                and config["remote"].get(remote_name, {}).get("url") == remote_url
-                and config["core"].get("analytics") is False
-                and all(config["remote"][remote_name].get(k) == v for k, v in wanted_remote.items())
-            ):
-                return
-            with config.edit("repo") as conf:
-                conf["core"]["remote"] = remote_name
-                conf["core"]["analytics"] = False
-                conf["core"]["check_update"] = False
-                conf["remote"][remote_name] = {"url": remote_url}
-            if remote_options:
-                # Options may hold credentials: DVC keeps those in the git-ignored config.local.
-                with config.edit("local") as conf:
-                    conf["remote"][remote_name] = dict(remote_options)
+    workspace.mkdir(parents=True, exist_ok=True)
+    Repo.init(str(workspace), no_scm=True, force=True)
+
+
+def _configure_remote(
+    workspace: Path, remote_name: str, remote_url: str, remote_options: Mapping[str, str] | None
+) -> None:
+    from dvc.repo import Repo
+
+    wanted_remote = {"url": remote_url, **dict(remote_options or {})}
+    with Repo(str(workspace)) as repo:
+        config = repo.config
+        if (
+            config["core"].get("remote") == remote_name
+            and config["remote"].get(remote_name, {}).get("url") == remote_url
+            and config["core"].get("analytics") is False
+            and all(config["remote"][remote_name].get(k) == v for k, v in wanted_remote.items())
+        ):
+            return
+        with config.edit("repo") as conf:
+            conf["core"]["remote"] = remote_name
+            conf["core"]["analytics"] = False
+            conf["core"]["check_update"] = False
+            conf["remote"][remote_name] = {"url": remote_url}
+        if remote_options:
+            # Options may hold credentials: DVC keeps those in the git-ignored config.local.
+            with config.edit("local") as conf:
+                conf["remote"][remote_name] = dict(remote_options)

@@ -1,4 +1,7 @@
-"""Deterministic synthetic demo data: e-commerce sessions with drift on demand.
+"""Deterministic synthetic demo data for the example models, with drift on demand.
+
+Two datasets (`demo_dataset`): e-commerce sessions (binary classification, below)
+and food deliveries (regression, `deliveries`), with the same scenario names.
 
 One row is one shopping session; the label `converted` says whether it ended in
 an order. `generate_events` makes one day's batch, reproducibly from a seed, and
@@ -19,6 +22,7 @@ from asset_platform.synthetic.generator import (
     conversion_probability,
     generate_events,
 )
+from asset_platform.synthetic.datasets import DEMO_DATASETS, DemoDataset, demo_dataset
 from asset_platform.synthetic.landing import batch_file_name, write_batches
 from asset_platform.synthetic.scenarios import (
     SCENARIOS,
@@ -29,6 +33,9 @@ from asset_platform.synthetic.scenarios import (
 )
 
 __all__ = [
+    "DEMO_DATASETS",
+    "DemoDataset",
+    "demo_dataset",
     "DEFAULT_LABEL_PARAMS",
     "EVENT_COLUMNS",
     "EVENT_DTYPES",

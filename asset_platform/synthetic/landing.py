@@ -14,16 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from asset_platform.synthetic.generator import generate_events
-from asset_platform.synthetic.scenarios import get_scenario
+from asset_platform.synthetic.datasets import demo_dataset
 
 BATCH_PREFIX = "events_"
 BATCH_SUFFIX = ".parquet"
 
 
-def batch_file_name(day: datetime.date) -> str:
-    """File name of the batch of `day`, e.g. ``events_2024-03-01.parquet``."""
-    return f"{BATCH_PREFIX}{day:%Y-%m-%d}{BATCH_SUFFIX}"
+def batch_file_name(day: datetime.date, dataset: str = "ecommerce") -> str:
+    """File name of the batch of `day`, e.g. ``events_2024-03-01.parquet`` (labels use the same name)."""
+    return demo_dataset(dataset).file_name(day)
 
 
 def write_batches(
@@ -35,15 +34,17 @@ def write_batches(
     scenario: str | None = None,
     drift_day: int | None = None,
     intensity: float = 1.0,
+    dataset: str = "ecommerce",
 ) -> list[Path]:
-    """Write one Parquet batch per day for `days` days starting at `start`.
+    """Write one labeled Parquet file per day for `days` days starting at `start` (history).
 
     Days before `drift_day` (0-based day index) are clean; from `drift_day` on,
     `scenario` is applied with `intensity`. Without `drift_day` the scenario
     applies from the first day. Existing files of the same days are replaced.
     Returns the written paths in day order.
     """
-    _validate(days, rows_per_day, scenario, drift_day)
+    data = demo_dataset(dataset)
+    _validate(data, days, rows_per_day, scenario, drift_day)
     first_drifted = 0 if drift_day is None else drift_day
     landing_dir = Path(landing_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
@@ -51,18 +52,18 @@ def write_batches(
     for index in range(days):
         day = start + datetime.timedelta(days=index)
         active = scenario if index >= first_drifted else None
-        frame = generate_events(rows_per_day, day, seed, active, intensity)
-        paths.append(_write_atomically(frame, landing_dir / batch_file_name(day)))
+        frame = data.generate(rows_per_day, day, seed, active, intensity)
+        paths.append(_write_atomically(frame, landing_dir / data.file_name(day)))
     return paths
 
 
-def _validate(days: int, rows_per_day: int, scenario: str | None, drift_day: int | None) -> None:
+def _validate(data, days: int, rows_per_day: int, scenario: str | None, drift_day: int | None) -> None:
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
     if rows_per_day < 1:
         raise ValueError(f"rows_per_day must be >= 1, got {rows_per_day}")
-    if scenario is not None:
-        get_scenario(scenario)  # fail before any file is written
+    if scenario is not None and scenario not in data.scenarios:
+        raise ValueError(f"unknown scenario {scenario!r} for {data.name}; known: {', '.join(sorted(data.scenarios))}")
     if drift_day is None:
         return
     if scenario is None:
@@ -85,14 +86,6 @@ def _write_atomically(frame: pd.DataFrame, target: Path) -> Path:
     return target
 
 
-LABELS_PREFIX = "labels_"
-
-
-def labels_file_name(day: datetime.date) -> str:
-    """File name of the delayed labels of `day`'s batch, e.g. ``labels_2024-03-01.parquet``."""
-    return f"{LABELS_PREFIX}{day:%Y-%m-%d}{BATCH_SUFFIX}"
-
-
 def write_production_day(
     landing_dir: Path,
     day: datetime.date,
@@ -100,21 +93,25 @@ def write_production_day(
     seed: int,
     scenario: str | None = None,
     intensity: float = 1.0,
+    dataset: str = "ecommerce",
 ) -> tuple[Path, pd.DataFrame]:
-    """Write a production batch as upstream would: events without the label.
+    """Write a production batch as upstream would: rows without the label, into `landing_dir`.
 
-    Returns the batch path and the labels (`event_id`, `converted`), which arrive
+    Returns the batch path and the labels (id and label columns), which arrive
     later as their own file (`write_labels`), as in production.
     """
-    _validate(1, rows, scenario, None)
+    data = demo_dataset(dataset)
+    _validate(data, 1, rows, scenario, None)
     landing_dir = Path(landing_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
-    frame = generate_events(rows, day, seed, scenario, intensity)
-    labels = frame[["event_id", "converted"]].copy()
-    path = _write_atomically(frame.drop(columns=["converted"]), landing_dir / batch_file_name(day))
+    frame = data.generate(rows, day, seed, scenario, intensity)
+    labels = frame[[data.id_column, data.label_column]].copy()
+    path = _write_atomically(frame.drop(columns=[data.label_column]), landing_dir / data.file_name(day))
     return path, labels
 
 
-def write_labels(landing_dir: Path, day: datetime.date, labels: pd.DataFrame) -> Path:
-    """Write the delayed labels of `day`'s production batch."""
-    return _write_atomically(labels, Path(landing_dir) / labels_file_name(day))
+def write_labels(labels_dir: Path, day: datetime.date, labels: pd.DataFrame, dataset: str = "ecommerce") -> Path:
+    """Write the delayed labels of `day`'s production batch (same file name as the batch)."""
+    labels_dir = Path(labels_dir)
+    labels_dir.mkdir(parents=True, exist_ok=True)
+    return _write_atomically(labels, labels_dir / demo_dataset(dataset).file_name(day))

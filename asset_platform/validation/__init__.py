@@ -1,9 +1,4 @@
-"""Pandera schemas for incoming events, and the Dagster checks built from them.
+"""Validation results in the shape an asset check reports (`check_against_schema`).
 
-The schema modules import pandera (slow to import); import them where used, so
-loading the code location stays fast. Column names live in `columns`.
+Imports pandera (slow): import it where data is validated, not at load.
 """
-
-from asset_platform.validation.columns import CATEGORICAL_FEATURES, LABEL_COLUMN, NUMERIC_FEATURES
-
-__all__ = ["CATEGORICAL_FEATURES", "LABEL_COLUMN", "NUMERIC_FEATURES"]

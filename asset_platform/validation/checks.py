@@ -32,7 +32,7 @@ class SchemaReport:
         return f"{self.failing_rows} of {self.rows} rows invalid ({problems})"
 
 
-def check_against_schema(frame: pd.DataFrame, schema: type[pa.DataFrameModel]) -> SchemaReport:
+def check_against_schema(frame: pd.DataFrame, schema: pa.DataFrameSchema | type[pa.DataFrameModel]) -> SchemaReport:
     """Validate lazily, collecting every failure instead of stopping at the first."""
     try:
         schema.validate(frame, lazy=True)

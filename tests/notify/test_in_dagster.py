@@ -3,6 +3,8 @@
 No `from __future__ import annotations` here: Dagster reads the asset's context annotation at runtime.
 """
 
+import json
+
 import dagster as dg
 import pytest
 
@@ -89,3 +91,18 @@ def test_env_vars_resolve_when_used_outside_a_run(clean_env, http_server) -> Non
     clean_env.setenv(WEBHOOK_URL_ENV, f"{http_server.url}/hook")
     report = notifier_from_env(**FAST).notify(DRIFT)
     assert report.succeeded == ["run_log", "webhook"] and len(http_server.requests) == 1
+
+
+def test_secret_file_newline_is_stripped_inside_a_run_and_never_reaches_the_run_log(clean_env, http_server) -> None:
+    # Inside a run Dagster resolves the EnvVars when it builds the resource: the values are cleaned there.
+    http_server.script = [(500, {})]
+    clean_env.setenv(WEBHOOK_URL_ENV, f"{http_server.url}/services/T0001/B0002/pathSecret42\n")
+    clean_env.setenv(WEBHOOK_AUTH_ENV, "Bearer tok-9f8e7d6c5b4a\n")
+
+    result, messages = _run(notifier_from_env(max_attempts=2, **FAST))
+
+    assert result.success and _metadata(result)["failed"] == ["webhook"]
+    assert [r.headers["Authorization"] for r in http_server.requests] == ["Bearer tok-9f8e7d6c5b4a"] * 2
+    logged = "\n".join(str(m) for m in messages) + json.dumps(_metadata(result))
+    assert "not delivered to channel 'webhook'" in logged and f"http://127.0.0.1:{http_server.port}" in logged
+    assert "tok-9f8e7d6c5b4a" not in logged and "pathSecret42" not in logged and "T0001" not in logged

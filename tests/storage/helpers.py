@@ -68,3 +68,29 @@ def truncate(path: Path) -> None:
     path.chmod(0o644)
     with open(path, "r+b") as handle:
         handle.truncate(path.stat().st_size // 2)
+
+
+def small_lgbm_model(seed: int = 0, rounds: int = 20) -> TrainedModel:
+    """A LightGBM booster, stored as its text format (`model.txt`), like the example graph's model."""
+    import lightgbm
+
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(400, 3))
+    labels = (features[:, 0] + 0.5 * features[:, 1] > 0).astype(int)
+    params = {"objective": "binary", "verbose": -1, "num_leaves": 7, "seed": seed, "deterministic": True}
+    booster = lightgbm.train(params, lightgbm.Dataset(features, labels), num_boost_round=rounds)
+    return TrainedModel("lightgbm", booster, ["a", "b", "c"], params={"rounds": rounds})
+
+
+def swap_digit(path: Path, after: bytes) -> None:
+    """Change one digit that follows `after` to another digit: same size, still parseable, different meaning.
+
+    The damage a size check cannot see and a parser does not reject: a model that
+    loads fine and predicts something else, or a pointer naming another version.
+    """
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    start = data.index(after) + len(after)
+    offset = next(i for i in range(start, len(data)) if chr(data[i]).isdigit() and data[i] != ord("0"))
+    data[offset] = ord("1") if data[offset] != ord("1") else ord("7")
+    path.write_bytes(bytes(data))

@@ -15,6 +15,7 @@ from dvc_data.hashfile.tree import Tree
 
 from asset_platform.storage import (
     AssetStore,
+    FormatMismatchError,
     IntegrityError,
     RemoteError,
     UnsafeKeyError,
@@ -80,7 +81,9 @@ def test_json_and_opt_in_pickle(store: AssetStore) -> None:
     with pytest.raises(UnsupportedValueError, match="asset thing: cannot store a set"):
         store.put(["thing"], {1, 2})
     store.put(["thing"], {1, 2}, declared_format="pickle")
-    assert store.get(["thing"]) == {1, 2}
+    assert store.get(["thing"], expected_format="pickle") == {1, 2}
+    with pytest.raises(FormatMismatchError, match="thing version .* format 'pickle'"):
+        store.get(["thing"])  # a pickle loads only when the caller declares it
 
 
 def test_versions_load_by_md5_prefix_or_run_id(store: AssetStore) -> None:

@@ -1,0 +1,196 @@
+"""The `asset-platform` console script.
+
+Subcommands are small functions registered in `_COMMANDS`; each has `--help`.
+Heavy libraries are imported inside commands so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from asset_platform.declaration.errors import DeclarationError
+from asset_platform.home import PlatformHome
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2.
+
+    Command modules raise it (or any `USER_ERRORS` type) for mistakes a user can fix.
+    """
+
+
+# Errors whose message already tells the user what is wrong; printed without a traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (CliError, LookupError, ValueError, FileNotFoundError, DeclarationError)
+
+
+def _model_landing(model: str):
+    """The landing folders of declared model `model`, where the code location reads them."""
+    from app.location import CodeLocation, resolved
+    from asset_platform.landing import LandingZone
+
+    location = CodeLocation.load()
+    declaration = location.model(model)
+    landing = LandingZone(root=str(resolved(location.resources["landing"].root)))
+    return declaration, landing.for_model(declaration).ensure()
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from asset_platform.synthetic import demo_dataset, write_batches
+
+    data = demo_dataset(args.model)
+    if args.scenario is not None and args.scenario not in data.scenarios:
+        raise CliError(f"unknown scenario {args.scenario!r} for {data.name}; choose from {', '.join(data.scenarios)}")
+    if args.drift_day is not None and args.scenario is None:
+        raise CliError("--drift-day needs --scenario")
+    _declaration, landing = _model_landing(args.model)
+    folder = landing.history if args.target == "history" else landing.production
+    if args.if_missing and landing.scan(folder).files:
+        print(f"{folder} already has data files; nothing to do")
+        return 0
+    for offset in tqdm(range(args.days), desc=f"writing {args.model} {args.target} batches", unit="day"):
+        day = args.start + dt.timedelta(days=offset)
+        drifting = args.scenario is not None and offset >= (args.drift_day or 0)
+        scenario = args.scenario if drifting else None
+        if args.target == "history":
+            write_batches(folder, day, 1, args.rows_per_day, args.seed, scenario, None, args.intensity, data.name)
+        else:
+            from asset_platform.synthetic.landing import write_labels, write_production_day
+
+            _path, labels = write_production_day(
+                folder, day, args.rows_per_day, args.seed, scenario, args.intensity, data.name
+            )
+            if args.with_labels:
+                write_labels(landing.labels, day, labels, data.name)
+    print(f"wrote {args.days} daily files of {args.rows_per_day} rows to {folder}")
+    return 0
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from app.serve import serve
+
+    return serve(PlatformHome.from_env(), host=args.host, port=args.port, train_baselines=not args.no_baseline)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from app.demo import DemoSettings, run_demo
+
+    if not 0 <= args.drift_day < args.days:
+        raise CliError(f"--drift-day must be between 0 and {args.days - 1}, got {args.drift_day}")
+    from asset_platform.synthetic import demo_dataset
+
+    scenarios = demo_dataset(args.model).scenarios
+    if args.scenario not in scenarios:
+        raise CliError(f"unknown scenario {args.scenario!r}; choose from {', '.join(scenarios)}")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    root = args.home or PlatformHome.from_env().root / "demos" / f"{args.model}-{args.scenario}-{stamp}"
+    home = PlatformHome(root.resolve()).ensure()
+    settings = DemoSettings(
+        args.scenario, args.days, args.drift_day, args.rows_per_day, args.history_days, args.seed, model=args.model
+    )
+    print(f"demo home: {home.root} (training the baseline first)", flush=True)
+    print(f"{'day':>3}  {'batch':22} {'drift?':6} {'status':7} {'share':>6} {'metric':>6}  {'retrain':10} champion")
+
+    def report(o) -> None:
+        share = "" if math.isnan(o.drift_share) else f"{o.drift_share:.2f}"
+        auc = "" if math.isnan(o.realized_metric) else f"{o.realized_metric:.3f}"
+        print(
+            f"{o.day:>3}  {o.batch:22} {'yes' if o.drifting else '':6} {o.drift_status:7} {share:>6} {auc:>6}  "
+            f"{o.retrain:10} {o.champion}",
+            flush=True,
+        )
+
+    summary = run_demo(home, settings, report)
+    print(f"browse it: ASSET_PLATFORM_HOME={home.root} make up")
+    print(json.dumps(summary, default=str))
+    return 0
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    from pathlib import Path
+
+    from asset_platform.synthetic.datasets import DEMO_DATASETS
+
+    parser = commands.add_parser(
+        "demo", help="headless closed loop: batches, drift, sensors, retraining, promotion; prints a timeline"
+    )
+    parser.add_argument("--model", choices=DEMO_DATASETS, default="ecommerce", help="example model (default ecommerce)")
+    parser.add_argument("--scenario", default="concept", help="drift to inject (see `generate --help`)")
+    parser.add_argument("--days", type=int, default=20, help="production batches, one per day (default 20)")
+    parser.add_argument("--drift-day", type=int, default=10, help="0-based day the scenario starts (default 10)")
+    parser.add_argument("--rows-per-day", type=int, default=2000, help="sessions per batch (default 2000)")
+    parser.add_argument("--history-days", type=int, default=21, help="days of history for the baseline")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--home", type=Path, help="platform home for the demo (default: a new folder under demos/)")
+    parser.set_defaults(handler=_cmd_demo)
+
+
+def _add_generate(commands: argparse._SubParsersAction) -> None:
+    from asset_platform.synthetic.datasets import DEMO_DATASETS
+    from asset_platform.synthetic.scenarios import SCENARIOS
+
+    parser = commands.add_parser(
+        "generate",
+        help="write synthetic daily files into an example model's landing folder",
+        description="Scenarios (both example models): " + ", ".join(sorted(SCENARIOS)),
+    )
+    parser.add_argument("--model", choices=DEMO_DATASETS, default="ecommerce", help="example model (default ecommerce)")
+    parser.add_argument("--target", choices=["history", "production"], default="history")
+    parser.add_argument("--days", type=int, default=28, help="number of daily files (default 28)")
+    parser.add_argument("--rows-per-day", type=int, default=1500, help="rows per day (default 1500)")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 1, 1), help="first day")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scenario", help="drift scenario to inject")
+    parser.add_argument("--drift-day", type=int, help="0-based day index where the scenario starts")
+    parser.add_argument("--intensity", type=float, default=1.0, help="scenario strength (default 1.0)")
+    parser.add_argument("--with-labels", action="store_true", help="production: also land each batch's labels")
+    parser.add_argument("--if-missing", action="store_true", help="do nothing if the folder has files")
+    parser.set_defaults(handler=_cmd_generate)
+
+
+def _add_up(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("up", help="start Dagster (webserver + daemon) on the platform home")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--no-baseline", action="store_true", help="do not launch each model's first training")
+    parser.set_defaults(handler=_cmd_up)
+
+
+def _registrars() -> list:
+    """Each area of the platform adds its own subcommands from its own module."""
+    from app.models_commands import register as registry_commands
+    from asset_platform.storage.commands import register as storage_commands
+
+    return [_add_generate, _add_up, _add_demo, storage_commands, registry_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asset-platform",
+        description="ML asset platform on Dagster and DVC. Data lives under $ASSET_PLATFORM_HOME "
+        "(default: .platform/ in the repository).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in _registrars():
+        add(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except USER_ERRORS as error:
+        print(f"asset-platform {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""`asset-platform up`: run `dagster dev` on the platform home and train each model's baseline once.
+
+A newcomer should see a populated asset graph without a second command, so on
+the first start the training job of every declared model whose history has
+landed and that never trained is submitted through the webserver's GraphQL API,
+exactly as a click in the UI would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.registry.trigger import TRIGGER_TAG
+
+LOCATION_NAME = "asset_platform"
+_STARTUP_TIMEOUT_S = 180
+
+
+def prepare_dagster_home(home: PlatformHome) -> Path:
+    """Create the Dagster home with the embedded default instance config if missing."""
+    home.ensure()
+    config = home.dagster_home / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(REPO_ROOT / "deployments" / "local" / "dagster.yaml", config)
+    return home.dagster_home
+
+
+def serve(home: PlatformHome, host: str, port: int, train_baselines: bool = True) -> int:
+    env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(home)), "ASSET_PLATFORM_HOME": str(home.root)}
+    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(REPO_ROOT / "workspace.yaml")]
+    command += ["--host", host, "--port", str(port)]
+    print(f"platform home: {home.root}\nstarting: {' '.join(command)}", flush=True)
+    dagster = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
+    # Forward Ctrl-C / SIGTERM to dagster dev, which stops its webserver and daemon.
+    signal.signal(signal.SIGTERM, lambda *_: dagster.send_signal(signal.SIGINT))
+    try:
+        if train_baselines and _wait_for_webserver(host, port, dagster):
+            for job in _untrained_jobs(env["DAGSTER_HOME"]):
+                _submit(host, port, job)
+        return dagster.wait()
+    except KeyboardInterrupt:
+        dagster.send_signal(signal.SIGINT)
+        return dagster.wait()
+
+
+def _wait_for_webserver(host: str, port: int, process: subprocess.Popen) -> bool:
+    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/server_info", timeout=2):
+                return True
+        except OSError:
+            time.sleep(1)
+    return False
+
+
+def _untrained_jobs(dagster_home: str) -> list[str]:
+    """Training jobs of declared models with landed history that never ran on this instance."""
+    import dagster as dg
+
+    from app.location import CodeLocation, resolved
+    from asset_platform.landing import LandingZone
+
+    location = CodeLocation.load()
+    landing = LandingZone(root=str(resolved(location.resources["landing"].root)))
+    os.environ["DAGSTER_HOME"] = dagster_home
+    jobs = []
+    with dg.DagsterInstance.get() as instance:
+        for declaration in location.declarations.values():
+            job = location.names(declaration).training_job
+            has_history = bool(landing.for_model(declaration).scan(landing.for_model(declaration).history).files)
+            if has_history and not instance.get_runs_count(dg.RunsFilter(job_name=job)):
+                jobs.append(job)
+    return jobs
+
+
+def _submit(host: str, port: int, job: str) -> None:
+    from dagster_graphql import DagsterGraphQLClient
+
+    client = DagsterGraphQLClient(host, port_number=port)
+    for _attempt in range(30):  # the code location may still be loading
+        try:
+            run_id = client.submit_job_execution(
+                job, repository_location_name=LOCATION_NAME, tags={TRIGGER_TAG: "cli:asset-platform up"}
+            )
+        except Exception as error:  # DagsterGraphQLClientError until the location is loaded
+            last_error = error
+            time.sleep(2)
+            continue
+        print(f"first start: training {job} (run {run_id}); watch it at http://{host}:{port}/runs/{run_id}")
+        return
+    print(f"could not submit {job}: {last_error}", file=sys.stderr)

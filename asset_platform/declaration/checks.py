@@ -1,0 +1,95 @@
+"""Cross-field checks of a declaration: what pydantic's field types cannot see."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from asset_platform.declaration.errors import DeclarationError
+
+if TYPE_CHECKING:
+    from asset_platform.declaration.model import ColumnSpec, ModelDeclaration
+
+
+def check_declaration(declaration: ModelDeclaration) -> None:
+    """Raise `DeclarationError` for the first inconsistency, naming the field."""
+    from asset_platform.declaration.model import MODEL_FAMILIES, TASK_METRICS, valid_import_path, valid_name
+
+    name = declaration.name
+    if not valid_name(name):
+        raise DeclarationError(
+            name, "name", "use 1-40 lowercase letters, digits and underscores, starting with a letter"
+        )
+    if (declaration.columns is None) == (declaration.schema_class is None):
+        raise DeclarationError(name, "columns", "give the data contract once: either `columns` or `schema_class`")
+    if declaration.schema_class is not None and not valid_import_path(declaration.schema_class):
+        raise DeclarationError(name, "schema_class", f"{declaration.schema_class!r} is not an import path")
+    allowed = TASK_METRICS[declaration.task]
+    for field, metric in (("metric", declaration.metric), ("gate.metric", declaration.gate.metric)):
+        if metric is not None and metric not in allowed:
+            raise DeclarationError(
+                name, field, f"{metric!r} is not a {declaration.task} metric; use one of {', '.join(allowed)}"
+            )
+    _check_columns(declaration, declaration.contract_columns())
+    seen: set[str] = set()
+    for index, family in enumerate(declaration.models):
+        where = f"models.{index}"
+        if family.family not in MODEL_FAMILIES:  # pragma: no cover - the Literal type refuses it first
+            raise DeclarationError(name, f"{where}.family", f"unknown model family {family.family!r}")
+        if family.asset_name in seen:
+            raise DeclarationError(name, f"{where}.name", f"two models are named {family.asset_name!r}")
+        if not valid_name(family.asset_name):
+            raise DeclarationError(name, f"{where}.name", f"{family.asset_name!r} is not a valid asset name")
+        seen.add(family.asset_name)
+        if family.family == "custom" and not family.trainer:
+            raise DeclarationError(name, f"{where}.trainer", "a custom model needs a trainer (module:function)")
+        for field in ("estimator", "trainer"):
+            value = getattr(family, field)
+            if value is not None and not valid_import_path(value):
+                raise DeclarationError(name, f"{where}.{field}", f"{value!r} is not an import path (module.Name)")
+    _check_drift_overrides(declaration)
+
+
+def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> None:
+    name = declaration.name
+    specs = {column.name: column for column in columns}
+    if len(specs) != len(columns):
+        raise DeclarationError(name, "columns", "a column is listed twice")
+    listed = ", ".join(specs) or "none"
+    for field in ("id_column", "label_column", "time_column"):
+        column = getattr(declaration, field)
+        if column not in specs:
+            raise DeclarationError(name, field, f"{column!r} is not a column of the contract (columns: {listed})")
+    if specs[declaration.time_column].dtype != "datetime":
+        raise DeclarationError(name, "time_column", f"{declaration.time_column!r} must have dtype datetime")
+    label = specs[declaration.label_column]
+    if declaration.task == "regression" and label.dtype not in ("float", "int"):
+        raise DeclarationError(name, "label_column", f"a regression label must be numeric, not {label.dtype}")
+    if declaration.task == "binary_classification" and label.dtype not in ("int", "bool"):
+        raise DeclarationError(name, "label_column", f"a binary label must be int (0/1) or bool, not {label.dtype}")
+    special = {declaration.id_column, declaration.label_column, declaration.time_column}
+    for feature in declaration.features or []:
+        if feature not in specs:
+            raise DeclarationError(name, "features", f"feature {feature!r} is not a column of the contract ({listed})")
+        if feature in special:
+            raise DeclarationError(name, "features", f"{feature!r} is the id, label or time column, not a feature")
+        if specs[feature].dtype == "datetime":
+            raise DeclarationError(name, "features", f"{feature!r} is a datetime; derive a number from it first")
+    numeric, categorical = declaration.feature_columns()
+    if not numeric and not categorical:
+        raise DeclarationError(name, "features", "the contract has no feature columns besides id, label and time")
+    for segment in declaration.segments:
+        if segment not in categorical:
+            raise DeclarationError(name, "segments", f"segment {segment!r} is not a categorical feature")
+
+
+def _check_drift_overrides(declaration: ModelDeclaration) -> None:
+    from pydantic import ValidationError
+
+    from asset_platform.drift.policy import DriftPolicy
+
+    try:
+        DriftPolicy(**declaration.monitoring.drift)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = "monitoring.drift." + ".".join(str(part) for part in first["loc"])
+        raise DeclarationError(declaration.name, field, first["msg"]) from None

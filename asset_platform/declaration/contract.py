@@ -1,0 +1,126 @@
+"""The data contract as a pandera schema, from a column list or a user's `DataFrameModel`.
+
+Imported only where data is validated: pandera is slow to import and the code
+location must load without it (a pandera class named by a declaration is the
+exception, read at load to check the declaration against it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from asset_platform.declaration.errors import DeclarationError
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+    from asset_platform.declaration.model import ColumnSpec, ModelDeclaration
+
+_PANDAS_DTYPE = {"float": "float64", "int": "int64", "str": "str", "bool": "bool"}
+
+
+def import_object(path: str) -> Any:
+    """Import `module:attr` (or `module.attr`); errors name the path."""
+    module_name, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ImportError(f"cannot import {module_name!r} (from {path!r}): {error}") from error
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ImportError(f"{module_name!r} has no {attr!r} (from {path!r})")
+        target = getattr(target, part)
+    return target
+
+
+def contract_schema(declaration: ModelDeclaration, with_label: bool | None = None) -> pa.DataFrameSchema:
+    """The pandera schema every history file and production batch is validated with.
+
+    `with_label`: True requires the label, False forbids nothing but ignores it
+    (production batches arrive without it), None makes it optional.
+    """
+    import pandas as pd
+    import pandera.pandas as pa
+
+    if declaration.schema_class is not None:
+        schema = import_object(declaration.schema_class).to_schema()
+    else:
+        schema = pa.DataFrameSchema(
+            {column.name: _column(column, declaration) for column in declaration.contract_columns()},
+            coerce=True,
+            strict=False,
+        )
+    label = declaration.label_column
+    if label in schema.columns:
+        schema = schema.update_column(label, required=bool(with_label))
+    time = declaration.time_column
+    if time in schema.columns:
+        # No row may come from the future (beyond a skew): a 2099 timestamp would anchor
+        # every time window and time split on nothing.
+        horizon = pd.Timedelta(hours=declaration.max_future_skew_hours)
+        check = pa.Check(
+            lambda s: s <= pd.Timestamp.now(tz="UTC") + horizon,
+            element_wise=False,
+            name=f"not_after_now_plus_{declaration.max_future_skew_hours:g}h",
+        )
+        schema = schema.update_column(time, checks=[*schema.columns[time].checks, check])
+    return schema
+
+
+def _column(spec: ColumnSpec, declaration: ModelDeclaration) -> pa.Column:
+    import numpy as np
+    import pandas as pd
+    import pandera.pandas as pa
+
+    checks = []
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max))
+    if spec.dtype in ("float", "int"):
+        # +-inf passes a missing range bound; it would reach the model unimputed.
+        checks.append(pa.Check(lambda s: ~np.isinf(s.astype("float64")), name="finite"))
+    if spec.categories is not None:
+        checks.append(pa.Check.isin(spec.categories))
+    if spec.name == declaration.label_column and declaration.task == "binary_classification":
+        checks.append(pa.Check.isin([0, 1]))
+    dtype: Any = pd.DatetimeTZDtype(unit="ns", tz="UTC") if spec.dtype == "datetime" else _PANDAS_DTYPE[spec.dtype]
+    if spec.dtype == "int" and spec.nullable:
+        dtype = "Int64"
+    unique = spec.unique or spec.name == declaration.id_column
+    nullable = spec.nullable and spec.name != declaration.id_column
+    return pa.Column(dtype, checks=checks, nullable=nullable, unique=unique, coerce=True)
+
+
+def columns_from_pandera(declaration_name: str, path: str) -> list[ColumnSpec]:
+    """Column specs read from a pandera `DataFrameModel` (dtypes, nullability; checks stay in the class)."""
+    return list(_columns_from_pandera(declaration_name, path))
+
+
+@lru_cache(maxsize=64)
+def _columns_from_pandera(declaration_name: str, path: str) -> tuple[ColumnSpec, ...]:
+    from asset_platform.declaration.model import ColumnSpec
+
+    try:
+        schema = import_object(path).to_schema()
+    except (ImportError, AttributeError) as error:
+        raise DeclarationError(declaration_name, "schema_class", str(error)) from None
+    columns = []
+    for name, column in schema.columns.items():
+        columns.append(ColumnSpec(name=name, dtype=_kind(str(column.dtype)), nullable=bool(column.nullable)))
+    return tuple(columns)
+
+
+def _kind(dtype: str) -> str:
+    lowered = dtype.lower()
+    if "datetime" in lowered:
+        return "datetime"
+    if lowered.startswith(("float", "double")):
+        return "float"
+    if lowered.startswith(("int", "uint")):
+        return "int"
+    if lowered.startswith("bool"):
+        return "bool"
+    return "str"

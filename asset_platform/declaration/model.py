@@ -1,0 +1,236 @@
+"""The declaration of one governed model, checked when the code location loads.
+
+Everything is plain data, so a declaration reads the same in Python and in YAML
+and is recorded as it was with every model it trains. Objects a Python user may
+pass (a pandera `DataFrameModel`, an estimator class, a trainer function) are
+stored as their import path and imported where they are used, never at load:
+the code location must load fast with many declarations.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import dagster as dg
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from asset_platform.declaration.errors import DeclarationError
+
+Task = Literal["binary_classification", "regression"]
+DType = Literal["float", "int", "str", "bool", "datetime"]
+
+# The metric each task is judged by, and which of them the gate and monitoring understand.
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "binary_classification": ("auc", "log_loss", "brier"),
+    "regression": ("rmse", "mae"),
+}
+DEFAULT_METRIC = {"binary_classification": "auc", "regression": "rmse"}
+MODEL_FAMILIES = ("lightgbm", "sklearn", "torch", "custom")
+# A declaration's name is the asset key prefix and starts job and sensor names,
+# which Dagster allows to hold only letters, digits and underscores.
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+class _Spec(dg.Model, dg.Resolvable):
+    """A part of a declaration. dg.Model forbids unknown fields: a typo is an error, not an ignored setting."""
+
+
+class ColumnSpec(_Spec):
+    """One column of the data contract."""
+
+    name: str = Field(description="Column name as it appears in the landed files.")
+    dtype: DType = Field(description="float, int, str, bool or datetime (timezone-aware UTC).")
+    nullable: bool = Field(default=False, description="May the column hold missing values?")
+    min: float | None = Field(default=None, description="Smallest valid value (inclusive).")
+    max: float | None = Field(default=None, description="Largest valid value (inclusive).")
+    categories: list[str] | None = Field(
+        default=None, description="The only valid values (a closed list). Leave empty for open categories."
+    )
+    unique: bool = Field(default=False, description="Values must be unique (the id column always is).")
+
+
+class LandingSpec(_Spec):
+    """Where the model's files land: history for training, production batches, their delayed labels."""
+
+    folder: str | None = Field(
+        default=None, description="Landing folder (absolute, or relative to the landing root); default: <name>/."
+    )
+    history: str = Field(default="history", description="Subfolder of labeled history files.")
+    production: str = Field(default="production", description="Subfolder where production batches arrive.")
+    labels: str = Field(
+        default="labels", description="Subfolder of delayed label files, named like the batch they label."
+    )
+    pattern: str = Field(default="*.parquet", description="Glob of data files in each subfolder.")
+    history_asset: list[str] | None = Field(
+        default=None, description="Train on this upstream asset (a key path) instead of history files."
+    )
+
+
+class ModelFamilySpec(_Spec):
+    """One model family to train and compare; the best on the holdout is the challenger."""
+
+    family: Literal["lightgbm", "sklearn", "torch", "custom"]
+    name: str | None = Field(default=None, description="Asset name; default <family>_model.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Hyperparameters (the family's config).")
+    estimator: str | None = Field(
+        default=None,
+        description="sklearn: the estimator class's import path, e.g. sklearn.ensemble.HistGradientBoostingClassifier.",
+    )
+    trainer: str | None = Field(
+        default=None, description="custom: import path of a trainer function (module:function)."
+    )
+    trusted_types: list[str] = Field(
+        default_factory=list, description="custom: types the stored estimator may contain (skops load)."
+    )
+
+    @field_validator("estimator", "trainer", mode="before")
+    @classmethod
+    def _object_to_path(cls, value: Any) -> Any:
+        return import_path_of(value)
+
+    @property
+    def asset_name(self) -> str:
+        return self.name or f"{self.family}_model"
+
+
+class GateSpec(_Spec):
+    """How a challenger must beat the champion: a paired bootstrap interval on the same holdout."""
+
+    metric: str | None = Field(default=None, description="Metric the gate compares; default the model's metric.")
+    margin: float = Field(default=0.0, ge=0, description="Improvement the interval's lower bound must exceed.")
+    resamples: int = Field(default=300, ge=50, le=20_000, description="Paired bootstrap resamples.")
+
+
+class RetrainingSpec(_Spec):
+    """What training learns from."""
+
+    holdout_fraction: float = Field(default=0.2, gt=0, lt=1, description="Newest share held out (baseline).")
+    window_days: float | None = Field(
+        default=4.0, gt=0, description="Retraining learns from the newest N days of labeled data (None: all)."
+    )
+    retrain_holdout_fraction: float = Field(default=0.25, gt=0, lt=1, description="Holdout share when retraining.")
+
+
+class MonitoringSpec(_Spec):
+    """How production is watched: drift policy overrides and the realized-metric alarm."""
+
+    drift: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the drift policy (DriftPolicy fields)."
+    )
+    max_metric_drop: float | None = Field(
+        default=None,
+        ge=0,
+        description="Realized metric this much worse than the champion's holdout metric marks a batch drifted: "
+        "absolute for AUC (default 0.05), relative for error metrics (default 0.15 = 15 % worse).",
+    )
+
+
+class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
+    """A governed model: its data, contract, task, model families, gate and monitoring, declared once."""
+
+    name: str = Field(description="Lowercase identifier: the asset key prefix and the start of job names.")
+    description: str = ""
+    owners: list[str] = Field(default_factory=list, description="Dagster owners (team:..., or e-mail addresses).")
+    task: Task
+    metric: str | None = Field(default=None, description="auc, log_loss, brier (classification); rmse, mae.")
+    id_column: str
+    label_column: str
+    time_column: str
+    columns: list[ColumnSpec] | None = Field(default=None, description="The data contract as a column list.")
+    schema_class: str | None = Field(
+        default=None, description="Or: import path of a pandera DataFrameModel (module:Class)."
+    )
+    features: list[str] | None = Field(
+        default=None, description="Feature columns; default every contract column but id, label and time."
+    )
+    landing: LandingSpec = Field(default_factory=LandingSpec)
+    models: list[ModelFamilySpec] = Field(min_length=1)
+    gate: GateSpec = Field(default_factory=GateSpec)
+    retraining: RetrainingSpec = Field(default_factory=RetrainingSpec)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    segments: list[str] = Field(default_factory=list, description="Categorical columns evaluation reports by.")
+    max_future_skew_hours: float = Field(
+        default=24.0, ge=0, description="Rows timed further than this past the wall clock are invalid."
+    )
+
+    @field_validator("schema_class", mode="before")
+    @classmethod
+    def _schema_to_path(cls, value: Any) -> Any:
+        return import_path_of(value)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _errors_name_the_declaration(cls, data: Any, handler: Any) -> Any:
+        # pydantic reports a field path but not which declaration it belongs to; with
+        # many declarations in one code location the name is what a user needs first.
+        try:
+            return handler(data)
+        except ValidationError as error:
+            name = data.get("name", "?") if isinstance(data, dict) else getattr(data, "name", "?")
+            first = error.errors()[0]
+            if isinstance(first.get("ctx", {}).get("error"), DeclarationError):
+                raise first["ctx"]["error"] from None
+            field = ".".join(str(part) for part in first["loc"]) or "?"
+            detail = first["msg"] + (f" (got {first['input']!r})" if "input" in first and field != "?" else "")
+            raise DeclarationError(str(name), field, detail) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelDeclaration:
+        from asset_platform.declaration.checks import check_declaration
+
+        check_declaration(self)
+        return self
+
+    # -- derived facts, used by the builder ------------------------------------------
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric or DEFAULT_METRIC[self.task]
+
+    @property
+    def gate_metric(self) -> str:
+        return self.gate.metric or self.metric_name
+
+    def contract_columns(self) -> list[ColumnSpec]:
+        """The contract as column specs, read from the pandera class where one is named."""
+        if self.columns is not None:
+            return list(self.columns)
+        from asset_platform.declaration.contract import columns_from_pandera
+
+        return columns_from_pandera(self.name, self.schema_class or "")
+
+    def feature_columns(self) -> tuple[list[str], list[str]]:
+        """(numeric, categorical) feature names, in contract order."""
+        specs = {column.name: column for column in self.contract_columns()}
+        chosen = self.features or [
+            name for name in specs if name not in (self.id_column, self.label_column, self.time_column)
+        ]
+        numeric = [name for name in chosen if specs[name].dtype in ("float", "int")]
+        categorical = [name for name in chosen if specs[name].dtype in ("str", "bool")]
+        return numeric, categorical
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        """A YAML declaration on its own (`dg list defs`); the code location builds all of them together."""
+        from asset_platform.lifecycle import build_lifecycle
+
+        return build_lifecycle(self)
+
+
+def import_path_of(value: Any) -> Any:
+    """A class or function as `module.QualName`; strings pass through (checked later)."""
+    if value is None or isinstance(value, str):
+        return value
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        raise ValueError(f"{value!r} has no import path: define it at the top level of a module")
+    return f"{module}:{qualname}"
+
+
+def valid_import_path(value: str) -> bool:
+    return bool(_IMPORT_PATH.match(value))
+
+
+def valid_name(value: str) -> bool:
+    return bool(_NAME.match(value))

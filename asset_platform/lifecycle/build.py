@@ -1,0 +1,117 @@
+"""Assemble one declaration's lifecycle: assets, checks, jobs and sensors under its name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.lifecycle.champion import champion_asset
+from asset_platform.lifecycle.datasets import dataset_assets
+from asset_platform.lifecycle.evaluation import evaluation_asset
+from asset_platform.lifecycle.features import feature_assets
+from asset_platform.lifecycle.monitoring import monitoring_assets
+from asset_platform.lifecycle.names import (
+    BATCHES,
+    CHAMPION,
+    DRIFT,
+    PERFORMANCE,
+    PREDICTIONS,
+    REFERENCE_PROFILE,
+    LifecycleNames,
+)
+from asset_platform.lifecycle.training import model_assets
+
+
+def lifecycle_names(declaration: ModelDeclaration) -> LifecycleNames:
+    return LifecycleNames(declaration.name, tuple(spec.asset_name for spec in declaration.models))
+
+
+def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
+    """Every definition of `declaration`'s lifecycle, without resources (the composition root binds them)."""
+    from sensors.drift_retrain import build_drift_retrain_sensor
+    from sensors.labels_arrival import build_labels_sensor
+    from sensors.production_arrival import build_batch_sensor
+
+    names = lifecycle_names(declaration)
+    partitions = dg.DynamicPartitionsDefinition(name=names.partitions)
+    definitions = [
+        *dataset_assets(declaration, names),
+        *feature_assets(declaration, names),
+        *model_assets(declaration, names),
+        evaluation_asset(declaration, names),
+        champion_asset(declaration, names),
+        *monitoring_assets(declaration, names, partitions),
+    ]
+    assets = [d for d in definitions if isinstance(d, dg.AssetsDefinition) and not _is_check(d)]
+    checks = [d for d in definitions if _is_check(d)]
+    if declaration.owners or declaration.description:
+        assets = [a.map_asset_specs(lambda spec: _with_declaration(spec, declaration)) for a in assets]
+    jobs = _jobs(declaration, names)
+    sensors = [
+        build_batch_sensor(declaration, names, jobs["score"], partitions),
+        build_labels_sensor(declaration, names, jobs["performance"]),
+        build_drift_retrain_sensor(declaration, names, jobs["retraining"]),
+    ]
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=list(jobs.values()), sensors=sensors)
+
+
+def _is_check(definition: object) -> bool:
+    return isinstance(definition, dg.AssetChecksDefinition)
+
+
+def _with_declaration(spec: dg.AssetSpec, declaration: ModelDeclaration) -> dg.AssetSpec:
+    owners = spec.owners or declaration.owners
+    tags = {**spec.tags, "asset_platform/model": declaration.name}
+    return spec.replace_attributes(owners=owners, tags=tags)
+
+
+def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any]:
+    monitoring = [names.key(a) for a in (BATCHES, PREDICTIONS, DRIFT, PERFORMANCE)]
+    # Everything from the landed history to the champion and the drift reference built from it.
+    training = dg.AssetSelection.key_prefixes([declaration.name]) - dg.AssetSelection.assets(*monitoring)
+    retraining = declaration.retraining
+    return {
+        "training": dg.define_asset_job(
+            names.training_job,
+            selection=training,
+            description=f"{declaration.name}: validate the history, build features, train every declared model, "
+            "evaluate them, pass the best through the promotion gate and profile what the champion was trained on.",
+        ),
+        "retraining": dg.define_asset_job(
+            names.retraining_job,
+            selection=training,
+            config={
+                "ops": {
+                    names.feature_op: {
+                        "config": {
+                            "window_days": retraining.window_days,
+                            "holdout_fraction": retraining.retrain_holdout_fraction,
+                        }
+                    }
+                }
+            },
+            description=f"Launched by {names.drift_retrain_sensor}: retrain {declaration.name} on history plus "
+            "recent labeled production batches, evaluate, and promote only through the gate. Its tags name the "
+            "trigger and the evidence.",
+        ),
+        "set_champion": dg.define_asset_job(
+            names.set_champion_job,
+            selection=dg.AssetSelection.assets(names.key(CHAMPION), names.key(REFERENCE_PROFILE)),
+            description=f"Promote a {declaration.name} model version or roll back its champion by hand "
+            "(config: action, version, reason); the drift reference follows the champion.",
+        ),
+        "score": dg.define_asset_job(
+            names.score_batch_job,
+            selection=dg.AssetSelection.assets(*monitoring[:3]),
+            description=f"Validate one {declaration.name} production batch, score it with the champion and "
+            "measure its drift.",
+        ),
+        "performance": dg.define_asset_job(
+            names.performance_job,
+            selection=dg.AssetSelection.assets(names.key(PERFORMANCE)),
+            description=f"Realized {declaration.metric_name} of a scored {declaration.name} batch once its labels "
+            "arrived.",
+        ),
+    }

@@ -1,0 +1,225 @@
+"""Registry: the production alias of a declared model as an asset.
+
+`<model>/champion` holds a pointer to the model version in production. Every
+promotion, rejection and rollback is one materialization of it, so its history
+in the UI is the full alias history: who or what changed it, when, and why. A
+rejected challenger leaves the pointer's bytes unchanged, so its data version
+stays the same and nothing downstream becomes stale.
+"""
+
+from typing import Any, Literal
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.lifecycle.names import CHAMPION, DATASET, DRIFT, EVALUATION, FEATURE_PIPELINE, LifecycleNames
+from asset_platform.notify import Notifier, RetrainingOutcome
+from asset_platform.registry.gate import GateComparison
+from asset_platform.registry.models import ModelLineup, ModelRegistry, ModelVersion
+from asset_platform.registry.pointer import ChampionPointer, now_iso
+from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, describe_trigger
+
+
+class ChampionConfig(dg.Config):
+    action: Literal["gate", "promote", "rollback"] = Field(
+        default="gate",
+        description="gate: promote the best new model if it beats the champion; "
+        "promote: make `version` the champion; rollback: return to `version` or the previous champion.",
+    )
+    version: str | None = Field(default=None, description="Model data version (or a prefix) for promote/rollback.")
+    reason: str = Field(default="", description="Why, in words; recorded in the alias history.")
+    margin: float | None = Field(default=None, description="Override the declared gate margin for this run.")
+
+
+def lineup_for(registry: ModelRegistry, names: LifecycleNames) -> ModelLineup:
+    return registry.lineup(names.path(CHAMPION), [names.path(asset) for asset in names.model_assets])
+
+
+def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=names.champion,
+        group_name=names.group("registry"),
+        kinds={"json"},
+        code_version="2",
+        ins={
+            "evaluation": dg.AssetIn(key=names.key(EVALUATION)),
+            "dataset": dg.AssetIn(key=names.key(DATASET)),
+            "feature_pipeline": dg.AssetIn(key=names.key(FEATURE_PIPELINE)),
+        },
+        description=f"{declaration.name}: the model version in production, a pointer (model asset, DVC version, "
+        "metrics, reason). Changed only through the promotion gate, by hand or by a rollback.",
+    )
+    def champion(
+        context: dg.AssetExecutionContext,
+        config: ChampionConfig,
+        registry: ModelRegistry,
+        notifier: Notifier,
+        evaluation: pd.DataFrame,
+        dataset: pd.DataFrame,
+        feature_pipeline: dict,
+    ) -> dg.MaterializeResult:
+        from asset_platform.ml.features import FeaturePipeline, holdout_rows
+
+        lineup = lineup_for(registry, names)
+        trigger = describe_trigger(context.run.tags)
+        current = lineup.champion()
+        if config.action == "gate":
+            holdout = holdout_rows(dataset, FeaturePipeline.from_dict(feature_pipeline))
+            pointer, decision, details = _gate(declaration, names, config, lineup, current, evaluation, holdout, trigger)
+        else:
+            pointer, decision, details = _by_hand(config, lineup, current, trigger)
+        context.log.info(f"{names.champion.to_user_string()}: {decision}: {details['reason']}")
+        if decision in ("promoted", "rejected") and config.action == "gate":
+            notifier.notify(_outcome(names, decision, details, context.run.run_id), log=context.log)
+        metadata = {
+            **_decision_metadata(pointer, decision, details, trigger),
+            **_evidence_metadata(names, context.run.tags),
+            "history": _history_table(lineup, pointer, decision, context.run.run_id),
+        }
+        return dg.MaterializeResult(value=pointer.to_dict(), metadata=metadata)
+
+    return champion
+
+
+def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, holdout, trigger):
+    from asset_platform.ml.metrics import METRIC_DIRECTION
+    from asset_platform.registry.gate import compare
+
+    metric = declaration.gate_metric
+    ranked = evaluation[metric] * METRIC_DIRECTION[metric]
+    best = str(evaluation.loc[ranked.idxmax(), "model"])
+    challenger = lineup.versions(names.key(best).to_user_string())[0]
+    if current is None:
+        reason = f"first model: {best} is the best of {len(evaluation)} on the holdout ({metric})"
+        return _pointer(challenger, reason, trigger), "promoted", {"reason": reason, "challenger": challenger.version}
+    if current.version == challenger.version:
+        reason = "the best new model is already the champion"
+        return current, "kept", {"reason": reason, "challenger": challenger.version}
+    from asset_platform.lifecycle.scoring import score_rows
+
+    champion_model = lineup.load_champion(current)
+    challenger_model = lineup.load(challenger.asset, challenger.version)
+    margin = declaration.gate.margin if config.margin is None else config.margin
+    comparison = compare(
+        "holdout",
+        holdout[declaration.label_column].to_numpy(),
+        score_rows(champion_model, holdout),
+        score_rows(challenger_model, holdout),
+        metric,
+        margin,
+        declaration.gate.resamples,
+    )
+    details: dict[str, Any] = {"challenger": challenger.version, "comparisons": [comparison]}
+    if comparison.passed:
+        details["reason"] = f"promoted {best} {challenger.version[:8]}: {comparison.describe()}"
+        return _pointer(challenger, details["reason"], trigger), "promoted", details
+    details["reason"] = f"rejected {best} {challenger.version[:8]}: {comparison.describe()}"
+    return current, "rejected", details
+
+
+def _by_hand(config: ChampionConfig, lineup: ModelLineup, current, trigger):
+    if config.action == "promote" and not config.version:
+        raise dg.Failure("promote needs a version: set `version` to a model data version")
+    target = lineup.find(config.version) if config.version else _previous_champion(lineup, current)
+    word = "promoted by hand" if config.action == "promote" else "rolled back"
+    reason = f"{word} to {target.asset} {target.version[:8]}" + (f": {config.reason}" if config.reason else "")
+    decision = "promoted" if config.action == "promote" else "rolled back"
+    return _pointer(target, reason, trigger), decision, {"reason": reason, "challenger": target.version}
+
+
+def _previous_champion(lineup: ModelLineup, current: ChampionPointer | None) -> ModelVersion:
+    """The champion before the current one, skipping materializations that kept it."""
+    if current is None:
+        raise dg.Failure("nothing to roll back: there is no champion yet")
+    for _record, pointer in reversed(lineup.champion_history()):
+        if pointer.version != current.version:
+            return lineup.find(pointer.version)
+    raise dg.Failure("nothing to roll back to: the current champion is the only one there has been")
+
+
+def _pointer(version: ModelVersion, reason: str, trigger: str) -> ChampionPointer:
+    return ChampionPointer(
+        model_asset=version.asset,
+        version=version.version,
+        flavor=version.manifest["flavor"],
+        metrics={k: v for k, v in version.metrics.items() if k.startswith(("holdout_", "valid_"))},
+        reason=reason,
+        changed_by=trigger,
+        changed_at=now_iso(),
+    )
+
+
+def _outcome(names: LifecycleNames, decision: str, details: dict[str, Any], run_id: str) -> RetrainingOutcome:
+    comparisons: list[GateComparison] = details.get("comparisons", [])
+    first = comparisons[0] if comparisons else None
+    return RetrainingOutcome(
+        asset=names.champion.to_user_string(),
+        promoted=decision == "promoted",
+        challenger_auc=first.challenger_value if first else float("nan"),
+        champion_auc=first.champion_value if first else None,
+        auc_difference=first.improvement if first else None,
+        auc_difference_ci=(first.ci_low, first.ci_high) if first else None,
+        reason=details["reason"],
+        run_id=run_id,
+    )
+
+
+def _evidence_metadata(names: LifecycleNames, tags: dict[str, str]) -> dict[str, Any]:
+    """Links from a drift-triggered decision to the drift reports that justified it."""
+    if EVIDENCE_TAG not in tags:
+        return {}
+    drift = names.key(DRIFT).to_user_string()
+    links = [f"- [{drift} {key}](/assets/{drift}?view=partitions&partition={key})" for key in tags[EVIDENCE_TAG].split(",")]
+    return {"evidence": dg.MetadataValue.md("\n".join(links)), "drift_reason": tags.get(DRIFT_REASON_TAG, "")}
+
+
+_HISTORY_ROWS = 50
+_HISTORY_COLUMNS = ("changed_at", "decision", "model", "version", "changed_by", "run_id", "reason")
+
+
+def _history_table(lineup: ModelLineup, pointer: ChampionPointer, decision: str, run_id: str) -> dg.TableMetadataValue:
+    """Every change of the alias so far plus this one, newest first: the history at a glance."""
+    rows = []
+    previous = None
+    for record, past in lineup.champion_history(last=_HISTORY_ROWS - 1):
+        change = "unchanged" if previous is not None and past.version == previous else "changed"
+        rows.append((past.changed_at, change, past, record.run_id or ""))
+        previous = past.version
+    rows.append((pointer.changed_at if decision != "rejected" else "", decision, pointer, run_id))
+    records = [
+        dg.TableRecord(
+            {
+                "changed_at": at,
+                "decision": what,
+                "model": past.model_asset,
+                "version": past.version[:12],
+                "changed_by": past.changed_by,
+                "run_id": run[:8],
+                "reason": past.reason[:200],
+            }
+        )
+        for at, what, past, run in reversed(rows)
+    ]
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in _HISTORY_COLUMNS])
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def _decision_metadata(pointer: ChampionPointer, decision: str, details: dict, trigger: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "decision": decision,
+        "reason": details["reason"],
+        "changed_by": trigger,
+        "champion": pointer.describe(),
+        "champion_version": pointer.version,
+        "challenger_version": details.get("challenger", ""),
+    }
+    comparisons: list[GateComparison] = details.get("comparisons", [])
+    if comparisons:
+        table = pd.DataFrame([c.to_dict() for c in comparisons]).round(4)
+        metadata["comparison"] = dg.MetadataValue.md(table.to_markdown(index=False))
+        for c in comparisons:
+            metadata[f"{c.window}/improvement"] = dg.MetadataValue.float(c.improvement)
+            metadata[f"{c.window}/ci_low"] = dg.MetadataValue.float(c.ci_low)
+    return metadata

@@ -1,0 +1,95 @@
+"""Datasets: the model's history as it landed, its contract check, and the validated dataset."""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.landing import LandingZone
+from asset_platform.lifecycle.names import CONTRACT_CHECK, DATASET, RAW_DATA, LifecycleNames
+
+
+def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list:
+    raw_key, upstream = names.key(RAW_DATA), declaration.landing.history_asset
+    group = names.group("datasets")
+
+    if upstream is None:
+
+        @dg.asset(key=raw_key, group_name=group, kinds={"parquet", "pandas"}, code_version="1")
+        def raw_data(landing: LandingZone) -> dg.MaterializeResult:
+            frame, sources, skipped = landing.for_model(declaration).read_history()
+            return _raw_result(frame, sources, skipped)
+
+    else:
+
+        @dg.asset(
+            key=raw_key,
+            group_name=group,
+            kinds={"parquet", "pandas"},
+            code_version="1",
+            ins={"upstream": dg.AssetIn(key=dg.AssetKey(upstream))},
+        )
+        def raw_data(upstream: pd.DataFrame) -> dg.MaterializeResult:
+            return _raw_result(upstream, {}, [])
+
+    @dg.asset_check(
+        asset=raw_key,
+        name=CONTRACT_CHECK,
+        blocking=True,
+        description=f"The history meets {declaration.name}'s data contract; nothing downstream runs otherwise.",
+    )
+    def matches_contract(raw_data: pd.DataFrame) -> dg.AssetCheckResult:
+        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.validation.checks import check_against_schema
+
+        report = check_against_schema(raw_data, contract_schema(declaration, with_label=True))
+        metadata: dict[str, Any] = {
+            "rows": dg.MetadataValue.int(report.rows),
+            "failing_rows": dg.MetadataValue.int(report.failing_rows),
+            "failures": dg.MetadataValue.json(report.failure_counts),
+        }
+        if not report.passed:
+            metadata["failing_sample"] = dg.MetadataValue.md(report.failing_sample.to_markdown(index=False))
+        return dg.AssetCheckResult(
+            passed=report.passed, severity=dg.AssetCheckSeverity.ERROR, description=report.summary(), metadata=metadata
+        )
+
+    @dg.asset(
+        key=names.key(DATASET),
+        group_name=group,
+        kinds={"parquet", "pandas", "pandera"},
+        code_version="1",
+        ins={"raw_data": dg.AssetIn(key=raw_key)},
+        description=f"{declaration.name}: rows that meet the data contract, typed as the contract says.",
+    )
+    def dataset(raw_data: pd.DataFrame) -> pd.DataFrame:
+        # Validated again here, so the guarantee holds when this asset is materialized on its own.
+        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.validation.checks import check_against_schema
+
+        schema = contract_schema(declaration, with_label=True)
+        report = check_against_schema(raw_data, schema)
+        if not report.passed:
+            raise dg.Failure(
+                description=f"{declaration.name} raw_data breaks the data contract: {report.summary()}",
+                metadata={"failures": dg.MetadataValue.json(report.failure_counts)},
+            )
+        return schema.validate(raw_data)
+
+    return [_described(raw_data, declaration), matches_contract, dataset]
+
+
+def _raw_result(frame: pd.DataFrame, sources: dict[str, str], skipped: list[str]) -> dg.MaterializeResult:
+    metadata: dict[str, Any] = {"source_files": dg.MetadataValue.json(sources)}
+    if skipped:
+        metadata["skipped_batches"] = dg.MetadataValue.md("\n".join(f"- {line}" for line in skipped))
+    return dg.MaterializeResult(value=frame, metadata=metadata)
+
+
+def _described(asset: dg.AssetsDefinition, declaration: ModelDeclaration) -> dg.AssetsDefinition:
+    text = (
+        f"{declaration.name}: every history row exactly as it landed, plus labeled production batches; "
+        "the md5 of each file read is recorded, where every model's lineage ends."
+    )
+    return asset.map_asset_specs(lambda spec: spec.replace_attributes(description=text))

@@ -1,0 +1,279 @@
+"""Monitoring: production batches as they arrive, scored by the champion, judged for drift, and their
+realized performance once labels land; plus the reference profile drift is measured against.
+"""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.drift.monitor import DriftMonitor
+from asset_platform.landing import BatchFileError, LandingZone
+from asset_platform.lifecycle.champion import lineup_for
+from asset_platform.lifecycle.names import (
+    BATCH_CONTRACT_CHECK,
+    BATCHES,
+    CHAMPION,
+    DATASET,
+    DRIFT,
+    FEATURE_PIPELINE,
+    PERFORMANCE,
+    POLICY_CHECK,
+    PREDICTION,
+    PREDICTIONS,
+    REFERENCE_PROFILE,
+    LifecycleNames,
+)
+from asset_platform.registry.models import ModelRegistry
+from asset_platform.registry.pointer import ChampionPointer
+
+
+def monitoring_assets(
+    declaration: ModelDeclaration, names: LifecycleNames, partitions: dg.DynamicPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    return [
+        _batches(declaration, names, partitions),
+        _predictions(declaration, names, partitions),
+        _performance(declaration, names, partitions),
+        _reference_profile(declaration, names),
+        _drift(declaration, names, partitions),
+    ]
+
+
+def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
+    key = names.key(BATCHES)
+
+    @dg.asset(
+        key=key,
+        group_name=names.group("monitoring"),
+        partitions_def=partitions,
+        kinds={"parquet", "pandas", "pandera"},
+        code_version="2",
+        check_specs=[
+            dg.AssetCheckSpec(
+                BATCH_CONTRACT_CHECK,
+                asset=key,
+                blocking=True,
+                description="The batch meets the same data contract as the training data.",
+            )
+        ],
+        description=f"{declaration.name}: one production batch as landed (labels arrive later). A batch that "
+        "breaks the contract fails the blocking check, so nothing scores or judges drift on it, and is quarantined.",
+    )
+    def batches(context: dg.AssetExecutionContext, landing: LandingZone):
+        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.validation.checks import check_against_schema
+
+        model_landing, batch = landing.for_model(declaration), context.partition_key
+        try:
+            frame = model_landing.read_batch(batch)
+        except BatchFileError as error:
+            path = model_landing.batch_path(batch)
+            moved = model_landing.quarantine_file(path, str(error)) if path.exists() else None
+            raise dg.Failure(description=f"{error}; moved to {moved}" if moved else str(error)) from error
+        metadata: dict[str, Any] = {"rows": dg.MetadataValue.int(len(frame))}
+        if declaration.label_column in frame.columns:
+            # Labels arrive through the labels folder, judged against predictions made without them;
+            # a label inside a batch would be merged twice into retraining data.
+            frame = frame.drop(columns=[declaration.label_column])
+            metadata["dropped_label_column"] = declaration.label_column
+            context.log.warning(f"batch {batch} carries the label {declaration.label_column!r}: dropped")
+        schema = contract_schema(declaration, with_label=False)
+        report = check_against_schema(frame, schema)
+        metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
+        if not report.passed:
+            moved = model_landing.quarantine_file(model_landing.batch_path(batch), f"batch {batch}: {report.summary()}")
+            metadata["failing_sample"] = dg.MetadataValue.md(report.failing_sample.head(5).to_markdown(index=False))
+            metadata["quarantined_to"] = dg.MetadataValue.path(str(moved))
+            context.log.error(f"batch {batch} breaks the data contract: {report.summary()}; file moved to {moved}")
+        check = dg.AssetCheckResult(
+            check_name=BATCH_CONTRACT_CHECK,
+            passed=report.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"batch {batch}: {report.summary()}",
+            metadata=metadata,
+        )
+        value = schema.validate(frame) if report.passed else frame
+        return dg.MaterializeResult(value=value, metadata={"rows": len(frame)}, check_results=[check])
+
+    return batches
+
+
+def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=names.key(PREDICTIONS),
+        group_name=names.group("monitoring"),
+        partitions_def=partitions,
+        kinds={"pandas"},
+        code_version="2",
+        ins={"batch": dg.AssetIn(key=names.key(BATCHES)), "champion": dg.AssetIn(key=names.champion)},
+        description=f"{declaration.name}: the champion's prediction for each row of a batch.",
+    )
+    def predictions(batch: pd.DataFrame, champion: dict, registry: ModelRegistry) -> dg.MaterializeResult:
+        from asset_platform.lifecycle.scoring import score_rows, unseen_categories
+
+        pointer = ChampionPointer.from_dict(champion)
+        model = lineup_for(registry, names).load_champion(pointer)
+        scores = score_rows(model, batch)
+        # The champion's holdout metric travels with the scores: realized performance is judged against it.
+        frame = pd.DataFrame(
+            {
+                declaration.id_column: batch[declaration.id_column].to_numpy(),
+                PREDICTION: scores,
+                "champion_version": pointer.version,
+                "reference_metric": pointer.holdout(declaration.metric_name),
+            }
+        )
+        unseen = unseen_categories(model, batch)
+        return dg.MaterializeResult(
+            value=frame,
+            metadata={
+                "champion": pointer.describe(),
+                "champion_version": pointer.version,
+                "mean_prediction": dg.MetadataValue.float(float(scores.mean()) if len(scores) else float("nan")),
+                "rows": len(frame),
+                "unseen_categories": dg.MetadataValue.json(unseen),
+                "unseen_category_rows": dg.MetadataValue.int(sum(unseen.values())),
+            },
+        )
+
+    return predictions
+
+
+def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
+    metric = declaration.metric_name
+
+    @dg.asset(
+        key=names.key(PERFORMANCE),
+        group_name=names.group("monitoring"),
+        partitions_def=partitions,
+        kinds={"pandas"},
+        code_version="2",
+        ins={"predictions": dg.AssetIn(key=names.key(PREDICTIONS))},
+        description=f"{declaration.name}: realized {metric} of the champion's predictions once the batch's "
+        "delayed labels arrived, and how far it fell short of the champion's holdout figure.",
+    )
+    def performance(
+        context: dg.AssetExecutionContext, predictions: pd.DataFrame, landing: LandingZone
+    ) -> dg.MaterializeResult:
+        from asset_platform.ml.metrics import degradation, task_metrics
+
+        batch = context.partition_key
+        labels = landing.for_model(declaration).read_labels(batch)
+        joined = predictions.merge(labels, on=declaration.id_column, how="inner")
+        if joined.empty:
+            raise dg.Failure(f"labels of batch {batch} match none of its {len(predictions)} rows")
+        metrics = task_metrics(declaration.task, joined[declaration.label_column].to_numpy(), joined[PREDICTION])
+        reference = float(joined["reference_metric"].iloc[0])
+        metrics["reference"] = reference
+        metrics["degradation"] = degradation(metric, reference, metrics[metric])
+        table = pd.DataFrame([{"batch": batch, "labeled_rows": len(joined), **metrics}])
+        metadata: dict[str, Any] = {f"performance/{name}": dg.MetadataValue.float(v) for name, v in metrics.items()}
+        metadata["metric"] = metric
+        metadata["labeled_rows"] = dg.MetadataValue.int(len(joined))
+        metadata["champion_version"] = str(joined["champion_version"].iloc[0])
+        return dg.MaterializeResult(value=table, metadata=metadata)
+
+    return performance
+
+
+def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinition:
+    numeric, categorical = declaration.feature_columns()
+
+    @dg.asset(
+        key=names.key(REFERENCE_PROFILE),
+        group_name=names.group("monitoring"),
+        kinds={"json"},
+        code_version="2",
+        ins={
+            "dataset": dg.AssetIn(key=names.key(DATASET)),
+            "feature_pipeline": dg.AssetIn(key=names.key(FEATURE_PIPELINE)),
+            "champion": dg.AssetIn(key=names.key(CHAMPION)),
+        },
+        description=f"{declaration.name}: what the champion was trained on, in a fixed-size summary (bins, "
+        "samples, category shares) including the champion's own predictions; drift is measured against it.",
+    )
+    def reference_profile(
+        dataset: pd.DataFrame, feature_pipeline: dict, champion: dict, registry: ModelRegistry
+    ) -> dg.MaterializeResult:
+        from asset_platform.drift import build_profile
+        from asset_platform.lifecycle.scoring import score_rows
+        from asset_platform.ml.features import FeaturePipeline, training_rows
+
+        pointer = ChampionPointer.from_dict(champion)
+        model = lineup_for(registry, names).load_champion(pointer)
+        # The champion's own training window (its recorded pipeline), not the newest one: a rejected
+        # challenger must not move the reference.
+        recorded = model.extra.get("feature_pipeline") or feature_pipeline
+        training = training_rows(dataset, FeaturePipeline.from_dict(recorded))
+        frame = training.assign(**{PREDICTION: score_rows(model, training)})
+        profile = build_profile(frame, numeric=[*numeric, PREDICTION], categorical=categorical)
+        payload = {**profile.to_dict(), "champion_version": pointer.version}
+        return dg.MaterializeResult(
+            value=payload,
+            metadata={"training_rows": dg.MetadataValue.int(len(training)), "champion_version": pointer.version},
+        )
+
+    return reference_profile
+
+
+def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
+    key = names.key(DRIFT)
+
+    @dg.asset(
+        key=key,
+        group_name=names.group("monitoring"),
+        partitions_def=partitions,
+        kinds={"json"},
+        code_version="2",
+        ins={
+            "batch": dg.AssetIn(key=names.key(BATCHES)),
+            "predictions": dg.AssetIn(key=names.key(PREDICTIONS)),
+            "reference_profile": dg.AssetIn(key=names.key(REFERENCE_PROFILE)),
+        },
+        check_specs=[dg.AssetCheckSpec(POLICY_CHECK, asset=key, description="Drift of the batch is within the policy.")],
+        description=f"{declaration.name}: how far one production batch moved from the champion's training data, "
+        "feature by feature (PSI, KS, Jensen-Shannon, Wasserstein, chi-square, missing and unseen values) and "
+        "for the champion's predictions, judged by the drift policy.",
+    )
+    def drift(
+        context: dg.AssetExecutionContext,
+        batch: pd.DataFrame,
+        predictions: pd.DataFrame,
+        reference_profile: dict,
+        drift_monitor: DriftMonitor,
+    ):
+        from asset_platform.drift import ReferenceProfile, assess_batch, compute_drift
+        from asset_platform.drift.report import drift_histograms_markdown, drift_summary, drift_table_markdown
+
+        partition = context.partition_key
+        policy = drift_monitor.policy_for(declaration.monitoring.drift)
+        profile = ReferenceProfile.from_dict({k: v for k, v in reference_profile.items() if k != "champion_version"})
+        frame = batch.assign(**{PREDICTION: predictions[PREDICTION].to_numpy()})
+        results = compute_drift(profile, frame, batch_key=partition)
+        assessment = assess_batch(results, policy)
+        summary = drift_summary(results, assessment, prediction=PREDICTION)
+        record = {
+            **assessment.to_record(),
+            "max_psi": round(summary["max_psi"], 4),
+            "reference_champion_version": reference_profile.get("champion_version", ""),
+        }
+        metadata: dict[str, Any] = {
+            "status": assessment.status,
+            "features": dg.MetadataValue.md(drift_table_markdown(results, policy)),
+            "histograms": dg.MetadataValue.md(drift_histograms_markdown(results, top=3)),
+            "assessment": dg.MetadataValue.json(record),
+            "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in assessment.reasons) or "none"),
+            **{f"drift/{name}": dg.MetadataValue.float(value) for name, value in summary.items()},
+        }
+        check = dg.AssetCheckResult(
+            check_name=POLICY_CHECK,
+            passed=assessment.status == "pass",
+            severity=dg.AssetCheckSeverity.ERROR if assessment.status == "error" else dg.AssetCheckSeverity.WARN,
+            description=f"batch {partition}: {assessment.status}; " + ("; ".join(assessment.reasons) or "no drift"),
+            metadata={"drift_share": dg.MetadataValue.float(assessment.drift_share)},
+        )
+        return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check])
+
+    return drift

@@ -1,0 +1,135 @@
+"""Models: one asset per declared model family, each trained on the same split and scored on the holdout."""
+
+import copy
+import os
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from asset_platform.declaration import ModelDeclaration, ModelFamilySpec
+from asset_platform.lifecycle.names import FEATURE_PIPELINE, HOLDOUT_SET, TRAINING_SET, LifecycleNames
+
+_TOP_FEATURES = 15
+_KINDS = {"lightgbm": {"lightgbm"}, "sklearn": {"scikitlearn"}, "torch": {"pytorch"}, "custom": {"python"}}
+# Training assets ask Kubernetes for more memory than the default step pod.
+TRAINING_OP_TAGS = {
+    "dagster-k8s/config": {"container_config": {"resources": {"requests": {"cpu": "1", "memory": "2Gi"}}}}
+}
+# The PyTorch model asks for a GPU when the cluster has one: set this variable
+# to 1 where the code location loads (see deployments/k8s/values.yaml).
+TORCH_GPU_ENV_VAR = "ASSET_PLATFORM_TORCH_GPU"
+# Metrics that count something (rounds, epochs, iterations) show as integers in the UI.
+_COUNTS = ("best_iteration", "epochs", "iterations")
+
+
+def torch_op_tags(gpu: bool | None = None) -> dict:
+    """TRAINING_OP_TAGS, plus a limit of one `nvidia.com/gpu` when `gpu` (default: the variable) is on."""
+    if gpu is None:
+        gpu = os.environ.get(TORCH_GPU_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+    tags = copy.deepcopy(TRAINING_OP_TAGS)
+    if gpu:
+        # Kubernetes schedules extended resources such as GPUs by their limit.
+        resources = tags["dagster-k8s/config"]["container_config"]["resources"]
+        resources.setdefault("limits", {})["nvidia.com/gpu"] = "1"
+    return tags
+
+
+def model_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list[dg.AssetsDefinition]:
+    return [_model_asset(declaration, names, spec) for spec in declaration.models]
+
+
+def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: ModelFamilySpec) -> dg.AssetsDefinition:
+    what = spec.estimator or spec.trainer or spec.family
+    if spec.family == "sklearn":
+        from asset_platform.ml.trust import declare_estimator
+
+        if spec.estimator:
+            declare_estimator(spec.estimator.replace(":", "."))
+    if spec.family == "custom":
+        from asset_platform.ml.trust import declare_custom_trust
+
+        declare_custom_trust(spec.trainer or "", spec.trusted_types)
+
+    @dg.asset(
+        key=names.key(spec.asset_name),
+        group_name=names.group("models"),
+        kinds=_KINDS[spec.family],
+        code_version="1",
+        op_tags=torch_op_tags() if spec.family == "torch" else TRAINING_OP_TAGS,
+        ins={
+            "training_set": dg.AssetIn(key=names.key(TRAINING_SET)),
+            "holdout_set": dg.AssetIn(key=names.key(HOLDOUT_SET)),
+            "feature_pipeline": dg.AssetIn(key=names.key(FEATURE_PIPELINE)),
+        },
+        description=f"{declaration.name}: {what} ({declaration.task.replace('_', ' ')}), early stopping on the "
+        "newest training days, scored on the untouched holdout.",
+        metadata={"asset_platform/family": spec.family},
+    )
+    def model(training_set: pd.DataFrame, holdout_set: pd.DataFrame, feature_pipeline: dict) -> dg.MaterializeResult:
+        from asset_platform.ml.families import TrainingData, train_family, validation_split
+        from asset_platform.ml.features import FeaturePipeline
+        from asset_platform.registry.tracking import track_training
+
+        pipeline = FeaturePipeline.from_dict(feature_pipeline)
+        fit, valid = validation_split(training_set, pipeline.time_column)
+        with track_training() as usage:
+            trained = train_family(spec, TrainingData(pipeline, declaration.task, fit, valid))
+        trained.model.extra["declaration"] = {"model": declaration.name, "family": spec.model_dump()}
+        trained.model.metrics = {
+            **score_splits(trained.model, pipeline.label_column, {"train": fit, "valid": valid, "holdout": holdout_set}),
+            **trained.counts,
+        }
+        return model_result(trained, usage)
+
+    return model
+
+
+def score_splits(model: Any, label: str, splits: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Metrics of `model` on each named split, as flat `<split>_<metric>` numbers."""
+    from asset_platform.ml.metrics import task_metrics
+
+    metrics = {}
+    for split, frame in splits.items():
+        for name, value in task_metrics(model.task, frame[label].to_numpy(), model.predict(frame)).items():
+            metrics[f"{split}_{name}"] = value
+    return metrics
+
+
+def model_result(trained: Any, usage: Any) -> dg.MaterializeResult:
+    """The materialization of a model: the model as value; params, metrics and tracking as metadata."""
+    from asset_platform.registry.tracking import git_commit, library_versions
+    from asset_platform.reports import line_chart_markdown
+
+    model = trained.model
+    top = dict(sorted(trained.importance.items(), key=lambda item: -abs(item[1]))[:_TOP_FEATURES])
+    model.extra["feature_importance"] = top
+    # Resource usage stays out of the stored model: it differs run to run, and the
+    # model's bytes must not, so that a rebuild can be byte-identical.
+    metadata: dict[str, Any] = {
+        "flavor": model.flavor,
+        "task": model.task,
+        "params": dg.MetadataValue.json(model.params),
+        "seed": dg.MetadataValue.int(int(model.params.get("seed", model.params.get("random_state", 0)) or 0)),
+        "feature_count": dg.MetadataValue.int(len(model.feature_names)),
+        **{f"metrics/{name}": _number(name, value) for name, value in model.metrics.items()},
+        "training/wall_s": dg.MetadataValue.float(usage.wall_s),
+        "training/cpu_s": dg.MetadataValue.float(usage.cpu_s),
+        "training/peak_rss_mb": dg.MetadataValue.float(usage.peak_rss_mb),
+        "library_versions": dg.MetadataValue.json(library_versions()),
+        "git_commit": git_commit() or "unknown (not a git checkout)",
+    }
+    if top:
+        metadata["feature_importance"] = dg.MetadataValue.md(
+            pd.DataFrame({"feature": list(top), "importance": list(top.values())}).round(4).to_markdown(index=False)
+        )
+    if trained.curve and all(trained.curve.values()):
+        metadata["learning_curve"] = dg.MetadataValue.md(
+            line_chart_markdown(trained.curve, f"{model.flavor} learning curve", *trained.curve_axes)
+        )
+        metadata["learning_curve_values"] = dg.MetadataValue.json(trained.curve)
+    return dg.MaterializeResult(value=model, metadata=metadata)
+
+
+def _number(name: str, value: float) -> dg.MetadataValue:
+    return dg.MetadataValue.int(int(value)) if name in _COUNTS else dg.MetadataValue.float(float(value))

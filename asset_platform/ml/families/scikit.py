@@ -1,0 +1,98 @@
+"""Any scikit-learn estimator inside our pipeline: categorical codes one-hot encoded, numbers scaled.
+
+The declaration names the estimator class (default: logistic regression for
+classification, ridge for regression) and its params; the pipeline around it
+is ours, so categorical features work without hand encoding and unseen
+categories (the "other" code) are handled by the encoder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from asset_platform.ml.families import Fit, TrainingData
+
+DEFAULT_ESTIMATORS = {
+    "binary_classification": "sklearn.linear_model.LogisticRegression",
+    "regression": "sklearn.linear_model.Ridge",
+}
+_DEFAULT_PARAMS = {"sklearn.linear_model.LogisticRegression": {"max_iter": 1000}}
+
+
+def estimator_class(path: str) -> type:
+    from sklearn.base import BaseEstimator
+
+    from asset_platform.declaration.contract import import_object
+
+    cls = import_object(path)
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+        raise TypeError(f"{path!r} is not a scikit-learn estimator class (a subclass of sklearn.base.BaseEstimator)")
+    return cls
+
+
+def build_pipeline(path: str, params: dict[str, Any], numeric: int, categorical_sizes: list[int]) -> Any:
+    """Scaler for the first `numeric` columns, one-hot for the categorical codes after them, then the estimator."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    parts: list[tuple[str, Any, list[int]]] = [("numeric", StandardScaler(), list(range(numeric)))]
+    if categorical_sizes:
+        encoder = OneHotEncoder(
+            categories=[np.arange(size, dtype=np.float64) for size in categorical_sizes],
+            handle_unknown="ignore",
+            sparse_output=False,
+        )
+        parts.append(("categorical", encoder, list(range(numeric, numeric + len(categorical_sizes)))))
+    prepare = ColumnTransformer(parts, remainder="drop")
+    return Pipeline([("prepare", prepare), ("estimator", estimator_class(path)(**params))])
+
+
+def train_sklearn(path: str | None, params: dict[str, Any], data: TrainingData) -> Fit:
+    from asset_platform.ml.trained_model import TrainedModel
+
+    path = (path or DEFAULT_ESTIMATORS[data.task]).replace(":", ".")
+    settings = {**_DEFAULT_PARAMS.get(path, {}), **params}
+    if "random_state" in estimator_class(path)().get_params() and "random_state" not in settings:
+        settings["random_state"] = 7  # reproducible by default
+    pipeline = data.pipeline
+    # Numeric columns (with their missing flags) first, categorical codes last, as the feature names are.
+    numeric = len(pipeline.feature_names) - len(pipeline.categorical)
+    sizes = list(pipeline.category_sizes().values())
+    estimator = build_pipeline(path, settings, numeric, sizes)
+    estimator.fit(*data.xy(data.fit))
+    spec = {"path": path, "params": settings, "numeric": numeric, "categorical_sizes": sizes}
+    model = TrainedModel(
+        "sklearn",
+        estimator,
+        pipeline.feature_names,
+        params={"estimator": path, **settings},
+        extra={"feature_pipeline": pipeline.to_dict(), "estimator": spec},
+        task=data.task,
+    )
+    counts = {}
+    n_iter = getattr(estimator[-1], "n_iter_", None)
+    if n_iter is not None:
+        counts["iterations"] = float(np.max(n_iter))
+    return Fit(model, importance=_importance(estimator, data), counts=counts)
+
+
+def _importance(estimator: Any, data: TrainingData) -> dict[str, float]:
+    """Permutation-free importance where the estimator exposes one; coefficients summed per input column."""
+    final = estimator[-1]
+    names = data.pipeline.feature_names
+    numeric = len(names) - len(data.pipeline.categorical)
+    if hasattr(final, "feature_importances_"):
+        values = np.asarray(final.feature_importances_, dtype=np.float64)
+    elif hasattr(final, "coef_"):
+        values = np.abs(np.atleast_2d(final.coef_)).sum(axis=0)
+    else:
+        return {}
+    importance = dict(zip(names[:numeric], values[:numeric].tolist(), strict=False))
+    offset = numeric
+    for name, size in data.pipeline.category_sizes().items():
+        importance[name] = float(values[offset : offset + size].sum())
+        offset += size
+    return importance

@@ -1,0 +1,165 @@
+"""The feature pipeline: fitted on training rows only, then applied to any rows.
+
+Fitting learns, per numeric feature, the median that fills missing (and
+infinite) values, and per categorical feature a vocabulary of its most frequent
+values. Applying turns contract rows into a float32 matrix every model family
+shares: numeric columns, a `<name>__missing` flag where training saw gaps, and
+one integer code per categorical column (0..K-1 the vocabulary, K "other", K+1
+missing). LightGBM uses the codes as native categoricals, scikit-learn one-hot
+encodes them inside its pipeline and PyTorch one-hot encodes them at its input,
+so nobody encodes by hand. Everything fitted is JSON, versioned like any asset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING_SUFFIX = "__missing"
+# Categories beyond this many most frequent ones share the "other" code.
+MAX_CATEGORIES = 50
+# Training values remembered to tell "unseen" from "rare" at scoring time.
+_MAX_SEEN = 1000
+
+
+@dataclass
+class FeaturePipeline:
+    """What was learned from the training window, and the columns it produces."""
+
+    id_column: str
+    time_column: str
+    label_column: str
+    task: str
+    medians: dict[str, float]
+    missing_flags: list[str]
+    vocabularies: dict[str, list[str]]
+    seen: dict[str, list[str]] = field(default_factory=dict)
+    cutoff: str = ""
+    window_start: str = ""
+
+    @property
+    def numeric(self) -> list[str]:
+        return list(self.medians)
+
+    @property
+    def categorical(self) -> list[str]:
+        return list(self.vocabularies)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [*self.medians, *(f"{name}{MISSING_SUFFIX}" for name in self.missing_flags), *self.vocabularies]
+
+    def category_sizes(self) -> dict[str, int]:
+        """Codes per categorical column: the vocabulary, "other" and "missing"."""
+        return {name: len(vocabulary) + 2 for name, vocabulary in self.vocabularies.items()}
+
+    def transform(self, rows: pd.DataFrame, with_label: bool = True) -> pd.DataFrame:
+        """Contract rows → feature columns (float32) plus the id, time and (optionally) label columns."""
+        columns: dict[str, np.ndarray] = {}
+        for name, median in self.medians.items():
+            values = _numeric(rows, name)
+            columns[name] = np.where(np.isfinite(values), values, median)
+        for name in self.missing_flags:
+            columns[f"{name}{MISSING_SUFFIX}"] = (~np.isfinite(_numeric(rows, name))).astype(np.float64)
+        for name, vocabulary in self.vocabularies.items():
+            columns[name] = _codes(rows[name], vocabulary).astype(np.float64)
+        frame = pd.DataFrame(columns, index=rows.index).astype(np.float32)
+        frame[self.id_column] = rows[self.id_column].to_numpy()
+        frame[self.time_column] = rows[self.time_column].to_numpy()
+        if with_label:
+            if self.label_column not in rows.columns:
+                raise ValueError(f"rows have no {self.label_column!r} label column: cannot build a training set")
+            dtype = np.float64 if self.task == "regression" else np.int64
+            frame[self.label_column] = rows[self.label_column].to_numpy(dtype=dtype)
+        return frame.reset_index(drop=True)
+
+    def unseen_counts(self, rows: pd.DataFrame) -> dict[str, int]:
+        """Per categorical column, rows whose value never occurred in training (missing values excluded)."""
+        counts = {}
+        for name in self.vocabularies:
+            known = self.seen.get(name) or self.vocabularies[name]
+            values = rows[name]
+            present = values.notna().to_numpy()
+            counts[name] = int((~values.astype(str).isin(known).to_numpy() & present).sum())
+        return counts
+
+    def decode(self, name: str, codes: np.ndarray) -> np.ndarray:
+        """Codes of categorical column `name` back to labels ("other" and "missing" for the last two)."""
+        labels = np.array([*self.vocabularies[name], "other", "missing"], dtype=object)
+        return labels[np.clip(codes.astype(np.int64), 0, len(labels) - 1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "feature_columns": self.feature_names}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeaturePipeline:
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def fit_pipeline(
+    train: pd.DataFrame,
+    *,
+    numeric: list[str],
+    categorical: list[str],
+    id_column: str,
+    time_column: str,
+    label_column: str,
+    task: str,
+) -> FeaturePipeline:
+    """Learn medians, missing flags and vocabularies from training rows only."""
+    medians, flags = {}, []
+    for name in numeric:
+        values = _numeric(train, name)
+        finite = values[np.isfinite(values)]
+        medians[name] = float(np.median(finite)) if finite.size else 0.0
+        if finite.size < values.size:
+            flags.append(name)
+    vocabularies, seen = {}, {}
+    for name in categorical:
+        counts = train[name].dropna().astype(str).value_counts()
+        vocabularies[name] = counts.index[:MAX_CATEGORIES].tolist()
+        seen[name] = counts.index[:_MAX_SEEN].tolist()
+    return FeaturePipeline(id_column, time_column, label_column, task, medians, flags, vocabularies, seen)
+
+
+def _numeric(rows: pd.DataFrame, name: str) -> np.ndarray:
+    series = rows[name]
+    if pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype(np.float64)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
+    index = {category: code for code, category in enumerate(vocabulary)}
+    other, missing = len(vocabulary), len(vocabulary) + 1
+    text = values.astype(str).to_numpy()
+    codes = np.fromiter((index.get(value, other) for value in text), dtype=np.int64, count=len(text))
+    codes[values.isna().to_numpy()] = missing
+    return codes
+
+
+def time_split(
+    rows: pd.DataFrame, time_column: str, holdout_fraction: float
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """Split at a time cutoff: everything before trains, everything from it on is holdout."""
+    if not 0 < holdout_fraction < 1:
+        raise ValueError(f"holdout_fraction must be between 0 and 1, got {holdout_fraction}")
+    cutoff = rows[time_column].quantile(1 - holdout_fraction)
+    before = rows[time_column] < cutoff
+    return rows[before], rows[~before], cutoff
+
+
+def training_rows(rows: pd.DataFrame, pipeline: FeaturePipeline) -> pd.DataFrame:
+    """The rows a pipeline (and the models trained with it) learned from: its window, before the cutoff."""
+    times = rows[pipeline.time_column]
+    start = pd.Timestamp(pipeline.window_start) if pipeline.window_start else times.min()
+    return rows[(times >= start) & (times < pd.Timestamp(pipeline.cutoff))]
+
+
+def holdout_rows(rows: pd.DataFrame, pipeline: FeaturePipeline) -> pd.DataFrame:
+    """The rows held out from the pipeline's training: from the cutoff on."""
+    return rows[rows[pipeline.time_column] >= pd.Timestamp(pipeline.cutoff)]

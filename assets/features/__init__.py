@@ -1,1 +1,0 @@
-"""Features group: split and featurize validated events."""

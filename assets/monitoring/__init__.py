@@ -1,1 +1,0 @@
-"""Monitoring group: production batches, their scores, drift and realized performance."""
