@@ -41,9 +41,7 @@ def check_unique(declarations: Sequence[ModelDeclaration]) -> list[ModelDeclarat
     seen: set[str] = set()
     for declaration in declarations:
         if declaration.name in seen:
-            raise DeclarationError(
-                declaration.name, "name", "two declarations use this name; each model needs its own"
-            )
+            raise DeclarationError(declaration.name, "name", "two declarations use this name; each model needs its own")
         seen.add(declaration.name)
     return list(declarations)
 

@@ -60,7 +60,9 @@ class LoopState:
     retrains: list[dict[str, Any]] = field(default_factory=list)
 
 
-def start_loop(home: PlatformHome, model: str, instance: dg.DagsterInstance, resources: dict | None = None) -> LoopState:
+def start_loop(
+    home: PlatformHome, model: str, instance: dg.DagsterInstance, resources: dict | None = None
+) -> LoopState:
     """The loop's state for declared model `model` on `home`: definitions built, nothing run yet."""
     from app.definitions import build_definitions, project_declarations
     from asset_platform.lifecycle import lifecycle_names
@@ -109,7 +111,13 @@ def land_day(state: LoopState, settings: DemoSettings, index: int, scenario: str
 
     day = HISTORY_START + dt.timedelta(days=settings.history_days + index)
     path, labels = write_production_day(
-        state.landing.production, day, settings.rows_per_day, settings.seed, scenario, settings.intensity, settings.model
+        state.landing.production,
+        day,
+        settings.rows_per_day,
+        settings.seed,
+        scenario,
+        settings.intensity,
+        settings.model,
     )
     return day, path, labels
 
@@ -233,7 +241,9 @@ def summarize(
         "baseline_champion": start.get("champion_version"),
         "production_metric_before_drift": mean_metric(range(0, settings.drift_day)),
         "production_metric_during_drift": mean_metric(range(settings.drift_day, during_end)),
-        "production_metric_after_retraining": mean_metric(range(during_end, settings.days)) if promoted is not None else None,
+        "production_metric_after_retraining": mean_metric(range(during_end, settings.days))
+        if promoted is not None
+        else None,
         "retrains": retrains,
     }
 

@@ -207,7 +207,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     names = location.names(declaration)
     asset = args.asset.split("/")[-1]
     if asset not in names.model_assets:
-        raise ValueError(f"{args.asset!r} is not a model asset of {declaration.name}; choose one of {names.model_assets}")
+        raise ValueError(
+            f"{args.asset!r} is not a model asset of {declaration.name}; choose one of {names.model_assets}"
+        )
     instance = _instance()
     key = names.key(asset)
     record = find_materialization(instance, key.to_user_string(), args.version)

@@ -31,9 +31,7 @@ def max_metric_drop(declaration: ModelDeclaration) -> float:
     return 0.05 if declaration.metric_name == "auc" else 0.15
 
 
-def build_drift_retrain_sensor(
-    declaration: ModelDeclaration, names: LifecycleNames, job: Any
-) -> dg.SensorDefinition:
+def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
     sources = {names.key(DRIFT): "drift", names.key(PERFORMANCE): "performance"}
     trigger = f"sensor:{names.drift_retrain_sensor}"
 

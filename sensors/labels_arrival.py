@@ -16,9 +16,7 @@ from asset_platform.storage.hashing import md5_file
 from sensors.cursor import dump_cursor, load_cursor
 
 
-def build_labels_sensor(
-    declaration: ModelDeclaration, names: LifecycleNames, job: Any
-) -> dg.SensorDefinition:
+def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
     @dg.sensor(
         name=names.labels_sensor,
         job=job,

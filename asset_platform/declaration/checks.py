@@ -87,6 +87,12 @@ def _check_drift_overrides(declaration: ModelDeclaration) -> None:
 
     from asset_platform.drift.policy import DriftPolicy
 
+    unknown = sorted(set(declaration.monitoring.drift) - set(DriftPolicy.model_fields))
+    if unknown:
+        known = ", ".join(sorted(DriftPolicy.model_fields))
+        raise DeclarationError(
+            declaration.name, f"monitoring.drift.{unknown[0]}", f"not a drift policy field; the fields are: {known}"
+        )
     try:
         DriftPolicy(**declaration.monitoring.drift)
     except ValidationError as error:

@@ -67,7 +67,9 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
         current = lineup.champion()
         if config.action == "gate":
             holdout = holdout_rows(dataset, FeaturePipeline.from_dict(feature_pipeline))
-            pointer, decision, details = _gate(declaration, names, config, lineup, current, evaluation, holdout, trigger)
+            pointer, decision, details = _gate(
+                declaration, names, config, lineup, current, evaluation, holdout, trigger
+            )
         else:
             pointer, decision, details = _by_hand(config, lineup, current, trigger)
         context.log.info(f"{names.champion.to_user_string()}: {decision}: {details['reason']}")
@@ -171,7 +173,9 @@ def _evidence_metadata(names: LifecycleNames, tags: dict[str, str]) -> dict[str,
     if EVIDENCE_TAG not in tags:
         return {}
     drift = names.key(DRIFT).to_user_string()
-    links = [f"- [{drift} {key}](/assets/{drift}?view=partitions&partition={key})" for key in tags[EVIDENCE_TAG].split(",")]
+    links = [
+        f"- [{drift} {key}](/assets/{drift}?view=partitions&partition={key})" for key in tags[EVIDENCE_TAG].split(",")
+    ]
     return {"evidence": dg.MetadataValue.md("\n".join(links)), "drift_reason": tags.get(DRIFT_REASON_TAG, "")}
 
 

@@ -232,7 +232,9 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             "predictions": dg.AssetIn(key=names.key(PREDICTIONS)),
             "reference_profile": dg.AssetIn(key=names.key(REFERENCE_PROFILE)),
         },
-        check_specs=[dg.AssetCheckSpec(POLICY_CHECK, asset=key, description="Drift of the batch is within the policy.")],
+        check_specs=[
+            dg.AssetCheckSpec(POLICY_CHECK, asset=key, description="Drift of the batch is within the policy.")
+        ],
         description=f"{declaration.name}: how far one production batch moved from the champion's training data, "
         "feature by feature (PSI, KS, Jensen-Shannon, Wasserstein, chi-square, missing and unseen values) and "
         "for the champion's predictions, judged by the drift policy.",

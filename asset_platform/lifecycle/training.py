@@ -77,7 +77,9 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
             trained = train_family(spec, TrainingData(pipeline, declaration.task, fit, valid))
         trained.model.extra["declaration"] = {"model": declaration.name, "family": spec.model_dump()}
         trained.model.metrics = {
-            **score_splits(trained.model, pipeline.label_column, {"train": fit, "valid": valid, "holdout": holdout_set}),
+            **score_splits(
+                trained.model, pipeline.label_column, {"train": fit, "valid": valid, "holdout": holdout_set}
+            ),
             **trained.counts,
         }
         return model_result(trained, usage)

@@ -23,6 +23,8 @@ def describe_trigger(tags: Mapping[str, str]) -> str:
         if tag in tags:
             return f"{kind}:{tags[tag]}"
     return "manual"
+
+
 # Set by the drift → retrain sensor on the retraining runs it launches.
 DRIFT_REASON_TAG = "asset_platform/drift_reason"
 REFERENCE_TAG = "asset_platform/reference_version"

@@ -12,6 +12,7 @@ landing folder, clean until a chosen drift day, for sensors and pipelines to
 pick up.
 """
 
+from asset_platform.synthetic.datasets import DEMO_DATASETS, DemoDataset, demo_dataset
 from asset_platform.synthetic.generator import (
     DEFAULT_LABEL_PARAMS,
     EVENT_COLUMNS,
@@ -22,7 +23,6 @@ from asset_platform.synthetic.generator import (
     conversion_probability,
     generate_events,
 )
-from asset_platform.synthetic.datasets import DEMO_DATASETS, DemoDataset, demo_dataset
 from asset_platform.synthetic.landing import batch_file_name, write_batches
 from asset_platform.synthetic.scenarios import (
     SCENARIOS,
