@@ -166,7 +166,7 @@ def _add_up(commands: argparse._SubParsersAction) -> None:
 def _registrars() -> list:
     """Each area of the platform adds its own subcommands from its own module."""
     from app.models_commands import register as registry_commands
-    from asset_platform.storage.commands import register as storage_commands
+    from app.storage_commands import register as storage_commands
 
     return [_add_generate, _add_up, _add_demo, storage_commands, registry_commands]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
@@ -22,11 +23,12 @@ DEFAULT_OWNERS = ["team:ml-platform"]
 ASSETS_FOLDER = REPO_ROOT / "assets"
 
 
-def yaml_declarations() -> list[ModelDeclaration]:
-    """Declarations written as `defs.yaml` components under assets/, loaded through Dagster's component tree."""
-    if not any(ASSETS_FOLDER.rglob("defs.yaml")):
+def yaml_declarations(folder: Path = ASSETS_FOLDER) -> list[ModelDeclaration]:
+    """Declarations written as `defs.yaml` components in a dg project's defs folder (default: this
+    project's assets/), loaded through Dagster's component tree."""
+    if not any(folder.rglob("defs.yaml")):
         return []
-    tree = dg.ComponentTree.for_project(ASSETS_FOLDER)
+    tree = dg.ComponentTree.for_project(folder)
     return list(tree.get_all_components(of_type=ModelDeclaration))
 
 

@@ -17,6 +17,11 @@ VENV_BIN = Path(sys.executable).parent
 DEMO_DAYS, DEMO_ROWS_PER_DAY, DEMO_SEED = 14, 800, 3
 
 
+def ecommerce_history(home: PlatformHome) -> Path:
+    """Where the ecommerce example model's labeled history lands (the default landing layout)."""
+    return home.landing / "ecommerce" / "history"
+
+
 @pytest.fixture
 def platform_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PlatformHome:
     """An empty platform home in a temporary folder, also exported as $ASSET_PLATFORM_HOME."""
@@ -28,9 +33,9 @@ def platform_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PlatformHo
 
 @pytest.fixture
 def demo_history(platform_home: PlatformHome) -> list[Path]:
-    """Clean demo history files in the platform home's landing folder."""
+    """Clean demo history files in the ecommerce model's landing folder of the platform home."""
     return write_batches(
-        platform_home.history_landing, dt.date(2026, 1, 1), DEMO_DAYS, DEMO_ROWS_PER_DAY, seed=DEMO_SEED
+        ecommerce_history(platform_home), dt.date(2026, 1, 1), DEMO_DAYS, DEMO_ROWS_PER_DAY, seed=DEMO_SEED
     )
 
 

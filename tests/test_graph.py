@@ -1,4 +1,4 @@
-"""The example asset graph, materialized in process on small generated data."""
+"""The example asset graph (the `ecommerce` declaration), materialized in process on small generated data."""
 
 from __future__ import annotations
 
@@ -8,29 +8,36 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from asset_platform.definitions import build_definitions
+from app.definitions import build_definitions
+from asset_platform.lifecycle import LifecycleNames, lifecycle_names
 from asset_platform.storage import AssetStore
 from asset_platform.synthetic import write_batches
+from assets.ecommerce import ecommerce
+from tests.conftest import ecommerce_history
 
 # The demo label is a noisy non-linear function; the generator's own Bayes-optimal
 # AUC is about 0.82, so a healthy LightGBM on 11k training rows clears 0.75.
 LGBM_MIN_HOLDOUT_AUC = 0.75
+NAMES: LifecycleNames = lifecycle_names(ecommerce)
 MODELS = ("lgbm_model", "sklearn_model", "torch_model")
+# The training job's assets, by their name under the `ecommerce/` prefix.
 EXPECTED_ASSETS = {
-    "raw_events",
-    "validated_events",
+    "raw_data",
+    "dataset",
     "feature_pipeline",
     "training_set",
     "holdout_set",
     *MODELS,
-    "model_evaluation",
-    "champion_model",
+    "evaluation",
+    "champion",
     "reference_profile",
 }
+# What serving and monitoring add (partitioned by production batch, not in the training job).
+MONITORING_ASSETS = {"batches", "predictions", "drift", "performance"}
 
 
 def _materialize_all(resources: dict, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    job = build_definitions(resources).resolve_job_def("baseline_training")
+    job = build_definitions([ecommerce], resources).resolve_job_def(NAMES.training_job)
     return job.execute_in_process(instance=instance, raise_on_error=False)
 
 
@@ -41,7 +48,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory):
     from resources.local import local_resources
 
     home = PlatformHome(tmp_path_factory.mktemp("graph") / "platform").ensure()
-    write_batches(home.history_landing, dt.date(2026, 1, 1), 14, 800, seed=3)
+    write_batches(ecommerce_history(home), dt.date(2026, 1, 1), 14, 800, seed=3)
     resources = local_resources(home)
     with dg.instance_for_test() as instance:
         result = _materialize_all(resources, instance)
@@ -49,20 +56,24 @@ def baseline(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path == [asset]]
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == NAMES.key(asset)]
     return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def _get(store: AssetStore, asset: str):
+    return store.get(NAMES.path(asset))
 
 
 def test_every_asset_materializes(baseline):
     result, _ = baseline
     assert result.success
-    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    assert materialized == EXPECTED_ASSETS
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {NAMES.key(asset) for asset in EXPECTED_ASSETS}
 
 
 def test_clean_history_validates_every_row(baseline):
     _, store = baseline
-    raw, validated = store.get(["raw_events"]), store.get(["validated_events"])
+    raw, validated = _get(store, "raw_data"), _get(store, "dataset")
     assert len(raw) == 14 * 800
     assert len(validated) == len(raw)
     assert validated["event_id"].is_unique
@@ -70,7 +81,7 @@ def test_clean_history_validates_every_row(baseline):
 
 def test_holdout_never_appears_in_training(baseline):
     _, store = baseline
-    training, holdout = store.get(["training_set"]), store.get(["holdout_set"])
+    training, holdout = _get(store, "training_set"), _get(store, "holdout_set")
     assert set(training["event_id"]).isdisjoint(holdout["event_id"])
     assert training["event_time"].max() < holdout["event_time"].min()
     assert len(training) + len(holdout) == 14 * 800
@@ -78,7 +89,7 @@ def test_holdout_never_appears_in_training(baseline):
 
 def test_pipeline_is_fitted_on_training_rows_only(baseline):
     _, store = baseline
-    spec, validated = store.get(["feature_pipeline"]), store.get(["validated_events"])
+    spec, validated = _get(store, "feature_pipeline"), _get(store, "dataset")
     training_rows = validated[validated["event_time"] < pd.Timestamp(spec["cutoff"])]
     expected = float(training_rows["days_since_last_visit"].median())
     assert spec["medians"]["days_since_last_visit"] == pytest.approx(expected)
@@ -87,7 +98,7 @@ def test_pipeline_is_fitted_on_training_rows_only(baseline):
 
 def test_lightgbm_learns_the_synthetic_signal(baseline):
     result, _ = baseline
-    assert _metadata(result, "model_evaluation")["lgbm_model/auc"] > LGBM_MIN_HOLDOUT_AUC
+    assert _metadata(result, "evaluation")["lgbm_model/auc"] > LGBM_MIN_HOLDOUT_AUC
 
 
 def test_every_model_records_params_and_metrics(baseline):
@@ -97,7 +108,7 @@ def test_every_model_records_params_and_metrics(baseline):
         assert metadata["params"], name
         assert 0.5 < metadata["metrics/valid_auc"] <= 1.0, name
         assert metadata["metrics/train_log_loss"] > 0, name
-        model = store.get([name])
+        model = _get(store, name)
         assert model.params == metadata["params"]
         assert model.metrics["valid_auc"] == pytest.approx(metadata["metrics/valid_auc"])
 
@@ -111,18 +122,20 @@ def test_data_version_is_the_dvc_md5(baseline):
 
 
 def test_faulty_batch_fails_the_blocking_check_and_stops_downstream(platform_home, local_resources):
-    write_batches(platform_home.history_landing, dt.date(2026, 1, 1), 3, 300, seed=5)
-    write_batches(platform_home.history_landing, dt.date(2026, 1, 4), 1, 300, seed=5, scenario="out_of_range")
+    history = ecommerce_history(platform_home)
+    write_batches(history, dt.date(2026, 1, 1), 3, 300, seed=5)
+    write_batches(history, dt.date(2026, 1, 4), 1, 300, seed=5, scenario="out_of_range")
     with dg.instance_for_test() as instance:
         result = _materialize_all(local_resources, instance)
     [check] = result.get_asset_check_evaluations()
-    assert check.check_name == "raw_events_match_schema"
+    assert check.asset_key == NAMES.key("raw_data")
+    assert check.check_name == "matches_contract"
     assert not check.passed
     failures = check.metadata["failures"].value
     assert any(key.startswith("price") for key in failures)
     assert any(key.startswith("hour_of_day") for key in failures)
     assert check.metadata["failing_rows"].value > 0
     assert "|" in check.metadata["failing_sample"].value  # a markdown table of failing rows
-    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    assert materialized == {"raw_events"}  # kept, not dropped; nothing downstream ran
-    assert len(AssetStore(platform_home.dvc_workspace).get(["raw_events"])) == 4 * 300
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {NAMES.key("raw_data")}  # kept, not dropped; nothing downstream ran
+    assert len(AssetStore(platform_home.dvc_workspace).get(NAMES.path("raw_data"))) == 4 * 300

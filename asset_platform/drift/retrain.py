@@ -144,7 +144,8 @@ def merge_performance(records: dict[str, dict[str, Any]], key: str, degradation:
     Until its drift assessment has arrived the batch is not judged, so a degradation
     alone never confirms drift on a batch that was never checked for data quality.
     """
-    record = records.setdefault(key, {"batch_key": key, "judged": False, "n_rows": 0})
+    # A placeholder until the assessment arrives: a complete record, so `should_retrain` accepts it.
+    record = records.setdefault(key, {"batch_key": key, "judged": False, "n_rows": 0, "drift_detected": False})
     record["degradation"], record["max_drop"] = degradation, max_drop
     _apply_degradation(record, max_drop)
 

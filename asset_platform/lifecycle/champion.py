@@ -74,7 +74,9 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
             pointer, decision, details = _by_hand(config, lineup, current, trigger)
         context.log.info(f"{names.champion.to_user_string()}: {decision}: {details['reason']}")
         if decision in ("promoted", "rejected") and config.action == "gate":
-            notifier.notify(_outcome(names, decision, details, context.run.run_id), log=context.log)
+            notifier.notify(
+                _outcome(names, declaration.gate_metric, decision, details, context.run.run_id), log=context.log
+            )
         metadata = {
             **_decision_metadata(pointer, decision, details, trigger),
             **_evidence_metadata(names, context.run.tags),
@@ -153,16 +155,19 @@ def _pointer(version: ModelVersion, reason: str, trigger: str) -> ChampionPointe
     )
 
 
-def _outcome(names: LifecycleNames, decision: str, details: dict[str, Any], run_id: str) -> RetrainingOutcome:
+def _outcome(
+    names: LifecycleNames, metric: str, decision: str, details: dict[str, Any], run_id: str
+) -> RetrainingOutcome:
     comparisons: list[GateComparison] = details.get("comparisons", [])
     first = comparisons[0] if comparisons else None
     return RetrainingOutcome(
         asset=names.champion.to_user_string(),
         promoted=decision == "promoted",
-        challenger_auc=first.challenger_value if first else float("nan"),
-        champion_auc=first.champion_value if first else None,
-        auc_difference=first.improvement if first else None,
-        auc_difference_ci=(first.ci_low, first.ci_high) if first else None,
+        metric=metric,
+        challenger_value=first.challenger_value if first else float("nan"),
+        champion_value=first.champion_value if first else None,
+        improvement=first.improvement if first else None,
+        improvement_ci=(first.ci_low, first.ci_high) if first else None,
         reason=details["reason"],
         run_id=run_id,
     )

@@ -124,19 +124,21 @@ class RetrainingStarted(NotificationEvent):
 class RetrainingOutcome(NotificationEvent):
     """The promotion gate's verdict on a challenger, with the comparison it was based on.
 
-    `auc_difference` is challenger minus champion and `auc_difference_ci` its
-    confidence interval, both as computed by the gate; champion values are None
-    when there was no champion yet.
+    `improvement` is how much better the challenger is on the gate's `metric`
+    (positive is better, whether the metric rises like AUC or falls like RMSE)
+    and `improvement_ci` its confidence interval, both as computed by the gate;
+    champion values are None when there was no champion yet.
     """
 
     kind: ClassVar[str] = "retraining_outcome"
 
     asset: str
     promoted: bool
-    challenger_auc: float
-    champion_auc: float | None
-    auc_difference: float | None
-    auc_difference_ci: tuple[float, float] | None
+    metric: str
+    challenger_value: float
+    champion_value: float | None
+    improvement: float | None
+    improvement_ci: tuple[float, float] | None
     reason: str
     run_id: str | None = None
 
@@ -151,21 +153,22 @@ class RetrainingOutcome(NotificationEvent):
 
     @property
     def text(self) -> str:
-        ci = self.auc_difference_ci
+        ci = self.improvement_ci
         interval = f" (CI {_fmt(ci[0], 4)} to {_fmt(ci[1], 4)})" if ci else ""
         return (
-            f"AUC champion {_fmt(self.champion_auc, 4)} vs challenger {_fmt(self.challenger_auc, 4)}, "
-            f"difference {_fmt(self.auc_difference, 4)}{interval}: {self.reason}"
+            f"{self.metric} champion {_fmt(self.champion_value, 4)} vs challenger {_fmt(self.challenger_value, 4)}, "
+            f"improvement {_fmt(self.improvement, 4)}{interval}: {self.reason}"
         )
 
     def details(self) -> dict[str, Any]:
-        ci = self.auc_difference_ci
+        ci = self.improvement_ci
         return {
             "outcome": "promoted" if self.promoted else "rejected",
-            "champion_auc": _number(self.champion_auc),
-            "challenger_auc": _number(self.challenger_auc),
-            "auc_difference": _number(self.auc_difference),
-            "auc_difference_ci": [_number(ci[0]), _number(ci[1])] if ci else None,
+            "metric": self.metric,
+            "champion_value": _number(self.champion_value),
+            "challenger_value": _number(self.challenger_value),
+            "improvement": _number(self.improvement),
+            "improvement_ci": [_number(ci[0]), _number(ci[1])] if ci else None,
             "reason": self.reason,
         }
 

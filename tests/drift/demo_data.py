@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from asset_platform.synthetic import conversion_probability, generate_events
-from asset_platform.validation.events import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from assets.ecommerce import ecommerce
 
 SEED = 3
 REFERENCE_DAY = dt.date(2026, 1, 1)
@@ -16,6 +16,8 @@ BATCH_DAY = dt.date(2026, 2, 1)
 # About the demo's training history (14 days x 800 sessions).
 REFERENCE_ROWS = 11_200
 BATCH_ROWS = 2_000
+# The example declaration's features, in contract order, plus the model's score.
+NUMERIC_FEATURES, CATEGORICAL_FEATURES = ecommerce.feature_columns()
 NUMERIC = [*NUMERIC_FEATURES, "prediction"]
 CATEGORICAL = list(CATEGORICAL_FEATURES)
 

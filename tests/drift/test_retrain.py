@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from asset_platform.drift import DriftPolicy, ReferenceProfile, assess_batch, compute_drift, should_retrain
+from asset_platform.drift.retrain import merge_drift, merge_performance, retrain_run_key
 from tests.drift.demo_data import BATCH_DAY, demo_batch
 
 POLICY = DriftPolicy()
@@ -18,6 +19,7 @@ def _record(key: str, drift: bool, rows: int = 2_000, quality: tuple[str, ...] =
     return {
         "batch_key": key,
         "n_rows": rows,
+        "judged": True,
         "drift_detected": drift,
         "drift_share": 0.3 if drift else 0.0,
         "drifted_features": ["price"] if drift else [],
@@ -80,11 +82,42 @@ def test_empty_history() -> None:
     assert "no batches" in decision.reason
 
 
-def test_run_key_is_derived_from_the_evidence() -> None:
+def test_run_key_is_derived_from_the_model_the_reference_and_the_evidence() -> None:
     history = [_record("d1", True), _record("d2", True)]
-    assert should_retrain(history, POLICY).run_key == should_retrain(list(history), POLICY).run_key
+    first, again = should_retrain(history, POLICY), should_retrain(list(history), POLICY)
+    key = retrain_run_key("ecommerce", "ref1", first.confirming(POLICY))
+    assert key == retrain_run_key("ecommerce", "ref1", again.confirming(POLICY))
+    assert key.startswith("ecommerce-drift-retrain-")
     other = should_retrain([_record("d1", True), _record("d3", True)], POLICY)
-    assert other.run_key != should_retrain(history, POLICY).run_key
+    assert retrain_run_key("ecommerce", "ref1", other.confirming(POLICY)) != key
+    assert retrain_run_key("ecommerce", "ref2", first.confirming(POLICY)) != key  # judged against another reference
+    assert retrain_run_key("loans", "ref1", first.confirming(POLICY)) != key  # another model's drift
+    # A replay that sees a longer streak confirms with the same first batches: the same key.
+    longer = should_retrain([*history, _record("d3", True)], POLICY)
+    assert longer.evidence == ("d1", "d2", "d3")
+    assert retrain_run_key("ecommerce", "ref1", longer.confirming(POLICY)) == key
+
+
+def test_a_degradation_beyond_max_drop_marks_a_judged_batch_drifted() -> None:
+    records: dict[str, dict] = {}
+    merge_drift(records, "d1", _record("d1", False), "ref1")
+    merge_performance(records, "d1", 0.03, max_drop=0.05)  # within the allowed drop
+    assert records["d1"]["drift_detected"] is False and "performance" not in records["d1"]["drifted_features"]
+    merge_performance(records, "d1", 0.08, max_drop=0.05)
+    assert records["d1"]["drift_detected"] is True and records["d1"]["status"] == "error"
+    assert records["d1"]["drifted_features"] == ["performance"]
+    assert records["d1"]["reference_version"] == "ref1"
+
+
+def test_a_degradation_never_marks_an_unjudged_batch_drifted() -> None:
+    records: dict[str, dict] = {}
+    merge_performance(records, "d1", 0.5, max_drop=0.05)  # labels before the drift assessment
+    assert records["d1"]["judged"] is False and not records["d1"].get("drift_detected")
+    merge_performance(records, "d2", 0.5, max_drop=0.05)
+    assert not should_retrain([records[k] for k in sorted(records)], POLICY).retrain
+    # Once the assessment arrives the degradation that came first counts.
+    merge_drift(records, "d1", _record("d1", False), "ref1")
+    assert records["d1"]["drift_detected"] is True and "performance" in records["d1"]["drifted_features"]
 
 
 def test_bad_records_are_rejected_with_guidance() -> None:

@@ -23,10 +23,11 @@ STARTED = RetrainingStarted(
 PROMOTED = RetrainingOutcome(
     asset="champion_model",
     promoted=True,
-    champion_auc=0.8112,
-    challenger_auc=0.8431,
-    auc_difference=0.0319,
-    auc_difference_ci=(0.0121, 0.0502),
+    metric="auc",
+    champion_value=0.8112,
+    challenger_value=0.8431,
+    improvement=0.0319,
+    improvement_ci=(0.0121, 0.0502),
     reason="the CI's lower bound is above 0",
     run_id="run-retrain",
 )

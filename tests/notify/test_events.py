@@ -48,10 +48,11 @@ def test_promotion_carries_the_metric_comparison() -> None:
     assert payload["title"] == "Challenger promoted for champion_model"
     assert payload["details"] == {
         "outcome": "promoted",
-        "champion_auc": 0.8112,
-        "challenger_auc": 0.8431,
-        "auc_difference": 0.0319,
-        "auc_difference_ci": [0.0121, 0.0502],
+        "metric": "auc",
+        "champion_value": 0.8112,
+        "challenger_value": 0.8431,
+        "improvement": 0.0319,
+        "improvement_ci": [0.0121, 0.0502],
         "reason": "the CI's lower bound is above 0",
     }
     assert "0.8112" in payload["text"] and "0.8431" in payload["text"] and "0.0121 to 0.0502" in payload["text"]
@@ -61,17 +62,18 @@ def test_rejection_without_a_champion_is_a_warning_with_empty_comparison() -> No
     event = RetrainingOutcome(
         asset="champion_model",
         promoted=False,
-        challenger_auc=0.51,
-        champion_auc=None,
-        auc_difference=None,
-        auc_difference_ci=None,
+        metric="auc",
+        challenger_value=0.51,
+        champion_value=None,
+        improvement=None,
+        improvement_ci=None,
         reason="challenger AUC below the 0.6 floor",
     )
     payload = to_payload(event)
     assert payload["severity"] == "warning"
     assert payload["details"]["outcome"] == "rejected"
-    assert payload["details"]["champion_auc"] is None
-    assert payload["details"]["auc_difference_ci"] is None
+    assert payload["details"]["champion_value"] is None
+    assert payload["details"]["improvement_ci"] is None
     assert "n/a" in payload["text"]
 
 

@@ -46,7 +46,7 @@ def test_promotion_text_carries_the_comparison(http_server) -> None:
     http_server.script = [SLACK_OK]
     _notifier(http_server).notify(PROMOTED, log=logging.getLogger(LOGGER))
     text = http_server.requests[0].json()["text"]
-    assert "champion 0.8112 vs challenger 0.8431, difference 0.0319 (CI 0.0121 to 0.0502)" in text
+    assert "auc champion 0.8112 vs challenger 0.8431, improvement 0.0319 (CI 0.0121 to 0.0502)" in text
 
 
 def test_slack_server_errors_are_retried(http_server) -> None:

@@ -43,8 +43,8 @@ def test_drift_numbers_reach_the_receiver(http_server) -> None:
 def test_promotion_comparison_reaches_the_receiver(http_server) -> None:
     _notifier(http_server.url).notify(PROMOTED, log=logging.getLogger(LOGGER))
     details = http_server.requests[0].json()["details"]
-    assert (details["champion_auc"], details["challenger_auc"]) == (0.8112, 0.8431)
-    assert details["auc_difference"] == 0.0319 and details["auc_difference_ci"] == [0.0121, 0.0502]
+    assert (details["champion_value"], details["challenger_value"]) == (0.8112, 0.8431)
+    assert details["improvement"] == 0.0319 and details["improvement_ci"] == [0.0121, 0.0502]
 
 
 def test_server_errors_are_retried_until_delivered(http_server) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dagster as dg
-
 from asset_platform.definitions import build_definitions
+
 from asset_platform.home import PlatformHome
 from tests.storage.helpers import files_under
 

@@ -17,9 +17,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from app.storage_commands import register
 from asset_platform.home import PlatformHome
 from asset_platform.storage import AssetStore, RemoteError
-from asset_platform.storage.commands import register
 from asset_platform.storage.io_manager import DvcIOManager
 from asset_platform.storage.workspace import ensure_workspace
 from tests.storage.helpers import flip_byte, small_frame, small_model

@@ -1,8 +1,9 @@
 """`asset-platform storage ...`: list, verify and prune stored versions, and show where they live.
 
-Every command works on the DVC workspace of the platform home ($ASSET_PLATFORM_HOME),
-the one the local resources write to. Assets are named as in Dagster's UI, with
-`/` between key parts (`raw_events`, `team/model`).
+Every command works on the DVC workspace the code location writes to in the
+current environment (the platform home's `dvc/` locally, $ASSET_PLATFORM_DVC_WORKSPACE
+in production). Assets are named as in Dagster's UI, with `/` between key parts
+(`ecommerce/raw_data`); `--model NAME` narrows to one declared model's assets.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import json
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
-
-from asset_platform.home import PlatformHome
 
 if TYPE_CHECKING:
     from asset_platform.storage.catalog import VersionRecord
@@ -47,8 +46,9 @@ def _add_list(subcommands: argparse._SubParsersAction) -> None:
         description="Show each stored asset (and partition) with its retained versions, newest first: "
         "data version (md5), size, format, the run that stored it, when, and which one loads by default (*).",
     )
-    parser.add_argument("asset", nargs="?", help="only this asset, e.g. raw_events")
+    parser.add_argument("asset", nargs="?", help="only this asset, e.g. ecommerce/raw_data (or raw_data with --model)")
     parser.add_argument("--json", action="store_true", help="one JSON list of versions instead of a table")
+    parser.add_argument("--model", metavar="NAME", help="only this declared model's assets")
     parser.set_defaults(handler=_cmd_list)
 
 
@@ -69,6 +69,7 @@ def _add_verify(subcommands: argparse._SubParsersAction) -> None:
         "e.g. after an empty remote folder replaced a lost one",
     )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--model", metavar="NAME", help="only this declared model's assets")
     parser.set_defaults(handler=_cmd_verify)
 
 
@@ -81,11 +82,12 @@ def _add_prune(subcommands: argparse._SubParsersAction) -> None:
         "stay in the cache until `dvc gc -w` runs in the DVC workspace (or pass --gc); run gc only while "
         "no materialization is writing.",
     )
-    parser.add_argument("asset", help="the asset to prune, e.g. training_set")
+    parser.add_argument("asset", help="the asset to prune, e.g. ecommerce/training_set (or training_set with --model)")
     parser.add_argument("--keep", type=int, required=True, metavar="N", help="how many newest versions to keep")
     parser.add_argument("--partition", metavar="P", help="only this partition (default: every partition)")
     parser.add_argument("--gc", action="store_true", help="then run `dvc gc -w` to free the cache space")
     parser.add_argument("--json", action="store_true", help="print the dropped versions as JSON")
+    parser.add_argument("--model", metavar="NAME", help="only this declared model's assets")
     parser.set_defaults(handler=_cmd_prune)
 
 
@@ -100,10 +102,17 @@ def _add_path(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_cmd_path)
 
 
+def _workspace():
+    # The workspace the code location writes in this environment (see app/location.py).
+    from app.location import CodeLocation
+
+    return CodeLocation.load().workspace
+
+
 def _open_store() -> AssetStore:
     from asset_platform.storage.store import AssetStore
 
-    workspace = PlatformHome.from_env().dvc_workspace
+    workspace = _workspace()
     if not (workspace / ".dvc").is_dir():
         raise FileNotFoundError(
             f"no DVC workspace at {workspace}: materialize an asset first, or set $ASSET_PLATFORM_HOME "
@@ -112,14 +121,21 @@ def _open_store() -> AssetStore:
     return AssetStore(workspace)
 
 
-def _targets(store: AssetStore, assets: list[str], partition: str | None = None) -> list[Target]:
-    """The stored (asset path, partition) pairs named by `assets` (all when empty)."""
-    stored = store.catalog.stored()
+def _targets(
+    store: AssetStore, assets: list[str], partition: str | None = None, model: str | None = None
+) -> list[Target]:
+    """The stored (asset path, partition) pairs named by `assets` (all when empty), of `model` if given."""
+    if model is not None:
+        from app.location import CodeLocation
+
+        CodeLocation.load().model(model)  # an unknown name is an error naming the declared ones
+    stored = [t for t in store.catalog.stored() if model is None or t[0][0] == model]
     if not assets:
         return stored
     chosen = []
     for asset in assets:
-        matches = [t for t in stored if "/".join(t[0]) == asset and (partition is None or t[1] == partition)]
+        wanted = {asset, f"{model}/{asset}"} if model else {asset}
+        matches = [t for t in stored if "/".join(t[0]) in wanted and (partition is None or t[1] == partition)]
         if not matches:
             where = f" partition {partition!r}" if partition else ""
             raise LookupError(
@@ -161,7 +177,7 @@ def _human_size(size: int) -> str:
 def _cmd_list(args: argparse.Namespace) -> int:
     store = _open_store()
     versions = []
-    for asset_path, partition in _targets(store, [args.asset] if args.asset else []):
+    for asset_path, partition in _targets(store, [args.asset] if args.asset else [], model=args.model):
         latest = store.catalog.latest(asset_path, partition)
         for record in store.catalog.retained(asset_path, partition):
             versions.append(_record_json(record, latest is not None and record.md5 == latest.md5))
@@ -190,7 +206,8 @@ def _print_versions(versions: list[dict[str, Any]]) -> None:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     store = _open_store()
-    records = [r for path, part in _targets(store, args.assets) for r in store.catalog.retained(path, part)]
+    targets = _targets(store, args.assets, model=args.model)
+    records = [r for path, part in targets for r in store.catalog.retained(path, part)]
     repaired, unrepaired = _verify_cache(store, records)
     missing, pushed = _verify_remote(store, records, push=args.push_missing)
     if args.json:
@@ -253,7 +270,7 @@ def _verify_remote(store: AssetStore, records: list[VersionRecord], push: bool) 
 def _cmd_prune(args: argparse.Namespace) -> int:
     store = _open_store()
     dropped = []
-    for asset_path, partition in _targets(store, [args.asset], args.partition):
+    for asset_path, partition in _targets(store, [args.asset], args.partition, model=args.model):
         dropped += store.prune(asset_path, partition, args.keep)
     if args.json:
         print(json.dumps([_record_json(r, latest=False) for r in dropped], indent=2))
@@ -279,14 +296,16 @@ def _collect_garbage(store: AssetStore, quiet: bool) -> None:
 
 
 def _cmd_path(args: argparse.Namespace) -> int:
-    home = PlatformHome.from_env()
-    workspace = home.dvc_workspace
+    from app.location import CodeLocation, resolved
+
+    location = CodeLocation.load()
+    workspace = location.workspace
     paths = {"workspace": str(workspace), "cache": str(workspace / ".dvc" / "cache")}
     if (workspace / ".dvc").is_dir():
         paths["remote"] = _open_store().remote.url
     else:
-        # Not created yet: the local resources will create it with the home's default remote.
-        paths["remote"] = str(home.dvc_remote)
+        # Not created yet: the code location's resources create it with this remote.
+        paths["remote"] = str(resolved(location.resources["io_manager"].remote_url))
     if args.json:
         print(json.dumps(paths, indent=2))
     else:
