@@ -30,11 +30,13 @@ Options:
                         installing only from the wheelhouse. The wheelhouse is rebuilt
                         only when the lock, the overrides or pyproject.toml change.
                         This machine must run Linux x86_64 and Python 3.11, as the image.
-  --torch-index URL     where torch comes from (default: $DEFAULT_TORCH_INDEX,
-                        the CPU build). For a GPU image, a CUDA index such as
-                        https://download.pytorch.org/whl/cu128, or '' for PyPI's
-                        default build (CUDA on Linux). With --offline it is an extra
-                        index for the wheelhouse; pip's own configuration applies too.
+  --torch-index URL     where torch comes from. Online, the image's TORCH_INDEX_URL
+                        (default: $DEFAULT_TORCH_INDEX, the CPU build); for a
+                        GPU image a CUDA index such as https://download.pytorch.org/whl/cu128,
+                        or '' for PyPI's default build (CUDA on Linux). Offline, an extra
+                        index for filling the wheelhouse (default: none, pip's own
+                        configuration decides, as for .venv: \`pip download torch==<lock>\`
+                        shows which build that is)
   --context DIR         build context (default: the repository's working tree, $REPO_ROOT)
   -h, --help            this text
 
@@ -54,7 +56,8 @@ tag=asset-platform:local
 base=$DEFAULT_BASE
 local_base=no
 offline=no
-torch_index=$DEFAULT_TORCH_INDEX
+torch_index=
+torch_index_given=no
 context=$REPO_ROOT
 while [ $# -gt 0 ]; do
     case $1 in
@@ -62,7 +65,7 @@ while [ $# -gt 0 ]; do
         --base) base=${2:?--base needs an image}; shift 2 ;;
         --local-base) local_base=yes; shift ;;
         --offline) offline=yes; shift ;;
-        --torch-index) [ $# -ge 2 ] || die "--torch-index needs a URL (or '')"; torch_index=$2; shift 2 ;;
+        --torch-index) [ $# -ge 2 ] || die "--torch-index needs a URL (or '')"; torch_index=$2; torch_index_given=yes; shift 2 ;;
         --context) context=$(cd "${2:?--context needs a folder}" && pwd); shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
@@ -115,7 +118,7 @@ make_local_base() {
 wheelhouse_key() {
     {
         cat "$context/constraints/lock.txt" "$context/constraints/overrides.txt" "$context/pyproject.toml"
-        echo "torch index: $torch_index"
+        echo "torch index: $torch_index_given $torch_index"
         "$PYTHON" -c 'import sys, sysconfig; print(sys.version_info[:2], sysconfig.get_platform())'
     } | sha256sum | cut -d' ' -f1
 }
@@ -137,7 +140,7 @@ fill_wheelhouse() {
     "$PYTHON" -c "import tomllib; d = tomllib.load(open('$context/pyproject.toml', 'rb')); print('\n'.join(d['project']['dependencies'] + d['build-system']['requires']))" \
         >"$staging/.requirements.txt"
     local extra=()
-    [ -z "$torch_index" ] || extra=(--extra-index-url "$torch_index")
+    [ -z "$torch_index" ] || extra=(--extra-index-url "$torch_index")  # only when given
     "$PYTHON" -m pip wheel --quiet --disable-pip-version-check "${extra[@]}" --wheel-dir "$staging" \
         -c "$context/constraints/lock.txt" -r "$staging/.requirements.txt"
     "$PYTHON" -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$staging" \
@@ -154,7 +157,8 @@ if [ "$local_base" = yes ]; then
     make_local_base
     base=$LOCAL_BASE_TAG
 fi
-build_args+=(--build-arg "BASE_IMAGE=$base" --build-arg "TORCH_INDEX_URL=$torch_index")
+build_args+=(--build-arg "BASE_IMAGE=$base")
+[ "$torch_index_given" = no ] || build_args+=(--build-arg "TORCH_INDEX_URL=$torch_index")
 
 if [ "$offline" = yes ]; then
     "$DOCKER" image inspect "$base" >/dev/null 2>&1 || die "--offline: the base image $base is not here (docker pull it, or use --local-base)"

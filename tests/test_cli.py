@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from asset_platform.cli import build_parser, main
+from app.cli import build_parser, main
+from tests.conftest import ecommerce_history
 
 COMMANDS = ("generate", "up", "demo", "storage", "models", "reproduce", "lineage")
+
+
+def _landed_files(platform_home) -> list:
+    return [path for path in platform_home.landing.rglob("*") if path.is_file()]
 
 
 def test_every_command_has_help(capsys):
@@ -20,28 +25,55 @@ def test_every_command_has_help(capsys):
 
 def test_generate_writes_the_demo_history(platform_home, capsys):
     assert main(["generate", "--days", "2", "--rows-per-day", "50"]) == 0
-    assert sorted(p.name for p in platform_home.history_landing.iterdir()) == [
+    assert sorted(p.name for p in ecommerce_history(platform_home).iterdir()) == [
         "events_2026-01-01.parquet",
         "events_2026-01-02.parquet",
     ]
     assert main(["generate", "--if-missing"]) == 0
-    assert "already has event files" in capsys.readouterr().out
+    assert "already has data files" in capsys.readouterr().out
+
+
+def test_generate_writes_into_the_chosen_models_landing_folder(platform_home):
+    assert main(["generate", "--model", "deliveries", "--days", "1", "--rows-per-day", "40"]) == 0
+    assert [p.relative_to(platform_home.landing).as_posix() for p in _landed_files(platform_home)] == [
+        "deliveries/history/deliveries_2026-01-01.parquet"
+    ]
+    command = ["generate", "--model", "deliveries", "--target", "production", "--with-labels"]
+    assert main([*command, "--days", "1", "--rows-per-day", "40", "--start", "2026-02-01"]) == 0
+    model = platform_home.landing / "deliveries"
+    for folder in ("production", "labels"):
+        assert [p.name for p in (model / folder).iterdir()] == ["deliveries_2026-02-01.parquet"], folder
+    assert not (platform_home.landing / "ecommerce" / "history").exists()
+
+
+def test_unknown_model_is_refused_with_the_example_names(platform_home, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--model", "loans"])
+    assert exit_info.value.code == 2
+    assert "deliveries" in capsys.readouterr().err
+    assert not _landed_files(platform_home)
 
 
 def test_drift_day_without_scenario_is_a_clear_error(platform_home, capsys):
     assert main(["generate", "--days", "3", "--drift-day", "1"]) == 2
     assert "--drift-day needs --scenario" in capsys.readouterr().err
-    assert not any(platform_home.history_landing.iterdir())
+    assert not _landed_files(platform_home)
 
 
-def test_unknown_scenario_is_refused_with_the_valid_names(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["generate", "--scenario", "earthquake"])
-    assert exit_info.value.code == 2
+def test_unknown_scenario_is_refused_with_the_valid_names(platform_home, capsys):
+    assert main(["generate", "--scenario", "earthquake"]) == 2
     assert "covariate" in capsys.readouterr().err
+    assert not _landed_files(platform_home)
 
 
 def test_demo_drift_day_outside_the_days_is_a_clear_error(platform_home, tmp_path, capsys):
     assert main(["demo", "--days", "3", "--drift-day", "5", "--home", str(tmp_path / "demo")]) == 2
     assert "--drift-day must be between 0 and 2" in capsys.readouterr().err
     assert not (tmp_path / "demo").exists()  # refused before anything was written
+
+
+def test_demo_unknown_scenario_is_refused_before_anything_is_written(platform_home, tmp_path, capsys):
+    command = ["demo", "--model", "deliveries", "--scenario", "earthquake", "--home", str(tmp_path / "demo")]
+    assert main(command) == 2
+    assert "covariate" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()

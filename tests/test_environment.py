@@ -13,6 +13,8 @@ from pathlib import Path
 from asset_platform.home import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 
+CODE_LOCATION_MODULE = "app.definitions"
+
 
 def _run(args: list[str], cwd: Path) -> str:
     result = subprocess.run(args, cwd=cwd, env=subprocess_env(), capture_output=True, text=True, timeout=180)
@@ -22,16 +24,14 @@ def _run(args: list[str], cwd: Path) -> str:
 
 def test_dagster_cli_accepts_string_asset_selection(platform_home):
     # Failed with "TypeError: ord() expected string of length 1" under antlr 4.9.3.
+    dagster = str(VENV_BIN / "dagster")
+    output = _run([dagster, "asset", "list", "-m", CODE_LOCATION_MODULE, "--select", "*"], REPO_ROOT)
+    assert "ecommerce/raw_data" in output and "ecommerce/evaluation" in output
+    assert "deliveries/raw_data" in output
     output = _run(
-        [str(VENV_BIN / "dagster"), "asset", "list", "-m", "asset_platform.definitions", "--select", "*"],
-        REPO_ROOT,
+        [dagster, "asset", "list", "-m", CODE_LOCATION_MODULE, "--select", "+ecommerce/lgbm_model"], REPO_ROOT
     )
-    assert "raw_events" in output and "model_evaluation" in output
-    output = _run(
-        [str(VENV_BIN / "dagster"), "asset", "list", "-m", "asset_platform.definitions", "--select", "+lgbm_model"],
-        REPO_ROOT,
-    )
-    assert "training_set" in output and "model_evaluation" not in output
+    assert "ecommerce/training_set" in output and "ecommerce/evaluation" not in output
 
 
 def test_dvc_add_push_pull_round_trip(tmp_path: Path):

@@ -37,8 +37,10 @@ class LineageStep:
 
 
 def find_materialization(instance: dg.DagsterInstance, asset: str, version: str | None) -> dg.EventLogRecord:
-    """The newest materialization of `asset`, or the one whose data version starts with `version`."""
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=_SEARCH_LIMIT).records
+    """The newest materialization of `asset` (a key path such as `ecommerce/champion`), or the one whose data
+    version starts with `version`."""
+    key = dg.AssetKey.from_user_string(asset)
+    records = instance.fetch_materializations(key, limit=_SEARCH_LIMIT).records
     for record in records:
         data_version = record.asset_materialization.tags.get(_DATA_VERSION_TAG, "")
         if version is None or data_version.startswith(version):

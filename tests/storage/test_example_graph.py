@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import dagster as dg
-from asset_platform.definitions import build_definitions
 
+from app.definitions import build_definitions
+from asset_platform.declaration import ModelDeclaration
 from asset_platform.home import PlatformHome
+from asset_platform.lifecycle import lifecycle_names
+from assets.ecommerce import ecommerce
 from tests.storage.helpers import files_under
 
-# Fewer boosting rounds and epochs than the defaults: the same code paths, a faster suite.
-SHORT_TRAINING = {"ops": {"lgbm_model": {"config": {"max_rounds": 60}}, "torch_model": {"config": {"max_epochs": 4}}}}
-MUST_BE_STABLE = {"raw_events", "validated_events", "training_set", "lgbm_model", "sklearn_model", "torch_model"}
+MUST_BE_STABLE = {"raw_data", "dataset", "training_set", "lgbm_model", "sklearn_model", "torch_model"}
+
+
+def short_training(declaration: ModelDeclaration) -> ModelDeclaration:
+    """The declaration with fewer boosting rounds and epochs: the same code paths, a faster suite."""
+    data = declaration.model_dump()
+    for model in data["models"]:
+        if model["family"] == "lightgbm":
+            model["params"]["max_rounds"] = 60
+        if model["family"] == "torch":
+            model["params"]["max_epochs"] = 4
+    return ModelDeclaration.model_validate(data)
 
 
 def _versions(result: dg.ExecuteInProcessResult) -> dict[str, str]:
@@ -31,15 +43,23 @@ def test_second_materialization_adds_no_object(
     demo_history: list, local_resources: dict, platform_home: PlatformHome
 ) -> None:
     # The training job: history to models, registry and reference (the monitoring assets are partitioned).
-    job = build_definitions(local_resources).resolve_job_def("baseline_training")
+    declaration = short_training(ecommerce)
+    names = lifecycle_names(declaration)
+    job = build_definitions([declaration], local_resources).resolve_job_def(names.training_job)
     cache, remote = platform_home.dvc_workspace / ".dvc" / "cache", platform_home.dvc_remote
     with dg.instance_for_test() as instance:
-        first = job.execute_in_process(SHORT_TRAINING, instance=instance)
+        first = job.execute_in_process(instance=instance)
         cache_before, remote_before = files_under(cache), files_under(remote)
-        second = job.execute_in_process(SHORT_TRAINING, instance=instance)
-    assert set(_versions(first)) >= MUST_BE_STABLE
+        second = job.execute_in_process(instance=instance)
+    assert set(_versions(first)) >= {names.key(asset).to_user_string() for asset in MUST_BE_STABLE}
+    assert _metadata_params(first, names.key("lgbm_model"))["max_rounds"] == 60
     # Models included: LightGBM text, the skops archive and the torch state dict are byte-reproducible.
     assert _versions(second) == _versions(first)
     assert set(_bytes_added(second).values()) == {0}
     assert files_under(cache) == cache_before
     assert files_under(remote) == remote_before
+
+
+def _metadata_params(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict:
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == key]
+    return event.materialization.metadata["params"].value
