@@ -1,52 +1,76 @@
-"""A small closed loop on a real Dagster instance, for the monitoring tests."""
+"""A small closed loop of the `ecommerce` example on a real Dagster instance, for the monitoring tests.
+
+The baseline is trained once per test session (`trained_home` in conftest.py);
+each loop runs on a copy of that home, so every loop starts from the same
+champion without training it again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import dagster as dg
 
-from asset_platform.definitions import build_definitions
-from asset_platform.demo import HISTORY_START, LoopState, tick
+from app.demo import HISTORY_START, DemoSettings, LoopState, land_day, start_loop, tick
 from asset_platform.home import PlatformHome
-from asset_platform.serve import prepare_dagster_home
 from asset_platform.synthetic import write_batches
-from asset_platform.synthetic.landing import write_labels, write_production_day
+from asset_platform.synthetic.landing import write_labels
 
-HISTORY_DAYS, ROWS = 8, 1200
+MODEL = "ecommerce"
+HISTORY_DAYS, ROWS, SEED = 8, 1200, 7
+# Only the fields `land_day` reads matter: rows, history length, seed, intensity and the dataset.
+SETTINGS = DemoSettings(
+    scenario="covariate", days=30, drift_day=0, rows_per_day=ROWS, history_days=HISTORY_DAYS, seed=SEED, model=MODEL
+)
 
 
-def start_loop(home: PlatformHome, resources: dict, instance: dg.DagsterInstance) -> LoopState:
-    """History written and the baseline trained; sensors not yet evaluated."""
-    write_batches(home.history_landing, HISTORY_START, HISTORY_DAYS, ROWS, seed=7)
-    state = LoopState(instance, build_definitions(resources))
-    result = state.defs.resolve_job_def("baseline_training").execute_in_process(instance=instance)
+def day_of(index: int) -> dt.date:
+    """The date of production day `index` (day 0 follows the history)."""
+    return HISTORY_START + dt.timedelta(days=HISTORY_DAYS + index)
+
+
+def batch_name(index: int) -> str:
+    return f"events_{day_of(index):%Y-%m-%d}"
+
+
+def train_baseline(home: PlatformHome, instance: dg.DagsterInstance) -> None:
+    """History written into `home` and the ecommerce baseline trained on it."""
+    state = start_loop(home, MODEL, instance)
+    write_batches(state.landing.history, HISTORY_START, HISTORY_DAYS, ROWS, seed=SEED)
+    result = state.defs.resolve_job_def(state.names.training_job).execute_in_process(instance=instance)
     assert result.success
-    return state
 
 
-def land_day(home: PlatformHome, index: int, scenario: str | None, rows: int = ROWS):
-    """Write production day `index` (after the history) and return (batch path, labels)."""
-    day = HISTORY_START + dt.timedelta(days=HISTORY_DAYS + index)
-    return write_production_day(home.production_landing, day, rows, seed=7, scenario=scenario)
+def copy_home(trained: PlatformHome, root: Path) -> PlatformHome:
+    """A copy of a trained home (Dagster storage, DVC workspace and remote, landing) at `root`."""
+    shutil.copytree(trained.root, root)
+    return PlatformHome(root).ensure()
 
 
-def process_day(state: LoopState, home: PlatformHome, index: int, scenario: str | None) -> dict:
+def land(state: LoopState, index: int, scenario: str | None) -> tuple[Path, object]:
+    """Write production day `index`: the batch now; its labels are returned for later."""
+    _day, path, labels = land_day(state, SETTINGS, index, scenario)
+    return path, labels
+
+
+def process_day(state: LoopState, index: int, scenario: str | None) -> dict:
     """One day of the loop: batch lands and is scored, labels land, the drift sensor decides."""
-    path, labels = land_day(home, index, scenario)
-    scored = tick(state, "production_batch_sensor")
-    write_labels(home.production_landing, HISTORY_START + dt.timedelta(days=HISTORY_DAYS + index), labels)
-    performance = tick(state, "batch_labels_sensor")
-    retrains = tick(state, "drift_retrain_sensor")
+    path, labels = land(state, index, scenario)
+    scored = tick(state, state.names.batch_sensor)
+    write_labels(state.landing.labels, day_of(index), labels, MODEL)
+    performance = tick(state, state.names.labels_sensor)
+    retrains = tick(state, state.names.drift_retrain_sensor)
     return {"batch": path.stem, "scored": scored, "performance": performance, "retrains": retrains}
 
 
-def retraining_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    return list(instance.get_runs(dg.RunsFilter(job_name="retraining")))
+def retraining_runs(state: LoopState) -> list[dg.DagsterRun]:
+    return list(state.instance.get_runs(dg.RunsFilter(job_name=state.names.retraining_job)))
 
 
-def prepare_instance(home: PlatformHome) -> dg.DagsterInstance:
-    import os
+def open_instance(home: PlatformHome) -> dg.DagsterInstance:
+    """The Dagster instance of `home` (its dagster.yaml), without touching $DAGSTER_HOME."""
+    from app.serve import prepare_dagster_home
 
-    os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(home))
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(prepare_dagster_home(home))))

@@ -229,7 +229,7 @@ def test_unknown_models_and_versions_are_clear_errors(registry: Registry) -> Non
     assert unknown.returncode != 0 and "no model version starts with 'ffffffff'" in unknown.stderr
     short = _cli(home, "models", "show", "ab", "--model", "ecommerce")
     assert short.returncode != 0 and "at least 4 characters" in short.stderr
-    nope = _console(home, "models", "list", "--model", "nope")
+    nope = _cli(home, "models", "list", "--model", "nope")
     assert nope.returncode == 2, nope.stderr
     assert "'nope'" in nope.stderr and "deliveries, ecommerce" in nope.stderr
     several = _cli(home, "models", "history")
@@ -285,7 +285,7 @@ def test_hist_gradient_boosting_trains_stores_loads_and_reproduces(registry: Reg
     model = lineup.load(stored.asset, version)
     rows = lineup.store.get(names.path(DATASET)).head(100)
     assert score_rows(model, rows).shape == (100,)
-    result = _console(registry.home, "reproduce", "hgb_model", "--model", "deliveries", "--version", version, "--json")
+    result = _cli(registry.home, "reproduce", "hgb_model", "--model", "deliveries", "--version", version, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["identical"] is True
 
