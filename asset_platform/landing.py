@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from asset_platform.storage.keys import UnsafeKeyError, safe_segment
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from asset_platform.declaration import ModelDeclaration
 
 
@@ -164,6 +165,8 @@ class ModelLanding:
         that cannot be joined to its labels is skipped and named, never fails the
         whole read. The md5s are the raw versions a model's lineage ends at.
         """
+        import pandas as pd
+
         from asset_platform.storage.hashing import md5_file
 
         frames, sources, skipped = [], {}, []
@@ -207,6 +210,8 @@ def _suffix(pattern: str) -> str:
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
     """Read a Parquet (or CSV, by suffix) data file; every failure is a `BatchFileError` naming it."""
+    import pandas as pd
+
     if not path.exists():
         raise BatchFileError(f"{what}: file {path} does not exist")
     if not path.is_file():

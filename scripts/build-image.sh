@@ -28,7 +28,8 @@ Options:
                         on this machine, from its pip configuration and cache), then
                         build with no network at all (docker build --network none),
                         installing only from the wheelhouse. The wheelhouse is rebuilt
-                        only when the lock, the overrides or pyproject.toml change.
+                        only when the lock, the overrides or the dependencies in
+                        pyproject.toml change.
                         This machine must run Linux x86_64 and Python 3.11, as the image.
   --torch-index URL     where torch comes from. Online, the image's TORCH_INDEX_URL
                         (default: $DEFAULT_TORCH_INDEX, the CPU build); for a
@@ -114,10 +115,18 @@ make_local_base() {
     log "base: $LOCAL_BASE_TAG imported"
 }
 
+# What the image installs, as deployments/Dockerfile lists it: the project's
+# dependencies and its build-system's requirements (setuptools, for the code).
+requirements() {
+    "$PYTHON" -c "import sys, tomllib; d = tomllib.load(open(sys.argv[1], 'rb')); print('\n'.join(d['project']['dependencies'] + d['build-system']['requires']))" \
+        "$context/pyproject.toml"
+}
+
 # Every input of the wheelhouse: when none changed, the wheels are reused as they are.
 wheelhouse_key() {
     {
-        cat "$context/constraints/lock.txt" "$context/constraints/overrides.txt" "$context/pyproject.toml"
+        cat "$context/constraints/lock.txt" "$context/constraints/overrides.txt"
+        requirements
         echo "torch index: $torch_index_given $torch_index"
         "$PYTHON" -c 'import sys, sysconfig; print(sys.version_info[:2], sysconfig.get_platform())'
     } | sha256sum | cut -d' ' -f1
@@ -137,8 +146,7 @@ fill_wheelhouse() {
     local staging=$wheelhouse.partial
     rm -rf "$staging"
     mkdir -p "$staging"
-    "$PYTHON" -c "import tomllib; d = tomllib.load(open('$context/pyproject.toml', 'rb')); print('\n'.join(d['project']['dependencies'] + d['build-system']['requires']))" \
-        >"$staging/.requirements.txt"
+    requirements >"$staging/.requirements.txt"
     local extra=()
     [ -z "$torch_index" ] || extra=(--extra-index-url "$torch_index")  # only when given
     "$PYTHON" -m pip wheel --quiet --disable-pip-version-check "${extra[@]}" --wheel-dir "$staging" \

@@ -11,44 +11,53 @@ Only `policy` imports Dagster (the policy is a `dagster.Config`); the profile
 and the statistics are plain numpy / scipy.
 """
 
-from asset_platform.drift.columns import DriftInputError
-from asset_platform.drift.measure import DriftResults, FeatureDrift, compute_drift
-from asset_platform.drift.policy import (
-    BatchAssessment,
-    DriftPolicy,
-    FeatureOverride,
-    FeatureVerdict,
-    Thresholds,
-    assess_batch,
-    check_policy,
-    judge_feature,
-)
-from asset_platform.drift.profile import (
-    OTHER_CATEGORY,
-    CategoricalProfile,
-    NumericProfile,
-    ReferenceProfile,
-    build_profile,
-)
-from asset_platform.drift.report import (
-    drift_histograms_markdown,
-    drift_summary,
-    drift_table_markdown,
-    feature_histogram_markdown,
-)
-from asset_platform.drift.retrain import Decision, should_retrain
-from asset_platform.drift.statistics import (
-    PSI_EPSILON,
-    adjust_p_values,
-    chi_square,
-    js_distance,
-    ks_binned,
-    ks_two_sample,
-    psi,
-    wasserstein,
-    wasserstein_binned,
-    wasserstein_sorted,
-)
+import importlib
+from typing import Any
+
+# Names resolve to their submodule on first use (PEP 562), so importing the policy
+# with the code location does not pull in numpy, pandas and the statistics.
+_HOMES = {
+    "BatchAssessment": "asset_platform.drift.policy",
+    "CategoricalProfile": "asset_platform.drift.profile",
+    "Decision": "asset_platform.drift.retrain",
+    "DriftInputError": "asset_platform.drift.columns",
+    "DriftPolicy": "asset_platform.drift.policy",
+    "DriftResults": "asset_platform.drift.measure",
+    "FeatureDrift": "asset_platform.drift.measure",
+    "FeatureOverride": "asset_platform.drift.policy",
+    "FeatureVerdict": "asset_platform.drift.policy",
+    "NumericProfile": "asset_platform.drift.profile",
+    "OTHER_CATEGORY": "asset_platform.drift.profile",
+    "PSI_EPSILON": "asset_platform.drift.statistics",
+    "ReferenceProfile": "asset_platform.drift.profile",
+    "Thresholds": "asset_platform.drift.policy",
+    "adjust_p_values": "asset_platform.drift.statistics",
+    "assess_batch": "asset_platform.drift.policy",
+    "build_profile": "asset_platform.drift.profile",
+    "check_policy": "asset_platform.drift.policy",
+    "chi_square": "asset_platform.drift.statistics",
+    "compute_drift": "asset_platform.drift.measure",
+    "drift_histograms_markdown": "asset_platform.drift.report",
+    "drift_summary": "asset_platform.drift.report",
+    "drift_table_markdown": "asset_platform.drift.report",
+    "feature_histogram_markdown": "asset_platform.drift.report",
+    "js_distance": "asset_platform.drift.statistics",
+    "judge_feature": "asset_platform.drift.policy",
+    "ks_binned": "asset_platform.drift.statistics",
+    "ks_two_sample": "asset_platform.drift.statistics",
+    "psi": "asset_platform.drift.statistics",
+    "should_retrain": "asset_platform.drift.retrain",
+    "wasserstein": "asset_platform.drift.statistics",
+    "wasserstein_binned": "asset_platform.drift.statistics",
+    "wasserstein_sorted": "asset_platform.drift.statistics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'asset_platform.drift' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
+
 
 __all__ = [
     "OTHER_CATEGORY",

@@ -35,13 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 from pydantic import Field
 
-from asset_platform.drift.measure import DriftResults, FeatureDrift
-from asset_platform.drift.statistics import adjust_p_values
+if TYPE_CHECKING:  # the policy loads with the code location; measuring needs numpy and pandas
+    from asset_platform.drift.measure import DriftResults, FeatureDrift
 
 Status = Literal["pass", "warn", "error"]
 Level = Literal["pass", "warn", "alert", "error"]
@@ -252,6 +252,8 @@ def _verdicts(results: DriftResults, policy: DriftPolicy) -> tuple[FeatureVerdic
     adjusted: dict[str, float] = {}
     if policy.p_value_alpha is not None:
         tested = [f for f in results.features if f.p_value is not None]
+        from asset_platform.drift.statistics import adjust_p_values
+
         corrected = adjust_p_values([f.p_value for f in tested], policy.p_value_correction)
         adjusted = {f.name: float(p) for f, p in zip(tested, corrected, strict=True)}
     return tuple(judge_feature(f, policy, adjusted.get(f.name)) for f in results.features)

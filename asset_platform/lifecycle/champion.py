@@ -7,19 +7,21 @@ rejected challenger leaves the pointer's bytes unchanged, so its data version
 stays the same and nothing downstream becomes stale.
 """
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import CHAMPION, DATASET, DRIFT, EVALUATION, FEATURE_PIPELINE, LifecycleNames
 from asset_platform.notify import Notifier, RetrainingOutcome
-from asset_platform.registry.gate import GateComparison
 from asset_platform.registry.models import ModelLineup, ModelRegistry, ModelVersion
 from asset_platform.registry.pointer import ChampionPointer, now_iso
 from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, describe_trigger
+
+if TYPE_CHECKING:
+    from asset_platform.registry.gate import GateComparison
 
 
 class ChampionConfig(dg.Config):
@@ -56,8 +58,8 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
         config: ChampionConfig,
         registry: ModelRegistry,
         notifier: Notifier,
-        evaluation: pd.DataFrame,
-        dataset: pd.DataFrame,
+        evaluation: Frame,
+        dataset: Frame,
         feature_pipeline: dict,
     ) -> dg.MaterializeResult:
         from asset_platform.ml.features import FeaturePipeline, holdout_rows
@@ -226,6 +228,8 @@ def _decision_metadata(pointer: ChampionPointer, decision: str, details: dict, t
     }
     comparisons: list[GateComparison] = details.get("comparisons", [])
     if comparisons:
+        import pandas as pd
+
         table = pd.DataFrame([c.to_dict() for c in comparisons]).round(4)
         metadata["comparison"] = dg.MetadataValue.md(table.to_markdown(index=False))
         for c in comparisons:

@@ -3,10 +3,10 @@
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.landing import LandingZone
+from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import CONTRACT_CHECK, DATASET, RAW_DATA, LifecycleNames
 
 
@@ -30,7 +30,7 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
             code_version="1",
             ins={"upstream": dg.AssetIn(key=dg.AssetKey(upstream))},
         )
-        def raw_data(upstream: pd.DataFrame) -> dg.MaterializeResult:
+        def raw_data(upstream: Frame) -> dg.MaterializeResult:
             return _raw_result(upstream, {}, [])
 
     @dg.asset_check(
@@ -39,7 +39,7 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         blocking=True,
         description=f"The history meets {declaration.name}'s data contract; nothing downstream runs otherwise.",
     )
-    def matches_contract(raw_data: pd.DataFrame) -> dg.AssetCheckResult:
+    def matches_contract(raw_data: Frame) -> dg.AssetCheckResult:
         from asset_platform.declaration.contract import contract_schema
         from asset_platform.validation.checks import check_against_schema
 
@@ -63,7 +63,7 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         ins={"raw_data": dg.AssetIn(key=raw_key)},
         description=f"{declaration.name}: rows that meet the data contract, typed as the contract says.",
     )
-    def dataset(raw_data: pd.DataFrame) -> pd.DataFrame:
+    def dataset(raw_data: Frame) -> Frame:
         # Validated again here, so the guarantee holds when this asset is materialized on its own.
         from asset_platform.declaration.contract import contract_schema
         from asset_platform.validation.checks import check_against_schema
@@ -80,7 +80,7 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     return [_described(raw_data, declaration), matches_contract, dataset]
 
 
-def _raw_result(frame: pd.DataFrame, sources: dict[str, str], skipped: list[str]) -> dg.MaterializeResult:
+def _raw_result(frame: Frame, sources: dict[str, str], skipped: list[str]) -> dg.MaterializeResult:
     metadata: dict[str, Any] = {"source_files": dg.MetadataValue.json(sources)}
     if skipped:
         metadata["skipped_batches"] = dg.MetadataValue.md("\n".join(f"- {line}" for line in skipped))

@@ -1,10 +1,10 @@
 """Features: the time-based split and the feature pipeline fitted on training rows only."""
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import DATASET, FEATURE_PIPELINE, HOLDOUT_SET, TRAINING_SET, LifecycleNames
 
 
@@ -46,8 +46,10 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         },
         code_version="2",
     )
-    def feature_sets(config: SplitConfig, dataset: pd.DataFrame):
+    def feature_sets(config: SplitConfig, dataset: Frame):
         """Split by time, fit the pipeline on the earlier part, featurize both parts."""
+        import pandas as pd
+
         from asset_platform.ml.features import fit_pipeline, time_split
 
         time = declaration.time_column

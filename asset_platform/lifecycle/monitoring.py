@@ -5,12 +5,12 @@ realized performance once labels land; plus the reference profile drift is measu
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.landing import BatchFileError, LandingZone
 from asset_platform.lifecycle.champion import lineup_for
+from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import (
     BATCH_CONTRACT_CHECK,
     BATCHES,
@@ -110,7 +110,9 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         ins={"batch": dg.AssetIn(key=names.key(BATCHES)), "champion": dg.AssetIn(key=names.champion)},
         description=f"{declaration.name}: the champion's prediction for each row of a batch.",
     )
-    def predictions(batch: pd.DataFrame, champion: dict, registry: ModelRegistry) -> dg.MaterializeResult:
+    def predictions(batch: Frame, champion: dict, registry: ModelRegistry) -> dg.MaterializeResult:
+        import pandas as pd
+
         from asset_platform.lifecycle.scoring import score_rows, unseen_categories
 
         pointer = ChampionPointer.from_dict(champion)
@@ -155,8 +157,10 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         "delayed labels arrived, and how far it fell short of the champion's holdout figure.",
     )
     def performance(
-        context: dg.AssetExecutionContext, predictions: pd.DataFrame, landing: LandingZone
+        context: dg.AssetExecutionContext, predictions: Frame, landing: LandingZone
     ) -> dg.MaterializeResult:
+        import pandas as pd
+
         from asset_platform.ml.metrics import degradation, task_metrics
 
         batch = context.partition_key
@@ -195,7 +199,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         "samples, category shares) including the champion's own predictions; drift is measured against it.",
     )
     def reference_profile(
-        dataset: pd.DataFrame, feature_pipeline: dict, champion: dict, registry: ModelRegistry
+        dataset: Frame, feature_pipeline: dict, champion: dict, registry: ModelRegistry
     ) -> dg.MaterializeResult:
         from asset_platform.drift import build_profile
         from asset_platform.lifecycle.scoring import score_rows
@@ -241,8 +245,8 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
     )
     def drift(
         context: dg.AssetExecutionContext,
-        batch: pd.DataFrame,
-        predictions: pd.DataFrame,
+        batch: Frame,
+        predictions: Frame,
         reference_profile: dict,
         drift_monitor: DriftMonitor,
     ):

@@ -5,9 +5,9 @@ import os
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from asset_platform.declaration import ModelDeclaration, ModelFamilySpec
+from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import FEATURE_PIPELINE, HOLDOUT_SET, TRAINING_SET, LifecycleNames
 
 _TOP_FEATURES = 15
@@ -66,7 +66,7 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
         "newest training days, scored on the untouched holdout.",
         metadata={"asset_platform/family": spec.family},
     )
-    def model(training_set: pd.DataFrame, holdout_set: pd.DataFrame, feature_pipeline: dict) -> dg.MaterializeResult:
+    def model(training_set: Frame, holdout_set: Frame, feature_pipeline: dict) -> dg.MaterializeResult:
         from asset_platform.ml.families import TrainingData, train_family, validation_split
         from asset_platform.ml.features import FeaturePipeline
         from asset_platform.registry.tracking import track_training
@@ -87,7 +87,7 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
     return model
 
 
-def score_splits(model: Any, label: str, splits: dict[str, pd.DataFrame]) -> dict[str, float]:
+def score_splits(model: Any, label: str, splits: dict[str, Frame]) -> dict[str, float]:
     """Metrics of `model` on each named split, as flat `<split>_<metric>` numbers."""
     from asset_platform.ml.metrics import task_metrics
 
@@ -122,6 +122,8 @@ def model_result(trained: Any, usage: Any) -> dg.MaterializeResult:
         "git_commit": git_commit() or "unknown (not a git checkout)",
     }
     if top:
+        import pandas as pd
+
         metadata["feature_importance"] = dg.MetadataValue.md(
             pd.DataFrame({"feature": list(top), "importance": list(top.values())}).round(4).to_markdown(index=False)
         )

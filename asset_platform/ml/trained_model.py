@@ -15,10 +15,11 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 MODEL_FLAVORS = ("lightgbm", "sklearn", "torch", "custom")
 MANIFEST = "model.json"
@@ -44,6 +45,8 @@ class TrainedModel:
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Per row: the positive class's probability (binary classification) or the predicted value."""
+        import numpy as np
+
         missing = [name for name in self.feature_names if name not in features.columns]
         if missing:
             raise ValueError(f"{self.flavor} model needs feature columns that are missing: {missing}")

@@ -1,6 +1,6 @@
 """Notifications: platform events to the run log, a JSON webhook and Slack, best effort."""
 
-from asset_platform.notify.channels import ChannelDelivery, SlackApiResource
+from asset_platform.notify.channels import ChannelDelivery
 from asset_platform.notify.events import (
     PAYLOAD_FIELDS,
     DriftConfirmed,
@@ -40,3 +40,12 @@ __all__ = [
     "notifier_from_env",
     "to_payload",
 ]
+
+
+def __getattr__(name: str):
+    # Imported on first use: dagster-slack is not needed unless Slack is configured.
+    if name == "SlackApiResource":
+        from asset_platform.notify.slack import SlackApiResource
+
+        return SlackApiResource
+    raise AttributeError(name)

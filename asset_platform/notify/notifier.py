@@ -14,9 +14,7 @@ from pydantic import ConfigDict, Field, field_validator
 from asset_platform.notify.channels import (
     SLACK_API_URL,
     ChannelDelivery,
-    SlackApiResource,
     post_json,
-    post_slack,
 )
 from asset_platform.notify.events import NotificationEvent, to_payload
 from asset_platform.notify.redaction import (
@@ -217,6 +215,8 @@ class Notifier(dg.ConfigurableResource):
         except NotifierSettingError as error:
             return ChannelDelivery("slack", False, 0, url_origin(self.slack_api_url), _error_text(error, secrets))
         target = f"{channel} at {url_origin(self.slack_api_url)}"
+        from asset_platform.notify.slack import SlackApiResource, post_slack
+
         slack = SlackApiResource(token=token, base_url=self.slack_api_url, timeout_s=self.timeout_s)
         send = partial(post_slack, slack.get_client(), channel, payload)
         return self._delivery("slack", target, call_with_retries(send, self.retry_policy), secrets)

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from asset_platform.ml import TrainedModel
 from asset_platform.storage.hashing import HashingWriter
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Asset definition metadata an asset sets to opt in to a format, e.g. {"asset_platform/format": "pickle"}.
 FORMAT_METADATA_KEY = "asset_platform/format"
@@ -53,13 +55,20 @@ def suffix_for(fmt: str) -> str:
     return _FILE_SUFFIX[fmt]
 
 
+def is_frame(value: Any) -> bool:
+    """True for a pandas DataFrame, without importing pandas: a process that never imported
+    pandas holds no frame, and the code location loads faster without it."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
 def choose_format(value: Any, declared: str | None, what: str) -> str:
     """The format for `value`; `what` names the asset in errors."""
     if declared is not None:
         if declared not in FORMATS:
             raise UnsupportedValueError(f"{what}: unknown storage format {declared!r}; use one of {FORMATS}")
         return declared
-    if isinstance(value, pd.DataFrame):
+    if is_frame(value):
         return "parquet"
     if isinstance(value, TrainedModel):
         return "model"
@@ -95,7 +104,7 @@ def _write_parquet(frame: pd.DataFrame, sink: HashingWriter) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not isinstance(frame, pd.DataFrame):
+    if not is_frame(frame):
         raise UnsupportedValueError(f"format 'parquet' needs a DataFrame, got {type(frame).__name__}")
     pq.write_table(pa.Table.from_pandas(frame), sink)
 

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field, PrivateAttr
 
-from asset_platform.storage.formats import FORMAT_METADATA_KEY
+from asset_platform.storage.formats import FORMAT_METADATA_KEY, is_frame
 from asset_platform.storage.remote import is_local_url, missing_local_remote
 from asset_platform.storage.store import HASH_ON_LOAD_MAX_BYTES, AssetStore
 from asset_platform.storage.workspace import ensure_workspace
@@ -109,7 +108,7 @@ class DvcIOManager(dg.ConfigurableIOManager):
         loaded = _LOADED_BY_OP.get(context.op_def.name)
         if loaded:
             metadata["dvc/inputs"] = dg.MetadataValue.json(dict(loaded))
-        if isinstance(obj, pd.DataFrame):
+        if is_frame(obj):
             metadata.update(frame_metadata(obj))
         context.add_output_metadata(metadata)
 
@@ -140,7 +139,7 @@ def _declared_format(context: dg.InputContext) -> str | None:
     return metadata.get(FORMAT_METADATA_KEY)
 
 
-def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
+def frame_metadata(frame: Any) -> dict[str, Any]:
     """Row count and column schema of a frame, in Dagster's standard metadata keys."""
     schema = dg.TableSchema(
         columns=[dg.TableColumn(name=str(name), type=str(dtype)) for name, dtype in frame.dtypes.items()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 from asset_platform.home import REPO_ROOT
@@ -18,6 +19,7 @@ from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, running, tail, wait_for
 
 DOCKERFILE = REPO_ROOT / "deployments" / "Dockerfile"
+CODE_LOCATION_MODULE = "app.definitions"
 STARTUP_S = 180
 
 
@@ -45,10 +47,17 @@ def _on_loopback(command: list[str], port: int) -> list[str]:
     return local
 
 
+def _project_packages() -> list[str]:
+    """The top-level packages pyproject.toml installs (`app*` -> `app`)."""
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    return [pattern.rstrip("*") for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+
+
 def test_dockerfile_installs_locked_dependencies_before_the_code_and_runs_as_non_root():
     instructions = _instructions()
     order = [f"{name} {args}" for name, args in instructions]
-    first_code_copy = next(i for i, line in enumerate(order) if line.startswith("COPY asset_platform/"))
+    code_copies = {f"COPY {package}/ {package}/" for package in _project_packages()}
+    first_code_copy = next(i for i, line in enumerate(order) if line in code_copies)
     locked = next(i for i, line in enumerate(order) if "-c constraints/lock.txt" in line)
     overrides = next(i for i, line in enumerate(order) if "--no-deps -r constraints/overrides.txt" in line)
     assert order.index("COPY pyproject.toml ./") < locked < first_code_copy
@@ -57,6 +66,14 @@ def test_dockerfile_installs_locked_dependencies_before_the_code_and_runs_as_non
     assert users and users[-1] not in ("root", "0"), "the image must not run as root"
     # The chart and the run launcher set the container's args; an ENTRYPOINT would prefix them.
     assert not [args for name, args in instructions if name == "ENTRYPOINT"]
+
+
+def test_the_image_holds_every_project_package_and_serves_the_code_location_module():
+    order = [f"{name} {args}" for name, args in _instructions()]
+    missing = [package for package in _project_packages() if f"COPY {package}/ {package}/" not in order]
+    assert not missing, f"the image lacks the project packages {missing}"
+    command = image_command()
+    assert command[command.index("-m") + 1] == CODE_LOCATION_MODULE
 
 
 def _health_check(port: int, env: dict) -> bool:

@@ -24,8 +24,7 @@ from dagster_k8s.job import UserDefinedDagsterK8sConfig, get_k8s_job_name, get_u
 from kubernetes.client import ApiClient, V1Job
 
 from asset_platform.home import REPO_ROOT
-from assets.models.common import TRAINING_OP_TAGS
-from assets.models.torch_model import torch_op_tags
+from asset_platform.lifecycle.training import TRAINING_OP_TAGS, torch_op_tags
 
 DEPLOYMENTS = REPO_ROOT / "deployments"
 VALUES = DEPLOYMENTS / "k8s" / "values.yaml"
@@ -33,6 +32,9 @@ VALUES = DEPLOYMENTS / "k8s" / "values.yaml"
 HELM_REFERENCE = REPO_ROOT.parent / "shared" / "reference" / "dagster-helm"
 K8S_CONFIG_TAG = "dagster-k8s/config"
 PG_PASSWORD_KEY = "postgresql-password"  # the key the chart reads from global.postgresqlSecretName
+# The example model whose training job is checked, and its model steps' op names (`<model>__<asset>`).
+MODEL = "ecommerce"
+LGBM_STEP, TORCH_STEP = "ecommerce__lgbm_model", "ecommerce__torch_model"
 
 
 def _values() -> dict:
@@ -168,11 +170,12 @@ def _step_job(values: dict, step: str, tags: dict[str, str]) -> V1Job:
 
 
 def _training_steps() -> dict[str, dict[str, str]]:
-    from asset_platform.definitions import defs
+    from app.definitions import defs
+    from asset_platform.lifecycle import LifecycleNames
 
-    job = defs.resolve_job_def("baseline_training")
+    job = defs.resolve_job_def(LifecycleNames(MODEL).training_job)
     steps = {node.name: dict(node.tags) for node in job.graph.nodes if K8S_CONFIG_TAG in node.tags}
-    assert steps, "no step of baseline_training carries dagster-k8s/config"
+    assert steps, f"no step of {job.name} carries {K8S_CONFIG_TAG}"
     return steps
 
 
@@ -194,9 +197,12 @@ def _assert_secrets_by_reference(job: V1Job, values: dict) -> None:
 def test_each_training_step_gets_its_resources_and_the_secrets_by_reference():
     values = _values()
     wanted = TRAINING_OP_TAGS[K8S_CONFIG_TAG]["container_config"]["resources"]["requests"]
-    for step, tags in _training_steps().items():
+    steps = _training_steps()
+    assert {LGBM_STEP, TORCH_STEP} <= set(steps), sorted(steps)
+    for step, tags in steps.items():
         job = _step_job(values, step, tags)
         assert isinstance(job, V1Job)
+        assert job.spec.template.metadata.labels["dagster/op"] == step
         (container,) = job.spec.template.spec.containers
         assert container.resources.requests == wanted, f"step {step}"
         assert container.image == _job_config(values).job_image
@@ -205,13 +211,26 @@ def test_each_training_step_gets_its_resources_and_the_secrets_by_reference():
 
 def test_the_torch_step_asks_for_a_gpu_when_configured():
     tags = {key: json.dumps(value) for key, value in torch_op_tags(gpu=True).items()}
-    (container,) = _step_job(_values(), "torch_model", tags).spec.template.spec.containers
+    (container,) = _step_job(_values(), TORCH_STEP, tags).spec.template.spec.containers
     assert container.resources.limits == {"nvidia.com/gpu": "1"}
     assert container.resources.requests == TRAINING_OP_TAGS[K8S_CONFIG_TAG]["container_config"]["resources"]["requests"]
 
     without = {key: json.dumps(value) for key, value in torch_op_tags(gpu=False).items()}
-    (container,) = _step_job(_values(), "torch_model", without).spec.template.spec.containers
+    (container,) = _step_job(_values(), TORCH_STEP, without).spec.template.spec.containers
     assert not (container.resources.limits or {}).get("nvidia.com/gpu")
+
+
+def test_the_code_server_loads_the_code_location_module():
+    args = _deployment(_values())["codeServerArgs"]
+    assert args[args.index("-m") + 1] == "app.definitions"
+
+
+def test_values_set_the_landing_root_the_production_resources_read():
+    from resources.production import LANDING_ROOT_VAR
+
+    env = {var["name"]: var.get("value") for var in _deployment(_values())["env"]}
+    assert env[LANDING_ROOT_VAR].startswith("/data/")
+    assert not [name for name in env if name.startswith("ASSET_PLATFORM_LANDING_") and name != LANDING_ROOT_VAR]
 
 
 # A value after one of these keys must be empty, a reference ($VAR, {env: ...})

@@ -5,23 +5,22 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from asset_platform.definitions import build_definitions
+from app.definitions import build_definitions
 from asset_platform.home import PlatformHome
-from assets.models.torch_model import TORCH_GPU_ENV_VAR, torch_op_tags
-from resources import resources_for_environment
+from asset_platform.lifecycle.training import TORCH_GPU_ENV_VAR, torch_op_tags
 from resources.production import (
     DVC_REMOTE_OPTION_VARS,
     DVC_REMOTE_URL_VAR,
     DVC_WORKSPACE_VAR,
-    LANDING_HISTORY_VAR,
-    LANDING_PRODUCTION_VAR,
+    LANDING_ROOT_VAR,
     dvc_remote_options,
     production_executor,
     production_resources,
 )
 
-ALL_VARS = [DVC_WORKSPACE_VAR, DVC_REMOTE_URL_VAR, LANDING_HISTORY_VAR, LANDING_PRODUCTION_VAR]
+ALL_VARS = [DVC_WORKSPACE_VAR, DVC_REMOTE_URL_VAR, LANDING_ROOT_VAR]
 ALL_VARS += list(DVC_REMOTE_OPTION_VARS.values())
+EXAMPLE_MODELS = ("ecommerce", "deliveries")
 
 
 @pytest.fixture
@@ -41,8 +40,10 @@ def test_definitions_load_in_production_without_any_credential(
     no_production_env: None, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("ASSET_PLATFORM_ENV", "production")
-    defs = build_definitions(resources_for_environment())
-    assert defs.resolve_job_def("baseline_training")
+    defs = build_definitions()
+    for model in EXAMPLE_MODELS:
+        assert defs.resolve_job_def(f"{model}_training")
+    assert isinstance(defs.resources["landing"].root, dg.EnvVar)
 
 
 def test_paths_and_remote_are_environment_variables_read_at_run_time(no_production_env: None):
@@ -50,8 +51,7 @@ def test_paths_and_remote_are_environment_variables_read_at_run_time(no_producti
     settings = {
         DVC_WORKSPACE_VAR: resources["io_manager"].workspace,
         DVC_REMOTE_URL_VAR: resources["io_manager"].remote_url,
-        LANDING_HISTORY_VAR: resources["landing"].history_path,
-        LANDING_PRODUCTION_VAR: resources["landing"].production_path,
+        LANDING_ROOT_VAR: resources["landing"].root,
         f"registry: {DVC_WORKSPACE_VAR}": resources["registry"].workspace,
     }
     for variable, value in settings.items():
@@ -67,19 +67,18 @@ def test_remote_options_are_the_ones_whose_variable_is_set():
     assert dvc_remote_options({}) == {}
 
 
-def test_production_jobs_run_each_step_in_its_own_kubernetes_pod(no_production_env: None):
+def test_production_jobs_run_each_step_in_its_own_kubernetes_pod(
+    no_production_env: None, monkeypatch: pytest.MonkeyPatch
+):
     from dagster_k8s import k8s_job_executor
 
-    executor = production_executor()
-    assert executor is k8s_job_executor
+    assert production_executor() is k8s_job_executor
     # Binding it needs no cluster: Kubernetes is first contacted when a run starts.
-    defs = dg.Definitions(
-        assets=build_definitions(production_resources()).assets,
-        jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all())],
-        resources=production_resources(),
-        executor=executor,
-    )
-    assert defs.resolve_job_def("everything").executor_def is k8s_job_executor
+    monkeypatch.setenv("ASSET_PLATFORM_ENV", "production")
+    jobs = list(build_definitions().resolve_all_job_defs())
+    assert {f"{model}_training" for model in EXAMPLE_MODELS} <= {job.name for job in jobs}
+    for job in jobs:
+        assert job.executor_def is k8s_job_executor, job.name
 
 
 def test_torch_gpu_limit_follows_the_environment_variable(monkeypatch: pytest.MonkeyPatch):

@@ -109,8 +109,7 @@ def _production_env(monkeypatch: pytest.MonkeyPatch, ssh: dict[str, str], root: 
         "ASSET_PLATFORM_DVC_SSH_USER": ssh["user"],
         "ASSET_PLATFORM_DVC_SSH_PORT": ssh["port"],
         "ASSET_PLATFORM_DVC_SSH_KEYFILE": ssh["keyfile"],
-        "ASSET_PLATFORM_LANDING_HISTORY": str(root / "landing" / "history"),
-        "ASSET_PLATFORM_LANDING_PRODUCTION": str(root / "landing" / "production"),
+        "ASSET_PLATFORM_LANDING_ROOT": str(root / "landing"),
     }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)

@@ -73,4 +73,4 @@ def open_instance(home: PlatformHome) -> dg.DagsterInstance:
     """The Dagster instance of `home` (its dagster.yaml), without touching $DAGSTER_HOME."""
     from app.serve import prepare_dagster_home
 
-    return dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(prepare_dagster_home(home))))
+    return dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))

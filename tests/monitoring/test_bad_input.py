@@ -3,20 +3,16 @@ and the loop goes on with later good batches."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 import pytest
 
-from asset_platform.demo import HISTORY_START, tick
-from asset_platform.landing import LandingZone
-from tests.monitoring.loop import HISTORY_DAYS, ROWS, land_day, retraining_runs, start_loop
-
-
-def _day_name(index: int) -> str:
-    return f"events_{HISTORY_START + dt.timedelta(days=HISTORY_DAYS + index):%Y-%m-%d}"
+from app.demo import start_loop, tick
+from asset_platform.lifecycle.names import BATCHES, DRIFT, POLICY_CHECK, PREDICTIONS
+from tests.monitoring.loop import ROWS, batch_name, copy_home, land, open_instance, retraining_runs
 
 
 def _write_frame(path, frame) -> None:
@@ -50,7 +46,7 @@ def _missing_column(path, frame) -> None:
 # name -> (how the file is broken, words the error or failed check must contain)
 BAD_FILES = {
     "empty": (_empty, "is empty"),
-    "corrupt": (_corrupt, "not a readable Parquet file"),
+    "corrupt": (_corrupt, "not a readable data file"),
     "missing_column": (_missing_column, "device"),
     "wrong_dtype": (_wrong_dtype, "pages_viewed"),
     "all_null": (_price_all_null, "price"),
@@ -72,39 +68,32 @@ def _outcome(results: list[dg.ExecuteInProcessResult]) -> str:
 
 
 @pytest.fixture(scope="module")
-def stream(tmp_path_factory: pytest.TempPathFactory):
-    """A baseline, then one bad file per day, a duplicate, a good batch and a nullable column all null."""
-    from asset_platform.home import PlatformHome
-    from asset_platform.serve import prepare_dagster_home
-    from resources.local import local_resources
-
-    home = PlatformHome(tmp_path_factory.mktemp("bad-input") / "platform").ensure()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DAGSTER_HOME", str(prepare_dagster_home(home)))
-        with dg.DagsterInstance.get() as instance:
-            state = start_loop(home, local_resources(home), instance)
-            outcomes = {}
-            for index, (name, (breaker, _)) in enumerate(BAD_FILES.items()):
-                path, _labels = land_day(home, index, None)
-                frame = __import__("pandas").read_parquet(path)
-                breaker(path, frame)
-                outcomes[name] = (_day_name(index), tick(state, "production_batch_sensor"))
-            good, _ = land_day(home, len(BAD_FILES), None)
-            outcomes["good"] = (good.stem, tick(state, "production_batch_sensor"))
-            shutil.copyfile(good, good.with_name(_day_name(len(BAD_FILES) + 1) + ".parquet"))
-            outcomes["duplicate"] = (_day_name(len(BAD_FILES) + 1), tick(state, "production_batch_sensor"))
-            quality, _ = land_day(home, len(BAD_FILES) + 2, None)
-            frame = __import__("pandas").read_parquet(quality)
-            _write_frame(quality, frame.assign(days_since_last_visit=np.nan))
-            outcomes["nullable_all_null"] = (quality.stem, tick(state, "production_batch_sensor"))
-            for _ in range(2):
-                tick(state, "drift_retrain_sensor")
-            yield home, state, outcomes
+def stream(trained_home, tmp_path_factory: pytest.TempPathFactory):
+    """The trained baseline, then one bad file per day, a good batch, a duplicate and a nullable column all null."""
+    home = copy_home(trained_home, tmp_path_factory.mktemp("bad-input") / "platform")
+    with open_instance(home) as instance:
+        state = start_loop(home, "ecommerce", instance)
+        sensor = state.names.batch_sensor
+        outcomes = {}
+        for index, (name, (breaker, _)) in enumerate(BAD_FILES.items()):
+            path, _labels = land(state, index, None)
+            breaker(path, pd.read_parquet(path))
+            outcomes[name] = (batch_name(index), tick(state, sensor))
+        good, _ = land(state, len(BAD_FILES), None)
+        outcomes["good"] = (good.stem, tick(state, sensor))
+        shutil.copyfile(good, good.with_name(batch_name(len(BAD_FILES) + 1) + ".parquet"))
+        outcomes["duplicate"] = (batch_name(len(BAD_FILES) + 1), tick(state, sensor))
+        quality, _ = land(state, len(BAD_FILES) + 2, None)
+        _write_frame(quality, pd.read_parquet(quality).assign(days_since_last_visit=np.nan))
+        outcomes["nullable_all_null"] = (quality.stem, tick(state, sensor))
+        for _ in range(2):
+            tick(state, state.names.drift_retrain_sensor)
+        yield state, outcomes
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_file_is_reported_by_name_and_quarantined(stream, case):
-    home, _, outcomes = stream
+    state, outcomes = stream
     batch, results = outcomes[case]
     assert results, f"{case}: the sensor did not request a run"
     assert not all(r.success for r in results) or any(
@@ -113,48 +102,48 @@ def test_bad_file_is_reported_by_name_and_quarantined(stream, case):
     text = _outcome(results)
     assert batch in text, text
     assert BAD_FILES[case][1] in text, text
-    zone = LandingZone(history_path=str(home.history_landing), production_path=str(home.production_landing))
-    assert not zone.batch_path(batch).exists()
-    kept = zone.quarantine / f"{batch}.parquet"
-    assert kept.exists() and (zone.quarantine / f"{batch}.parquet.reason.txt").read_text().strip()
+    landing = state.landing
+    assert not landing.batch_path(batch).exists()
+    kept = landing.quarantine / f"{batch}.parquet"
+    assert kept.exists() and (landing.quarantine / f"{batch}.parquet.reason.txt").read_text().strip()
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_nothing_downstream_runs_on_a_bad_batch(stream, case):
-    _, _, outcomes = stream
+    state, outcomes = stream
     _, results = outcomes[case]
-    materialized = {e.asset_key.path[-1] for r in results for e in r.get_asset_materialization_events()}
-    assert materialized <= {"production_batches"}
+    materialized = {e.asset_key for r in results for e in r.get_asset_materialization_events()}
+    assert materialized <= {state.names.key(BATCHES)}
 
 
 def test_later_good_batch_is_still_processed(stream):
-    _, _, outcomes = stream
+    state, outcomes = stream
     _, results = outcomes["good"]
     assert results and all(r.success for r in results)
-    materialized = {e.asset_key.path[-1] for r in results for e in r.get_asset_materialization_events()}
-    assert materialized == {"production_batches", "batch_predictions", "batch_drift"}
+    materialized = {e.asset_key for r in results for e in r.get_asset_materialization_events()}
+    assert materialized == {state.names.key(name) for name in (BATCHES, PREDICTIONS, DRIFT)}
 
 
 def test_duplicate_batch_file_is_quarantined_not_scored(stream):
-    home, state, outcomes = stream
+    state, outcomes = stream
     batch, results = outcomes["duplicate"]
     assert results == []
-    zone = LandingZone(history_path=str(home.history_landing), production_path=str(home.production_landing))
-    reason = (zone.quarantine / f"{batch}.parquet.reason.txt").read_text()
+    reason = (state.landing.quarantine / f"{batch}.parquet.reason.txt").read_text()
     assert "duplicates" in reason and outcomes["good"][0] in reason
-    assert batch not in state.instance.get_dynamic_partitions("production_batches")
+    assert batch not in state.instance.get_dynamic_partitions(state.names.partitions)
+    assert outcomes["good"][0] in state.instance.get_dynamic_partitions(state.names.partitions)
 
 
 def test_a_nullable_column_entirely_null_is_a_quality_error_not_a_retrain(stream):
-    _, state, outcomes = stream
+    state, outcomes = stream
     _, results = outcomes["nullable_all_null"]
-    [check] = [e for r in results for e in r.get_asset_check_evaluations() if e.check_name == "drift_within_policy"]
+    [check] = [e for r in results for e in r.get_asset_check_evaluations() if e.check_name == POLICY_CHECK]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "days_since_last_visit" in (check.description or "")
-    assert retraining_runs(state.instance) == []
+    assert retraining_runs(state) == []
 
 
 def test_no_retraining_from_invalid_data(stream):
-    _, state, _ = stream
-    assert retraining_runs(state.instance) == []
+    state, _ = stream
+    assert retraining_runs(state) == []
     assert ROWS >= 500  # batches are large enough for the policy to judge them
