@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from asset_platform.declaration.errors import DeclarationError
 from asset_platform.home import PlatformHome
+from asset_platform.recovery import HomeLockError
 
 
 class CliError(Exception):
@@ -23,7 +24,14 @@ class CliError(Exception):
 
 
 # Errors whose message already tells the user what is wrong; printed without a traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (CliError, LookupError, ValueError, FileNotFoundError, DeclarationError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    CliError,
+    LookupError,
+    ValueError,
+    FileNotFoundError,
+    DeclarationError,
+    HomeLockError,  # another process holds the platform home, or it is read-only
+)
 
 
 def _model_landing(model: str):

@@ -17,6 +17,7 @@ import dagster as dg
 from asset_platform.declaration import DeclarationError, ModelDeclaration
 from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import build_lifecycle
+from asset_platform.lifecycle.overview import build_overview
 from resources import ENVIRONMENT_VAR, resources_for_environment
 
 DEFAULT_OWNERS = ["team:ml-platform"]
@@ -66,7 +67,9 @@ def build_definitions(
 ) -> dg.Definitions:
     """Assemble everything; tests pass their own declarations and `resources` (temporary folders)."""
     declarations = project_declarations() if declarations is None else check_unique(declarations)
-    lifecycles = dg.Definitions.merge(*(build_lifecycle(declaration) for declaration in declarations))
+    lifecycles = dg.Definitions.merge(
+        *(build_lifecycle(declaration) for declaration in declarations), build_overview(declarations)
+    )
     return dg.Definitions(
         assets=dg.map_asset_specs(_with_defaults, list(lifecycles.assets or [])),
         asset_checks=lifecycles.asset_checks,

@@ -21,6 +21,7 @@ from asset_platform.home import PlatformHome
 from asset_platform.landing import ModelLanding
 from asset_platform.lifecycle import LifecycleNames
 from asset_platform.lifecycle.names import DRIFT, PERFORMANCE
+from asset_platform.recovery import fail_orphaned_runs, home_lock
 from asset_platform.registry.trigger import TRIGGER_TAG
 
 HISTORY_START = dt.date(2026, 1, 1)
@@ -79,13 +80,20 @@ def start_loop(
 
 def run_demo(home: PlatformHome, settings: DemoSettings, report: Callable[[DayOutcome], None]) -> dict[str, Any]:
     """Run the loop for `settings.days` days; `report` receives each day's outcome as it ends."""
+    if not 0 <= settings.drift_day < settings.days:
+        raise ValueError(f"--drift-day must be between 0 and {settings.days - 1}, got {settings.drift_day}")
+    # One process per home: a second demo (or `up`) on it fails here, naming the holder.
+    with home_lock(home.root, "demo"):
+        return _run_demo_locked(home, settings, report)
+
+
+def _run_demo_locked(home: PlatformHome, settings: DemoSettings, report: Callable[[DayOutcome], None]) -> dict:
     from app.serve import prepare_dagster_home
     from asset_platform.synthetic import write_batches
 
-    if not 0 <= settings.drift_day < settings.days:
-        raise ValueError(f"--drift-day must be between 0 and {settings.days - 1}, got {settings.drift_day}")
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(home))
     with dg.DagsterInstance.get() as instance:
+        fail_orphaned_runs(instance)  # runs of an earlier demo on this home that was killed mid-run
         state = start_loop(home, settings.model, instance)
         write_batches(
             state.landing.history,

@@ -13,15 +13,18 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.recovery import home_lock
 from asset_platform.registry.trigger import TRIGGER_TAG
 
 LOCATION_NAME = "asset_platform"
 _STARTUP_TIMEOUT_S = 180
+_RUN_WATCH_INTERVAL_S = 60
 
 
 def prepare_dagster_home(home: PlatformHome) -> Path:
@@ -34,21 +37,56 @@ def prepare_dagster_home(home: PlatformHome) -> Path:
 
 
 def serve(home: PlatformHome, host: str, port: int, train_baselines: bool = True) -> int:
-    env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(home)), "ASSET_PLATFORM_HOME": str(home.root)}
-    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(REPO_ROOT / "workspace.yaml")]
-    command += ["--host", host, "--port", str(port)]
-    print(f"platform home: {home.root}\nstarting: {' '.join(command)}", flush=True)
-    dagster = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
-    # Forward Ctrl-C / SIGTERM to dagster dev, which stops its webserver and daemon.
-    signal.signal(signal.SIGTERM, lambda *_: dagster.send_signal(signal.SIGINT))
-    try:
-        if train_baselines and _wait_for_webserver(host, port, dagster):
-            for job in _untrained_jobs(env["DAGSTER_HOME"]):
-                _submit(host, port, job)
-        return dagster.wait()
-    except KeyboardInterrupt:
-        dagster.send_signal(signal.SIGINT)
-        return dagster.wait()
+    # One process per home: a second `up` (or a demo) on it fails here, naming the holder. dagster dev
+    # inherits the lock, so the home stays held as long as it runs.
+    with home_lock(home.root, "up") as lock:
+        env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(home)), "ASSET_PLATFORM_HOME": str(home.root)}
+        recover_runs(Path(env["DAGSTER_HOME"]))
+        command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(REPO_ROOT / "workspace.yaml")]
+        command += ["--host", host, "--port", str(port)]
+        print(f"platform home: {home.root}\nstarting: {' '.join(command)}", flush=True)
+        dagster = subprocess.Popen(command, env=env, cwd=REPO_ROOT, pass_fds=(lock.fileno(),))
+        # Forward Ctrl-C / SIGTERM to dagster dev, which stops its webserver and daemon.
+        signal.signal(signal.SIGTERM, lambda *_: dagster.send_signal(signal.SIGINT))
+        watch = threading.Event()
+        threading.Thread(target=_watch_runs, args=(Path(env["DAGSTER_HOME"]), watch), daemon=True).start()
+        try:
+            if train_baselines and _wait_for_webserver(host, port, dagster):
+                for job in _untrained_jobs(env["DAGSTER_HOME"]):
+                    _submit(host, port, job)
+            return dagster.wait()
+        except KeyboardInterrupt:
+            dagster.send_signal(signal.SIGINT)
+            return dagster.wait()
+        finally:
+            watch.set()
+
+
+def recover_runs(dagster_home: Path) -> list:
+    """Mark runs of this home whose worker process is gone (a crash) as failed; prints each one.
+
+    The default run launcher cannot tell Dagster's run monitoring whether a worker
+    lives, so without this a run killed with the daemon stays STARTED forever and
+    holds a queue slot. Marked failed, the run-retry policy retries it.
+    """
+    import dagster as dg
+
+    from asset_platform.recovery import fail_orphaned_runs
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        orphaned = fail_orphaned_runs(instance)
+    for run in orphaned:
+        print(f"run {run.run_id} of {run.job_name}: its worker (pid {run.pid}) is gone; marked failed", flush=True)
+    return orphaned
+
+
+def _watch_runs(dagster_home: Path, stop: threading.Event) -> None:
+    """While dagster dev runs: a run worker killed on its own (out of memory) is marked failed too."""
+    while not stop.wait(_RUN_WATCH_INTERVAL_S):
+        try:
+            recover_runs(dagster_home)
+        except Exception as error:  # never take `up` down; say why and try again next time
+            print(f"checking for runs whose worker is gone failed: {error}", file=sys.stderr, flush=True)
 
 
 def _wait_for_webserver(host: str, port: int, process: subprocess.Popen) -> bool:

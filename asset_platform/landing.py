@@ -12,15 +12,22 @@ Each declared model has its own landing folder (by default `<landing root>/<name
 Only regular files count (a symlink only when it resolves inside the landing
 folder); anything else matching the pattern, and files whose names cannot be
 batch keys, are moved to quarantine with a note: kept for people to inspect,
-never deleted, never picked up again. Files are written elsewhere and renamed
-in (or written under a name starting with `.`, which is ignored) so a batch is
-never read half-written.
+never deleted, never picked up again. A problem with one file never stops the
+scan of the others.
+
+A file is taken only once it is stable. The convention: write it under a name
+starting with `.` (ignored while hidden) and rename it to its final name when
+complete; a rename is atomic, so it is taken at once. Writers that cannot
+rename write in place and the declaration sets `landing.settle_seconds`: a file
+modified more recently than that is left alone (named as settling) and taken
+on a later scan, never quarantined while it is still being written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,15 +65,19 @@ class LandingZone(dg.ConfigurableResource):
             pattern=spec.pattern,
             id_column=declaration.id_column,
             label_column=declaration.label_column,
+            settle_seconds=spec.settle_seconds,
+            declaration=declaration,
         )
 
 
 @dataclass(frozen=True)
 class ScanResult:
-    """Usable batch files, and the files the scan moved to quarantine (with why)."""
+    """Usable batch files, the files the scan moved to quarantine (with why), and files still settling."""
 
     files: list[Path]
     quarantined: list[str] = field(default_factory=list)
+    # Files modified less than `settle_seconds` ago: left in place, taken on a later scan.
+    settling: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,10 @@ class ModelLanding:
     pattern: str
     id_column: str
     label_column: str
+    settle_seconds: float = 0.0
+    # The model's declaration: labeled production batches are checked against its contract before
+    # retraining reads them (one bad batch is skipped and named, never fails the whole read).
+    declaration: ModelDeclaration | None = field(default=None, compare=False, repr=False)
 
     @property
     def quarantine(self) -> Path:
@@ -102,15 +117,36 @@ class ModelLanding:
         return files
 
     def scan(self, folder: Path) -> ScanResult:
-        """The usable files of `folder` in name order; unusable ones are quarantined on the way."""
+        """The usable, settled files of `folder` in name order; unusable ones are quarantined on the way.
+
+        Each file is judged on its own: an error inspecting or moving one is
+        reported with its name and the scan goes on with the next.
+        """
         if not folder.is_dir():
             return ScanResult([])
-        files, moved = [], []
-        for path in sorted(folder.glob(self.pattern)):
+        try:
+            candidates = sorted(folder.glob(self.pattern))
+        except OSError as error:  # an unreadable folder: nothing usable, said why
+            return ScanResult([], [f"{folder}: cannot be listed ({error})"])
+        files, moved, settling = [], [], []
+        now = time.time()
+        for path in candidates:
             if path.name.startswith("."):
-                continue  # still being written
-            problem = self._problem(path)
+                continue  # still being written, renamed when complete
+            try:
+                problem = self._problem(path)
+            except (OSError, RuntimeError) as error:  # a symlink loop, a file vanishing mid-scan
+                problem = f"cannot be inspected ({error})"
             if problem is None:
+                age = self._age(path, now)
+                if age is None:
+                    continue  # vanished since the listing: nothing to take or move
+                if age < self.settle_seconds:
+                    settling.append(
+                        f"{path.name} (modified {max(age, 0):.0f} s ago; taken once unchanged for "
+                        f"{self.settle_seconds:g} s)"
+                    )
+                    continue
                 files.append(path)
                 continue
             try:
@@ -118,11 +154,23 @@ class ModelLanding:
                 moved.append(f"{path.name} ({problem}) → {target}")
             except OSError as error:  # a read-only landing folder must not stop the scan
                 moved.append(f"{path.name} ({problem}); could not be quarantined: {error}")
-        return ScanResult(files, moved)
+        return ScanResult(files, moved, settling)
+
+    def _age(self, path: Path, now: float) -> float | None:
+        """Seconds since `path` (and, for a link, its target) last changed; None if it is gone."""
+        if self.settle_seconds <= 0:
+            return float("inf")
+        try:
+            changed = max(path.stat().st_mtime, path.lstat().st_mtime)
+        except OSError:
+            return None
+        return now - changed
 
     def _problem(self, path: Path) -> str | None:
         try:
             safe_segment(path.stem, "batch key")
+            if not path.stem.isprintable():  # a trailing newline passes a `$`-anchored pattern
+                raise UnsafeKeyError(path.stem)
         except UnsafeKeyError:
             return "its name cannot be a batch key (letters, digits and '_.=@+-' only, at most 200 characters)"
         if path.is_symlink():
@@ -162,8 +210,9 @@ class ModelLanding:
         """History plus every labeled production batch, the md5 of each file read, and skipped batches.
 
         Labeled production batches let retraining learn from recent data. A batch
-        that cannot be joined to its labels is skipped and named, never fails the
-        whole read. The md5s are the raw versions a model's lineage ends at.
+        that cannot be joined to its labels, or that breaks the contract (a batch
+        not scored yet has not been checked), is skipped and named, never fails
+        the whole read. The md5s are the raw versions a model's lineage ends at.
         """
         import pandas as pd
 
@@ -175,13 +224,25 @@ class ModelLanding:
             sources[f"history/{path.name}"] = md5_file(path)
         for key in self.labeled_batches():
             try:
-                frames.append(self.labeled_batch(key))
-            except (BatchFileError, KeyError, ValueError) as error:
+                frame = self.labeled_batch(key)
+                self._check_contract(key, frame)
+            except (BatchFileError, KeyError, ValueError, OSError) as error:
                 skipped.append(f"{key}: {error}")
                 continue
+            frames.append(frame)
             sources[f"production/{self.batch_path(key).name}"] = md5_file(self.batch_path(key))
             sources[f"labels/{self.labels_path(key).name}"] = md5_file(self.labels_path(key))
         return pd.concat(frames, ignore_index=True), sources, skipped
+
+    def _check_contract(self, key: str, frame: pd.DataFrame) -> None:
+        if self.declaration is None:
+            return
+        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.validation.checks import check_against_schema
+
+        report = check_against_schema(frame, contract_schema(self.declaration, with_label=True))
+        if not report.passed:
+            raise BatchFileError(f"labeled batch {key} breaks the data contract: {report.summary()}")
 
     def labeled_batch(self, key: str) -> pd.DataFrame:
         """A production batch joined with its delayed labels (a label column in the batch itself is dropped)."""

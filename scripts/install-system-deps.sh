@@ -2,7 +2,9 @@
 # Debian packages the test suite needs beyond Python:
 # - openssh-server/openssh-client: tests/deployments/ run a networked DVC remote on a loopback sshd;
 # - chromium: tests/ui/ drive Debian's Chromium at /usr/bin/chromium through Playwright
-#   (Playwright's own browser download is not used).
+#   (Playwright's own browser download is not used);
+# - docker.io, mmdebstrap: tests/deployments/test_container_image.py builds and runs the
+#   production image (scripts/docker-engine.sh starts dockerd; mmdebstrap makes the base image).
 # Idempotent: installs only what is missing, and only as root (CI and the dev
 # machines run as root; elsewhere it says what to install and leaves the machine alone).
 set -euo pipefail
@@ -39,3 +41,5 @@ install_group() {
 # The tests start their own sshd on a loopback port; the package's service is not used.
 install_group no openssh-server openssh-client
 install_group yes chromium
+# The tests start their own dockerd (scripts/docker-engine.sh); the package's service is not used.
+install_group no docker.io mmdebstrap

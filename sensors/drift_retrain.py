@@ -24,13 +24,6 @@ from sensors.cursor import dump_cursor, load_cursor
 _HISTORY_LIMIT = 60
 
 
-def max_metric_drop(declaration: ModelDeclaration) -> float:
-    """The declared alarm, or its default: 0.05 AUC (absolute), 15 % worse for error metrics."""
-    if declaration.monitoring.max_metric_drop is not None:
-        return declaration.monitoring.max_metric_drop
-    return 0.05 if declaration.metric_name == "auc" else 0.15
-
-
 def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
     sources = {names.key(DRIFT): "drift", names.key(PERFORMANCE): "performance"}
     trigger = f"sensor:{names.drift_retrain_sensor}"
@@ -51,7 +44,7 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         for key, kind in sources.items():
             for record in _new_materializations(context.instance, key, after.get(kind)):
                 after[kind] = record.storage_id
-                _merge(records, kind, record, max_metric_drop(declaration))
+                _merge(records, kind, record, declaration.metric_drop_alarm)
         for stale in sorted(records)[:-_HISTORY_LIMIT]:
             del records[stale]
         history = [records[key] for key in sorted(records)]

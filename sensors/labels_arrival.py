@@ -1,7 +1,10 @@
 """Delayed labels of a declared model's scored batch → its realized performance is computed.
 
 A labels file is taken only once its batch has predictions; until then it waits
-(named in the skip reason) rather than being recorded and forgotten.
+(named in the skip reason) rather than being recorded and forgotten. It counts
+as done only once its performance run succeeded: a failed run is asked for again
+with an attempt number while the labels and the batch are still in place, up to
+`MAX_ATTEMPTS` times (sensors/retries.py); then the skip reason names it.
 """
 
 from typing import Any
@@ -14,6 +17,7 @@ from asset_platform.lifecycle.names import PREDICTIONS, LifecycleNames
 from asset_platform.registry.trigger import TRIGGER_TAG
 from asset_platform.storage.hashing import md5_file
 from sensors.cursor import dump_cursor, load_cursor
+from sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 
 
 def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
@@ -22,37 +26,93 @@ def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, jo
         job=job,
         minimum_interval_seconds=30,
         description=f"Delayed labels of a scored {declaration.name} batch → its realized "
-        f"{declaration.metric_name} (performance).",
+        f"{declaration.metric_name} (performance); failed runs are asked for again.",
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def labels_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
-        state = load_cursor(context.cursor)
+        state = _state(load_cursor(context.cursor))
+        done: dict[str, str] = state["done"]
+        pending: dict[str, dict[str, Any]] = state["pending"]
         model_landing = landing.for_model(declaration)
-        requests, waiting = [], []
-        for key in model_landing.labeled_batches():
+        requests, waiting, notes = [], [], []
+
+        def request(key: str, run_key: str) -> None:
+            requests.append(
+                dg.RunRequest(run_key=run_key, partition_key=key, tags={TRIGGER_TAG: f"sensor:{names.labels_sensor}"})
+            )
+
+        labeled = model_landing.labeled_batches()
+        current: dict[str, str] = {}
+        for key in labeled:
             if not _scored(context.instance, names.key(PREDICTIONS), key):
                 waiting.append(key)
                 continue
             try:
                 md5 = md5_file(model_landing.labels_path(key))
-            except OSError:
+            except OSError as error:
+                notes.append(f"labels of {key}: {error}")
                 continue
-            if state.get(key) == md5:
+            current[key] = md5
+            if done.get(key) == md5 or pending.get(key, {}).get("md5") == md5:
                 continue
-            state[key] = md5
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{declaration.name}:labels:{key}:{md5}",
-                    partition_key=key,
-                    tags={TRIGGER_TAG: f"sensor:{names.labels_sensor}"},
+            pending[key] = requested(context.instance, f"{declaration.name}:labels:{key}:{md5}", md5)
+            request(key, pending[key]["run_key"])
+
+        asked = {request.partition_key for request in requests}
+        for key, entry in list(pending.items()):
+            if key in asked:
+                continue
+            if current.get(key) != entry["md5"]:
+                if key not in waiting:
+                    del pending[key]  # labels or batch gone or changed (a change is a new request)
+                continue
+            if entry.get("exhausted"):
+                notes.append(_given_up(key, entry))
+                continue
+            verdict = review(context.instance, entry["run_key"])
+            if verdict.state == "done":
+                done[key] = entry["md5"]
+                del pending[key]
+            elif verdict.state == "missing":
+                request(key, entry["run_key"])
+            elif verdict.state == "failed":
+                run_key = ask_again(entry)
+                if run_key is None:
+                    entry["last_run"] = verdict.run_id
+                    notes.append(_given_up(key, entry))
+                    continue
+                context.log.warning(
+                    f"performance run {verdict.run_id} of batch {key} failed: asking again (attempt "
+                    f"{attempts_made(entry)} of {MAX_ATTEMPTS})"
                 )
-            )
+                request(key, run_key)
+
+        if waiting:
+            notes.append(f"labels waiting for their batch to be scored: {', '.join(waiting)}")
         skip = None
-        if not requests:
-            skip = f"labels waiting for their batch to be scored: {', '.join(waiting)}" if waiting else "no new labels"
+        if requests:
+            for note in notes:
+                context.log.info(note)
+        else:
+            skip = "; ".join(notes) or "no new labels"
         return dg.SensorResult(run_requests=requests, cursor=dump_cursor(state), skip_reason=skip)
 
     return labels_sensor
+
+
+def _state(cursor: dict[str, Any]) -> dict[str, Any]:
+    """The cursor as {done, pending}; an older cursor ({batch: md5} for every requested run) counts as done."""
+    if "done" in cursor or "pending" in cursor:
+        return {"done": cursor.get("done", {}), "pending": cursor.get("pending", {})}
+    return {"done": dict(cursor), "pending": {}}
+
+
+def _given_up(key: str, entry: dict[str, Any]) -> str:
+    last = f" (last run {entry['last_run']})" if entry.get("last_run") else ""
+    return (
+        f"labels of {key}: performance failed {attempts_made(entry)} times{last}; not asked again until the "
+        "labels file changes"
+    )
 
 
 def _scored(instance: dg.DagsterInstance, predictions: dg.AssetKey, batch: str) -> bool:

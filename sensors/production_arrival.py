@@ -4,19 +4,27 @@ The cursor remembers every file by size, modification time and md5: a file seen
 once is never registered twice, a rewritten file is noticed by its content, and
 a file whose content duplicates another batch is quarantined, not scored twice.
 Unusable files (not regular, links out of the landing folder, unsafe names) are
-quarantined by the landing scan and named in the tick's skip reason.
+quarantined by the landing scan and named in the tick's skip reason; files still
+settling (`landing.settle_seconds`) are named and taken on a later tick.
+
+A file counts as done only once its scoring run succeeded: the cursor keeps each
+requested run (`pending`) and a failed one is asked for again with an attempt
+number while its file is still in production/, up to `MAX_ATTEMPTS` times
+(sensors/retries.py); then the skip reason names the file.
 """
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.landing import LandingZone
+from asset_platform.landing import LandingZone, ModelLanding
 from asset_platform.lifecycle.names import LifecycleNames
 from asset_platform.registry.trigger import BATCH_MD5_TAG, TRIGGER_TAG
 from asset_platform.storage.hashing import md5_file
 from sensors.cursor import dump_cursor, load_cursor
+from sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 
 
 def build_batch_sensor(
@@ -30,16 +38,29 @@ def build_batch_sensor(
         job=job,
         minimum_interval_seconds=30,
         description=f"New or rewritten {declaration.name} production batch files → a dynamic partition each, "
-        "validated, scored and checked for drift; duplicates and unusable files are quarantined.",
+        "validated, scored and checked for drift; duplicates and unusable files are quarantined, failed "
+        "scoring runs are asked for again.",
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def batch_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
         state = load_cursor(context.cursor)
         files: dict[str, list] = state.setdefault("files", {})
         owners: dict[str, str] = state.setdefault("md5", {})
+        pending: dict[str, dict[str, Any]] = state.setdefault("pending", {})
         model_landing = landing.for_model(declaration)
         scan = model_landing.production_batches()
-        requests, new_keys, notes = [], [], list(scan.quarantined)
+        requests, new_keys = [], []
+        notes = [*scan.quarantined, *(f"settling: {name}" for name in scan.settling)]
+
+        def request(stem: str, run_key: str, md5: str) -> None:
+            requests.append(
+                dg.RunRequest(
+                    run_key=run_key,
+                    partition_key=stem,
+                    tags={TRIGGER_TAG: f"sensor:{names.batch_sensor}", BATCH_MD5_TAG: md5},
+                )
+            )
+
         for path in scan.files:
             try:
                 stat = path.stat()
@@ -55,22 +76,60 @@ def build_batch_sensor(
                 continue  # touched, same content
             owner = owners.get(md5)
             if owner and owner != path.name:
-                moved = model_landing.quarantine_file(path, f"batch {path.stem} duplicates {owner} (same md5 {md5})")
-                notes.append(f"{path.name} duplicates {owner}: quarantined to {moved}")
+                try:
+                    moved = model_landing.quarantine_file(
+                        path, f"batch {path.stem} duplicates {owner} (same md5 {md5})"
+                    )
+                    notes.append(f"{path.name} duplicates {owner}: quarantined to {moved}")
+                except OSError as error:
+                    notes.append(f"{path.name} duplicates {owner}; could not be quarantined: {error}")
                 del files[path.name]
                 continue
             owners[md5] = path.name
             if not seen:
                 new_keys.append(path.stem)
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{declaration.name}:{path.stem}:{md5}",
-                    partition_key=path.stem,
-                    tags={TRIGGER_TAG: f"sensor:{names.batch_sensor}", BATCH_MD5_TAG: md5},
+            pending[path.name] = requested(context.instance, f"{declaration.name}:{path.stem}:{md5}", md5)
+            request(path.stem, pending[path.name]["run_key"], md5)
+
+        asked = {request.partition_key for request in requests}
+        for name, entry in list(pending.items()):
+            stem = Path(name).stem
+            if stem in asked:
+                continue
+            if not _unchanged(model_landing, files, name, entry):
+                # Quarantined or removed before it was scored: forget it, so the same content landed
+                # again (fixed, under a new name) is a new batch, not a duplicate.
+                del pending[name]
+                if not (model_landing.production / name).exists():
+                    files.pop(name, None)
+                    if owners.get(entry["md5"]) == name:
+                        del owners[entry["md5"]]
+                continue
+            if entry.get("exhausted"):
+                notes.append(_given_up(name, entry))
+                continue
+            verdict = review(context.instance, entry["run_key"])
+            if verdict.state == "done":
+                del pending[name]
+            elif verdict.state == "missing":
+                request(stem, entry["run_key"], entry["md5"])  # never created: the same key again
+            elif verdict.state == "failed":
+                run_key = ask_again(entry)
+                if run_key is None:
+                    entry["last_run"] = verdict.run_id
+                    notes.append(_given_up(name, entry))
+                    continue
+                context.log.warning(
+                    f"scoring run {verdict.run_id} of {name} failed: asking again (attempt "
+                    f"{attempts_made(entry)} of {MAX_ATTEMPTS})"
                 )
-            )
+                request(stem, run_key, entry["md5"])
+
         skip = None
-        if not requests:
+        if requests:
+            for note in notes:
+                context.log.warning(note)
+        else:
             skip = "; ".join(notes) or f"no new or changed batch files in {model_landing.production}"
         return dg.SensorResult(
             run_requests=requests,
@@ -80,3 +139,17 @@ def build_batch_sensor(
         )
 
     return batch_sensor
+
+
+def _unchanged(landing: ModelLanding, files: dict[str, list], name: str, entry: dict[str, Any]) -> bool:
+    """Is the file the run was asked for still in production/, with the same content?"""
+    seen = files.get(name)
+    return bool(seen) and seen[2] == entry["md5"] and (landing.production / name).is_file()
+
+
+def _given_up(name: str, entry: dict[str, Any]) -> str:
+    last = f" (last run {entry['last_run']})" if entry.get("last_run") else ""
+    return (
+        f"{name}: scoring failed {attempts_made(entry)} times{last}; not asked again until the "
+        "file changes: fix it and land it again, or move it to quarantine"
+    )

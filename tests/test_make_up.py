@@ -27,8 +27,8 @@ from tests.processes import free_port, graphql, running, wait_for
 
 EXAMPLE_MODELS = ("ecommerce", "deliveries")
 _STARTUP_S = 240
-# Both models train at once (the local instance runs two runs concurrently).
-_BASELINE_S = 540
+# Both models train at once (the local instance runs two runs concurrently), each step in its own process.
+_BASELINE_S = 600
 _FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 _TRAINED = (RAW_DATA, DATASET, FEATURE_PIPELINE, TRAINING_SET, HOLDOUT_SET, EVALUATION, CHAMPION, REFERENCE_PROFILE)
 
@@ -51,7 +51,9 @@ def make_up(platform_home, tmp_path: Path):
         history = platform_home.landing / declaration.name / "history"
         write_batches(history, dt.date(2026, 1, 1), 8, 500, seed=seed, dataset=declaration.name)
     port = free_port()
-    env = subprocess_env(ASSET_PLATFORM_HOME=str(platform_home.root))
+    # Up to six step processes train side by side (two runs, three models each): one math thread
+    # apiece, or OpenMP and torch threads oversubscribe a small machine many times over.
+    env = subprocess_env(ASSET_PLATFORM_HOME=str(platform_home.root), OMP_NUM_THREADS="1")
     # -o: the suite runs in the installed environment; never reinstall it under the other tests' feet.
     command = ["make", "-o", ".venv/.installed", "up", f"PORT={port}"]
     # Its own process group: make, asset-platform up, dagster dev and its children stop together.
@@ -63,6 +65,7 @@ def _asset_keys(nodes: list[dict]) -> set[str]:
     return {"/".join(node["assetKey"]["path"]) for node in nodes}
 
 
+@pytest.mark.timeout(_STARTUP_S + _BASELINE_S + 120)
 def test_make_up_serves_every_graph_and_trains_each_baseline(make_up):
     process, port = make_up
     declarations = _examples()

@@ -63,6 +63,12 @@ class LandingSpec(_Spec):
         default="labels", description="Subfolder of delayed label files, named like the batch they label."
     )
     pattern: str = Field(default="*.parquet", description="Glob of data files in each subfolder.")
+    settle_seconds: float = Field(
+        default=0,
+        ge=0,
+        description="A file is taken only once unchanged for this long (for writers that write in place). "
+        "0: files are complete when they appear, written under a name starting with '.' and renamed.",
+    )
     history_asset: list[str] | None = Field(
         default=None, description="Train on this upstream asset (a key path) instead of history files."
     )
@@ -124,6 +130,11 @@ class MonitoringSpec(_Spec):
         ge=0,
         description="Realized metric this much worse than the champion's holdout metric marks a batch drifted: "
         "absolute for AUC (default 0.05), relative for error metrics (default 0.15 = 15 % worse).",
+    )
+    use_estimated_performance: bool = Field(
+        default=False,
+        description="Classification: a label-free estimate of the metric (from calibrated scores) this much worse "
+        "than on the holdout marks a batch drifted before its labels arrive.",
     )
 
 
@@ -192,6 +203,13 @@ class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
     @property
     def gate_metric(self) -> str:
         return self.gate.metric or self.metric_name
+
+    @property
+    def metric_drop_alarm(self) -> float:
+        """The declared `monitoring.max_metric_drop`, or its default: 0.05 AUC, 15 % worse for error metrics."""
+        if self.monitoring.max_metric_drop is not None:
+            return self.monitoring.max_metric_drop
+        return 0.05 if self.metric_name == "auc" else 0.15
 
     def contract_columns(self) -> list[ColumnSpec]:
         """The contract as column specs, read from the pandera class where one is named."""

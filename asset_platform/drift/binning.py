@@ -47,11 +47,14 @@ class Cuts:
         scale = cells / (high - low) if high > low else np.inf
         if not np.isfinite(scale):
             return None
-        cell_of_cut = self._cell(self.values, low, scale, cells)
-        steps = int(np.bincount(cell_of_cut).max())
+        per_cell = np.bincount(self._cell(self.values, low, scale, cells), minlength=cells)
+        steps = int(per_cell.max())
         if steps > _MAX_STEPS:
             return None
-        table = np.searchsorted(cell_of_cut, np.arange(cells), side="left")
+        # Cut points in earlier cells: the same as a left binary search of each cell index
+        # among the (sorted) cells of the cuts, without the binary searches.
+        table = np.zeros(cells, dtype=np.intp)
+        np.cumsum(per_cell[:-1], out=table[1:])
         return low, scale, cells, table, steps
 
     @staticmethod

@@ -6,6 +6,9 @@ column never hides the others and never turns into NaN.
 
 A numeric batch column is read in one O(n) pass that places each value among
 the profile's cut points (binning.py); every statistic is computed from that.
+Every statistic, p-values included, costs O(profile size) after that pass: no
+exact test runs on a batch (scipy's exact KS p-value used to take ~84 % of
+the time of a 5,000-row batch, for a number the default policy never reads).
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ import pandas as pd
 from asset_platform.drift.binning import bin_batch
 from asset_platform.drift.columns import DriftInputError, category_counts, numeric_values, require_frame
 from asset_platform.drift.profile import OTHER_CATEGORY, CategoricalProfile, NumericProfile, ReferenceProfile
-from asset_platform.drift.statistics import chi_square, js_distance, ks_binned, psi, shares, wasserstein_binned
+from asset_platform.drift.statistics import (
+    category_shift,
+    chi_square,
+    js_distance,
+    ks_pvalue_asymptotic,
+    ks_statistic_binned,
+    psi,
+    shares,
+    wasserstein_binned,
+)
 
 RESULTS_FORMAT = "asset_platform.drift.results/1"
 
@@ -35,11 +47,23 @@ class FeatureDrift:
     categories the profile does not list. `out_of_range_share` is the share
     outside the reference's [min, max]. The bin fields feed the histograms.
 
-    KS and Wasserstein compare the batch with the profile's sample of the
-    reference, and the KS p-value counts that sample's size as the reference's
-    (as scipy would on the same sample); see profile.py for how far both can be
-    from the full-reference values. p-values become tiny for harmless shifts in
-    large batches, so the default policy does not use them.
+    `ks_statistic` and Wasserstein compare the batch with the profile's sample
+    of the reference; see profile.py for how far both can be from the
+    full-reference values. The p-values are those of tests against the full
+    reference, not the sample: `chi2_pvalue` from the full category counts;
+    `ks_pvalue` from Kolmogorov's limiting distribution with the full
+    reference's size and a lower bound on the full-reference KS statistic (the
+    larger of the statistic at the decile edges, exact from the full counts,
+    and `ks_statistic` less the sample's ECDF error 1/sample_size + 1/n_rows),
+    so it is conservative yet close to `scipy.stats.ks_2samp` on the full
+    data (tested); a 1,024-value sample would make it far weaker. p-values
+    become tiny for harmless shifts in large batches, so the default policy
+    does not use them.
+
+    `category_shift` (categorical only) is the largest Cohen's h, with
+    Anscombe's offsets, of a listed category's share (the "other" bucket is
+    left to `unseen_share`), and `shifted_category` names that category: it
+    catches one category collapsing while the whole-feature PSI stays moderate.
     """
 
     name: str
@@ -56,6 +80,8 @@ class FeatureDrift:
     chi2_statistic: float | None = None
     chi2_pvalue: float | None = None
     unseen_share: float | None = None
+    category_shift: float | None = None
+    shifted_category: str | None = None
     out_of_range_share: float | None = None
     bin_labels: tuple[str, ...] = ()
     reference_shares: tuple[float, ...] = ()
@@ -146,7 +172,8 @@ def _numeric_drift(batch: pd.DataFrame, reference: NumericProfile, base: Feature
     low, high = reference.cuts.index(np.array([reference.minimum, reference.maximum]))
     outside = binned.count_below(low) + values.size - binned.count_upto(high)
     sample = np.asarray(reference.sample, dtype=np.float64)
-    statistic, pvalue = ks_binned(sample, binned)
+    statistic = ks_statistic_binned(sample, binned)
+    pvalue = _full_reference_ks_pvalue(reference, statistic, below_edge, values.size)
     return replace(
         base,
         n_values=int(values.size),
@@ -161,6 +188,25 @@ def _numeric_drift(batch: pd.DataFrame, reference: NumericProfile, base: Feature
         reference_shares=tuple(shares(np.asarray(reference.counts, dtype=np.float64)).tolist()),
         batch_shares=tuple(shares(counts.astype(np.float64)).tolist()),
     )
+
+
+def _full_reference_ks_pvalue(
+    reference: NumericProfile, statistic: float, batch_below_edge: np.ndarray, n_values: int
+) -> float:
+    """KS p-value against the full reference, from a statistic that cannot exceed the full-reference one.
+
+    At each decile edge both ECDFs are known exactly (full counts), so their
+    largest gap there is a lower bound; so is the sample statistic less the
+    sample's largest ECDF error (zero when the sample is the whole reference).
+    """
+    counts = np.asarray(reference.counts, dtype=np.float64)
+    n_reference = int(counts.sum())
+    bound = 0.0
+    if len(reference.edges):
+        reference_below = np.cumsum(counts)[:-1] / n_reference
+        bound = float(np.abs(reference_below - batch_below_edge / n_values).max())
+    sample_error = 0.0 if len(reference.sample) >= n_reference else 1 / len(reference.sample) + 1 / n_reference
+    return ks_pvalue_asymptotic(max(bound, statistic - sample_error), n_reference, n_values)
 
 
 def _bin_labels(edges: tuple[float, ...]) -> tuple[str, ...]:
@@ -179,6 +225,8 @@ def _categorical_drift(batch: pd.DataFrame, reference: CategoricalProfile, base:
     batch_counts = np.append(listed, n_values - listed.sum())
     reference_counts = np.append(np.asarray(reference.counts, dtype=np.float64), reference.other)
     statistic, pvalue = chi_square(reference_counts, batch_counts)
+    shifts = category_shift(reference_counts, batch_counts)[:-1]  # "other" is unseen_share's
+    largest = int(np.argmax(shifts))
     return replace(
         base,
         n_values=int(n_values),
@@ -188,6 +236,8 @@ def _categorical_drift(batch: pd.DataFrame, reference: CategoricalProfile, base:
         chi2_statistic=statistic,
         chi2_pvalue=pvalue,
         unseen_share=float(batch_counts[-1] / n_values),
+        category_shift=float(shifts[largest]),
+        shifted_category=reference.categories[largest],
         bin_labels=(*reference.categories, OTHER_CATEGORY),
         reference_shares=tuple(shares(reference_counts).tolist()),
         batch_shares=tuple(shares(batch_counts).tolist()),

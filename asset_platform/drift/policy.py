@@ -8,27 +8,59 @@ Decisions rest on effect sizes, not p-values: with 100,000 rows a KS or chi-squa
 test calls a harmless 0.5% shift "significant". p-values can be added as a
 second signal (`p_value_alpha`), corrected for testing every feature at once.
 
-Default thresholds and where they come from:
+Default thresholds and where they come from ("our choice" where no outside
+convention exists; the numbers behind each are checked in tests/drift):
 
-* PSI warn 0.1 / alert 0.25 - the credit-scoring convention ("< 0.1 no
-  significant change, 0.1-0.25 some change, > 0.25 significant shift"),
-  Siddiqi, *Credit Risk Scorecards* (2006).
-* Jensen-Shannon distance (base 2) warn 0.1 / alert 0.2 - 0.1 is the default
-  drift threshold of Evidently's JS test; 0.2 is about the JS distance of a
-  PSI of 0.25 for small shifts (JS divergence ~ PSI / 8 nats).
-* Wasserstein / reference std warn 0.1 / alert 0.2 - 0.1 is the default of
-  Evidently's normed Wasserstein test; for a location shift this ratio is
+* PSI warn 0.1 / alert 0.25 (natural logarithm, 10 reference quantile bins) -
+  the credit-scoring convention ("< 0.1 no significant change, 0.1-0.25 some
+  change, > 0.25 significant shift"), Siddiqi, *Credit Risk Scorecards* (2006).
+* Jensen-Shannon distance, base-2 logarithms (so in [0, 1]; equals
+  `scipy.spatial.distance.jensenshannon(p, q, base=2)`), warn 0.1 / alert 0.2 -
+  our choice, tied to PSI: for small shifts the JS divergence is about PSI / 8
+  in nats, so the base-2 distance is about sqrt(PSI / (8 ln 2)): alert 0.2 is
+  PSI ~0.22 (PSI 0.25 gives 0.212), warn 0.1 is PSI ~0.055. Evidently's
+  Jensen-Shannon test (default threshold 0.1) calls scipy's `jensenshannon`
+  without a base, i.e. natural logarithms: its 0.1 is 0.1 / sqrt(ln 2) = 0.120
+  on our base-2 scale (PSI ~0.08), and our warn 0.1 is 0.083 on its scale - a
+  little stricter than Evidently's default, not equal to it.
+* Wasserstein / reference std warn 0.1 / alert 0.2 - 0.1 is the default
+  threshold of Evidently's normed Wasserstein test (the same ratio: the
+  distance over the reference's std); for a location shift the ratio is
   Cohen's d, and 0.2 is Cohen's (1988) "small effect".
+* category_shift warn 0.15 / alert 0.2 - the largest Cohen's h of a listed
+  category's share, h = |2 asin sqrt(a) - 2 asin sqrt(e)| with Anscombe's 3/8
+  offsets (statistics.category_shift). Alert 0.2 is Cohen's (1988) "small
+  effect" for proportions, the same convention as the Wasserstein alert; warn
+  0.15 is our choice. It catches one category collapsing while the
+  whole-feature statistics stay moderate: 10% -> 1% gives h 0.44 (alert) where
+  PSI is 0.22 and JS 0.18, both under their alerts; 10% -> 5% gives 0.19 (warn);
+  10% -> 8% 0.07 (pass); 1% -> 4% 0.20 and 50% -> 40% 0.20 (alert). The arcsine
+  makes h's sampling noise about sqrt(1/n_batch + 1/n_reference) whatever the
+  share - 0.045 at the 500-row `min_batch_size` - so an alert is at least 4.4
+  standard errors per category (chance ~1e-5): the significance floor comes
+  with `min_batch_size`. The offsets keep a rare category that a small batch
+  misses by chance from alerting: a 1% category absent from 500 rows (chance
+  e^-5 = 0.7%) gives 0.146 (pass) instead of 0.200; a 2% category must vanish
+  (chance e^-10) to reach 0.23. On the demo generators (both datasets, 40
+  clean days against a 28,000-row reference from 14 other clean days) the
+  largest h per batch was at most 0.146 at 500 rows, 0.090 at 2,000 and 0.053
+  at 5,000.
 * missing-rate increase warn 0.05 / alert 0.10 (absolute) and unseen-category
   share warn 0.01 / alert 0.05 - our choice: beyond the sampling noise of a
   500-row batch (a 15% missing rate has a standard error of 1.6 points there),
   small enough that a broken feed is caught the first day.
-* drift share 0.15 - Evidently's dataset-drift default is 0.5 of the columns;
-  a model with a dozen features is hurt well before half of them move, and
-  with equal weights 0.15 means "two of the demo's eleven features".
+* drift share 0.15 - our choice: Evidently's dataset-drift default is 0.5 of
+  the columns, but a model with a dozen features is hurt well before half of
+  them move, and with equal weights 0.15 means "two of the demo's twelve
+  features" (eleven and the score).
 * min batch size 500, two consecutive drifted batches, cooldown of three
-  batches - one bad day is noise, two in a row is a trend; a retrained model
-  gets a few batches of its own before it can be replaced.
+  batches (no cooldown in hours) - our choice: one bad day is noise, two in a
+  row is a trend; a retrained model gets a few batches of its own before it can
+  be replaced.
+* p-values (off by default; `p_value_alpha`) are tests against the full
+  reference: chi-square on the full category counts, and KS from Kolmogorov's
+  limiting distribution with the full reference's size (see measure.py); they
+  cost microseconds, so they are always in the results.
 """
 
 from __future__ import annotations
@@ -46,7 +78,7 @@ if TYPE_CHECKING:  # the policy loads with the code location; measuring needs nu
 Status = Literal["pass", "warn", "error"]
 Level = Literal["pass", "warn", "alert", "error"]
 _RANK = {"pass": 0, "warn": 1, "alert": 2, "error": 3}
-DRIFT_STATISTICS = ("psi", "js_distance", "wasserstein", "unseen_share")
+DRIFT_STATISTICS = ("psi", "js_distance", "wasserstein", "unseen_share", "category_shift")
 
 
 class Thresholds(dg.Config):
@@ -64,6 +96,7 @@ class FeatureOverride(dg.Config):
     js_distance: Thresholds | None = None
     wasserstein: Thresholds | None = None
     unseen_share: Thresholds | None = None
+    category_shift: Thresholds | None = None
     missing_rate_increase: Thresholds | None = None
 
 
@@ -82,6 +115,10 @@ class DriftPolicy(dg.Config):
     unseen_share: Thresholds = Field(
         default=Thresholds(warn=0.01, alert=0.05), description="Share of values in categories the reference lacks."
     )
+    category_shift: Thresholds = Field(
+        default=Thresholds(warn=0.15, alert=0.2),
+        description="Largest Cohen's h of one category's share (categorical only); 0.2 is Cohen's small effect.",
+    )
     missing_rate_increase: Thresholds = Field(
         default=Thresholds(warn=0.05, alert=0.10),
         description="Absolute increase of the missing share; a data-quality fault, never a reason to retrain.",
@@ -90,7 +127,8 @@ class DriftPolicy(dg.Config):
         default=list(DRIFT_STATISTICS), description=f"Effect sizes that can mark a feature drifted: {DRIFT_STATISTICS}."
     )
     p_value_alpha: float | None = Field(
-        default=None, description="If set, a corrected KS / chi-square p-value below it also marks drift."
+        default=None,
+        description="If set, a corrected KS / chi-square p-value (against the full reference) below it marks drift.",
     )
     p_value_correction: Literal["bh", "bonferroni"] = Field(
         default="bh", description="Benjamini-Hochberg (false discovery rate) or Bonferroni (any false alarm)."
@@ -175,10 +213,21 @@ def _finding(feature: FeatureDrift, policy: DriftPolicy, statistic: str) -> tupl
         return None
     limits = policy.thresholds(feature.name, statistic)
     if value >= limits.alert:
-        return "alert", f"{statistic} {value:.3f} >= alert {limits.alert:g}"
+        return "alert", f"{statistic} {value:.3f} >= alert {limits.alert:g}{_detail(feature, statistic)}"
     if value >= limits.warn:
-        return "warn", f"{statistic} {value:.3f} >= warn {limits.warn:g}"
+        return "warn", f"{statistic} {value:.3f} >= warn {limits.warn:g}{_detail(feature, statistic)}"
     return None
+
+
+def _detail(feature: FeatureDrift, statistic: str) -> str:
+    """Which category moved, and from what share to what, for a category_shift finding."""
+    if statistic != "category_shift" or feature.shifted_category not in feature.bin_labels:
+        return ""
+    index = feature.bin_labels.index(feature.shifted_category)
+    if index >= min(len(feature.reference_shares), len(feature.batch_shares)):
+        return ""
+    before, after = feature.reference_shares[index], feature.batch_shares[index]
+    return f" ({feature.shifted_category} {before:.1%} -> {after:.1%})"
 
 
 @dataclass(frozen=True)

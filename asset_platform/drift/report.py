@@ -12,7 +12,20 @@ from asset_platform.drift.measure import DriftResults, FeatureDrift
 from asset_platform.drift.policy import BatchAssessment, DriftPolicy, FeatureVerdict, judge_feature
 from asset_platform.reports.plots import png_markdown
 
-_COLUMNS = ("feature", "kind", "level", "PSI", "JS", "W/std", "KS D (p)", "chi2 (p)", "missing", "unseen", "values")
+_COLUMNS = (
+    "feature",
+    "kind",
+    "level",
+    "PSI",
+    "JS",
+    "W/std",
+    "KS D (p)",
+    "chi2 (p)",
+    "category h",
+    "missing",
+    "unseen",
+    "values",
+)
 _FIGSIZE = (4.2, 2.4)
 _MAX_BARS = 21
 
@@ -23,6 +36,12 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 def _test(statistic: float | None, pvalue: float | None) -> str:
     return "" if statistic is None or pvalue is None else f"{statistic:.3g} ({pvalue:.2g})"
+
+
+def _shift(feature: FeatureDrift) -> str:
+    if feature.category_shift is None:
+        return ""
+    return f"{feature.category_shift:.3f} ({feature.shifted_category})"
 
 
 def _row(feature: FeatureDrift, verdict: FeatureVerdict) -> str:
@@ -36,6 +55,7 @@ def _row(feature: FeatureDrift, verdict: FeatureVerdict) -> str:
         _number(feature.wasserstein),
         _test(feature.ks_statistic, feature.ks_pvalue),
         _test(feature.chi2_statistic, feature.chi2_pvalue),
+        _shift(feature),
         missing,
         _number(feature.unseen_share),
         str(feature.n_values),

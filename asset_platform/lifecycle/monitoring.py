@@ -107,13 +107,21 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         partitions_def=partitions,
         kinds={"pandas"},
         code_version="2",
-        ins={"batch": dg.AssetIn(key=names.key(BATCHES)), "champion": dg.AssetIn(key=names.champion)},
-        description=f"{declaration.name}: the champion's prediction for each row of a batch.",
+        ins={
+            "batch": dg.AssetIn(key=names.key(BATCHES)),
+            "champion": dg.AssetIn(key=names.champion),
+            "reference_profile": dg.AssetIn(key=names.key(REFERENCE_PROFILE)),
+        },
+        description=f"{declaration.name}: the champion's prediction for each row of a batch, and the "
+        f"{declaration.metric_name} they let us expect before any label arrives (classification).",
     )
-    def predictions(batch: Frame, champion: dict, registry: ModelRegistry) -> dg.MaterializeResult:
+    def predictions(
+        batch: Frame, champion: dict, reference_profile: dict, registry: ModelRegistry
+    ) -> dg.MaterializeResult:
         import pandas as pd
 
         from asset_platform.lifecycle.scoring import score_rows, unseen_categories
+        from asset_platform.ml.estimation import estimate
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
@@ -128,9 +136,17 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             }
         )
         unseen = unseen_categories(model, batch)
+        estimation = reference_profile.get("estimation", {})
+        estimated = estimate(declaration.metric_name, scores, estimation.get("calibration"))
+        frame["estimated_metric"] = float("nan") if estimated is None else estimated
+        frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
+        extra: dict[str, Any] = {}
+        if estimated is not None:
+            extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(estimated)
         return dg.MaterializeResult(
             value=frame,
             metadata={
+                **extra,
                 "champion": pointer.describe(),
                 "champion_version": pointer.version,
                 "mean_prediction": dg.MetadataValue.float(float(scores.mean()) if len(scores) else float("nan")),
@@ -172,6 +188,16 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         reference = float(joined["reference_metric"].iloc[0])
         metrics["reference"] = reference
         metrics["degradation"] = degradation(metric, reference, metrics[metric])
+        estimated = float(joined["estimated_metric"].iloc[0]) if "estimated_metric" in joined else float("nan")
+        if estimated == estimated:  # estimated before the labels landed: how close was it?
+            metrics[f"estimated_{metric}"] = estimated
+            metrics["estimate_error"] = estimated - metrics[metric]
+        # Label (prior) shift: the share of positives, or the mean label, against the champion's training data.
+        label_mean = float(joined[declaration.label_column].mean())
+        reference_label = float(joined["reference_label"].iloc[0]) if "reference_label" in joined else float("nan")
+        metrics["label_mean"] = label_mean
+        if reference_label == reference_label:
+            metrics["label_shift"] = label_mean - reference_label
         table = pd.DataFrame([{"batch": batch, "labeled_rows": len(joined), **metrics}])
         metadata: dict[str, Any] = {f"performance/{name}": dg.MetadataValue.float(v) for name, v in metrics.items()}
         metadata["metric"] = metric
@@ -203,7 +229,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
     ) -> dg.MaterializeResult:
         from asset_platform.drift import build_profile
         from asset_platform.lifecycle.scoring import score_rows
-        from asset_platform.ml.features import FeaturePipeline, training_rows
+        from asset_platform.ml.features import FeaturePipeline, holdout_rows, training_rows
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
@@ -213,13 +239,33 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         training = training_rows(dataset, FeaturePipeline.from_dict(recorded))
         frame = training.assign(**{PREDICTION: score_rows(model, training)})
         profile = build_profile(frame, numeric=[*numeric, PREDICTION], categorical=categorical)
-        payload = {**profile.to_dict(), "champion_version": pointer.version}
+        payload = {
+            **profile.to_dict(),
+            "champion_version": pointer.version,
+            "label_reference": float(training[declaration.label_column].mean()),
+            "estimation": _estimation(model, holdout_rows(dataset, FeaturePipeline.from_dict(recorded))),
+        }
         return dg.MaterializeResult(
             value=payload,
             metadata={"training_rows": dg.MetadataValue.int(len(training)), "champion_version": pointer.version},
         )
 
+    def _estimation(model, holdout) -> dict[str, Any]:
+        """Calibration of the champion's scores on its own holdout, for label-free estimates."""
+        if declaration.task != "binary_classification" or holdout.empty:
+            return {}
+        from asset_platform.lifecycle.scoring import score_rows
+        from asset_platform.ml.estimation import calibrate, estimated_auc, fit_calibration
+
+        scores, labels = score_rows(model, holdout), holdout[declaration.label_column].to_numpy()
+        calibration = fit_calibration(scores, labels)
+        return {"calibration": calibration, "holdout_estimate": estimated_auc(calibrate(scores, calibration))}
+
     return reference_profile
+
+
+# Keys the reference profile asset stores beside the drift profile itself.
+PROFILE_EXTRAS = ("champion_version", "label_reference", "estimation")
 
 
 def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
@@ -255,7 +301,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
 
         partition = context.partition_key
         policy = drift_monitor.policy_for(declaration.monitoring.drift)
-        profile = ReferenceProfile.from_dict({k: v for k, v in reference_profile.items() if k != "champion_version"})
+        profile = ReferenceProfile.from_dict({k: v for k, v in reference_profile.items() if k not in PROFILE_EXTRAS})
         frame = batch.assign(**{PREDICTION: predictions[PREDICTION].to_numpy()})
         results = compute_drift(profile, frame, batch_key=partition)
         assessment = assess_batch(results, policy)
@@ -265,21 +311,46 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             "max_psi": round(summary["max_psi"], 4),
             "reference_champion_version": reference_profile.get("champion_version", ""),
         }
+        estimate_reason = _judge_estimate(record, predictions, reference_profile)
+        status = record["status"]
+        reasons = [*assessment.reasons, *([estimate_reason] if estimate_reason else [])]
         metadata: dict[str, Any] = {
-            "status": assessment.status,
+            "status": status,
             "features": dg.MetadataValue.md(drift_table_markdown(results, policy)),
             "histograms": dg.MetadataValue.md(drift_histograms_markdown(results, top=3)),
             "assessment": dg.MetadataValue.json(record),
-            "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in assessment.reasons) or "none"),
+            "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in reasons) or "none"),
             **{f"drift/{name}": dg.MetadataValue.float(value) for name, value in summary.items()},
         }
         check = dg.AssetCheckResult(
             check_name=POLICY_CHECK,
-            passed=assessment.status == "pass",
-            severity=dg.AssetCheckSeverity.ERROR if assessment.status == "error" else dg.AssetCheckSeverity.WARN,
-            description=f"batch {partition}: {assessment.status}; " + ("; ".join(assessment.reasons) or "no drift"),
+            passed=status == "pass",
+            severity=dg.AssetCheckSeverity.ERROR if status == "error" else dg.AssetCheckSeverity.WARN,
+            description=f"batch {partition}: {status}; " + ("; ".join(reasons) or "no drift"),
             metadata={"drift_share": dg.MetadataValue.float(assessment.drift_share)},
         )
+        if "estimated_metric" in record:
+            metadata[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(record["estimated_metric"])
         return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check])
+
+    def _judge_estimate(record: dict[str, Any], predictions, reference_profile: dict) -> str | None:
+        """Record the label-free estimate; where the declaration uses it, a large estimated drop is drift."""
+        from asset_platform.ml.metrics import degradation
+
+        if "estimated_metric" not in predictions or predictions.empty:
+            return None
+        estimated = float(predictions["estimated_metric"].iloc[0])
+        if estimated != estimated:
+            return None
+        record["estimated_metric"] = round(estimated, 4)
+        reference = reference_profile.get("estimation", {}).get("holdout_estimate")
+        if not declaration.monitoring.use_estimated_performance or reference is None or not record.get("judged"):
+            return None
+        drop = degradation(declaration.metric_name, reference, estimated)
+        if not drop > declaration.metric_drop_alarm:
+            return None
+        record.update(drift_detected=True, status="error")
+        record["drifted_features"] = sorted({*record.get("drifted_features", []), "estimated_performance"})
+        return f"estimated {declaration.metric_name} {estimated:.3f} is {drop:.3f} below the holdout's {reference:.3f}"
 
     return drift

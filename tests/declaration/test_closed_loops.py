@@ -172,3 +172,20 @@ def test_a_regression_declaration_runs_the_loop_with_rmse(location) -> None:
     assert champion["decision"] in ("promoted", "rejected")
     assert "rmse" in champion["reason"]
     assert "holdout/improvement" in champion
+
+
+def test_the_fleet_overview_shows_both_models_in_one_table(location) -> None:
+    from asset_platform.lifecycle.overview import OVERVIEW_KEY, OVERVIEW_SENSOR
+
+    states, _resources = location
+    (refresh,) = tick(states["loans"], OVERVIEW_SENSOR)
+    assert refresh.success
+    assert tick(states["loans"], OVERVIEW_SENSOR) == []  # nothing changed since: no second refresh
+    (event,) = [e for e in refresh.get_asset_materialization_events() if e.asset_key == OVERVIEW_KEY]
+    rows = {row.data["model"]: row.data for row in event.materialization.metadata["models"].value.records}
+    assert set(rows) == {"loans", "deliveries"}
+    assert rows["loans"]["task"] == "binary classification (auc)" and rows["deliveries"]["task"].endswith("(rmse)")
+    assert "error" in rows["loans"]["last_drift"] and rows["loans"]["realized"]
+    assert rows["loans"]["estimated"]  # a label-free AUC estimate exists for the classifier
+    assert rows["deliveries"]["last_decision"].startswith(("promoted", "rejected", "kept"))
+    assert "trend/loans" in event.materialization.metadata

@@ -16,16 +16,20 @@ import os
 
 import dagster as dg
 
-_platform: dg.Definitions = importlib.import_module(os.environ["ASSET_PLATFORM_DEFINITIONS_MODULE"]).defs
 
-defs = dg.Definitions(
-    assets=_platform.assets,
-    asset_checks=_platform.asset_checks,
-    jobs=_platform.jobs,
-    schedules=_platform.schedules,
-    sensors=_platform.sensors,
-    resources=_platform.resources,
-    loggers=_platform.loggers,
-    metadata=_platform.metadata,
-    executor=dg.in_process_executor,
-)
+def _steps_in_the_run_worker(platform: dg.Definitions) -> dg.Definitions:
+    return dg.Definitions(
+        assets=platform.assets,
+        asset_checks=platform.asset_checks,
+        jobs=platform.jobs,
+        schedules=platform.schedules,
+        sensors=platform.sensors,
+        resources=platform.resources,
+        loggers=platform.loggers,
+        metadata=platform.metadata,
+        executor=dg.in_process_executor,
+    )
+
+
+# One Definitions object at module scope: Dagster refuses a module with two.
+defs = _steps_in_the_run_worker(importlib.import_module(os.environ["ASSET_PLATFORM_DEFINITIONS_MODULE"]).defs)

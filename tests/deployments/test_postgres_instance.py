@@ -24,7 +24,7 @@ from tests.processes import free_port, graphql, running, tail, wait_for
 
 INSTANCE_CONFIG = REPO_ROOT / "deployments" / "postgres" / "dagster.yaml"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-JOB, LOCATION = "baseline_training", "asset_platform"
+JOB, LOCATION = "ecommerce_training", "asset_platform"  # the example model's training; demo_history feeds it
 PROBE_LOCATION = "deployment_probe"  # tests/deployments/sensor_location.py: a sensor that always ticks
 STARTUP_S = 180  # the webserver loads two code locations, one importing torch
 RUN_S = 240
@@ -96,7 +96,7 @@ def instance_env(platform_home: PlatformHome, demo_history: list[Path], database
 
 def _workspace_file(tmp_path: Path) -> Path:
     locations = [
-        {"python_module": {"module_name": "asset_platform.definitions", "location_name": LOCATION}},
+        {"python_module": {"module_name": "app.definitions", "location_name": LOCATION}},
         {"python_module": {"module_name": "tests.deployments.sensor_location", "location_name": PROBE_LOCATION}},
     ]
     path = tmp_path / "workspace.yaml"

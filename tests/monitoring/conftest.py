@@ -12,8 +12,6 @@ from tests.monitoring.loop import open_instance, train_baseline
 def trained_home(tmp_path_factory: pytest.TempPathFactory) -> PlatformHome:
     """A platform home with the ecommerce history and its trained baseline; copy it (`copy_home`), never change it."""
     home = PlatformHome(tmp_path_factory.mktemp("monitoring") / "trained").ensure()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ASSET_PLATFORM_HOME", str(home.root))
-        with open_instance(home) as instance:
-            train_baseline(home, instance)
+    with open_instance(home) as instance:
+        train_baseline(home, instance)
     return home

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from asset_platform.home import REPO_ROOT
+from asset_platform.lifecycle import LifecycleNames
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.ui.pages import UI_TIMEOUT_MS, save_screenshot
 from tests.ui.queries import runs_with_tag
@@ -35,9 +36,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
+# The demo runs the ecommerce example model: its names, as the lifecycle gives them.
+NAMES = LifecycleNames("ecommerce")
 # Small enough for about a minute on a laptop, drifting early enough that the
 # sensor's two-consecutive-batches policy launches a retraining on day 2.
-DEMO_ARGS = ["--scenario", "covariate", "--days", "4", "--drift-day", "1", "--rows-per-day", "1500"]
+DEMO_ARGS = ["--model", "ecommerce", "--scenario", "covariate", "--days", "4", "--drift-day", "1"]
+DEMO_ARGS += ["--rows-per-day", "1500"]
 DEMO_ARGS += ["--history-days", "8"]
 DEMO_TIMEOUT_S = 400
 
@@ -87,7 +91,7 @@ def viewer(demo: Demo) -> Iterator[Webserver]:
 @pytest.fixture(scope="session")
 def retraining_run(webserver: Webserver, demo: Demo) -> dict[str, Any]:
     """The first run the drift sensor launched, found as an auditor would: by its tags."""
-    runs = runs_with_tag(webserver, "dagster/sensor_name", "drift_retrain_sensor")
+    runs = runs_with_tag(webserver, "dagster/sensor_name", NAMES.drift_retrain_sensor)
     assert {run["runId"] for run in runs} == {retrain["run_id"] for retrain in demo.summary["retrains"]}
     return runs[0]
 

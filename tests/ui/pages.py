@@ -22,7 +22,7 @@ def save_screenshot(page: Page, name: str) -> None:
 
 def metadata_row(page: Page, key: str) -> Locator:
     """The row of a metadata table whose key is exactly `key`."""
-    # A cell, not any text: a table-valued entry (champion_model's history) has column headers with these names.
+    # A cell, not any text: a table-valued entry (the champion's history) has column headers with these names.
     return page.get_by_role("row").filter(has=page.get_by_role("cell", name=key, exact=True))
 
 

@@ -37,8 +37,8 @@ query Asset($key: AssetKeyInput!, $partitions: [String!]) {
 
 
 def asset_names(server: Webserver) -> list[str]:
-    """Every asset of the code location, by its (single-part) key."""
-    return sorted(node["assetKey"]["path"][-1] for node in server.graphql(_ASSET_NODES)["assetNodes"])
+    """Every asset of the code location, by its key as the UI writes it (`ecommerce/raw_data`)."""
+    return sorted("/".join(node["assetKey"]["path"]) for node in server.graphql(_ASSET_NODES)["assetNodes"])
 
 
 def runs_with_tag(server: Webserver, key: str, value: str) -> list[dict[str, Any]]:
@@ -49,8 +49,11 @@ def runs_with_tag(server: Webserver, key: str, value: str) -> list[dict[str, Any
 
 
 def asset(server: Webserver, key: str, partition: str | None = None) -> dict[str, Any]:
-    """An asset's description, data version and materializations (newest first, metadata as a dict)."""
-    variables = {"key": {"path": [key]}, "partitions": [partition] if partition else None}
+    """An asset's description, data version and materializations (newest first, metadata as a dict).
+
+    `key` as the UI writes it, its parts joined by `/` (`ecommerce/lgbm_model`).
+    """
+    variables = {"key": {"path": key.split("/")}, "partitions": [partition] if partition else None}
     node = server.graphql(_ASSET, variables)["assetNodeOrError"]
     node["assetMaterializations"] = [
         {**event, "metadata": {entry["label"]: _value(entry) for entry in event["metadataEntries"]}}

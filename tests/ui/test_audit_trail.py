@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import requires_chromium
+from tests.ui.conftest import NAMES, requires_chromium
 from tests.ui.pages import (
     UI_TIMEOUT_MS,
     close_dialog,
@@ -27,24 +28,29 @@ from tests.ui.webserver import Webserver
 
 pytestmark = requires_chromium
 
-GRAPH_ASSETS = (
-    "raw_events",
-    "validated_events",
-    "feature_pipeline",
-    "training_set",
-    "holdout_set",
-    "lgbm_model",
-    "sklearn_model",
-    "torch_model",
-    "model_evaluation",
-    "champion_model",
-    "reference_profile",
-    "production_batches",
-    "batch_predictions",
-    "batch_drift",
-    "batch_performance",
+GRAPH_ASSETS = tuple(
+    NAMES.key(asset).to_user_string()
+    for asset in (
+        "raw_data",
+        "dataset",
+        "feature_pipeline",
+        "training_set",
+        "holdout_set",
+        "lgbm_model",
+        "sklearn_model",
+        "torch_model",
+        "evaluation",
+        "champion",
+        "reference_profile",
+        "batches",
+        "predictions",
+        "drift",
+        "performance",
+    )
 )
-MODEL = "lgbm_model"
+MODEL = NAMES.key("lgbm_model").to_user_string()
+CHAMPION = NAMES.champion.to_user_string()
+DRIFT = NAMES.key("drift").to_user_string()
 TRIGGER_TAGS = (
     "asset_platform/trigger",
     "asset_platform/evidence",
@@ -61,8 +67,13 @@ def test_lineage_shows_every_asset(page: Page, webserver: Webserver):
     page.get_by_role("button", name="settings", exact=True).click()
     page.get_by_role("menuitem", name=re.compile("Expand all groups")).click()
     page.keyboard.press("Escape")
-    for name in names:
-        expect(page.get_by_text(name, exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
+    # A node shows the last part of its key (its group names the model): each name as often as models use it.
+    shown = Counter(name.split("/")[-1] for name in names)
+    for label, count in shown.items():
+        nodes = page.get_by_text(label, exact=True)
+        expect(nodes).to_have_count(count, timeout=UI_TIMEOUT_MS)
+        for index in range(count):
+            expect(nodes.nth(index)).to_be_visible(timeout=UI_TIMEOUT_MS)
 
 
 def test_model_page_shows_version_metrics_and_learning_curve(page: Page, webserver: Webserver):
@@ -100,13 +111,13 @@ def test_retraining_run_shows_its_trigger(page: Page, webserver: Webserver, retr
 
 
 def test_champion_history_lists_every_decision(page: Page, webserver: Webserver, retraining_run: dict[str, Any]):
-    history = asset(webserver, "champion_model")["assetMaterializations"]
+    history = asset(webserver, CHAMPION)["assetMaterializations"]
     decisions = {event["runId"]: event["metadata"]["decision"] for event in history}
     assert "promoted" in decisions.values(), f"no promotion in the champion's history: {decisions}"
-    assert retraining_run["runId"] in decisions, "the retraining run left no decision on champion_model"
+    assert retraining_run["runId"] in decisions, f"the retraining run left no decision on {CHAMPION}"
     # Oldest first, so the page is left on the latest decision for the screenshot.
     for event in reversed(history):
-        page.goto(f"{webserver.url}/assets/champion_model?view=events&time={event['timestamp']}")
+        page.goto(f"{webserver.url}/assets/{CHAMPION}?view=events&time={event['timestamp']}")
         expect(page.get_by_text(f"Materialized in run {event['runId'][:8]}")).to_be_visible(timeout=UI_TIMEOUT_MS)
         for key in ("decision", "reason", "changed_by", "champion_version"):
             expect(metadata_row(page, key)).to_contain_text(str(event["metadata"][key]))
@@ -116,9 +127,9 @@ def test_drift_evidence_shows_feature_table_and_histograms(
     page: Page, webserver: Webserver, retraining_run: dict[str, Any]
 ):
     batch = retraining_run["tags"]["asset_platform/evidence"].split(",")[0]
-    (event,) = asset(webserver, "batch_drift", partition=batch)["assetMaterializations"]
+    (event,) = asset(webserver, DRIFT, partition=batch)["assetMaterializations"]
     drifted = json.loads(event["metadata"]["assessment"])["drifted_features"]
-    page.goto(f"{webserver.url}/assets/batch_drift?view=partitions&partition={batch}")
+    page.goto(f"{webserver.url}/assets/{DRIFT}?view=partitions&partition={batch}")
     expect(metadata_row(page, "status")).to_contain_text(event["metadata"]["status"], timeout=UI_TIMEOUT_MS)
     features = open_markdown(page, "features")
     expect(features.get_by_role("columnheader", name="PSI")).to_be_visible()

@@ -1,0 +1,147 @@
+"""One page for the whole fleet: every declared model's state in one table, refreshed after each batch.
+
+`fleet/overview` reads the event log (not the models' stored values), so it is
+cheap and always shows what the UI shows elsewhere: the champion and since when,
+the last batches' drift verdicts, the realized and estimated metric with a small
+trend plot, open retrainings and the last gate decision. `fleet_overview_sensor`
+materializes it whenever a model's drift, performance or champion changed.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.lifecycle.names import DRIFT, PERFORMANCE, LifecycleNames
+
+OVERVIEW_KEY = dg.AssetKey(["fleet", "overview"])
+OVERVIEW_JOB = "fleet_overview"
+OVERVIEW_SENSOR = "fleet_overview_sensor"
+_RECENT = 12
+_OPEN = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING]
+_OPEN += [dg.DagsterRunStatus.STARTED]
+_COLUMNS = (
+    "model",
+    "task",
+    "champion",
+    "champion_since",
+    "last_drift",
+    "realized",
+    "estimated",
+    "open_retrains",
+    "last_decision",
+)
+
+
+def build_overview(declarations: Sequence[ModelDeclaration]) -> dg.Definitions:
+    """The overview asset, its job and the sensor that refreshes it, over `declarations`."""
+    from asset_platform.lifecycle.build import lifecycle_names
+
+    fleet = [(declaration, lifecycle_names(declaration)) for declaration in declarations]
+
+    @dg.asset(
+        key=OVERVIEW_KEY,
+        group_name="fleet",
+        kinds={"json"},
+        code_version="1",
+        description="Every declared model at a glance: champion and since when, the last batches' drift "
+        "verdicts, realized and estimated metric with a trend, open retrainings, the last gate decision.",
+    )
+    def overview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        rows, trends = [], {}
+        for declaration, names in fleet:
+            row, trend = _model_state(context.instance, declaration, names)
+            rows.append(row)
+            if trend:
+                trends[f"trend/{declaration.name}"] = dg.MetadataValue.md(trend)
+        table = dg.MetadataValue.table(
+            records=[dg.TableRecord({k: str(row[k]) for k in _COLUMNS}) for row in rows],
+            schema=dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in _COLUMNS]),
+        )
+        return dg.MaterializeResult(value=rows, metadata={"models": table, "model_count": len(rows), **trends})
+
+    job = dg.define_asset_job(
+        OVERVIEW_JOB, selection=dg.AssetSelection.assets(OVERVIEW_KEY), description="Refresh fleet/overview."
+    )
+    watched = [key for _d, names in fleet for key in (names.key(DRIFT), names.key(PERFORMANCE), names.champion)]
+
+    @dg.sensor(
+        name=OVERVIEW_SENSOR,
+        job=job,
+        minimum_interval_seconds=30,
+        description="Any model's drift, performance or champion changed → refresh fleet/overview.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def overview_sensor(context: dg.SensorEvaluationContext):
+        newest = 0
+        for key in watched:
+            records = context.instance.fetch_materializations(key, limit=1).records
+            newest = max([newest, *(record.storage_id for record in records)])
+        if newest == 0 or str(newest) == context.cursor:
+            return dg.SensorResult(
+                skip_reason="no model's drift, performance or champion changed since the last refresh",
+                cursor=context.cursor,
+            )
+        # The run key follows the newest event: a replayed tick never refreshes twice for it.
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"overview-{newest}")], cursor=str(newest))
+
+    return dg.Definitions(assets=[overview], jobs=[job], sensors=[overview_sensor])
+
+
+def _model_state(
+    instance: dg.DagsterInstance, declaration: ModelDeclaration, names: LifecycleNames
+) -> tuple[dict[str, Any], str]:
+    metric = declaration.metric_name
+    drift = _recent(instance, names.key(DRIFT))
+    performance = list(reversed(_recent(instance, names.key(PERFORMANCE))))
+    champions = _recent(instance, names.champion)
+    realized = [_value(r, f"performance/{metric}") for r in performance]
+    estimated = [_value(r, f"performance/estimated_{metric}") for r in performance]
+    latest_estimate = next((_value(r, f"estimated_{metric}") for r in drift if _value(r, f"estimated_{metric}")), None)
+    changes = [r for r in champions if _value(r, "decision") in ("promoted", "rolled back")]
+    open_runs = instance.get_runs_count(dg.RunsFilter(job_name=names.retraining_job, statuses=_OPEN))
+    row = {
+        "model": declaration.name,
+        "task": f"{declaration.task.replace('_', ' ')} ({metric})",
+        "champion": (_value(champions[0], "champion_version") or "")[:12] if champions else "none yet",
+        "champion_since": _when(changes[0]) if changes else "",
+        "last_drift": ", ".join(f"{r.partition_key}: {_value(r, 'status')}" for r in drift[:3]) or "no batches",
+        "realized": _fmt(realized[-1] if realized else None),
+        "estimated": _fmt(latest_estimate),
+        "open_retrains": open_runs,
+        "last_decision": f"{_value(champions[0], 'decision')}: {_value(champions[0], 'reason')}"[:160]
+        if champions
+        else "",
+    }
+    return row, _trend(declaration.name, metric, realized, estimated)
+
+
+def _recent(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[dg.EventLogRecord]:
+    return list(instance.fetch_materializations(key, limit=_RECENT).records)
+
+
+def _value(record: dg.EventLogRecord, key: str) -> Any:
+    entry = record.asset_materialization.metadata.get(key)
+    return None if entry is None else entry.value
+
+
+def _when(record: dg.EventLogRecord) -> str:
+    return dt.datetime.fromtimestamp(record.timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None or value != value else f"{value:.4f}"
+
+
+def _trend(model: str, metric: str, realized: list, estimated: list) -> str:
+    """A small chart of the realized (and estimated) metric over the last batches."""
+    from asset_platform.reports import line_chart_markdown
+
+    series = {f"realized {metric}": [v for v in realized if v is not None]}
+    if any(v is not None for v in estimated):
+        series[f"estimated {metric}"] = [v for v in estimated if v is not None]
+    if len(series[f"realized {metric}"]) < 2:
+        return ""
+    return line_chart_markdown(series, f"{model}: {metric} per batch", "batch", metric)

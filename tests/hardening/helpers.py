@@ -1,0 +1,221 @@
+"""A small ecommerce loop to attack: one trained home, copied per module (or per fault case), never changed.
+
+The declaration is the ecommerce example with its LightGBM family only, so the
+baseline trains in seconds; everything the faults touch (landing, contract,
+sensors, storage, registry, runs) is the example's. Used by the tests here and
+by `benchmarks/faults.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from app.demo import HISTORY_START, LoopState, tick
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.home import PlatformHome
+from asset_platform.lifecycle import lifecycle_names
+from asset_platform.lifecycle.names import PREDICTIONS
+from asset_platform.synthetic import write_batches
+from asset_platform.synthetic.landing import write_labels, write_production_day
+
+MODEL = "ecommerce"
+HISTORY_DAYS, ROWS, SEED = 6, 800, 7
+LGBM = {"family": "lightgbm", "name": "lgbm_model", "params": {"max_rounds": 60, "early_stopping_rounds": 10}}
+
+
+def declaration(settle_seconds: float = 0) -> ModelDeclaration:
+    """The ecommerce example with one fast model family; `settle_seconds` as its landing declares."""
+    from assets.ecommerce import ecommerce
+
+    fields = ecommerce.model_dump(exclude_unset=True)
+    fields["models"] = [LGBM]
+    fields["landing"] = {**fields.get("landing", {}), "settle_seconds": settle_seconds}
+    return ModelDeclaration(**fields)
+
+
+def day_of(index: int) -> dt.date:
+    """The date of production day `index` (day 0 follows the history)."""
+    return HISTORY_START + dt.timedelta(days=HISTORY_DAYS + index)
+
+
+def open_instance(home: PlatformHome) -> dg.DagsterInstance:
+    from app.serve import prepare_dagster_home
+
+    return dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
+
+
+def open_loop(home: PlatformHome, instance: dg.DagsterInstance, settle_seconds: float = 0) -> LoopState:
+    """The loop of the declaration on `home`: definitions built with the home's resources, nothing run."""
+    from app.definitions import build_definitions
+    from resources.local import local_resources
+
+    model = declaration(settle_seconds)
+    resources = local_resources(home)
+    defs = build_definitions([model], resources)
+    landing = resources["landing"].for_model(model).ensure()
+    return LoopState(instance, defs, lifecycle_names(model), landing)
+
+
+def train_home(root: Path) -> PlatformHome:
+    """A platform home at `root` with the history landed and the baseline trained (the champion)."""
+    home = PlatformHome(root).ensure()
+    with env(home), open_instance(home) as instance:
+        state = open_loop(home, instance)
+        write_batches(state.landing.history, HISTORY_START, HISTORY_DAYS, ROWS, seed=SEED)
+        result = state.defs.resolve_job_def(state.names.training_job).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        assert result.success, "the baseline must train"
+    return home
+
+
+def copy_home(trained: PlatformHome, root: Path) -> PlatformHome:
+    """A copy of a trained home (Dagster storage, DVC workspace and remote, landing) at `root`."""
+    shutil.copytree(trained.root, root, symlinks=True)
+    (root / "platform.lock").unlink(missing_ok=True)
+    return PlatformHome(root).ensure()
+
+
+@contextmanager
+def env(home: PlatformHome) -> Iterator[PlatformHome]:
+    """$ASSET_PLATFORM_HOME and $DAGSTER_HOME point at `home` for the block (the CLI reads them)."""
+    saved = {name: os.environ.get(name) for name in ("ASSET_PLATFORM_HOME", "DAGSTER_HOME")}
+    os.environ["ASSET_PLATFORM_HOME"] = str(home.root)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    try:
+        yield home
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def loop_on(home: PlatformHome, settle_seconds: float = 0) -> Iterator[LoopState]:
+    """The loop on `home` for the block, with its environment and instance."""
+    with env(home), open_instance(home) as instance:
+        yield open_loop(home, instance, settle_seconds)
+
+
+def land(state: LoopState, index: int, scenario: str | None = None) -> tuple[Path, pd.DataFrame]:
+    """Production day `index`: the batch lands now (renamed into place); its labels are returned for later."""
+    return write_production_day(state.landing.production, day_of(index), ROWS, SEED, scenario)
+
+
+def land_labels(state: LoopState, index: int, labels: pd.DataFrame) -> Path:
+    return write_labels(state.landing.labels, day_of(index), labels)
+
+
+def batch_frame(index: int, scenario: str | None = None) -> pd.DataFrame:
+    """Day `index` as the generator makes it, the label included (for hand-made bad files)."""
+    from asset_platform.synthetic.datasets import demo_dataset
+
+    return demo_dataset(MODEL).generate(ROWS, day_of(index), SEED, scenario, 1.0)
+
+
+def evaluate(state: LoopState, sensor_name: str) -> dg.SensorResult:
+    """One evaluation of a sensor from its stored cursor, without running what it asks for."""
+    sensor = state.defs.resolve_sensor_def(sensor_name)
+    context = dg.build_sensor_context(
+        instance=state.instance,
+        cursor=state.cursors.get(sensor_name),
+        definitions=state.defs,
+        resources=state.defs.resources,
+        sensor_name=sensor_name,
+    )
+    result = sensor(context)
+    state.cursors[sensor_name] = result.cursor
+    for request in result.dynamic_partitions_requests or []:
+        state.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def run_tick(state: LoopState, sensor_name: str) -> list[dg.ExecuteInProcessResult]:
+    """Evaluate a sensor and run what it requests, as the daemon would (app.demo.tick)."""
+    return tick(state, sensor_name)
+
+
+def skip_reason(state: LoopState, sensor_name: str) -> str:
+    """The sensor's skip reason right now (it must request nothing)."""
+    result = evaluate(state, sensor_name)
+    assert not result.run_requests, f"{sensor_name} unexpectedly requested {result.run_requests}"
+    return result.skip_reason.skip_message or "" if result.skip_reason else ""
+
+
+def scored(state: LoopState, batch: str) -> bool:
+    """Has batch `batch` stored predictions?"""
+    records = state.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=state.names.key(PREDICTIONS), asset_partitions=[batch]), limit=1
+    )
+    return bool(records.records)
+
+
+def partitions(state: LoopState) -> list[str]:
+    return list(state.instance.get_dynamic_partitions(state.names.partitions))
+
+
+def runs(state: LoopState, job: str, status: dg.DagsterRunStatus | None = None) -> list[dg.DagsterRun]:
+    statuses = [status] if status else None
+    return list(state.instance.get_runs(dg.RunsFilter(job_name=job, statuses=statuses)))
+
+
+def quarantined(state: LoopState) -> dict[str, str]:
+    """Quarantined file name -> its reason note."""
+    folder = state.landing.quarantine
+    if not folder.is_dir():
+        return {}
+    return {
+        path.name: path.with_name(path.name + ".reason.txt").read_text()
+        for path in folder.iterdir()
+        if not path.name.endswith(".reason.txt")
+    }
+
+
+def files_bytes(folder: Path) -> int:
+    """Bytes of every regular file under `folder` (links not followed), to count what a fault lost."""
+    return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def stored_objects(home: PlatformHome, asset_path: list[str], partition: str | None = None) -> list[Path]:
+    """The cache and remote objects of the latest version of an asset (partition) in `home`."""
+    from asset_platform.storage import AssetStore
+
+    store = AssetStore(home.dvc_workspace)
+    record = store.record(asset_path, partition)
+    paths = []
+    for oid in [record.md5, *(md5 for md5, _size in record.files.values())]:
+        paths += [store.cache.path(oid), home.dvc_remote / "files" / "md5" / oid[:2] / oid[2:]]
+    return [path for path in paths if path.exists()]
+
+
+def champion_objects(state: LoopState, home: PlatformHome) -> list[Path]:
+    """The cache and remote objects of the champion model's version."""
+    from asset_platform.lifecycle.champion import lineup_for
+
+    champion = lineup_for(state.defs.resources["registry"], state.names).champion()
+    assert champion is not None
+    return stored_objects(home, champion.model_asset.split("/"))
+
+
+def hide(paths: list[Path], aside: Path) -> list[tuple[Path, Path]]:
+    """Move files away (a lost cache object and its remote copy); returns the moves for `restore`."""
+    aside.mkdir(parents=True, exist_ok=True)
+    moves = [(path, aside / f"{index}-{path.name}") for index, path in enumerate(paths)]
+    for source, target in moves:
+        os.replace(source, target)
+    return moves
+
+
+def restore(moves: list[tuple[Path, Path]]) -> None:
+    for source, target in moves:
+        os.replace(target, source)
