@@ -10,7 +10,9 @@ Contenders, each in its own subprocess so that time and memory are its own:
 
 * ours - `build_profile` on the reference (timed separately, once), then
   `compute_drift` + `assess_batch` on the batch with the profile loaded from
-  its JSON; also timed on a 1,000,000-row batch (`drift_1m_batch_s`).
+  its JSON; also timed on a 1,000,000-row batch (`drift_1m_batch_s`). Every
+  statistic of the results is computed, p-values included (asymptotic, against
+  the profile's full-reference counts; no exact test), under the default policy.
 * peer "evidently" - `Report([DataDriftPreset()])` on the same reference and
   batch (its default tests: normed Wasserstein for numeric, Jensen-Shannon for
   categorical columns, on the full reference).

@@ -9,7 +9,8 @@ test calls a harmless 0.5% shift "significant". p-values can be added as a
 second signal (`p_value_alpha`), corrected for testing every feature at once.
 
 Default thresholds and where they come from ("our choice" where no outside
-convention exists; the numbers behind each are checked in tests/drift):
+convention exists; the JS and category numbers quoted are checked in
+tests/drift/test_category_shift.py):
 
 * PSI warn 0.1 / alert 0.25 (natural logarithm, 10 reference quantile bins) -
   the credit-scoring convention ("< 0.1 no significant change, 0.1-0.25 some

@@ -16,7 +16,9 @@ A prediction score is profiled like any numeric feature (e.g. "prediction").
 The sample is stratified: the sorted reference is cut into `sample_size` runs of
 equal size and one value is drawn (seeded) from each. The sample's ECDF is
 therefore within 1/sample_size + 1/n_rows of the full reference's everywhere, so
-a KS statistic against the sample is within that of the full-reference one. Its
+a KS statistic against the sample is within that of the full-reference one
+(measure.py subtracts that margin to get a conservative full-reference KS
+p-value; the counts of the quantile bins are the full reference's). Its
 Wasserstein distance to the full reference (`sample_error`, in feature units)
 bounds, by the triangle inequality, how far any Wasserstein distance against the
 sample can be from the full-reference one.

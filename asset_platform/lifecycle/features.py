@@ -74,6 +74,7 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
             task=declaration.task,
         )
         pipeline.cutoff, pipeline.window_start = cutoff.isoformat(), rows[time].min().isoformat()
+        pipeline.holdout_end = rows[time].max().isoformat()
         split_metadata = {
             "cutoff": pipeline.cutoff,
             "window_start": pipeline.window_start,

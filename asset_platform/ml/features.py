@@ -39,6 +39,8 @@ class FeaturePipeline:
     seen: dict[str, list[str]] = field(default_factory=dict)
     cutoff: str = ""
     window_start: str = ""
+    # The newest row the split saw: the holdout is [cutoff, holdout_end], however much data arrives later.
+    holdout_end: str = ""
 
     @property
     def numeric(self) -> list[str]:
@@ -161,5 +163,9 @@ def training_rows(rows: pd.DataFrame, pipeline: FeaturePipeline) -> pd.DataFrame
 
 
 def holdout_rows(rows: pd.DataFrame, pipeline: FeaturePipeline) -> pd.DataFrame:
-    """The rows held out from the pipeline's training: from the cutoff on."""
-    return rows[rows[pipeline.time_column] >= pd.Timestamp(pipeline.cutoff)]
+    """The rows held out from the pipeline's training: from the cutoff to the newest row the split saw."""
+    times = rows[pipeline.time_column]
+    held_out = times >= pd.Timestamp(pipeline.cutoff)
+    if pipeline.holdout_end:
+        held_out &= times <= pd.Timestamp(pipeline.holdout_end)
+    return rows[held_out]

@@ -27,6 +27,7 @@ import filecmp
 import json
 import shutil
 import subprocess
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +122,26 @@ def test_id() -> Iterator[str]:
     test_id = uuid.uuid4().hex[:10]
     yield test_id
     remove_labelled(test_id)
+
+
+def test_the_image_the_chart_and_pyproject_agree_on_the_code():
+    """Without Docker: what the image copies and serves is what pyproject.toml and the chart name."""
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    dockerfile = (REPO_ROOT / "deployments" / "Dockerfile").read_text()
+    module = definitions_module(REPO_ROOT)
+    (cmd,) = [line.removeprefix("CMD").strip() for line in dockerfile.splitlines() if line.startswith("CMD")]
+    command = json.loads(cmd)
+    assert command[command.index("-m") + 1] == module, "the image's CMD serves another module than pyproject.toml's"
+    assert user_deployment(values())["codeServerArgs"] == ["-m", module], "the chart serves another module"
+    packages = [pattern.rstrip("*") for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    missing = [package for package in packages if f"COPY {package}/ {package}/" not in dockerfile]
+    assert not missing, f"deployments/Dockerfile does not copy the packages {missing} into the image"
+
+    def patterns(path: Path) -> list[str]:
+        return [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+    # The legacy builder reads one, BuildKit the other: the same context either way.
+    assert patterns(REPO_ROOT / ".dockerignore") == patterns(REPO_ROOT / "deployments" / "Dockerfile.dockerignore")
 
 
 def _in_image(*command: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from app.demo import HISTORY_START, LoopState, tick
+from app.demo import HISTORY_START, LoopState
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
@@ -124,13 +124,18 @@ def batch_frame(index: int, scenario: str | None = None) -> pd.DataFrame:
 
 
 def evaluate(state: LoopState, sensor_name: str) -> dg.SensorResult:
-    """One evaluation of a sensor from its stored cursor, without running what it asks for."""
+    """One evaluation of a sensor from its stored cursor, without running what it asks for.
+
+    The sensor gets the resources it declares, as under the daemon (a resource it
+    does not use, such as a storage whose remote is lost, cannot stop it).
+    """
     sensor = state.defs.resolve_sensor_def(sensor_name)
+    resources = {key: state.defs.resources[key] for key in sensor.required_resource_keys}
     context = dg.build_sensor_context(
         instance=state.instance,
         cursor=state.cursors.get(sensor_name),
         definitions=state.defs,
-        resources=state.defs.resources,
+        resources=resources,
         sensor_name=sensor_name,
     )
     result = sensor(context)
@@ -141,8 +146,24 @@ def evaluate(state: LoopState, sensor_name: str) -> dg.SensorResult:
 
 
 def run_tick(state: LoopState, sensor_name: str) -> list[dg.ExecuteInProcessResult]:
-    """Evaluate a sensor and run what it requests, as the daemon would (app.demo.tick)."""
-    return tick(state, sensor_name)
+    """Evaluate a sensor and run what it requests, as the daemon would (a run key is launched once)."""
+    sensor = state.defs.resolve_sensor_def(sensor_name)
+    results = []
+    for request in evaluate(state, sensor_name).run_requests or []:
+        if state.instance.get_runs_count(dg.RunsFilter(tags={"dagster/run_key": request.run_key})):
+            continue
+        tags = {**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": sensor_name}
+        job = state.defs.resolve_job_def(request.job_name or sensor.job_name)
+        results.append(
+            job.execute_in_process(
+                instance=state.instance,
+                tags=tags,
+                partition_key=request.partition_key,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
+        )
+    return results
 
 
 def skip_reason(state: LoopState, sensor_name: str) -> str:
@@ -219,3 +240,13 @@ def hide(paths: list[Path], aside: Path) -> list[tuple[Path, Path]]:
 def restore(moves: list[tuple[Path, Path]]) -> None:
     for source, target in moves:
         os.replace(target, source)
+
+
+def run_text(state: LoopState, run_id: str) -> str:
+    """Everything a run's event log says (messages and error details), to check what it names."""
+    parts = []
+    for entry in state.instance.all_logs(run_id):
+        parts.append(entry.user_message or "")
+        if entry.dagster_event is not None:
+            parts.append(str(entry.dagster_event.event_specific_data))
+    return "\n".join(parts)
