@@ -67,24 +67,33 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
         metadata={"asset_platform/family": spec.family},
     )
     def model(training_set: Frame, holdout_set: Frame, feature_pipeline: dict) -> dg.MaterializeResult:
-        from asset_platform.ml.families import TrainingData, train_family, validation_split
-        from asset_platform.ml.features import FeaturePipeline
-        from asset_platform.registry.tracking import track_training
-
-        pipeline = FeaturePipeline.from_dict(feature_pipeline)
-        fit, valid = validation_split(training_set, pipeline.time_column)
-        with track_training() as usage:
-            trained = train_family(spec, TrainingData(pipeline, declaration.task, fit, valid))
-        trained.model.extra["declaration"] = {"model": declaration.name, "family": spec.model_dump()}
-        trained.model.metrics = {
-            **score_splits(
-                trained.model, pipeline.label_column, {"train": fit, "valid": valid, "holdout": holdout_set}
-            ),
-            **trained.counts,
-        }
-        return model_result(trained, usage)
+        return model_result(
+            *train_model(declaration.name, declaration.task, spec, training_set, holdout_set, feature_pipeline)
+        )
 
     return model
+
+
+def train_model(
+    model_name: str, task: str, spec: ModelFamilySpec, training_set: Frame, holdout_set: Frame, feature_pipeline: dict
+) -> tuple[Any, Any]:
+    """Train `spec` on the split and score it: (the family's Fit, the resources it used).
+
+    Shared by the model assets and `reproduce`, which passes the spec recorded in
+    the model rather than today's declaration.
+    """
+    from asset_platform.ml.families import TrainingData, train_family, validation_split
+    from asset_platform.ml.features import FeaturePipeline
+    from asset_platform.registry.tracking import track_training
+
+    pipeline = FeaturePipeline.from_dict(feature_pipeline)
+    fit, valid = validation_split(training_set, pipeline.time_column)
+    with track_training() as usage:
+        trained = train_family(spec, TrainingData(pipeline, task, fit, valid))
+    trained.model.extra["declaration"] = {"model": model_name, "family": spec.model_dump()}
+    splits = {"train": fit, "valid": valid, "holdout": holdout_set}
+    trained.model.metrics = {**score_splits(trained.model, pipeline.label_column, splits), **trained.counts}
+    return trained, usage
 
 
 def score_splits(model: Any, label: str, splits: dict[str, Frame]) -> dict[str, float]:

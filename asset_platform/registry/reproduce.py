@@ -39,8 +39,8 @@ def reproduce(
 ) -> Reproduction:
     """Retrain the model of `record` (a materialization event) and compare the bytes.
 
-    Model assets take no run config (their params are the declaration's, recorded
-    in the model), so the recorded inputs alone determine the rebuild.
+    Model assets take no run config: the recorded inputs and the family spec
+    recorded in the model (its declaration at training time) determine the rebuild.
     """
     materialization = record.asset_materialization
     asset = materialization.asset_key.to_user_string()
@@ -53,8 +53,18 @@ def reproduce(
         if label not in parameters:
             raise LookupError(f"{asset} {version}: recorded input {label} is not an input of the asset any more")
         kwargs[parameters[label]] = store.get(label.split("/"), None, md5)
-    result = assets_def(**kwargs)
     original = store.get(asset.split("/"), None, version)
+    recorded = original.extra.get("declaration")
+    if recorded and {"training_set", "holdout_set", "feature_pipeline"} <= set(kwargs):
+        # The spec the model was trained with, not today's declaration: a version trained
+        # before a params change still rebuilds byte-identically.
+        from asset_platform.declaration import ModelFamilySpec
+        from asset_platform.lifecycle.training import model_result, train_model
+
+        spec = ModelFamilySpec(**recorded["family"])
+        result = model_result(*train_model(recorded["model"], original.task, spec, **kwargs))
+    else:
+        result = assets_def(**kwargs)
     rebuilt_version = _stored_version(result.value)
     differences = {
         name: result.value.metrics[name] - value

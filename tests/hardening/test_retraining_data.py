@@ -54,9 +54,9 @@ def retrained(trained_home: PlatformHome, tmp_path_factory: pytest.TempPathFacto
         unsafe = "events 2026-01-20.parquet"
         frames[3].drop(columns=[LABEL]).to_parquet(production / unsafe, index=False)
         frames[3][[ID, LABEL]].to_parquet(labels / unsafe, index=False)
-        scoring = {result.dagster_run.tags["dagster/partition"]: result for result in run_tick(
-            state, state.names.batch_sensor
-        )}
+        scoring = {
+            result.dagster_run.tags["dagster/partition"]: result for result in run_tick(state, state.names.batch_sensor)
+        }
         for index in (0, 1, 2):
             frames[index][[ID, LABEL]].to_parquet(labels / _name(index), index=False)
         performance = run_tick(state, state.names.labels_sensor)

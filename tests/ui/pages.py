@@ -51,3 +51,13 @@ def expect_image_loaded(image: Locator) -> int:
 def materialize_buttons(page: Page) -> Locator:
     """The buttons that launch a materialization: "Materialize", "Materialize all…", "Materialize…"."""
     return page.get_by_role("button").filter(has_text=re.compile(r"^Materialize"))
+
+
+def filter_lineage(page: Page, selection: str) -> None:
+    """Type an asset selection (`key:"ecommerce/*"`) into the lineage page's filter, as a user does."""
+    # The filter is a CodeMirror editor: its input takes the keys once the editor has the focus.
+    page.locator(".CodeMirror").first.click()
+    page.keyboard.type(selection)
+    page.keyboard.press("Enter")
+    # The lineage page keeps the selection in its path (`/asset-groups~<selection>/`).
+    expect(page).to_have_url(re.compile(r"/asset-groups~"), timeout=UI_TIMEOUT_MS)
