@@ -171,18 +171,27 @@ def tick(state: LoopState, sensor_name: str) -> list[dg.ExecuteInProcessResult]:
             continue  # the daemon never launches a run key twice
         tags = {**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": sensor_name}
         job_name = request.job_name or sensor.job_name
-        results.append(_execute(state, job_name, tags=tags, partition_key=request.partition_key))
+        results.append(
+            _execute(state, job_name, tags=tags, partition_key=request.partition_key, run_config=request.run_config)
+        )
     return results
 
 
-def _execute(state: LoopState, job_name: str, tags: dict[str, str], partition_key: str | None = None):
+def _execute(
+    state: LoopState,
+    job_name: str,
+    tags: dict[str, str],
+    partition_key: str | None = None,
+    run_config: dict[str, Any] | None = None,
+):
     job = state.defs.resolve_job_def(job_name)
     return job.execute_in_process(
         instance=state.instance,
         tags=tags,
         partition_key=partition_key,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        # The request's config (a retraining's window), quiet console: the full log is in the run.
+        run_config={**(run_config or {}), "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
 
 

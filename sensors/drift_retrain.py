@@ -69,7 +69,16 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
             DRIFT_REASON_TAG: decision.reason[:1000],
         }
         _announce(notifier, context, names, evidence, decision.reason, [records[key] for key in evidence], run_key)
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)], cursor=dump_cursor(state))
+        request = dg.RunRequest(run_key=run_key, tags=tags, run_config=_retraining_config(records, evidence))
+        return dg.SensorResult(run_requests=[request], cursor=dump_cursor(state))
+
+    def _retraining_config(records: dict[str, dict], evidence: tuple[str, ...]) -> dict:
+        spec = declaration.retraining
+        config: dict[str, Any] = {"window_days": spec.window_days, "holdout_fraction": spec.retrain_holdout_fraction}
+        starts = [records[key]["batch_start"] for key in evidence if records[key].get("batch_start")]
+        if spec.from_evidence and starts:
+            config.update(since=min(starts), min_rows=spec.min_rows)
+        return {"ops": {names.feature_op: {"config": config}}}
 
     def _announce(notifier, context, names, keys, reason, evidence, run_key) -> None:
         features = tuple(sorted({f for record in evidence for f in record.get("drifted_features", [])}))

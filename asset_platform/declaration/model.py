@@ -117,6 +117,12 @@ class RetrainingSpec(_Spec):
         default=4.0, gt=0, description="Retraining learns from the newest N days of labeled data (None: all)."
     )
     retrain_holdout_fraction: float = Field(default=0.25, gt=0, lt=1, description="Holdout share when retraining.")
+    from_evidence: bool = Field(
+        default=True,
+        description="A drift-triggered retrain learns only from the first drifted batch on, when that holds "
+        "at least `min_rows` labeled rows (else it falls back to `window_days`).",
+    )
+    min_rows: int = Field(default=2000, ge=100, description="Rows needed to learn from the evidence alone.")
 
 
 class MonitoringSpec(_Spec):

@@ -18,6 +18,12 @@ class SplitConfig(dg.Config):
         description="Learn only from the newest N days of labeled rows (None: all). A sliding window lets a "
         "retrained model learn a changed concept instead of averaging it away.",
     )
+    since: str | None = Field(
+        default=None,
+        description="Learn only from rows at or after this time (ISO 8601), when at least `min_rows` are there; "
+        "the drift sensor sets it to the first drifted batch's start.",
+    )
+    min_rows: int = Field(default=2000, ge=1, description="Rows needed after `since` to use it.")
 
 
 def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list:
@@ -54,7 +60,11 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
 
         time = declaration.time_column
         rows = dataset
-        if config.window_days is not None:
+        recent = rows[rows[time] >= pd.Timestamp(config.since)] if config.since else rows.iloc[0:0]
+        if config.since and len(recent) >= config.min_rows:
+            # After a confirmed drift only the new regime is worth learning from.
+            rows = recent
+        elif config.window_days is not None:
             rows = rows[rows[time] >= rows[time].max() - pd.Timedelta(days=config.window_days)]
         fraction = config.holdout_fraction or declaration.retraining.holdout_fraction
         train_rows, holdout_rows, cutoff = time_split(rows, time, fraction)
@@ -80,6 +90,7 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
             "window_start": pipeline.window_start,
             "holdout_fraction": fraction,
             "window_days": "all history" if config.window_days is None else str(config.window_days),
+            "since": config.since or "",
         }
         yield dg.Output(
             pipeline.to_dict(), output_name="feature_pipeline", metadata={"features": len(pipeline.feature_names)}

@@ -311,6 +311,8 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             "max_psi": round(summary["max_psi"], 4),
             "reference_champion_version": reference_profile.get("champion_version", ""),
         }
+        if declaration.time_column in batch and len(batch):
+            record["batch_start"] = batch[declaration.time_column].min().isoformat()
         estimate_reason = _judge_estimate(record, predictions, reference_profile)
         status = record["status"]
         reasons = [*assessment.reasons, *([estimate_reason] if estimate_reason else [])]

@@ -4,9 +4,9 @@
 STARTED, then waits until it is killed (or ten minutes pass). A second mode,
 `python -m tests.hardening.sleeper lock <home> <command>`, holds the home's lock
 and prints `locked` instead, until killed or its stdin closes.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Dagster reads the op's context annotation at runtime.
+"""
 
 import sys
 import time
