@@ -8,10 +8,6 @@ for the champion pointer ran code during `asset-platform models list`).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import pickle
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +20,7 @@ from asset_platform.lifecycle.names import BATCHES, CHAMPION, PREDICTION, PREDIC
 from asset_platform.lifecycle.scoring import score_rows
 from asset_platform.storage import AssetStore, FormatMismatchError
 from asset_platform.storage.hashing import md5_file
-from tests.hardening.helpers import copy_home, land, loop_on, run_tick
+from tests.hardening.helpers import copy_home, forge_pickle_version, land, loop_on, run_tick
 from tests.storage.helpers import swap_digit
 
 
@@ -68,46 +64,12 @@ def test_a_same_length_edit_of_the_champion_pointer_never_serves_another_version
         assert md5_file(store.cache.path(record.md5)) == record.md5
 
 
-class _CreatesFile:
-    """Unpickling this calls `open(path, "w")`: code run on load, made visible as a new file."""
-
-    def __init__(self, path: Path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
-def _forge_pickle_pointer(store: AssetStore, asset_path: list[str], marker: Path) -> None:
-    """Record a pickle as the latest champion pointer, as someone with write access to the workspace could."""
-    data = pickle.dumps(_CreatesFile(marker))
-    md5 = hashlib.md5(data).hexdigest()
-    store.staging.mkdir(parents=True, exist_ok=True)
-    staged = store.staging / "forged.pkl"
-    staged.write_bytes(data)
-    store.cache.insert_file(staged, md5)
-    folder = store.catalog.folder(asset_path, None)
-    entry = {
-        "asset": "/".join(asset_path),
-        "partition": None,
-        "md5": md5,
-        "format": "pickle",
-        "size": len(data),
-        "run_id": "forged",
-        "created_at": time.time(),
-        "files": {},
-    }
-    with open(folder / "versions.jsonl", "a") as history:
-        history.write(json.dumps(entry) + "\n")
-    (folder / "LATEST").write_text(md5)
-
-
 def test_a_forged_pickle_entry_for_the_champion_pointer_runs_no_code_during_models_list(
     home: PlatformHome, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     marker = tmp_path / "code-ran"
     with loop_on(home) as state:
-        _forge_pickle_pointer(AssetStore(home.dvc_workspace), state.names.path(CHAMPION), marker)
+        forge_pickle_version(home, state.names.path(CHAMPION), marker)
         try:
             main(["models", "list", "--model", "ecommerce"])
         except FormatMismatchError as refused:

@@ -29,6 +29,7 @@ from tests.hardening.helpers import (
     run_tick,
     scored,
     skip_reason,
+    write_batch_file,
 )
 
 
@@ -39,14 +40,6 @@ def home(trained_home: PlatformHome, tmp_path: Path) -> PlatformHome:
 
 def _requested(result) -> list[str]:
     return [request.partition_key for request in result.run_requests or []]
-
-
-def _write_parquet(path: Path, index: int, **changes) -> Path:
-    frame = batch_frame(index).drop(columns=["converted"])
-    for column, value in changes.items():
-        frame[column] = value
-    frame.to_parquet(path, index=False)
-    return path
 
 
 def test_a_fifo_named_like_a_batch_is_quarantined_and_the_good_batch_is_scored(home: PlatformHome) -> None:
@@ -111,8 +104,8 @@ def test_an_unsafe_file_name_is_quarantined_with_a_note_and_no_partition_is_regi
     home: PlatformHome, name: str
 ) -> None:
     with loop_on(home) as state:
-        _write_parquet(state.landing.production / name, 3)
-        _write_parquet(state.landing.labels / name, 3)
+        write_batch_file(state.landing.production / name, 3)
+        write_batch_file(state.landing.labels / name, 3)
 
         reason = skip_reason(state, state.names.batch_sensor)
 
@@ -125,7 +118,7 @@ def test_an_unsafe_file_name_is_quarantined_with_a_note_and_no_partition_is_regi
 
 def test_a_symlink_to_a_parquet_file_outside_landing_is_quarantined_not_scored(home: PlatformHome) -> None:
     with loop_on(home) as state:
-        outside = _write_parquet(home.root / "elsewhere.parquet", 4)
+        outside = write_batch_file(home.root / "elsewhere.parquet", 4)
         link = state.landing.production / "events_2026-01-11.parquet"
         link.symlink_to(outside)
 
@@ -137,7 +130,7 @@ def test_a_symlink_to_a_parquet_file_outside_landing_is_quarantined_not_scored(h
 
 def test_a_symlink_to_a_batch_inside_landing_is_taken(home: PlatformHome) -> None:
     with loop_on(home) as state:
-        inside = _write_parquet(state.landing.folder / "staging.parquet", 4)
+        inside = write_batch_file(state.landing.folder / "staging.parquet", 4)
         link = state.landing.production / "events_2026-01-11.parquet"
         link.symlink_to(inside)
 
@@ -148,7 +141,7 @@ def test_a_file_written_in_place_waits_named_in_the_skip_reason_until_settled_ne
     home: PlatformHome,
 ) -> None:
     with loop_on(home, settle_seconds=120) as state:
-        path = _write_parquet(state.landing.production / f"events_{day_of(0):%Y-%m-%d}.parquet", 0)
+        path = write_batch_file(state.landing.production / f"events_{day_of(0):%Y-%m-%d}.parquet", 0)
         complete = path.read_bytes()
         path.write_bytes(complete[: len(complete) // 2])  # the writer is halfway through
 
@@ -167,11 +160,11 @@ def test_a_file_written_in_place_waits_named_in_the_skip_reason_until_settled_ne
 def test_a_hidden_file_is_ignored_while_written_and_taken_at_once_when_renamed(home: PlatformHome) -> None:
     with loop_on(home) as state:
         final = state.landing.production / f"events_{day_of(0):%Y-%m-%d}.parquet"
-        hidden = _write_parquet(final.with_name("." + final.name), 0)
+        hidden = write_batch_file(final.with_name("." + final.name), 0)
         hidden.write_bytes(hidden.read_bytes()[:100])  # half-written under its hidden name
 
         assert skip_reason(state, state.names.batch_sensor).startswith("no new")
-        _write_parquet(hidden, 0)
+        write_batch_file(hidden, 0)
         hidden.rename(final)
 
         assert _requested(evaluate(state, state.names.batch_sensor)) == [final.stem]

@@ -61,3 +61,14 @@ def filter_lineage(page: Page, selection: str) -> None:
     page.keyboard.press("Enter")
     # The lineage page keeps the selection in its path (`/asset-groups~<selection>/`).
     expect(page).to_have_url(re.compile(r"/asset-groups~"), timeout=UI_TIMEOUT_MS)
+
+
+def expand_all_groups(page: Page) -> None:
+    """Expand the lineage graph's groups from its settings menu (a graph of one group has none to expand)."""
+    # The graph starts with its groups collapsed; a user expands them from this menu.
+    page.get_by_role("button", name="settings", exact=True).click()
+    expect(page.get_by_role("menuitem").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expand = page.get_by_role("menuitem", name=re.compile("Expand all groups"))
+    if expand.count():
+        expand.click()
+    page.keyboard.press("Escape")

@@ -16,6 +16,7 @@ from tests.ui.conftest import NAMES, requires_chromium
 from tests.ui.pages import (
     UI_TIMEOUT_MS,
     close_dialog,
+    expand_all_groups,
     expect_image_loaded,
     filter_lineage,
     materialize_buttons,
@@ -73,13 +74,11 @@ def test_lineage_shows_every_asset(page: Page, webserver: Webserver):
         selection = f'key:"{prefix}/*"' if prefix else " or ".join(f'key:"{name}"' for name in by_model[prefix])
         page.goto(f"{webserver.url}/asset-groups")
         filter_lineage(page, selection)
-        # The graph starts with its groups collapsed; a user expands them from its settings menu.
-        page.get_by_role("button", name="settings", exact=True).click()
-        page.get_by_role("menuitem", name=re.compile("Expand all groups")).click()
-        page.keyboard.press("Escape")
+        expand_all_groups(page)
         # A node shows the last part of its key; its group names the model.
+        graph = page.locator("svg")
         for name in by_model[prefix]:
-            expect(page.get_by_text(name.split("/")[-1], exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
+            expect(graph.get_by_text(name.split("/")[-1], exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
 
 
 def test_model_page_shows_version_metrics_and_learning_curve(page: Page, webserver: Webserver):
