@@ -69,6 +69,31 @@ def contract_schema(declaration: ModelDeclaration, with_label: bool | None = Non
     return schema
 
 
+def normalize_times(frame: Any, declaration: ModelDeclaration) -> Any:
+    """The frame with every datetime column of the contract as UTC timestamps.
+
+    Upstream systems write timestamps naive (meaning UTC), with offsets, or as
+    ISO strings; pandas refuses to cast naive to aware, so the contract would
+    call every row invalid. Naive values are read as UTC; values that cannot be
+    read become missing, which the contract then reports (never silently kept).
+    """
+    import pandas as pd
+
+    columns = [c.name for c in declaration.contract_columns() if c.dtype == "datetime" and c.name in frame.columns]
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for name in columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            frame[name] = values.dt.tz_convert("UTC")
+        elif pd.api.types.is_datetime64_dtype(values.dtype):
+            frame[name] = values.dt.tz_localize("UTC")
+        else:
+            frame[name] = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    return frame
+
+
 def _column(spec: ColumnSpec, declaration: ModelDeclaration) -> pa.Column:
     import numpy as np
     import pandas as pd

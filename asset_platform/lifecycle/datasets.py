@@ -40,10 +40,10 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         description=f"The history meets {declaration.name}'s data contract; nothing downstream runs otherwise.",
     )
     def matches_contract(raw_data: Frame) -> dg.AssetCheckResult:
-        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.declaration.contract import contract_schema, normalize_times
         from asset_platform.validation.checks import check_against_schema
 
-        report = check_against_schema(raw_data, contract_schema(declaration, with_label=True))
+        report = check_against_schema(normalize_times(raw_data, declaration), contract_schema(declaration, True))
         metadata: dict[str, Any] = {
             "rows": dg.MetadataValue.int(report.rows),
             "failing_rows": dg.MetadataValue.int(report.failing_rows),
@@ -65,10 +65,11 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     )
     def dataset(raw_data: Frame) -> Frame:
         # Validated again here, so the guarantee holds when this asset is materialized on its own.
-        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.declaration.contract import contract_schema, normalize_times
         from asset_platform.validation.checks import check_against_schema
 
         schema = contract_schema(declaration, with_label=True)
+        raw_data = normalize_times(raw_data, declaration)
         report = check_against_schema(raw_data, schema)
         if not report.passed:
             raise dg.Failure(
