@@ -24,7 +24,9 @@ Options:
                         bookworm root file system by mmdebstrap (python3, python3-venv,
                         ca-certificates, libgomp1), imported as $LOCAL_BASE_TAG;
                         reused when that image exists
-  --offline             fill build/wheelhouse with every wheel the lock names (pip wheel
+  --offline             fill the wheelhouse ($ASSET_PLATFORM_WHEELHOUSE, default
+                        ~/.cache/asset-platform/wheelhouse, shared by every clone and
+                        linked into the context's build/) with every wheel the lock names (pip wheel
                         on this machine, from its pip configuration and cache), then
                         build with no network at all (docker build --network none),
                         installing only from the wheelhouse. The wheelhouse is rebuilt
@@ -78,7 +80,7 @@ if [ -z "${PYTHON:-}" ]; then
     if [ -x "$REPO_ROOT/.venv/bin/python" ]; then PYTHON=$REPO_ROOT/.venv/bin/python; else PYTHON=python3; fi
 fi
 [ -f "$context/deployments/Dockerfile" ] || die "no deployments/Dockerfile in the context $context"
-"$DOCKER" info >/dev/null 2>&1 || die "no Docker engine answers ('$DOCKER info' failed); start dockerd (scripts/start-docker.sh)"
+"$DOCKER" info >/dev/null 2>&1 || die "no Docker engine answers ('$DOCKER info' failed); start one (as root: scripts/docker-engine.sh start)"
 
 # BuildKit reads deployments/Dockerfile.dockerignore, the legacy builder .dockerignore
 # (the same patterns). Without the buildx plugin only the legacy builder works.
@@ -92,7 +94,9 @@ make_local_base() {
         return
     fi
     if ! command -v mmdebstrap >/dev/null 2>&1; then
-        [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 || die "--local-base needs mmdebstrap (apt-get install mmdebstrap)"
+        if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+            die "--local-base needs mmdebstrap (apt-get install mmdebstrap)"
+        fi
         log "installing mmdebstrap"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null \
             || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }
@@ -100,7 +104,7 @@ make_local_base() {
     local work
     work=$(mktemp -d)
     log "base: making $LOCAL_BASE_TAG with mmdebstrap (Debian bookworm, Python 3.11)"
-    local options=(--quiet --variant=apt --include=python3,python3-venv,ca-certificates,libgomp1
+    local options=(--quiet --variant=apt "--include=python3,python3-venv,ca-certificates,libgomp1"
         "--dpkgopt=path-exclude=/usr/share/doc/*" "--dpkgopt=path-include=/usr/share/doc/*/copyright"
         "--dpkgopt=path-exclude=/usr/share/man/*" "--dpkgopt=path-exclude=/usr/share/info/*"
         "--dpkgopt=path-exclude=/usr/share/locale/*")
@@ -170,16 +174,16 @@ build_args+=(--build-arg "BASE_IMAGE=$base")
 
 if [ "$offline" = yes ]; then
     "$DOCKER" image inspect "$base" >/dev/null 2>&1 || die "--offline: the base image $base is not here (docker pull it, or use --local-base)"
-    # The wheelhouse is kept in the repository's build/ (git-ignored) and linked
-    # into another context, so one fill serves every context on this machine.
-    cache=$REPO_ROOT/build/wheelhouse
-    mkdir -p "$REPO_ROOT/build"
+    # The wheelhouse is kept in the user's cache (not in a checkout) and linked into
+    # the build context, so one fill serves every clone and context on this machine.
+    cache=${ASSET_PLATFORM_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/asset-platform/wheelhouse}
+    mkdir -p "$(dirname "$cache")"
     fill_wheelhouse "$cache"
-    if [ "$context" != "$REPO_ROOT" ]; then
-        rm -rf "$context/build/wheelhouse"
-        mkdir -p "$context/build"
-        cp -al "$cache" "$context/build/wheelhouse" 2>/dev/null || cp -a "$cache" "$context/build/wheelhouse"
-    fi
+    rm -rf "$context/build/wheelhouse"
+    mkdir -p "$context/build"
+    # Hard links where the context is on the same file system, else a copy.
+    cp -al "$cache" "$context/build/wheelhouse" 2>/dev/null \
+        || { rm -rf "$context/build/wheelhouse" && cp -a "$cache" "$context/build/wheelhouse"; }
     build_args+=(--build-arg WHEELHOUSE=build/wheelhouse --network none)
 else
     # A folder that is never there: an online build ignores a wheelhouse left in build/.
