@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from asset_platform.declaration.errors import DeclarationError
 from asset_platform.home import PlatformHome
 from asset_platform.recovery import HomeLockError
+from asset_platform.storage.store import IntegrityError
 
 
 class CliError(Exception):
@@ -31,6 +32,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     FileNotFoundError,
     DeclarationError,
     HomeLockError,  # another process holds the platform home, or it is read-only
+    IntegrityError,  # a stored object is damaged or lost and no good copy exists: the message names it
 )
 
 

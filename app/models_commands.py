@@ -52,6 +52,7 @@ def _summary(version: ModelVersion, champion: ChampionPointer | None, model: str
         "run_id": version.record.run_id,
         "champion": bool(champion and champion.version == version.version),
         "metrics": version.metrics,
+        **({"error": version.manifest["error"]} if "error" in version.manifest else {}),
     }
 
 
@@ -87,6 +88,8 @@ def _list_lines(declaration: ModelDeclaration, rows: list[dict], champion: Champ
             f"{'*' if row['champion'] else ' ':2}{row['asset']:30} {row['version']:34} {row['created_at']:20} "
             f"{value:14.4f}"
         )
+    unreadable = [row for row in rows if row["flavor"] == "unreadable"]
+    lines += [f"! {row['asset']} {row['version']}: {row['error']}" for row in unreadable]
     lines += ["* = champion (in production)" if champion else "no champion yet", ""]
     return lines
 

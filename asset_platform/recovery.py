@@ -74,7 +74,7 @@ def home_lock(root: Path, command: str) -> Iterator[HomeLock]:
         except BlockingIOError:
             raise HomeLockError(
                 f"the platform home {root} is in use by another asset-platform process ({_holder(path)}); "
-                "stop it first, or use another home (--home, or $ASSET_PLATFORM_HOME)"
+                "stop it first, or use another platform home"
             ) from None
         except OSError as error:
             raise HomeLockError(f"cannot lock the platform home {root}: {_why(error)}") from error

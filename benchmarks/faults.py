@@ -302,8 +302,10 @@ def case_remote_deleted(home: PlatformHome, work: Path) -> str:
         path, _ = h.land(state, 0)
         work.joinpath("census").write_text(json.dumps(census(home)))
         os.replace(home.dvc_remote, work / "remote-backup")
-        expect(_runs(state, state.names.batch_sensor) == [False], "scored without a remote")
+        [failed] = h.run_tick(state, state.names.batch_sensor)
+        expect(not failed.success, "scored without a remote")
         expect(not home.dvc_remote.exists(), "the remote was recreated empty")
+        expect(str(home.dvc_remote) in h.run_text(state, failed.run_id), "the run's error does not name the remote")
         with redirect_stdout(StringIO()), redirect_stderr(StringIO()):
             verify = main(["storage", "verify", "--model", "ecommerce"])
         expect(verify != 0, "storage verify passed without a remote")
@@ -436,10 +438,15 @@ def case_forged_pickle(home: PlatformHome, work: Path) -> str:
     with h.loop_on(home) as state:
         h.forge_pickle_version(home, state.names.path("champion"), marker)
         work.joinpath("census").write_text(json.dumps(census(home)))
-        with redirect_stdout(StringIO()), redirect_stderr(StringIO()), suppress(Exception):
-            main(["models", "list", "--model", "ecommerce"])
+        refusal = ""
+        with redirect_stdout(StringIO()), redirect_stderr(StringIO()):
+            try:
+                main(["models", "list", "--model", "ecommerce"])
+            except Exception as error:  # the CLI lets the refusal through as an exception
+                refusal = str(error)
     expect(not marker.exists(), "the forged pickle ran code")
-    return "refused by format; no code ran"
+    expect("format 'pickle'" in refusal, f"not refused by format: {refusal[:200]}")
+    return "refused naming asset, version and format; no code ran"
 
 
 def case_read_only_home(home: PlatformHome, work: Path) -> str:
@@ -526,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         with redirect_stdout(sys.stderr):
             trained = h.train_home(workdir / "trained")
         results = []
-        header = f"{'case':26} {'expected':32} {'outcome':62} {'bytes lost':>10}"
+        header = f"{'case':26} {'expected':38} {'outcome':62} {'bytes lost':>10}"
         print(header + "\n" + "-" * len(header), flush=True)
         for case in cases:
             with redirect_stdout(sys.stderr):
@@ -534,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             mark = "" if result.survived else "  <-- "
             print(
-                f"{result.case:26} {result.expected:32} {result.outcome:62} {result.bytes_lost:>10}{mark}", flush=True
+                f"{result.case:26} {result.expected:38} {result.outcome:62} {result.bytes_lost:>10}{mark}", flush=True
             )
     finally:
         if args.workdir is None:

@@ -109,5 +109,11 @@ class ModelLineup:
         return [(record, pointers[record.md5]) for record in history]
 
     def _manifest(self, record: VersionRecord) -> dict[str, Any]:
-        folder = self.store.ensure_local(record)
-        return json.loads((folder / "model.json").read_text())
+        """The version's model.json; a version whose bytes are lost or damaged is listed with why."""
+        from asset_platform.storage.store import IntegrityError
+
+        try:
+            folder = self.store.ensure_local(record)
+            return json.loads((folder / "model.json").read_text())
+        except (IntegrityError, OSError, ValueError) as error:
+            return {"flavor": "unreadable", "error": str(error), "metrics": {}, "params": {}}

@@ -19,7 +19,8 @@ def safe_segment(value: str, what: str) -> str:
     `what` names the key in the error ("asset key", "partition key") so a user
     sees which of their inputs was refused.
     """
-    if not _SAFE_SEGMENT.match(value) or ".." in value:
+    # fullmatch, not match: `$` also matches before a trailing newline.
+    if not _SAFE_SEGMENT.fullmatch(value) or ".." in value:
         raise UnsafeKeyError(
             f"{what} {value!r} cannot be stored: use letters, digits and '_.=@+-' only, "
             "not starting with '.', without '..' or path separators (at most 200 characters)"

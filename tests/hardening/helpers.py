@@ -160,7 +160,7 @@ def run_tick(state: LoopState, sensor_name: str) -> list[dg.ExecuteInProcessResu
                 tags=tags,
                 partition_key=request.partition_key,
                 raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                run_config={**(request.run_config or {}), "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
         )
     return results

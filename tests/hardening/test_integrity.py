@@ -70,9 +70,11 @@ def test_a_forged_pickle_entry_for_the_champion_pointer_runs_no_code_during_mode
     marker = tmp_path / "code-ran"
     with loop_on(home) as state:
         forge_pickle_version(home, state.names.path(CHAMPION), marker)
+        capsys.readouterr()
         try:
-            main(["models", "list", "--model", "ecommerce"])
-        except FormatMismatchError as refused:
-            assert "format 'pickle'" in str(refused)
+            code, message = main(["models", "list", "--model", "ecommerce"]), capsys.readouterr().err
+        except FormatMismatchError as refused:  # the CLI does not catch it yet: a traceback, but no code runs
+            code, message = None, str(refused)
 
     assert not marker.exists(), "loading the catalog ran code"
+    assert code != 0 and "ecommerce/champion version" in message and "format 'pickle'" in message
