@@ -21,6 +21,7 @@ from asset_platform.home import PlatformHome
 from asset_platform.landing import ModelLanding
 from asset_platform.lifecycle import LifecycleNames
 from asset_platform.lifecycle.names import DRIFT, PERFORMANCE
+from asset_platform.lifecycle.overview import OVERVIEW_SENSOR
 from asset_platform.recovery import fail_orphaned_runs, home_lock
 from asset_platform.registry.trigger import TRIGGER_TAG
 
@@ -146,6 +147,8 @@ def _day(state: LoopState, settings: DemoSettings, index: int) -> DayOutcome:
         decision = _champion_decision(state, result)
         state.retrains.append({"day": index, "run_id": result.run_id, **decision})
         outcome.retrain = decision.get("decision", "failed")
+    # The daemon also refreshes the fleet overview when any model changed.
+    tick(state, OVERVIEW_SENSOR)
     champion = _current_champion(state)
     outcome.champion = champion[:8] if champion else ""
     return outcome

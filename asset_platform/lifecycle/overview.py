@@ -111,7 +111,7 @@ def _model_state(
         "realized": _fmt(realized[-1] if realized else None),
         "estimated": _fmt(latest_estimate),
         "open_retrains": open_runs,
-        "last_decision": f"{_value(champions[0], 'decision')}: {_value(champions[0], 'reason')}"[:160]
+        "last_decision": f"{_value(champions[0], 'decision')}: {_value(champions[0], 'reason')}"[:90]
         if champions
         else "",
     }

@@ -147,3 +147,17 @@ def test_drift_evidence_shows_feature_table_and_histograms(
     first = histograms.get_by_role("img", name=re.compile(r" reference vs batch$")).first
     assert expect_image_loaded(first) > 0
     assert first.get_attribute("alt").removesuffix(" reference vs batch") in drifted
+
+
+def test_fleet_overview_lists_every_declared_model(page: Page, webserver: Webserver):
+    from asset_platform.lifecycle.overview import OVERVIEW_KEY
+
+    key = OVERVIEW_KEY.to_user_string()
+    assert asset(webserver, key)["assetMaterializations"], "the demo's daemon ticks never refreshed the overview"
+    page.goto(f"{webserver.url}/assets/{key}")
+    models = metadata_row(page, "models")
+    # Two declared models in one code location: the trained example and the YAML one with no champion yet.
+    for model, expected in (("ecommerce", "binary classification (auc)"), ("deliveries", "none yet")):
+        row = models.get_by_role("row").filter(has=page.get_by_role("cell", name=model, exact=True))
+        expect(row).to_contain_text(expected, timeout=UI_TIMEOUT_MS)
+    save_screenshot(page, "fleet-overview")
