@@ -144,6 +144,27 @@ class MonitoringSpec(_Spec):
     )
 
 
+class ShadowSpec(_Spec):
+    """A shadow period in production before a challenger that passed the gate takes over (off by default)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="A challenger that passes the offline gate becomes the shadow challenger, scores every "
+        "production batch beside the champion, and is promoted or retired on the labeled batches' evidence.",
+    )
+    margin: float = Field(
+        default=0.0, ge=0, description="Per-row loss by which the challenger may be worse and still count as no worse."
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Error level of the anytime-valid interval.")
+    max_batches: int = Field(default=30, ge=1, description="Retire the challenger as inconclusive after this many.")
+    loss_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="Regression: squared errors are divided by loss_scale**2 and clipped at 1 (Brier is used for "
+        "classification, already in [0, 1]).",
+    )
+
+
 class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
     """A governed model: its data, contract, task, model families, gate and monitoring, declared once."""
 
@@ -167,6 +188,7 @@ class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
     gate: GateSpec = Field(default_factory=GateSpec)
     retraining: RetrainingSpec = Field(default_factory=RetrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    shadow: ShadowSpec = Field(default_factory=ShadowSpec)
     segments: list[str] = Field(default_factory=list, description="Categorical columns evaluation reports by.")
     max_future_skew_hours: float = Field(
         default=24.0, ge=0, description="Rows timed further than this past the wall clock are invalid."

@@ -19,6 +19,7 @@ from asset_platform.lifecycle.names import (
     PERFORMANCE,
     PREDICTIONS,
     REFERENCE_PROFILE,
+    SHADOW_COMPARISON,
     LifecycleNames,
 )
 from asset_platform.lifecycle.training import model_assets
@@ -44,6 +45,10 @@ def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
         champion_asset(declaration, names),
         *monitoring_assets(declaration, names, partitions),
     ]
+    if declaration.shadow.enabled:
+        from asset_platform.lifecycle.shadow import shadow_comparison_asset
+
+        definitions.append(shadow_comparison_asset(declaration, names, partitions))
     assets = [d for d in definitions if isinstance(d, dg.AssetsDefinition) and not _is_check(d)]
     checks = [d for d in definitions if _is_check(d)]
     if declaration.owners or declaration.description:
@@ -54,6 +59,10 @@ def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
         build_labels_sensor(declaration, names, jobs["performance"]),
         build_drift_retrain_sensor(declaration, names, jobs["retraining"]),
     ]
+    if declaration.shadow.enabled:
+        from sensors.shadow import build_shadow_sensor
+
+        sensors.append(build_shadow_sensor(declaration, names, jobs["set_champion"]))
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=list(jobs.values()), sensors=sensors)
 
 
@@ -69,8 +78,10 @@ def _with_declaration(spec: dg.AssetSpec, declaration: ModelDeclaration) -> dg.A
 
 def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any]:
     monitoring = [names.key(a) for a in (BATCHES, PREDICTIONS, DRIFT, PERFORMANCE)]
+    # With a shadow period, the comparison is monitoring too (out of training), computed with performance.
+    shadow = [names.key(SHADOW_COMPARISON)] if declaration.shadow.enabled else []
     # Everything from the landed history to the champion and the drift reference built from it.
-    training = dg.AssetSelection.key_prefixes([declaration.name]) - dg.AssetSelection.assets(*monitoring)
+    training = dg.AssetSelection.key_prefixes([declaration.name]) - dg.AssetSelection.assets(*monitoring, *shadow)
     retraining = declaration.retraining
     return {
         "training": dg.define_asset_job(
@@ -110,7 +121,7 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
         ),
         "performance": dg.define_asset_job(
             names.performance_job,
-            selection=dg.AssetSelection.assets(names.key(PERFORMANCE)),
+            selection=dg.AssetSelection.assets(names.key(PERFORMANCE), *shadow),
             description=f"Realized {declaration.metric_name} of a scored {declaration.name} batch once its labels "
             "arrived.",
         ),

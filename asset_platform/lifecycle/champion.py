@@ -14,7 +14,16 @@ from pydantic import Field
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import CHAMPION, DATASET, DRIFT, EVALUATION, FEATURE_PIPELINE, LifecycleNames
+from asset_platform.lifecycle.names import (
+    CHAMPION,
+    DATASET,
+    DRIFT,
+    EVALUATION,
+    FEATURE_PIPELINE,
+    SHADOW_COMPARISON,
+    LifecycleNames,
+)
+from asset_platform.lifecycle.shadow import RETIRED, SHADOW_BOUNDS_TAG, SHADOW_EVIDENCE_TAG, SHADOWED
 from asset_platform.notify import Notifier, RetrainingOutcome
 from asset_platform.registry.models import ModelLineup, ModelRegistry, ModelVersion
 from asset_platform.registry.pointer import ChampionPointer, now_iso
@@ -25,10 +34,11 @@ if TYPE_CHECKING:
 
 
 class ChampionConfig(dg.Config):
-    action: Literal["gate", "promote", "rollback"] = Field(
+    action: Literal["gate", "promote", "rollback", "shadow", "retire"] = Field(
         default="gate",
         description="gate: promote the best new model if it beats the champion; "
-        "promote: make `version` the champion; rollback: return to `version` or the previous champion.",
+        "promote: make `version` the champion; rollback: return to `version` or the previous champion; "
+        "shadow: put `version` in shadow beside the champion; retire: end the challenger's shadow period.",
     )
     version: str | None = Field(default=None, description="Model data version (or a prefix) for promote/rollback.")
     reason: str = Field(default="", description="Why, in words; recorded in the alias history.")
@@ -72,16 +82,22 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
             pointer, decision, details = _gate(
                 declaration, names, config, lineup, current, evaluation, holdout, trigger
             )
+        elif config.action == "retire":
+            pointer, decision, details = _retire(names, config, current, context.instance)
+        elif config.action == "shadow":
+            pointer, decision, details = _shadow_by_hand(config, lineup, current)
         else:
             pointer, decision, details = _by_hand(config, lineup, current, trigger)
         context.log.info(f"{names.champion.to_user_string()}: {decision}: {details['reason']}")
-        if decision in ("promoted", "rejected") and config.action == "gate":
+        gated = decision in ("promoted", "rejected") and config.action == "gate"
+        if gated or SHADOW_EVIDENCE_TAG in context.run.tags:  # a gate verdict, or the shadow sensor's decision
             notifier.notify(
                 _outcome(names, declaration.gate_metric, decision, details, context.run.run_id), log=context.log
             )
         metadata = {
             **_decision_metadata(pointer, decision, details, trigger),
             **_evidence_metadata(names, context.run.tags),
+            **_shadow_metadata(names, context.run.tags),
             "history": _history_table(lineup, pointer, decision, context.run.run_id),
         }
         return dg.MaterializeResult(value=pointer.to_dict(), metadata=metadata)
@@ -118,6 +134,12 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
         declaration.gate.resamples,
     )
     details: dict[str, Any] = {"challenger": challenger.version, "comparisons": [comparison]}
+    if comparison.passed and declaration.shadow.enabled:
+        details["reason"] = (
+            f"shadowing {best} {challenger.version[:8]}: {comparison.describe()}; it scores production beside "
+            "the champion until labeled batches promote or retire it"
+        )
+        return current, SHADOWED, details
     if comparison.passed:
         details["reason"] = f"promoted {best} {challenger.version[:8]}: {comparison.describe()}"
         return _pointer(challenger, details["reason"], trigger), "promoted", details
@@ -133,6 +155,43 @@ def _by_hand(config: ChampionConfig, lineup: ModelLineup, current, trigger):
     reason = f"{word} to {target.asset} {target.version[:8]}" + (f": {config.reason}" if config.reason else "")
     decision = "promoted" if config.action == "promote" else "rolled back"
     return _pointer(target, reason, trigger), decision, {"reason": reason, "challenger": target.version}
+
+
+def _shadow_by_hand(config: ChampionConfig, lineup: ModelLineup, current):
+    if current is None or not config.version:
+        raise dg.Failure("shadow needs a champion and a `version` to put beside it")
+    target = lineup.find(config.version)
+    if target.version == current.version:
+        raise dg.Failure(f"{target.version[:8]} is the champion already")
+    reason = f"shadowing {target.asset} {target.version[:8]} by hand" + (f": {config.reason}" if config.reason else "")
+    return current, SHADOWED, {"reason": reason, "challenger": target.version}
+
+
+def _retire(names: LifecycleNames, config: ChampionConfig, current, instance: dg.DagsterInstance):
+    from asset_platform.lifecycle.shadow import current_challenger
+
+    if current is None:
+        raise dg.Failure("nothing to retire: there is no champion yet")
+    challenger = config.version or current_challenger(instance, names)
+    if not challenger:
+        raise dg.Failure("nothing to retire: no challenger is in shadow")
+    reason = f"retired challenger {challenger[:8]}; {current.describe()} stays champion" + (
+        f": {config.reason}" if config.reason else ""
+    )
+    return current, RETIRED, {"reason": reason, "challenger": challenger}
+
+
+def _shadow_metadata(names: LifecycleNames, tags: dict[str, str]) -> dict[str, Any]:
+    """Links from a shadow decision to the comparison batches that justified it."""
+    if SHADOW_EVIDENCE_TAG not in tags:
+        return {}
+    comparison = names.key(SHADOW_COMPARISON).to_user_string()
+    links = [
+        f"- [{comparison} {key}](/assets/{comparison}?view=partitions&partition={key})"
+        for key in tags[SHADOW_EVIDENCE_TAG].split(",")
+        if key
+    ]
+    return {"shadow_evidence": dg.MetadataValue.md("\n".join(links)), "shadow_bounds": tags.get(SHADOW_BOUNDS_TAG, "")}
 
 
 def _previous_champion(lineup: ModelLineup, current: ChampionPointer | None) -> ModelVersion:

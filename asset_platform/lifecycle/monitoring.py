@@ -14,6 +14,7 @@ from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import (
     BATCH_CONTRACT_CHECK,
     BATCHES,
+    CHALLENGER_VERSION,
     CHAMPION,
     DATASET,
     DRIFT,
@@ -23,6 +24,7 @@ from asset_platform.lifecycle.names import (
     PREDICTION,
     PREDICTIONS,
     REFERENCE_PROFILE,
+    SHADOW_PREDICTION,
     LifecycleNames,
 )
 from asset_platform.registry.models import ModelRegistry
@@ -62,7 +64,7 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
         "breaks the contract fails the blocking check, so nothing scores or judges drift on it, and is quarantined.",
     )
     def batches(context: dg.AssetExecutionContext, landing: LandingZone):
-        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.declaration.contract import contract_schema, normalize_times
         from asset_platform.validation.checks import check_against_schema
 
         model_landing, batch = landing.for_model(declaration), context.partition_key
@@ -80,6 +82,7 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
             metadata["dropped_label_column"] = declaration.label_column
             context.log.warning(f"batch {batch} carries the label {declaration.label_column!r}: dropped")
         schema = contract_schema(declaration, with_label=False)
+        frame = normalize_times(frame, declaration)
         report = check_against_schema(frame, schema)
         metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
         if not report.passed:
@@ -116,7 +119,11 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         f"{declaration.metric_name} they let us expect before any label arrives (classification).",
     )
     def predictions(
-        batch: Frame, champion: dict, reference_profile: dict, registry: ModelRegistry
+        context: dg.AssetExecutionContext,
+        batch: Frame,
+        champion: dict,
+        reference_profile: dict,
+        registry: ModelRegistry,
     ) -> dg.MaterializeResult:
         import pandas as pd
 
@@ -141,6 +148,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         frame["estimated_metric"] = float("nan") if estimated is None else estimated
         frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
         extra: dict[str, Any] = {}
+        if declaration.shadow.enabled:
+            extra.update(_shadow_scores(context, registry, batch, frame, pointer))
         if estimated is not None:
             extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(estimated)
         return dg.MaterializeResult(
@@ -155,6 +164,20 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
                 "unseen_category_rows": dg.MetadataValue.int(sum(unseen.values())),
             },
         )
+
+    def _shadow_scores(context, registry, batch, frame, pointer) -> dict[str, Any]:
+        """The shadow challenger's scores in their own column (never served), beside the champion's."""
+        from asset_platform.lifecycle.scoring import score_rows
+        from asset_platform.lifecycle.shadow import current_challenger
+
+        challenger = current_challenger(context.instance, names)
+        if not challenger or challenger == pointer.version:
+            return {}
+        lineup = lineup_for(registry, names)
+        version = lineup.find(challenger)
+        frame[SHADOW_PREDICTION] = score_rows(lineup.load(version.asset, version.version), batch)
+        frame[CHALLENGER_VERSION] = version.version
+        return {"challenger": f"{version.asset} {version.version}", CHALLENGER_VERSION: version.version}
 
     return predictions
 

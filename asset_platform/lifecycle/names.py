@@ -16,12 +16,16 @@ RAW_DATA, DATASET = "raw_data", "dataset"
 FEATURE_PIPELINE, TRAINING_SET, HOLDOUT_SET = "feature_pipeline", "training_set", "holdout_set"
 EVALUATION, CHAMPION, REFERENCE_PROFILE = "evaluation", "champion", "reference_profile"
 BATCHES, PREDICTIONS, DRIFT, PERFORMANCE = "batches", "predictions", "drift", "performance"
+# Shadow scoring (declaration.shadow.enabled): the per-batch paired comparison of challenger and champion.
+SHADOW_COMPARISON = "shadow_comparison"
 # Asset check names.
 CONTRACT_CHECK = "matches_contract"
 BATCH_CONTRACT_CHECK = "batch_matches_contract"
 POLICY_CHECK = "drift_within_policy"
 # The column of `predictions` holding the champion's score.
 PREDICTION = "prediction"
+# Columns of `predictions` during a shadow period: the challenger's score (never served) and its version.
+SHADOW_PREDICTION, CHALLENGER_VERSION = "shadow_prediction", "challenger_version"
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ class LifecycleNames:
     @property
     def drift_retrain_sensor(self) -> str:
         return f"{self.model}_drift_retrain_sensor"
+
+    @property
+    def shadow_sensor(self) -> str:
+        return f"{self.model}_shadow_sensor"
 
     @property
     def partitions(self) -> str:

@@ -1,0 +1,175 @@
+"""Shadow scoring: a challenger that passed the gate scores production beside the champion until the
+labeled batches' evidence (an anytime-valid confidence sequence, registry/sequential.py) promotes or retires it.
+
+The challenger alias lives in the champion pointer's own history: the gate, when the
+declaration asks for a shadow period, records decision "shadowed" with the
+`challenger_version` instead of promoting (the pointer's bytes stay the same, so
+nothing downstream goes stale); a later "promoted", "rolled back" or "retired"
+ends the period. `current_challenger` reads it back from the event log.
+
+`<model>/shadow_comparison` (partitioned like the batches, run with `performance`
+when labels land) stores each row's paired loss difference, champion minus
+challenger (positive: the challenger is better), and plots the running bounds of
+every batch so far of the same challenger. `<model>_shadow_sensor` (sensors/shadow.py)
+decides.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.landing import LandingZone
+from asset_platform.lifecycle.frames import Frame
+from asset_platform.lifecycle.names import (
+    CHALLENGER_VERSION,
+    CHAMPION,
+    PREDICTION,
+    PREDICTIONS,
+    SHADOW_COMPARISON,
+    SHADOW_PREDICTION,
+    LifecycleNames,
+)
+
+if TYPE_CHECKING:
+    from asset_platform.registry.sequential import PairedSequence
+
+SHADOWED, RETIRED = "shadowed", "retired"
+_ENDS_SHADOW = {"promoted", "rolled back", RETIRED}
+# Tags of a set_champion run launched by the shadow sensor, naming its evidence.
+SHADOW_EVIDENCE_TAG = "asset_platform/shadow_evidence"
+SHADOW_BOUNDS_TAG = "asset_platform/shadow_bounds"
+
+
+def _text(metadata: dict[str, Any], name: str) -> str:
+    value = metadata.get(name)
+    return str(getattr(value, "value", value) or "")
+
+
+def current_challenger(instance: dg.DagsterInstance, names: LifecycleNames, scan: int = 100) -> str | None:
+    """The version in shadow: the newest "shadowed" champion decision not followed by an end of the period."""
+    records = instance.fetch_materializations(names.key(CHAMPION), limit=scan, ascending=False).records
+    for record in records:
+        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+        decision = _text(metadata, "decision")
+        if decision == SHADOWED:
+            return _text(metadata, "challenger_version") or None
+        if decision in _ENDS_SHADOW:
+            return None
+    return None
+
+
+def shadow_sequence(
+    instance: dg.DagsterInstance, declaration: ModelDeclaration, names: LifecycleNames, challenger: str
+) -> "tuple[PairedSequence, list[str]]":
+    """The confidence sequence over every stored comparison batch of `challenger`, in the order they landed."""
+    from asset_platform.registry.sequential import PairedSequence
+
+    shadow = declaration.shadow
+    sequence = PairedSequence(alpha=shadow.alpha, margin=shadow.margin, max_batches=shadow.max_batches)
+    records = instance.fetch_materializations(names.key(SHADOW_COMPARISON), limit=10_000, ascending=True).records
+    latest: dict[str, Any] = {}
+    for record in records:  # a re-run of a batch replaces its earlier comparison, keeping the first position
+        metadata = record.asset_materialization.metadata
+        if _text(metadata, CHALLENGER_VERSION) == challenger and record.partition_key:
+            latest[record.partition_key] = metadata
+    for metadata in latest.values():
+        differences = getattr(metadata.get("loss_differences"), "value", None) or []
+        sequence.add(_as_array(differences))
+    return sequence, list(latest)
+
+
+def _as_array(values: list) -> Any:
+    import numpy as np
+
+    return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def shadow_comparison_asset(
+    declaration: ModelDeclaration, names: LifecycleNames, partitions: dg.DynamicPartitionsDefinition
+) -> dg.AssetsDefinition:
+    shadow = declaration.shadow
+    loss = "brier" if declaration.task == "binary_classification" else "squared_error"
+
+    @dg.asset(
+        key=names.key(SHADOW_COMPARISON),
+        group_name=names.group("monitoring"),
+        partitions_def=partitions,
+        kinds={"pandas"},
+        code_version="1",
+        ins={"predictions": dg.AssetIn(key=names.key(PREDICTIONS))},
+        description=f"{declaration.name}: champion vs shadow challenger on one labeled batch, row by row: the "
+        f"paired {loss} difference (champion minus challenger, positive: the challenger is better), and the "
+        f"running {100 * (1 - shadow.alpha):.0f}% anytime-valid interval over every batch of this challenger.",
+    )
+    def shadow_comparison(
+        context: dg.AssetExecutionContext, predictions: Frame, landing: LandingZone
+    ) -> dg.MaterializeResult:
+        import pandas as pd
+
+        from asset_platform.registry.sequential import paired_loss_differences
+
+        batch = context.partition_key
+        if SHADOW_PREDICTION not in predictions.columns:
+            return dg.MaterializeResult(
+                value=pd.DataFrame({declaration.id_column: [], "loss_difference": []}),
+                metadata={"challenger_version": "", "rows": 0, "note": "no challenger in shadow on this batch"},
+            )
+        labels = landing.for_model(declaration).read_labels(batch)
+        joined = predictions.merge(labels, on=declaration.id_column, how="inner")
+        if joined.empty:
+            raise dg.Failure(f"labels of batch {batch} match none of its {len(predictions)} rows")
+        differences = paired_loss_differences(
+            joined[declaration.label_column].to_numpy(),
+            joined[PREDICTION].to_numpy(),
+            joined[SHADOW_PREDICTION].to_numpy(),
+            loss,
+            shadow.loss_scale,
+        )
+        challenger = str(joined[CHALLENGER_VERSION].iloc[0])
+        metadata: dict[str, Any] = {
+            CHALLENGER_VERSION: challenger,
+            "champion_version": str(joined["champion_version"].iloc[0]),
+            "loss": loss,
+            "rows": dg.MetadataValue.int(len(joined)),
+            "mean_loss_difference": dg.MetadataValue.float(float(differences.mean())),
+            "loss_differences": dg.MetadataValue.json([round(float(d), 6) for d in differences]),
+        }
+        # The running bounds including this batch: earlier batches of the same challenger, then this one.
+        sequence, seen = shadow_sequence(context.instance, declaration, names, challenger)
+        if batch not in seen:
+            sequence.add(differences)
+        if sequence.history:
+            decision = sequence.decision()
+            metadata["running_lower"] = dg.MetadataValue.float(decision.lower)
+            metadata["running_upper"] = dg.MetadataValue.float(decision.upper)
+            metadata["decision_so_far"] = decision.action
+            metadata["reason"] = decision.reason
+            metadata["running_bounds"] = _plot(sequence, shadow.margin)
+        value = pd.DataFrame(
+            {declaration.id_column: joined[declaration.id_column].to_numpy(), "loss_difference": differences}
+        )
+        return dg.MaterializeResult(value=value, metadata=metadata)
+
+    return shadow_comparison
+
+
+def _plot(sequence: "PairedSequence", margin: float) -> Any:
+    try:
+        from asset_platform.reports import line_chart_markdown
+
+        history = sequence.history
+        chart = line_chart_markdown(
+            {
+                "lower bound": [h["lower"] for h in history],
+                "mean difference": [h["mean"] for h in history],
+                "upper bound": [h["upper"] for h in history],
+                "-margin": [-margin] * len(history),
+            },
+            "champion minus challenger loss: running anytime-valid interval",
+            "labeled batch",
+            "loss difference",
+        )
+        return dg.MetadataValue.md(chart)
+    except Exception as error:  # a plot must never fail the comparison
+        return dg.MetadataValue.text(f"plot unavailable: {error}")
