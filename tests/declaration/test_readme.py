@@ -13,7 +13,7 @@ from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import lifecycle_names
 from resources.local import local_resources
 from tests.declaration.loans import land_batch, land_labels, write_history
-from tests.declaration.test_yaml_declaration import _project
+from tests.declaration.test_yaml_declaration import _project, defs_folder
 
 START = dt.date(2026, 6, 1)
 
@@ -30,7 +30,7 @@ def test_the_python_and_yaml_declarations_of_the_readme_are_the_same_model(tmp_p
     exec(compile(_block("byod:python", "python"), "README.md", "exec"), namespace)  # noqa: S102 - our README
     project = _project(tmp_path, _block("byod:yaml", "yaml"))
     monkeypatch.syspath_prepend(str(project))
-    (from_yaml,) = yaml_declarations(project / "loans_project" / "defs")
+    (from_yaml,) = yaml_declarations(defs_folder(project))
     assert from_yaml.model_dump() == namespace["loans"].model_dump()
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -22,18 +23,28 @@ START = dt.date(2026, 5, 1)
 
 
 def _project(root: Path, yaml_text: str) -> Path:
-    """A minimal dg project whose defs folder holds one `loans/defs.yaml`."""
+    """A minimal dg project whose defs folder holds one `loans/defs.yaml`; returns the project root.
+
+    Each project gets its own package name: Python caches imported modules by name,
+    and a second project under the same name would load the first one's defs.
+    """
+    package = f"loans_project_{uuid.uuid4().hex[:8]}"
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(
         '[project]\nname = "loans-project"\nversion = "0"\n\n[tool.dg]\ndirectory_type = "project"\n\n'
-        '[tool.dg.project]\nroot_module = "loans_project"\ndefs_module = "loans_project.defs"\n'
+        f'[tool.dg.project]\nroot_module = "{package}"\ndefs_module = "{package}.defs"\n'
     )
-    defs = root / "loans_project" / "defs"
+    defs = root / package / "defs"
     (defs / "loans").mkdir(parents=True)
-    (root / "loans_project" / "__init__.py").write_text("")
+    (root / package / "__init__.py").write_text("")
     (defs / "__init__.py").write_text("")
     (defs / "loans" / "defs.yaml").write_text(yaml_text)
     return root
+
+
+def defs_folder(project: Path) -> Path:
+    (folder,) = project.glob("loans_project_*/defs")
+    return folder
 
 
 def _dg_check(project: Path) -> subprocess.CompletedProcess:
@@ -47,7 +58,7 @@ def test_the_yaml_declaration_is_at_most_30_lines_and_equals_the_python_one(tmp_
     assert len(YAML_DECLARATION.read_text().splitlines()) <= 30
     project = _project(tmp_path, YAML_DECLARATION.read_text())
     monkeypatch.syspath_prepend(str(project))
-    (declaration,) = yaml_declarations(project / "loans_project" / "defs")
+    (declaration,) = yaml_declarations(defs_folder(project))
     assert declaration.model_dump() == loans_declaration().model_dump()
 
 
@@ -75,7 +86,7 @@ def test_the_yaml_declared_model_runs_the_closed_loop(tmp_path, monkeypatch) -> 
 
     project = _project(tmp_path / "project", YAML_DECLARATION.read_text())
     monkeypatch.syspath_prepend(str(project))
-    (declaration,) = yaml_declarations(project / "loans_project" / "defs")
+    (declaration,) = yaml_declarations(defs_folder(project))
     home = PlatformHome(tmp_path / "home").ensure()
     monkeypatch.setenv("DAGSTER_HOME", str(prepare_dagster_home(home)))
     resources = local_resources(home)
