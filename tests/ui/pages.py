@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from asset_platform.home import REPO_ROOT
@@ -65,17 +66,29 @@ def filter_lineage(page: Page, selection: str) -> None:
 
 def expand_all_groups(page: Page) -> None:
     """Expand the lineage graph's groups from its settings menu (a graph of one group has none to expand)."""
-    # The graph starts with its groups collapsed; a user expands them from this menu.
-    settings, items = page.get_by_role("button", name="settings", exact=True), page.get_by_role("menuitem")
-    settings.click()
-    expect(items.first).to_be_visible(timeout=UI_TIMEOUT_MS)
-    collapse = page.get_by_role("menuitem", name=re.compile("Collapse all groups"))
-    if collapse.count():
-        # After a graph without groups the menu may offer this for collapsed groups: reset, then expand.
-        collapse.click()
-        settings.click()
-        expect(items.first).to_be_visible(timeout=UI_TIMEOUT_MS)
-    expand = page.get_by_role("menuitem", name=re.compile("Expand all groups"))
-    if expand.count():
-        expand.click()
-    page.keyboard.press("Escape")
+    # The graph starts with its groups collapsed; a user expands them from this menu. After a graph
+    # without groups the menu may offer "Collapse all groups" first: reset, then expand.
+    settings = page.get_by_role("button", name="settings", exact=True)
+    _choose_from_menu(page, settings, "Collapse all groups")
+    _choose_from_menu(page, settings, "Expand all groups")
+
+
+def _choose_from_menu(page: Page, opener: Locator, item_name: str) -> bool:
+    """Open the menu and click `item_name` if it offers it; False when it does not.
+
+    The graph re-renders while it lays out, which can replace the open menu under
+    the pointer: then the menu is closed and opened again (three tries at most).
+    """
+    for _attempt in range(3):
+        opener.click()
+        expect(page.get_by_role("menuitem").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+        item = page.get_by_role("menuitem", name=re.compile(item_name))
+        if not item.count():
+            page.keyboard.press("Escape")
+            return False
+        try:
+            item.click(timeout=5_000)
+            return True
+        except PlaywrightError:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"the menu item {item_name!r} kept moving away from the pointer")
