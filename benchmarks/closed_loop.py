@@ -84,8 +84,8 @@ def _oracle(model: str, scenario: str, seed: int, start: dt.date, days: range, r
 
     from app.definitions import project_declarations
     from asset_platform.declaration import ModelFamilySpec
+    from asset_platform.lifecycle.features import fit_declared_pipeline
     from asset_platform.ml.families import TrainingData, train_family, validation_split
-    from asset_platform.ml.features import fit_pipeline
     from asset_platform.ml.metrics import task_metrics
     from asset_platform.synthetic import demo_dataset
 
@@ -94,16 +94,7 @@ def _oracle(model: str, scenario: str, seed: int, start: dt.date, days: range, r
     train = pd.concat(
         [data.generate(rows, start - dt.timedelta(days=30 + i), seed + 101, scenario, 1.0) for i in range(6)]
     )
-    numeric, categorical = declaration.feature_columns()
-    pipeline = fit_pipeline(
-        train,
-        numeric=numeric,
-        categorical=categorical,
-        id_column=declaration.id_column,
-        time_column=declaration.time_column,
-        label_column=declaration.label_column,
-        task=declaration.task,
-    )
+    pipeline = fit_declared_pipeline(declaration, train)
     fit, valid = validation_split(pipeline.transform(train), declaration.time_column)
     spec = next((s for s in declaration.models if s.family == family), ModelFamilySpec(family="lightgbm"))
     model_fit = train_family(spec, TrainingData(pipeline, declaration.task, fit, valid)).model

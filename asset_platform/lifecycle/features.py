@@ -56,7 +56,7 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         """Split by time, fit the pipeline on the earlier part, featurize both parts."""
         import pandas as pd
 
-        from asset_platform.ml.features import fit_pipeline, time_split
+        from asset_platform.ml.features import time_split
 
         time = declaration.time_column
         rows = dataset
@@ -73,16 +73,7 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
                 f"{declaration.name}: the time split at {cutoff} leaves an empty side; "
                 f"need rows at more than one instant of {time!r}"
             )
-        numeric, categorical = declaration.feature_columns()
-        pipeline = fit_pipeline(
-            train_rows,
-            numeric=numeric,
-            categorical=categorical,
-            id_column=declaration.id_column,
-            time_column=time,
-            label_column=declaration.label_column,
-            task=declaration.task,
-        )
+        pipeline = fit_declared_pipeline(declaration, train_rows)
         pipeline.cutoff, pipeline.window_start = cutoff.isoformat(), rows[time].min().isoformat()
         pipeline.holdout_end = rows[time].max().isoformat()
         split_metadata = {
@@ -99,3 +90,19 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         yield dg.Output(pipeline.transform(holdout_rows), output_name="holdout_set", metadata=split_metadata)
 
     return [feature_sets]
+
+
+def fit_declared_pipeline(declaration: ModelDeclaration, rows: Frame):
+    """The feature pipeline of `declaration`'s features and columns, fitted on `rows`."""
+    from asset_platform.ml.features import fit_pipeline
+
+    numeric, categorical = declaration.feature_columns()
+    return fit_pipeline(
+        rows,
+        numeric=numeric,
+        categorical=categorical,
+        id_column=declaration.id_column,
+        time_column=declaration.time_column,
+        label_column=declaration.label_column,
+        task=declaration.task,
+    )
