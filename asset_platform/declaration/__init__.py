@@ -7,6 +7,7 @@ asset, check, job and sensor of the model's lifecycle.
 """
 
 from asset_platform.declaration.errors import DeclarationError
+from asset_platform.declaration.fairness import ExplanationSpec, FairnessSpec
 from asset_platform.declaration.model import (
     ColumnSpec,
     GateSpec,
@@ -16,14 +17,19 @@ from asset_platform.declaration.model import (
     MonitoringSpec,
     RetrainingSpec,
 )
+from asset_platform.declaration.tuning import ParamSpec, TuningSpec
 
 __all__ = [
     "ColumnSpec",
     "DeclarationError",
+    "ExplanationSpec",
+    "FairnessSpec",
     "GateSpec",
     "LandingSpec",
     "ModelDeclaration",
     "ModelFamilySpec",
     "MonitoringSpec",
+    "ParamSpec",
     "RetrainingSpec",
+    "TuningSpec",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from asset_platform.declaration.errors import DeclarationError
+from asset_platform.declaration.fairness import check_fairness
+from asset_platform.declaration.tuning import check_tuning
 
 if TYPE_CHECKING:
     from asset_platform.declaration.model import ColumnSpec, ModelDeclaration
@@ -47,6 +49,8 @@ def check_declaration(declaration: ModelDeclaration) -> None:
             if value is not None and not valid_import_path(value):
                 raise DeclarationError(name, f"{where}.{field}", f"{value!r} is not an import path (module.Name)")
     _check_drift_overrides(declaration)
+    check_tuning(declaration)
+    check_fairness(declaration)
 
 
 def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> None:

@@ -15,7 +15,10 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from asset_platform.declaration.base import Spec as _Spec
 from asset_platform.declaration.errors import DeclarationError
+from asset_platform.declaration.fairness import ExplanationSpec, FairnessSpec
+from asset_platform.declaration.tuning import TuningSpec
 
 Task = Literal["binary_classification", "regression"]
 DType = Literal["float", "int", "str", "bool", "datetime"]
@@ -33,10 +36,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-class _Spec(dg.Model, dg.Resolvable):
-    """A part of a declaration. dg.Model forbids unknown fields: a typo is an error, not an ignored setting."""
-
-
 class ColumnSpec(_Spec):
     """One column of the data contract."""
 
@@ -49,6 +48,11 @@ class ColumnSpec(_Spec):
         default=None, description="The only valid values (a closed list). Leave empty for open categories."
     )
     unique: bool = Field(default=False, description="Values must be unique (the id column always is).")
+    sensitive: bool = Field(
+        default=False,
+        description="Personal or confidential (PII): no raw value appears in metadata, previews, drift reports, "
+        "notifications or logs.",
+    )
 
 
 class LandingSpec(_Spec):
@@ -90,6 +94,9 @@ class ModelFamilySpec(_Spec):
     trusted_types: list[str] = Field(
         default_factory=list, description="custom: types the stored estimator may contain (skops load)."
     )
+    tuning: TuningSpec | None = Field(
+        default=None, description="Hyperparameter search (Optuna); absent: train with `params` as given."
+    )
 
     @field_validator("estimator", "trainer", mode="before")
     @classmethod
@@ -123,6 +130,11 @@ class RetrainingSpec(_Spec):
         "at least `min_rows` labeled rows (else it falls back to `window_days`).",
     )
     min_rows: int = Field(default=2000, ge=100, description="Rows needed to learn from the evidence alone.")
+    retune: bool = Field(
+        default=False,
+        description="A drift-triggered retrain re-tunes hyperparameters (default: reuse the last best params; "
+        "a manual or scheduled training run re-tunes).",
+    )
 
 
 class MonitoringSpec(_Spec):
@@ -189,6 +201,8 @@ class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
     retraining: RetrainingSpec = Field(default_factory=RetrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     shadow: ShadowSpec = Field(default_factory=ShadowSpec)
+    fairness: FairnessSpec = Field(default_factory=FairnessSpec)
+    explanations: ExplanationSpec = Field(default_factory=ExplanationSpec)
     segments: list[str] = Field(default_factory=list, description="Categorical columns evaluation reports by.")
     max_future_skew_hours: float = Field(
         default=24.0, ge=0, description="Rows timed further than this past the wall clock are invalid."
