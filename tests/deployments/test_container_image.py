@@ -10,7 +10,8 @@
   the Helm values set, the DVC workspace and remote on a bind-mounted folder and the
   code location served from the image by `dagster code-server start`; it materializes
   the example's training job, and `dvc pull` on the host reads the model back byte
-  for byte.
+  for byte. Then drifted production batches land: the daemon's own sensors score them
+  and launch the retraining, each run in its own container of the image.
 - The Job that dagster-k8s's executor builds for a step (command, environment, Secret
   references, volumes, user and limits) runs in the image with `docker run` and
   materializes the step's asset in PostgreSQL and the DVC remote.
@@ -77,6 +78,9 @@ STARTUP_S = 300  # a code server in the image imports torch and lightgbm on a bu
 RUN_S = 900
 STEP_S = 300
 ARTIFACTS = REPO_ROOT / "artifacts" / "image"
+RETRAIN_JOB, SCORE_JOB = "ecommerce_retraining", "ecommerce_score_batch"
+DRIFT_SENSOR = "ecommerce_drift_retrain_sensor"
+DRIFTED_BATCHES, DRIFTED_ROWS = 2, 1000  # the default policy retrains after two drifted batches of >= 500 rows
 
 # A cold build (base, wheelhouse, every dependency) happens in the first test that asks for the image.
 pytestmark = pytest.mark.timeout(BUILD_S + RUN_S + STARTUP_S)
@@ -266,7 +270,7 @@ def _pull_model_on_the_host(workspace: Path, remote: Path, reader: Path) -> tupl
     return reader / entry, model / entry
 
 
-def test_the_daemon_runs_the_training_job_in_a_container_of_the_image(
+def test_the_daemon_runs_training_and_a_sensor_triggered_retraining_in_containers_of_the_image(
     image: Build, database: str, test_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     from dagster import DagsterEventType, DagsterInstance
@@ -327,6 +331,19 @@ def test_the_daemon_runs_the_training_job_in_a_container_of_the_image(
         diagnosis = "\n".join([tail(daemon_log), tail(server_log), logs(container) if container else "(no container)"])
         assert run.status.value == "SUCCESS", f"run {run_id} ended {run.status}:\n{diagnosis}"
 
+        # Production: drifted batches land; the daemon's own sensors score them and, after
+        # the policy's consecutive drifted batches, launch the retraining, each in a container.
+        _land_drifted_batches(data, env, mount)
+        retraining = wait_for(
+            lambda: _finished_run(instance, RETRAIN_JOB), RUN_S * 2, f"a sensor-launched {RETRAIN_JOB} run", alive,
+            interval_s=5,
+        )  # fmt: skip
+        retrain_container = retraining.tags.get("docker/container_id")
+        diagnosis = "\n".join(
+            [tail(daemon_log), tail(server_log), logs(retrain_container) if retrain_container else "(no container)"]
+        )
+        assert retraining.status.value == "SUCCESS", f"{RETRAIN_JOB} ended {retraining.status}:\n{diagnosis}"
+
     # The run worker ran in a container of this image, as its user, on the host's network.
     state = json.loads(docker("inspect", container).stdout)[0]
     assert state["Image"] == image.id and state["Config"]["Image"] == IMAGE
@@ -334,6 +351,15 @@ def test_the_daemon_runs_the_training_job_in_a_container_of_the_image(
     assert state["HostConfig"]["NetworkMode"] == "host"
     assert state["State"]["ExitCode"] == 0
     assert state["Config"]["Cmd"][:3] == ["dagster", "api", "execute_run"]
+
+    # The retraining was the drift sensor's decision on batches the batch sensor had scored,
+    # and ran in its own container of the image.
+    assert retraining.tags.get("dagster/sensor_name") == DRIFT_SENSOR, retraining.tags
+    scored = instance.get_runs(_runs_filter(job_name=SCORE_JOB, statuses=["SUCCESS"]))
+    assert len(scored) >= 2, f"{len(scored)} {SCORE_JOB} runs succeeded; the policy needs two drifted batches"
+    for launched in (retraining, *scored):
+        inside = json.loads(docker("inspect", launched.tags["docker/container_id"]).stdout)[0]
+        assert inside["Image"] == image.id and inside["State"]["ExitCode"] == 0
 
     # Every planned materialization happened; the events are in PostgreSQL.
     events = _event_types(instance, run_id)
@@ -348,6 +374,34 @@ def test_the_daemon_runs_the_training_job_in_a_container_of_the_image(
     workspace_dir = data / Path(env["ASSET_PLATFORM_DVC_WORKSPACE"]).relative_to(mount)
     pulled, stored = _pull_model_on_the_host(workspace_dir, data / "dvc-remote", tmp_path / "reader")
     assert _same_tree(pulled, stored) == []
+
+
+def _land_drifted_batches(data: Path, env: dict[str, str], mount: str) -> None:
+    """Two covariate-drifted production days after the history, with their labels, as upstream writes them."""
+    import datetime as dt
+
+    from asset_platform.synthetic.landing import write_labels, write_production_day
+    from resources.production import LANDING_ROOT_VAR
+
+    landing = data / Path(env[LANDING_ROOT_VAR]).relative_to(mount) / EXAMPLE_LANDING[0]
+    for index in range(DRIFTED_BATCHES):
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=DEMO_DAYS + index)
+        _, labels = write_production_day(landing / "production", day, DRIFTED_ROWS, DEMO_SEED, "covariate", 1.5)
+        write_labels(landing / "labels", day, labels)
+    owned_by_image_user(landing)
+
+
+def _finished_run(instance, job_name: str):
+    """The newest run of `job_name` once it has finished, else None."""
+    runs = instance.get_runs(_runs_filter(job_name=job_name), limit=1)
+    return runs[0] if runs and runs[0].is_finished else None
+
+
+def _runs_filter(**fields):
+    from dagster import DagsterRunStatus, RunsFilter
+
+    statuses = [DagsterRunStatus(status) for status in fields.pop("statuses", [])]
+    return RunsFilter(**fields, statuses=statuses)
 
 
 def _chart_instance_config(folder: Path, database: str) -> Path:
