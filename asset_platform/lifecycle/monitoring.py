@@ -83,7 +83,7 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
             context.log.warning(f"batch {batch} carries the label {declaration.label_column!r}: dropped")
         schema = contract_schema(declaration, with_label=False)
         frame = normalize_times(frame, declaration)
-        report = check_against_schema(frame, schema)
+        report = check_against_schema(frame, schema, inplace=True)  # the frame is this step's own
         metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
         if not report.passed:
             moved = model_landing.quarantine_file(model_landing.batch_path(batch), f"batch {batch}: {report.summary()}")
@@ -97,7 +97,7 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
             description=f"batch {batch}: {report.summary()}",
             metadata=metadata,
         )
-        value = schema.validate(frame) if report.passed else frame
+        value = report.validated if report.passed else frame
         return dg.MaterializeResult(value=value, metadata={"rows": len(frame)}, check_results=[check])
 
     return batches
@@ -251,6 +251,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         dataset: Frame, feature_pipeline: dict, champion: dict, registry: ModelRegistry
     ) -> dg.MaterializeResult:
         from asset_platform.drift import build_profile
+        from asset_platform.fairness.attribution_drift import mean_attribution
         from asset_platform.lifecycle.scoring import score_rows
         from asset_platform.ml.features import FeaturePipeline, holdout_rows, training_rows
 
@@ -262,11 +263,14 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         training = training_rows(dataset, FeaturePipeline.from_dict(recorded))
         frame = training.assign(**{PREDICTION: score_rows(model, training)})
         profile = build_profile(frame, numeric=[*numeric, PREDICTION], categorical=categorical)
+        holdout = holdout_rows(dataset, FeaturePipeline.from_dict(recorded))
         payload = {
             **profile.to_dict(),
             "champion_version": pointer.version,
             "label_reference": float(training[declaration.label_column].mean()),
-            "estimation": _estimation(model, holdout_rows(dataset, FeaturePipeline.from_dict(recorded))),
+            "estimation": _estimation(model, holdout),
+            # The champion's mean |attribution| per feature on its holdout: what attribution drift compares to.
+            "attribution": mean_attribution(declaration, model, holdout),
         }
         return dg.MaterializeResult(
             value=payload,
@@ -288,7 +292,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
 
 
 # Keys the reference profile asset stores beside the drift profile itself.
-PROFILE_EXTRAS = ("champion_version", "label_reference", "estimation")
+PROFILE_EXTRAS = ("champion_version", "label_reference", "estimation", "attribution")
 
 
 def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
@@ -318,6 +322,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         predictions: Frame,
         reference_profile: dict,
         drift_monitor: DriftMonitor,
+        registry: ModelRegistry,
     ):
         from asset_platform.drift import ReferenceProfile, assess_batch, compute_drift
         from asset_platform.drift.report import drift_histograms_markdown, drift_summary, drift_table_markdown
@@ -356,7 +361,20 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         )
         if "estimated_metric" in record:
             metadata[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(record["estimated_metric"])
+        metadata.update(_attribution_drift(registry, batch, reference_profile, record["drifted_features"]))
         return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check])
+
+    def _attribution_drift(registry, batch, reference_profile: dict, drifted: list[str]) -> dict[str, Any]:
+        """Which drifted features move the champion's output on this batch (see fairness/attribution_drift.py)."""
+        from asset_platform.fairness.attribution_drift import attribution_drift_metadata
+
+        version = reference_profile.get("champion_version")
+        if not reference_profile.get("attribution") or not version:
+            return {}
+        lineup = lineup_for(registry, names)
+        found = lineup.find(version)
+        model = lineup.load(found.asset, found.version)
+        return attribution_drift_metadata(declaration, model, batch, reference_profile["attribution"], drifted)
 
     def _judge_estimate(record: dict[str, Any], predictions, reference_profile: dict) -> str | None:
         """Record the label-free estimate; where the declaration uses it, a large estimated drop is drift."""

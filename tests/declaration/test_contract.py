@@ -69,3 +69,21 @@ def test_the_id_column_must_be_unique(rows) -> None:
 
 def test_a_missing_feature_column_is_named(rows) -> None:
     assert "purpose" in _report(rows.drop(columns=["purpose"])).summary()
+
+
+def test_normalizing_times_leaves_the_callers_frame_as_it_was(rows) -> None:
+    rows["applied_at"] = rows["applied_at"].dt.tz_localize(None)
+    before = rows.copy()
+    normalized = normalize_times(rows, loans_declaration())
+    assert str(normalized["applied_at"].dtype) == "datetime64[ns, UTC]"
+    pd.testing.assert_frame_equal(rows, before)
+
+
+def test_a_passing_check_returns_the_validated_frame_and_a_failing_one_none(rows) -> None:
+    declaration = loans_declaration()
+    schema = contract_schema(declaration, True)
+    passed = check_against_schema(normalize_times(rows, declaration), schema, inplace=True)
+    assert passed.passed and passed.validated is not None and len(passed.validated) == len(rows)
+    rows.loc[3, declaration.label_column] = 7
+    failed = check_against_schema(normalize_times(rows, declaration), schema, inplace=True)
+    assert not failed.passed and failed.validated is None
