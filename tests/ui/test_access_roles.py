@@ -1,0 +1,141 @@
+"""Roles on the platform's own code location: `asset-platform serve --auth` over the demo home, in Chromium.
+
+The same home the other browser tests read (the example model trained, drifted and
+retrained by the demo), served with a policy: an auditor with the viewer role, and a
+launcher scoped to the e-commerce model's owners (`team:ml-platform`). The browser
+sends the proxy's headers itself, as oauth2-proxy adds them. tests/access/ covers
+every mutation and transport against a small location; this checks what people see
+on the real lineage and model pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from asset_platform.home import REPO_ROOT
+from asset_platform.lifecycle import LifecycleNames
+from tests.conftest import VENV_BIN, subprocess_env
+from tests.processes import free_port, running, tail, wait_for
+from tests.ui.conftest import NAMES, VIEWPORT, Demo, requires_chromium
+from tests.ui.pages import UI_TIMEOUT_MS, materialize_buttons, metadata_row, save_screenshot
+
+pytestmark = requires_chromium
+SECRET = "ui-test-proxy-secret"
+OWNER = "team:ml-platform"  # assets/ecommerce.py
+OTHER = LifecycleNames("deliveries")  # assets/deliveries/defs.yaml, owned by team:logistics
+POLICY = f"""\
+grants:
+  - role: viewer
+    users: [auditor]
+  - role: launcher
+    users: [ml-launcher]
+    scope: owner:{OWNER}
+"""
+STARTUP_S = 240
+
+
+@pytest.fixture(scope="module")
+def served(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo home behind `serve --auth`; yields its URL once the platform's graph is loaded."""
+    import json
+    import urllib.request
+
+    folder = tmp_path_factory.mktemp("access-roles")
+    policy = folder / "policy.yaml"
+    policy.write_text(POLICY)
+    port = free_port()
+    command = [str(VENV_BIN / "asset-platform"), "serve", "--auth", str(policy)]
+    command += ["-w", str(REPO_ROOT / "workspace.yaml"), "--port", str(port)]
+    env = subprocess_env(
+        DAGSTER_HOME=str(demo.home / "dagster"), ASSET_PLATFORM_HOME=str(demo.home), ASSET_PLATFORM_PROXY_SECRET=SECRET
+    )
+    url, log = f"http://127.0.0.1:{port}", folder / "serve.log"
+
+    def post(query: str) -> dict:
+        request = urllib.request.Request(
+            f"{url}/graphql",
+            data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json", "X-Asset-Platform-Proxy-Secret": SECRET,
+                     "X-Forwarded-User": "auditor"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["data"]
+
+    def loaded() -> bool:
+        try:
+            return bool(post("{ assetNodes { id } }")["assetNodes"])
+        except OSError:
+            return False
+
+    with running(command, log, env, REPO_ROOT) as process:
+        try:
+            wait_for(loaded, STARTUP_S, "serve --auth with the platform's code location", [process], interval_s=2)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{tail(log)}") from None
+        # The "join the community" dialog would cover the pages; dismissing it is a viewer's right.
+        post("mutation { setNuxSeen }")
+        yield url
+
+
+@contextmanager
+def signed_in(browser: Browser, user: str, name: str) -> Iterator[Page]:
+    headers = {"X-Asset-Platform-Proxy-Secret": SECRET, "X-Forwarded-User": user}
+    context = browser.new_context(viewport=VIEWPORT, extra_http_headers=headers, locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        save_screenshot(page, f"access_roles_{name}")
+        context.close()
+
+
+def _open_asset(page: Page, url: str, key: str) -> None:
+    page.goto(f"{url}/assets/{key}")
+    # Filled in (its data version shown), so a disabled button is disabled, not yet drawn.
+    expect(metadata_row(page, "dvc/md5")).to_be_visible()
+
+
+def _materialize_states(page: Page) -> list[bool]:
+    buttons = materialize_buttons(page)
+    expect(buttons.first).to_be_visible()
+    return [buttons.nth(index).is_enabled() for index in range(buttons.count())]
+
+
+def test_an_auditor_with_the_viewer_role_browses_the_model_and_its_lineage_but_launches_nothing(
+    served: str, browser: Browser
+) -> None:
+    with signed_in(browser, "auditor", "viewer") as page:
+        for asset in ("lgbm_model", "champion", "evaluation"):
+            _open_asset(page, served, NAMES.key(asset).to_user_string())
+            expect(materialize_buttons(page).first).to_be_disabled()
+            assert not any(_materialize_states(page)), f"an enabled launch button on {asset} for a viewer"
+        page.goto(f"{served}/asset-groups")
+        expect(page.get_by_text(NAMES.group("registry"), exact=True).first).to_be_visible()
+        expect(materialize_buttons(page).first).to_be_disabled()
+        assert not any(_materialize_states(page))
+
+
+def test_a_launcher_of_the_owning_team_may_launch_its_model_and_not_another_teams(
+    served: str, browser: Browser
+) -> None:
+    with signed_in(browser, "ml-launcher", "launcher") as page:
+        _open_asset(page, served, NAMES.key("lgbm_model").to_user_string())
+        expect(materialize_buttons(page).first).to_be_enabled()
+        # The other team's model (never trained in the demo): its page is filled in once it names its job.
+        page.goto(f"{served}/assets/{OTHER.key('raw_data').to_user_string()}")
+        expect(page.get_by_text(OTHER.training_job, exact=True).first).to_be_visible()
+        expect(materialize_buttons(page).first).to_be_disabled()
+
+
+def test_a_request_without_the_proxy_identity_is_refused(served: str, browser: Browser) -> None:
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        response = context.new_page().goto(f"{served}/assets")
+        assert response is not None and response.status == 401
+    finally:
+        context.close()
