@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -17,8 +16,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from asset_platform.access.mutations import LAUNCHED_BY_TAG
 from tests.access.server import SECRET, Server, access_server
 from tests.processes import wait_for
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, requires_chromium
-from tests.ui.pages import UI_TIMEOUT_MS, materialize_buttons, save_screenshot
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, requires_chromium
+from tests.ui.pages import UI_TIMEOUT_MS, materialize_buttons, signed_in
 
 pytestmark = requires_chromium
 SENSOR = {"repositoryLocationName": "teams", "repositoryName": "__repository__", "sensorName": "growth_sensor"}
@@ -40,19 +39,6 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@contextmanager
-def signed_in(browser: Browser, user: str, name: str) -> Iterator[Page]:
-    headers = {"X-Asset-Platform-Proxy-Secret": SECRET, "X-Forwarded-User": user}
-    context = browser.new_context(viewport=VIEWPORT, extra_http_headers=headers, locale="en-US", timezone_id="UTC")
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        save_screenshot(page, f"access_{name}")
-        context.close()
-
-
 def _expect_every_materialize_button_disabled(page: Page) -> None:
     buttons = materialize_buttons(page)
     expect(buttons.first).to_be_visible()
@@ -63,7 +49,7 @@ def _expect_every_materialize_button_disabled(page: Page) -> None:
 def test_a_viewer_sees_lineage_and_the_model_page_with_every_launch_button_disabled(
     server: Server, browser: Browser
 ) -> None:
-    with signed_in(browser, "viewer", "viewer") as page:
+    with signed_in(browser, SECRET, "viewer", "access_viewer") as page:
         page.goto(f"http://127.0.0.1:{server.port}/assets/growth_model")
         expect(page.get_by_text("growth_model").first).to_be_visible()
         _expect_every_materialize_button_disabled(page)
@@ -80,7 +66,7 @@ def _runs_launched_by(server: Server, user: str) -> list[dict]:
 
 
 def test_a_launcher_materializes_the_model(server: Server, browser: Browser) -> None:
-    with signed_in(browser, "launcher", "launcher") as page:
+    with signed_in(browser, SECRET, "launcher", "access_launcher") as page:
         page.goto(f"http://127.0.0.1:{server.port}/assets/growth_model")
         button = materialize_buttons(page).first
         expect(button).to_be_enabled()
@@ -99,12 +85,12 @@ def test_an_editor_turns_a_sensor_off_which_a_viewer_cannot(server: Server, brow
     start = "mutation Start($s: SensorSelector!) { startSensor(sensorSelector: $s) { __typename } }"
     server.data("admin", start, variables={"s": SENSOR})
     url = f"http://127.0.0.1:{server.port}/locations/teams/sensors/growth_sensor"
-    with signed_in(browser, "viewer", "viewer_sensor") as page:
+    with signed_in(browser, SECRET, "viewer", "access_viewer_sensor") as page:
         page.goto(url)
         toggle = page.get_by_role("checkbox").first
         expect(toggle).to_be_checked()
         expect(toggle).to_be_disabled()
-    with signed_in(browser, "editor", "editor_sensor") as page:
+    with signed_in(browser, SECRET, "editor", "access_editor_sensor") as page:
         page.goto(url)
         toggle = page.get_by_role("checkbox").first
         expect(toggle).to_be_checked()
@@ -117,7 +103,7 @@ def test_an_editor_turns_a_sensor_off_which_a_viewer_cannot(server: Server, brow
 def test_a_denied_attempt_from_the_browser_is_in_the_audit_log_with_the_users_name(
     server: Server, browser: Browser
 ) -> None:
-    with signed_in(browser, "viewer", "viewer_denied") as page:
+    with signed_in(browser, SECRET, "viewer", "access_viewer_denied") as page:
         page.goto(f"http://127.0.0.1:{server.port}/overview")
         # What a crafted request from the viewer's own session does when the button is disabled.
         body = page.evaluate(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page, expect
 
 from asset_platform.home import REPO_ROOT
 
@@ -19,6 +21,21 @@ def save_screenshot(page: Page, name: str) -> None:
     file_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".png"
     # Dialogs fade in: fast-forward the transition so the picture is of the settled page.
     page.screenshot(path=ARTIFACTS / file_name, full_page=True, animations="disabled")
+
+
+@contextmanager
+def signed_in(browser: Browser, secret: str, user: str, screenshot: str) -> Iterator[Page]:
+    """A tab that sends an authenticating proxy's headers (as oauth2-proxy adds them) on every request."""
+    headers = {"X-Asset-Platform-Proxy-Secret": secret, "X-Forwarded-User": user}
+    viewport = {"width": 1400, "height": 900}
+    context = browser.new_context(viewport=viewport, extra_http_headers=headers, locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        save_screenshot(page, screenshot)
+        context.close()
 
 
 def metadata_row(page: Page, key: str) -> Locator:

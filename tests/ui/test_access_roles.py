@@ -11,7 +11,6 @@ on the real lineage and model pages.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -21,7 +20,7 @@ from asset_platform.lifecycle import LifecycleNames
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, running, tail, wait_for
 from tests.ui.conftest import NAMES, VIEWPORT, Demo, requires_chromium
-from tests.ui.pages import UI_TIMEOUT_MS, materialize_buttons, metadata_row, save_screenshot
+from tests.ui.pages import materialize_buttons, metadata_row, signed_in
 
 pytestmark = requires_chromium
 SECRET = "ui-test-proxy-secret"
@@ -81,19 +80,6 @@ def served(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield url
 
 
-@contextmanager
-def signed_in(browser: Browser, user: str, name: str) -> Iterator[Page]:
-    headers = {"X-Asset-Platform-Proxy-Secret": SECRET, "X-Forwarded-User": user}
-    context = browser.new_context(viewport=VIEWPORT, extra_http_headers=headers, locale="en-US", timezone_id="UTC")
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        save_screenshot(page, f"access_roles_{name}")
-        context.close()
-
-
 def _open_asset(page: Page, url: str, key: str) -> None:
     page.goto(f"{url}/assets/{key}")
     # Filled in (its data version shown), so a disabled button is disabled, not yet drawn.
@@ -109,7 +95,7 @@ def _materialize_states(page: Page) -> list[bool]:
 def test_an_auditor_with_the_viewer_role_browses_the_model_and_its_lineage_but_launches_nothing(
     served: str, browser: Browser
 ) -> None:
-    with signed_in(browser, "auditor", "viewer") as page:
+    with signed_in(browser, SECRET, "auditor", "access_roles_viewer") as page:
         for asset in ("lgbm_model", "champion", "evaluation"):
             _open_asset(page, served, NAMES.key(asset).to_user_string())
             expect(materialize_buttons(page).first).to_be_disabled()
@@ -123,7 +109,7 @@ def test_an_auditor_with_the_viewer_role_browses_the_model_and_its_lineage_but_l
 def test_a_launcher_of_the_owning_team_may_launch_its_model_and_not_another_teams(
     served: str, browser: Browser
 ) -> None:
-    with signed_in(browser, "ml-launcher", "launcher") as page:
+    with signed_in(browser, SECRET, "ml-launcher", "access_roles_launcher") as page:
         _open_asset(page, served, NAMES.key("lgbm_model").to_user_string())
         expect(materialize_buttons(page).first).to_be_enabled()
         # The other team's model (never trained in the demo): its page is filled in once it names its job.
