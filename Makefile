@@ -28,8 +28,8 @@ demo-data: install  ## Write the example models' demo history into their landing
 	$(BIN)/asset-platform generate --model ecommerce --if-missing
 	$(BIN)/asset-platform generate --model deliveries --if-missing
 
-up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train each model's baseline on first start
-	$(BIN)/asset-platform up --host $(HOST) --port $(PORT)
+up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train each model's baseline on first start; AUTH=policy.yaml AS=you: with roles
+	$(BIN)/asset-platform up --host $(HOST) --port $(PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(AS),--single-user $(AS)) $(if $(USERS),--users-file $(USERS))
 
 test: install  ## Install, then run the whole test suite
 	bash scripts/install-system-deps.sh

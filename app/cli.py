@@ -83,7 +83,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     from app.serve import serve
 
-    return serve(PlatformHome.from_env(), host=args.host, port=args.port, train_baselines=not args.no_baseline)
+    auth_args = None
+    if args.auth:
+        mode = "single-user" if args.single_user else "users" if args.users_file else "proxy"
+        auth_args = ["--auth", args.auth, "--auth-mode", mode]
+        auth_args += ["--single-user", args.single_user] if args.single_user else []
+        auth_args += ["--users-file", args.users_file] if args.users_file else []
+    home = PlatformHome.from_env()
+    return serve(home, host=args.host, port=args.port, train_baselines=not args.no_baseline, auth_args=auth_args)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -170,15 +177,20 @@ def _add_up(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--no-baseline", action="store_true", help="do not launch each model's first training")
+    parser.add_argument("--auth", metavar="POLICY", help="serve with users and roles (see `serve --help`)")
+    parser.add_argument("--single-user", metavar="NAME", help="with --auth: every request is NAME (loopback)")
+    parser.add_argument("--users-file", help="with --auth: HTTP Basic users with argon2 hashes")
     parser.set_defaults(handler=_cmd_up)
 
 
 def _registrars() -> list:
     """Each area of the platform adds its own subcommands from its own module."""
+    from app.audit_commands import register as access_commands
     from app.models_commands import register as registry_commands
     from app.storage_commands import register as storage_commands
+    from app.tune_commands import register as tune_commands
 
-    return [_add_generate, _add_up, _add_demo, storage_commands, registry_commands]
+    return [_add_generate, _add_up, _add_demo, storage_commands, registry_commands, access_commands, tune_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

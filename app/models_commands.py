@@ -149,9 +149,14 @@ def _inputs_of(instance, dg, version: ModelVersion) -> dict[str, str]:
 
 
 def _set_champion(args: argparse.Namespace, action: str, version: str | None, reason: str) -> int:
+    from asset_platform.access.policy import AccessDenied, Role, cli_refusal
     from asset_platform.lifecycle.names import CHAMPION
 
     location, declaration, lineup = _selected(args)
+    # With ASSET_PLATFORM_POLICY set, a promotion or rollback needs the editor role on the model's owners.
+    refusal = cli_refusal(Role.EDITOR, declaration.owners, f"{action} of {declaration.name}", os.environ)
+    if refusal:
+        raise AccessDenied(refusal)
     if version:
         lineup.find(version)  # a clear error before any run starts
     names = location.names(declaration)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -36,13 +37,24 @@ def prepare_dagster_home(home: PlatformHome) -> Path:
     return home.dagster_home
 
 
-def serve(home: PlatformHome, host: str, port: int, train_baselines: bool = True) -> int:
+def serve(
+    home: PlatformHome, host: str, port: int, train_baselines: bool = True, auth_args: list[str] | None = None
+) -> int:
     # One process per home: a second `up` (or a demo) on it fails here, naming the holder. dagster dev
     # inherits the lock, so the home stays held as long as it runs.
     with home_lock(home.root, "up") as lock:
         env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(home)), "ASSET_PLATFORM_HOME": str(home.root)}
         recover_runs(Path(env["DAGSTER_HOME"]))
-        command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(REPO_ROOT / "workspace.yaml")]
+        workspace = str(REPO_ROOT / "workspace.yaml")
+        command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", workspace]
+        daemon = None
+        if auth_args:
+            # `dagster dev` cannot swap its webserver: the daemon, and beside it our webserver with roles.
+            daemon_command = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", workspace]
+            daemon = subprocess.Popen(daemon_command, env=env, cwd=REPO_ROOT, pass_fds=(lock.fileno(),))
+            command = [str(Path(sys.executable).with_name("asset-platform")), "serve", *auth_args, "-w", workspace]
+            # Only a single-user server accepts the baseline submission below without credentials.
+            train_baselines = train_baselines and "--single-user" in auth_args
         command += ["--host", host, "--port", str(port)]
         print(f"platform home: {home.root}\nstarting: {' '.join(command)}", flush=True)
         dagster = subprocess.Popen(command, env=env, cwd=REPO_ROOT, pass_fds=(lock.fileno(),))
@@ -60,6 +72,9 @@ def serve(home: PlatformHome, host: str, port: int, train_baselines: bool = True
             return dagster.wait()
         finally:
             watch.set()
+            if daemon is not None:
+                daemon.send_signal(signal.SIGINT)
+                daemon.wait()
 
 
 def recover_runs(dagster_home: Path) -> list:
@@ -95,6 +110,8 @@ def _wait_for_webserver(host: str, port: int, process: subprocess.Popen) -> bool
         try:
             with urllib.request.urlopen(f"http://{host}:{port}/server_info", timeout=2):
                 return True
+        except urllib.error.HTTPError:  # 401/403 from `serve --auth`: it is up
+            return True
         except OSError:
             time.sleep(1)
     return False

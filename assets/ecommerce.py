@@ -34,4 +34,6 @@ ecommerce = ModelDeclaration(
         {"family": "torch", "params": {"hidden": [64, 32]}},
     ],
     segments=["device", "channel"],
+    # Report only (no tolerance): per-device figures on the evaluation and champion pages, never a block.
+    fairness={"attributes": ["device"]},
 )

@@ -28,15 +28,84 @@ class FairnessSpec(Spec):
         "(challenger minus champion) exceeds this; None: report only.",
     )
     threshold: float = Field(default=0.5, gt=0, lt=1, description="Classifiers: the decision threshold.")
+    metric: str | None = Field(
+        default=None,
+        description="Metric whose largest group gap the rule judges; default the gate's metric. Classifiers also: "
+        "tpr, fpr, selection_rate, calibration; regression: rmse, mae.",
+    )
 
 
 class ExplanationSpec(Spec):
     """Feature attributions for every model and production batch."""
 
     enabled: bool = Field(default=True, description="Compute global, per-group and per-batch attributions.")
-    sample_rows: int = Field(default=2000, ge=50, description="Rows explained per model or batch (a sample).")
-    top_reasons: int = Field(default=0, ge=0, le=10, description="Per-row top reasons on predictions (0: none).")
+    sample_rows: int = Field(default=1000, ge=50, description="Rows explained per model or batch (a sample).")
+    top_reasons: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Per-row top reasons (largest signed attributions) in a `reasons` column of predictions (0: none; "
+        "empty where only an approximate method on a sample applies).",
+    )
+
+
+# Integer attributes are audited by value, so their declared range (min..max) must hold few values.
+MAX_INT_GROUPS = 20
+
+
+def fairness_metrics(task: str) -> tuple[str, ...]:
+    """The metrics the fairness rule can judge for `task`."""
+    if task == "regression":
+        return ("rmse", "mae")
+    return ("auc", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration")
+
+
+def rule_metric(declaration: ModelDeclaration) -> str:
+    """The metric whose group gap the fairness rule judges."""
+    return declaration.fairness.metric or declaration.gate_metric
 
 
 def check_fairness(declaration: ModelDeclaration) -> None:
-    """Raise `DeclarationError` for an inconsistent fairness part (filled in with the fairness feature)."""
+    """Raise `DeclarationError` for an inconsistent fairness part, naming the field."""
+    from asset_platform.declaration.errors import DeclarationError
+
+    fairness, name = declaration.fairness, declaration.name
+    specs = {column.name: column for column in declaration.contract_columns()}
+    if len(set(fairness.attributes)) != len(fairness.attributes):
+        raise DeclarationError(name, "fairness.attributes", "an attribute is listed twice")
+    special = {
+        declaration.label_column: "the label",
+        declaration.id_column: "the id column",
+        declaration.time_column: "the time column",
+    }
+    for attribute in fairness.attributes:
+        if attribute not in specs:
+            listed = ", ".join(specs)
+            raise DeclarationError(
+                name, "fairness.attributes", f"{attribute!r} is not a column of the contract (columns: {listed})"
+            )
+        if attribute in special:
+            raise DeclarationError(
+                name, "fairness.attributes", f"{attribute!r} is {special[attribute]}; audit by a group column"
+            )
+        column = specs[attribute]
+        few_ints = (
+            column.dtype == "int"
+            and column.min is not None
+            and column.max is not None
+            and column.max - column.min + 1 <= MAX_INT_GROUPS
+        )
+        if column.dtype not in ("str", "bool") and not few_ints:
+            raise DeclarationError(
+                name,
+                "fairness.attributes",
+                f"{attribute!r} has dtype {column.dtype}; audit by a str or bool column, or an int column with at most "
+                f"{MAX_INT_GROUPS} values between its declared min and max (bin a continuous column into groups first)",
+            )
+    allowed = fairness_metrics(declaration.task)
+    if fairness.metric is not None and fairness.metric not in allowed:
+        raise DeclarationError(
+            name, "fairness.metric", f"{fairness.metric!r} is not a {declaration.task} metric; use one of {allowed}"
+        )
+    if fairness.tolerance is not None and not fairness.attributes:
+        raise DeclarationError(name, "fairness.tolerance", "a tolerance needs `fairness.attributes` to audit by")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from asset_platform.declaration.base import Spec
+from asset_platform.declaration.errors import DeclarationError
 
 if TYPE_CHECKING:
     from asset_platform.declaration.model import ModelDeclaration
@@ -35,5 +36,110 @@ class TuningSpec(Spec):
     seed: int = Field(default=0, description="Sampler seed.")
 
 
+# Parameters a search may vary, per family, where the family's parameters are known at load. sklearn
+# estimators and custom trainers are checked when tuning starts (importing them here would slow every load).
+# LightGBM: the platform's own settings plus LightGBM's documented learning-control parameters.
+TUNABLE_PARAMS: dict[str, frozenset[str]] = {
+    "lightgbm": frozenset(
+        {
+            "num_leaves",
+            "learning_rate",
+            "max_rounds",
+            "early_stopping_rounds",
+            "min_child_samples",
+            "feature_fraction",
+            "bagging_fraction",
+            "bagging_freq",
+            "lambda_l1",
+            "lambda_l2",
+            "reg_alpha",
+            "reg_lambda",
+            "min_split_gain",
+            "max_depth",
+            "min_child_weight",
+            "min_data_in_leaf",
+            "max_bin",
+            "cat_smooth",
+            "cat_l2",
+            "max_cat_threshold",
+            "extra_trees",
+            "path_smooth",
+            "colsample_bytree",
+            "subsample",
+            "subsample_freq",
+            "min_sum_hessian_in_leaf",
+            "feature_fraction_bynode",
+        }
+    ),  # fmt: skip
+    # The MLP's layer sizes are a list, which an Optuna distribution cannot hold.
+    "torch": frozenset({"learning_rate", "batch_size", "max_epochs", "patience"}),
+}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def tuning_asset_name(model_asset: str) -> str:
+    """`lightgbm_model` -> `lightgbm_tuning`; any other model asset name gets `_tuning` appended."""
+    return (model_asset.removesuffix("_model") if model_asset.endswith("_model") else model_asset) + "_tuning"
+
+
 def check_tuning(declaration: ModelDeclaration) -> None:
-    """Raise `DeclarationError` for an inconsistent tuning part (filled in with the tuning feature)."""
+    """Raise `DeclarationError` for an inconsistent tuning part, naming the family and parameter."""
+    names = {family.asset_name for family in declaration.models}
+    for index, family in enumerate(declaration.models):
+        if family.tuning is None:
+            continue
+        where = f"models.{index}.tuning"
+        if tuning_asset_name(family.asset_name) in names:
+            raise DeclarationError(
+                declaration.name,
+                f"models.{index}.name",
+                f"the tuning asset {tuning_asset_name(family.asset_name)!r} would clash with a model of that name; "
+                "rename one of them",
+            )
+        if not family.tuning.search_space:
+            raise DeclarationError(
+                declaration.name, f"{where}.search_space", "is empty: name at least one parameter and its range"
+            )
+        known = TUNABLE_PARAMS.get(family.family)
+        for param, spec in family.tuning.search_space.items():
+            field = f"{where}.search_space.{param}"
+            if known is not None and param not in known:
+                raise DeclarationError(
+                    declaration.name,
+                    field,
+                    f"not a tunable {family.family} parameter; use one of: {', '.join(sorted(known))}",
+                )
+            problem = _param_problem(spec)
+            if problem:
+                raise DeclarationError(declaration.name, field, problem)
+
+
+def _param_problem(spec: ParamSpec) -> str | None:
+    """What is wrong with one parameter's range, or None."""
+    if spec.type == "categorical":
+        if spec.low is not None or spec.high is not None or spec.log or spec.step is not None:
+            return "a categorical parameter takes `choices` only (no low, high, log or step)"
+        if not spec.choices:
+            return "a categorical parameter needs a non-empty list of `choices`"
+        if not all(isinstance(choice, _SCALARS) for choice in spec.choices):
+            return "choices must be strings, numbers, booleans or null (Optuna stores nothing else)"
+        if len({repr(choice) for choice in spec.choices}) != len(spec.choices):
+            return "choices are listed twice"
+        return None
+    if spec.choices is not None:
+        return f"`choices` is for categorical parameters; a {spec.type} takes low and high"
+    if spec.low is None or spec.high is None:
+        return f"a {spec.type} parameter needs both `low` and `high`"
+    if not spec.low < spec.high:
+        return f"low ({spec.low:g}) must be below high ({spec.high:g})"
+    if spec.log and spec.low <= 0:
+        return f"a log-scale range needs low > 0 (got {spec.low:g})"
+    if spec.log and spec.step is not None:
+        return "give either `log` or `step`, not both (Optuna samples a log range continuously)"
+    if spec.step is not None and spec.step <= 0:
+        return f"step must be positive (got {spec.step:g})"
+    if spec.type == "int":
+        for label, value in (("low", spec.low), ("high", spec.high), ("step", spec.step)):
+            if value is not None and float(value) != int(value):
+                return f"an int parameter needs a whole {label} (got {value:g})"
+    return None

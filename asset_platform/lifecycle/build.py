@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from asset_platform.access.mutations import REQUIRED_ROLE_TAG
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.lifecycle.champion import champion_asset
 from asset_platform.lifecycle.datasets import dataset_assets
@@ -23,6 +24,7 @@ from asset_platform.lifecycle.names import (
     LifecycleNames,
 )
 from asset_platform.lifecycle.training import model_assets
+from asset_platform.lifecycle.tuning import tuning_assets
 
 
 def lifecycle_names(declaration: ModelDeclaration) -> LifecycleNames:
@@ -40,6 +42,7 @@ def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
     definitions = [
         *dataset_assets(declaration, names),
         *feature_assets(declaration, names),
+        *tuning_assets(declaration, names),
         *model_assets(declaration, names),
         evaluation_asset(declaration, names),
         champion_asset(declaration, names),
@@ -83,15 +86,20 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
     # Everything from the landed history to the champion and the drift reference built from it.
     training = dg.AssetSelection.key_prefixes([declaration.name]) - dg.AssetSelection.assets(*monitoring, *shadow)
     retraining = declaration.retraining
+    # The model's owners own its jobs too: Dagster checks a named job's owners (not its assets') for
+    # team-scoped roles (`serve --auth`).
+    owners = declaration.owners or None
     return {
         "training": dg.define_asset_job(
             names.training_job,
+            owners=owners,
             selection=training,
             description=f"{declaration.name}: validate the history, build features, train every declared model, "
             "evaluate them, pass the best through the promotion gate and profile what the champion was trained on.",
         ),
         "retraining": dg.define_asset_job(
             names.retraining_job,
+            owners=owners,
             selection=training,
             config={
                 "ops": {
@@ -109,18 +117,23 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
         ),
         "set_champion": dg.define_asset_job(
             names.set_champion_job,
+            owners=owners,
             selection=dg.AssetSelection.assets(names.key(CHAMPION), names.key(REFERENCE_PROFILE)),
+            # `serve --auth`: launching it from the UI needs the editor role on the model's owners.
+            tags={REQUIRED_ROLE_TAG: "editor"},
             description=f"Promote a {declaration.name} model version or roll back its champion by hand "
             "(config: action, version, reason); the drift reference follows the champion.",
         ),
         "score": dg.define_asset_job(
             names.score_batch_job,
+            owners=owners,
             selection=dg.AssetSelection.assets(*monitoring[:3]),
             description=f"Validate one {declaration.name} production batch, score it with the champion and "
             "measure its drift.",
         ),
         "performance": dg.define_asset_job(
             names.performance_job,
+            owners=owners,
             selection=dg.AssetSelection.assets(names.key(PERFORMANCE), *shadow),
             description=f"Realized {declaration.metric_name} of a scored {declaration.name} batch once its labels "
             "arrived.",

@@ -54,7 +54,7 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
         key=names.champion,
         group_name=names.group("registry"),
         kinds={"json"},
-        code_version="2",
+        code_version="3",
         ins={
             "evaluation": dg.AssetIn(key=names.key(EVALUATION)),
             "dataset": dg.AssetIn(key=names.key(DATASET)),
@@ -124,16 +124,18 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
     champion_model = lineup.load_champion(current)
     challenger_model = lineup.load(challenger.asset, challenger.version)
     margin = declaration.gate.margin if config.margin is None else config.margin
-    comparison = compare(
-        "holdout",
-        holdout[declaration.label_column].to_numpy(),
-        score_rows(champion_model, holdout),
-        score_rows(challenger_model, holdout),
-        metric,
-        margin,
-        declaration.gate.resamples,
-    )
+    scores = score_rows(champion_model, holdout), score_rows(challenger_model, holdout)
+    labels = holdout[declaration.label_column].to_numpy()
+    comparison = compare("holdout", labels, *scores, metric, margin, declaration.gate.resamples)
     details: dict[str, Any] = {"challenger": challenger.version, "comparisons": [comparison]}
+    blocked = _fairness_evidence(declaration, details, holdout, scores, (champion_model, challenger_model))
+    if comparison.passed and blocked:
+        details["reason"] = (
+            f"rejected {best} {challenger.version[:8]} by the fairness rule: "
+            f"{details['fairness'].decision.describe(blocking_only=True)} "
+            f"(the metric gate alone would pass: {comparison.describe()})"
+        )
+        return current, "rejected", details
     if comparison.passed and declaration.shadow.enabled:
         details["reason"] = (
             f"shadowing {best} {challenger.version[:8]}: {comparison.describe()}; it scores production beside "
@@ -145,6 +147,20 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
         return _pointer(challenger, details["reason"], trigger), "promoted", details
     details["reason"] = f"rejected {best} {challenger.version[:8]}: {comparison.describe()}"
     return current, "rejected", details
+
+
+def _fairness_evidence(declaration, details: dict[str, Any], holdout, scores, models) -> bool:
+    """Add the fairness rule's decision and both models' attributions to `details`; True when the rule blocks.
+
+    The rule draws the metric gate's resamples (same rows, same seed), so both verdicts rest on the same draws.
+    """
+    from asset_platform.fairness.audit import gate_explanations, gate_fairness
+
+    fairness = gate_fairness(declaration, holdout, *scores)
+    if fairness is not None:
+        details["fairness"] = fairness
+    details["explanations"] = gate_explanations(declaration, holdout, *models)
+    return fairness is not None and fairness.decision.blocked
 
 
 def _by_hand(config: ChampionConfig, lineup: ModelLineup, current, trigger):
@@ -231,6 +247,7 @@ def _outcome(
         improvement_ci=(first.ci_low, first.ci_high) if first else None,
         reason=details["reason"],
         run_id=run_id,
+        fairness=details["fairness"].decision.to_dict() if "fairness" in details else None,
     )
 
 
@@ -294,4 +311,7 @@ def _decision_metadata(pointer: ChampionPointer, decision: str, details: dict, t
         for c in comparisons:
             metadata[f"{c.window}/improvement"] = dg.MetadataValue.float(c.improvement)
             metadata[f"{c.window}/ci_low"] = dg.MetadataValue.float(c.ci_low)
+    if "fairness" in details:
+        metadata.update(details["fairness"].metadata())
+    metadata.update(details.get("explanations", {}))
     return metadata

@@ -50,7 +50,10 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
             "failures": dg.MetadataValue.json(report.failure_counts),
         }
         if not report.passed:
-            metadata["failing_sample"] = dg.MetadataValue.md(report.failing_sample.to_markdown(index=False))
+            from asset_platform.access.masking import mask_frame, sensitive_columns
+
+            sample = mask_frame(report.failing_sample, sensitive_columns(declaration))  # no raw PII in metadata
+            metadata["failing_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
         return dg.AssetCheckResult(
             passed=report.passed, severity=dg.AssetCheckSeverity.ERROR, description=report.summary(), metadata=metadata
         )

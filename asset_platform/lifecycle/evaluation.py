@@ -7,7 +7,7 @@ from pydantic import Field
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import EVALUATION, FEATURE_PIPELINE, HOLDOUT_SET, LifecycleNames
+from asset_platform.lifecycle.names import DATASET, EVALUATION, FEATURE_PIPELINE, HOLDOUT_SET, LifecycleNames
 
 
 class EvaluationConfig(dg.Config):
@@ -21,12 +21,15 @@ def evaluation_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg
     ins = {name: dg.AssetIn(key=names.key(name)) for name in model_names}
     ins["holdout_set"] = dg.AssetIn(key=names.key(HOLDOUT_SET))
     ins["feature_pipeline"] = dg.AssetIn(key=names.key(FEATURE_PIPELINE))
+    if declaration.fairness.attributes:
+        # Audited attributes need not be features: their raw values come from the dataset, joined by id.
+        ins["dataset"] = dg.AssetIn(key=names.key(DATASET))
 
     @dg.asset(
         key=names.key(EVALUATION),
         group_name=names.group("models"),
         kinds={"pandas"},
-        code_version="3",
+        code_version="4",
         ins=ins,
         description=f"{declaration.name}: holdout {declaration.metric_name} and every other metric of each model, "
         "overall and per segment, with curves.",
@@ -60,10 +63,17 @@ def evaluation_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg
             "segments": dg.MetadataValue.md(segment_table(declaration, pipeline, holdout, labels, scores)),
             **evaluation_charts(declaration.task, labels, scores, config.threshold),
         }
+        metadata.update(_fairness_and_explanations(holdout, inputs.get("dataset"), scores, models))
         for row in table.to_dict("records"):
             for name, value in row.items():
                 if name not in ("model", "flavor"):
                     metadata[f"{row['model']}/{name}"] = dg.MetadataValue.float(float(value))
         return dg.MaterializeResult(value=table, metadata=metadata)
+
+    def _fairness_and_explanations(holdout, dataset, scores, models) -> dict[str, Any]:
+        from asset_platform.fairness.audit import evaluation_metadata, holdout_attribute_rows
+
+        attributes = holdout_attribute_rows(declaration, holdout, dataset) if dataset is not None else None
+        return evaluation_metadata(declaration, holdout, attributes, scores, models)
 
     return evaluation

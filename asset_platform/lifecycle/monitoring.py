@@ -30,6 +30,9 @@ from asset_platform.lifecycle.names import (
 from asset_platform.registry.models import ModelRegistry
 from asset_platform.registry.pointer import ChampionPointer
 
+# The predictions column with each row's top feature attributions, where `explanations.top_reasons` asks for them.
+REASONS = "reasons"
+
 
 def monitoring_assets(
     declaration: ModelDeclaration, names: LifecycleNames, partitions: dg.DynamicPartitionsDefinition
@@ -87,7 +90,10 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
         metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
         if not report.passed:
             moved = model_landing.quarantine_file(model_landing.batch_path(batch), f"batch {batch}: {report.summary()}")
-            metadata["failing_sample"] = dg.MetadataValue.md(report.failing_sample.head(5).to_markdown(index=False))
+            from asset_platform.access.masking import mask_frame, sensitive_columns
+
+            sample = mask_frame(report.failing_sample.head(5), sensitive_columns(declaration))  # no raw PII
+            metadata["failing_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
             metadata["quarantined_to"] = dg.MetadataValue.path(str(moved))
             context.log.error(f"batch {batch} breaks the data contract: {report.summary()}; file moved to {moved}")
         check = dg.AssetCheckResult(
@@ -147,6 +153,10 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         estimated = estimate(declaration.metric_name, scores, estimation.get("calibration"))
         frame["estimated_metric"] = float("nan") if estimated is None else estimated
         frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
+        if declaration.explanations.enabled and declaration.explanations.top_reasons:
+            from asset_platform.fairness.attribution_drift import top_reasons
+
+            frame[REASONS] = top_reasons(model, batch, declaration.explanations.top_reasons)
         extra: dict[str, Any] = {}
         if declaration.shadow.enabled:
             extra.update(_shadow_scores(context, registry, batch, frame, pointer))
@@ -331,7 +341,10 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         policy = drift_monitor.policy_for(declaration.monitoring.drift)
         profile = ReferenceProfile.from_dict({k: v for k, v in reference_profile.items() if k not in PROFILE_EXTRAS})
         frame = batch.assign(**{PREDICTION: predictions[PREDICTION].to_numpy()})
-        results = compute_drift(profile, frame, batch_key=partition)
+        from asset_platform.access.masking import mask_drift_results, sensitive_columns
+
+        # Sensitive columns' categories and bin edges are hashed before any report, reason or stored result.
+        results = mask_drift_results(compute_drift(profile, frame, batch_key=partition), sensitive_columns(declaration))
         assessment = assess_batch(results, policy)
         summary = drift_summary(results, assessment, prediction=PREDICTION)
         record = {

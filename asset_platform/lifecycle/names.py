@@ -49,6 +49,12 @@ class LifecycleNames:
     def champion(self) -> dg.AssetKey:
         return self.key(CHAMPION)
 
+    def tuning_key(self, model_asset: str) -> dg.AssetKey:
+        """The tuning asset upstream of model asset `model_asset` (`lightgbm_model` -> `lightgbm_tuning`)."""
+        from asset_platform.declaration.tuning import tuning_asset_name
+
+        return self.key(tuning_asset_name(model_asset))
+
     # Groups: one per stage, prefixed, so the UI lists each model's stages together.
     def group(self, stage: str) -> str:
         return f"{self.model}_{stage}"

@@ -50,47 +50,74 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
         from asset_platform.ml.trust import declare_custom_trust
 
         declare_custom_trust(spec.trainer or "", spec.trusted_types)
+    ins = {
+        "training_set": dg.AssetIn(key=names.key(TRAINING_SET)),
+        "holdout_set": dg.AssetIn(key=names.key(HOLDOUT_SET)),
+        "feature_pipeline": dg.AssetIn(key=names.key(FEATURE_PIPELINE)),
+    }
+    if spec.tuning is not None:
+        # Trains with the best params of its tuning asset (lifecycle/tuning.py), which lineage then shows.
+        ins["tuning"] = dg.AssetIn(key=names.tuning_key(spec.asset_name))
 
-    @dg.asset(
+    asset = dg.asset(
         key=names.key(spec.asset_name),
         group_name=names.group("models"),
         kinds=_KINDS[spec.family],
         code_version="1",
         op_tags=torch_op_tags() if spec.family == "torch" else TRAINING_OP_TAGS,
-        ins={
-            "training_set": dg.AssetIn(key=names.key(TRAINING_SET)),
-            "holdout_set": dg.AssetIn(key=names.key(HOLDOUT_SET)),
-            "feature_pipeline": dg.AssetIn(key=names.key(FEATURE_PIPELINE)),
-        },
+        ins=ins,
         description=f"{declaration.name}: {what} ({declaration.task.replace('_', ' ')}), early stopping on the "
         "newest training days, scored on the untouched holdout.",
         metadata={"asset_platform/family": spec.family},
     )
+
     def model(training_set: Frame, holdout_set: Frame, feature_pipeline: dict) -> dg.MaterializeResult:
         return model_result(
-            *train_model(declaration.name, declaration.task, spec, training_set, holdout_set, feature_pipeline)
+            *train_model(declaration.name, declaration.task, spec, training_set, holdout_set, feature_pipeline),
+            explain_on=_explained_rows(declaration, holdout_set),
         )
 
-    return model
+    def tuned_model(
+        training_set: Frame, holdout_set: Frame, feature_pipeline: dict, tuning: dict
+    ) -> dg.MaterializeResult:
+        return model_result(
+            *train_model(declaration.name, declaration.task, spec, training_set, holdout_set, feature_pipeline, tuning),
+            explain_on=_explained_rows(declaration, holdout_set),
+        )
+
+    return asset(model if spec.tuning is None else tuned_model)
 
 
 def train_model(
-    model_name: str, task: str, spec: ModelFamilySpec, training_set: Frame, holdout_set: Frame, feature_pipeline: dict
+    model_name: str,
+    task: str,
+    spec: ModelFamilySpec,
+    training_set: Frame,
+    holdout_set: Frame,
+    feature_pipeline: dict,
+    tuning: dict | None = None,
 ) -> tuple[Any, Any]:
     """Train `spec` on the split and score it: (the family's Fit, the resources it used).
 
     Shared by the model assets and `reproduce`, which passes the spec recorded in
-    the model rather than today's declaration.
+    the model rather than today's declaration. `tuning` (the tuning asset's value)
+    overrides the params with the study's best and is recorded with the spec.
     """
     from asset_platform.ml.families import TrainingData, train_family, validation_split
     from asset_platform.ml.features import FeaturePipeline
     from asset_platform.registry.tracking import track_training
 
+    if tuning is not None:
+        from asset_platform.lifecycle.tuning import tuned_spec
+
+        spec = tuned_spec(spec, tuning)
     pipeline = FeaturePipeline.from_dict(feature_pipeline)
     fit, valid = validation_split(training_set, pipeline.time_column)
     with track_training() as usage:
         trained = train_family(spec, TrainingData(pipeline, task, fit, valid))
     trained.model.extra["declaration"] = {"model": model_name, "family": spec.model_dump()}
+    if tuning is not None:
+        trained.model.extra["declaration"]["tuned_from"] = {"study": tuning["study"], "trial": int(tuning["trial"])}
     splits = {"train": fit, "valid": valid, "holdout": holdout_set}
     trained.model.metrics = {**score_splits(trained.model, pipeline.label_column, splits), **trained.counts}
     return trained, usage
@@ -107,8 +134,20 @@ def score_splits(model: Any, label: str, splits: dict[str, Frame]) -> dict[str, 
     return metrics
 
 
-def model_result(trained: Any, usage: Any) -> dg.MaterializeResult:
-    """The materialization of a model: the model as value; params, metrics and tracking as metadata."""
+def _explained_rows(declaration: ModelDeclaration, holdout_set: Frame) -> Frame | None:
+    """The holdout rows a model's attributions are shown on (a sample), or None when explanations are off."""
+    if not declaration.explanations.enabled:
+        return None
+    from asset_platform.ml.explain import sample_rows
+
+    return sample_rows(holdout_set, declaration.explanations.sample_rows)
+
+
+def model_result(trained: Any, usage: Any, explain_on: Frame | None = None) -> dg.MaterializeResult:
+    """The materialization of a model: the model as value; params, metrics and tracking as metadata.
+
+    With `explain_on` (featurized rows), its mean |attribution| per feature too (table and chart).
+    """
     from asset_platform.registry.tracking import git_commit, library_versions
     from asset_platform.reports import line_chart_markdown
 
@@ -130,6 +169,11 @@ def model_result(trained: Any, usage: Any) -> dg.MaterializeResult:
         "library_versions": dg.MetadataValue.json(library_versions()),
         "git_commit": git_commit() or "unknown (not a git checkout)",
     }
+    tuned_from = model.extra.get("declaration", {}).get("tuned_from")
+    if tuned_from:
+        # Lineage to the tuning evidence: the study and trial whose params this model trained with.
+        metadata["tuning/study"] = dg.MetadataValue.text(tuned_from["study"])
+        metadata["tuning/trial"] = dg.MetadataValue.int(tuned_from["trial"])
     if top:
         import pandas as pd
 
@@ -141,6 +185,10 @@ def model_result(trained: Any, usage: Any) -> dg.MaterializeResult:
             line_chart_markdown(trained.curve, f"{model.flavor} learning curve", *trained.curve_axes)
         )
         metadata["learning_curve_values"] = dg.MetadataValue.json(trained.curve)
+    if explain_on is not None and len(explain_on):
+        from asset_platform.fairness.audit import model_explanation_metadata
+
+        metadata.update(model_explanation_metadata(model, explain_on))
     return dg.MaterializeResult(value=model, metadata=metadata)
 
 

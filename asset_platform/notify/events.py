@@ -141,6 +141,8 @@ class RetrainingOutcome(NotificationEvent):
     improvement_ci: tuple[float, float] | None
     reason: str
     run_id: str | None = None
+    # The fairness rule's verdict per audited attribute (`FairnessDecision.to_dict()`), where attributes are declared.
+    fairness: Mapping[str, Any] | None = None
 
     @property
     def severity(self) -> Severity:
@@ -158,7 +160,7 @@ class RetrainingOutcome(NotificationEvent):
         return (
             f"{self.metric} champion {_fmt(self.champion_value, 4)} vs challenger {_fmt(self.challenger_value, 4)}, "
             f"improvement {_fmt(self.improvement, 4)}{interval}: {self.reason}"
-        )
+        ) + (f" Fairness: {_fairness_text(self.fairness)}." if self.fairness else "")
 
     def details(self) -> dict[str, Any]:
         ci = self.improvement_ci
@@ -170,7 +172,36 @@ class RetrainingOutcome(NotificationEvent):
             "improvement": _number(self.improvement),
             "improvement_ci": [_number(ci[0]), _number(ci[1])] if ci else None,
             "reason": self.reason,
+            **({"fairness": _fairness_details(self.fairness)} if self.fairness else {}),
         }
+
+
+def _fairness_details(fairness: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule's verdict with JSON-safe numbers (NaN gaps of unjudged attributes become null)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(key): clean(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(item) for item in value]
+        if isinstance(value, float):
+            return _number(value)
+        return value
+
+    return clean(fairness)
+
+
+def _fairness_text(fairness: Mapping[str, Any]) -> str:
+    parts = []
+    for verdict in fairness.get("attributes", []):
+        gap = verdict["challenger_gap"]
+        word = "blocked" if verdict["blocked"] else ("passed" if verdict["judged"] else "not judged")
+        parts.append(
+            f"{verdict['attribute']} {word}, {verdict['metric']} gap {_fmt(gap['value'], 4)} (worst "
+            f"{gap['worst_group'] or 'n/a'}), increase {_fmt(verdict['increase'], 4)} (CI {_fmt(verdict['ci_low'], 4)}"
+            f" to {_fmt(verdict['ci_high'], 4)}, tolerance {verdict['tolerance']})"
+        )
+    return "; ".join(parts) or "no attributes"
 
 
 def to_payload(event: NotificationEvent, sent_at: dt.datetime | None = None) -> dict[str, Any]:

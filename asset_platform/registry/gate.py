@@ -9,6 +9,7 @@ that positive is better whatever the metric (AUC up, RMSE down).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -46,6 +47,13 @@ class GateComparison:
         )
 
 
+def bootstrap_indices(rows: int, resamples: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """The gate's resamples: row indices drawn with replacement. The fairness rule draws the same ones."""
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        yield rng.integers(0, rows, rows)
+
+
 def compare(
     window: str,
     labels: np.ndarray,
@@ -61,10 +69,8 @@ def compare(
     champion_scores = np.asarray(champion_scores, dtype=np.float64)
     challenger_scores = np.asarray(challenger_scores, dtype=np.float64)
     direction = METRIC_DIRECTION[metric_name]
-    rng = np.random.default_rng(seed)
     improvements = []
-    for _ in range(resamples):
-        index = rng.integers(0, len(labels), len(labels))
+    for index in bootstrap_indices(len(labels), resamples, seed):
         sample = labels[index]
         if metric_name == "auc" and sample.min() == sample.max():
             continue

@@ -65,12 +65,15 @@ def segment_table(
 
     if not declaration.segments:
         return "no segments declared"
-    metric, rows = declaration.metric_name, []
+    from asset_platform.access.masking import mask_value, sensitive_columns
+
+    metric, rows, sensitive = declaration.metric_name, [], sensitive_columns(declaration)
     for column in declaration.segments:
         values = pipeline.decode(column, holdout[column].to_numpy())
         for segment in pd.unique(values):
             index = np.flatnonzero(values == segment)
-            row: dict[str, Any] = {"segment": f"{column}={segment}", "rows": len(index)}
+            shown = mask_value(segment) if column in sensitive else segment  # a PII segment is named by hash
+            row: dict[str, Any] = {"segment": f"{column}={shown}", "rows": len(index)}
             for name, s in scores.items():
                 row[f"{name} {metric}"] = round(task_metrics(declaration.task, labels[index], s[index])[metric], 4)
             rows.append(row)

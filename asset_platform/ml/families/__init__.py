@@ -6,6 +6,7 @@ module holds its own training loop and what it records (curve, importance).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,9 @@ class TrainingData:
     task: str
     fit: pd.DataFrame
     valid: pd.DataFrame
+    # Called with (step, {validation metric: value}) after each boosting round or epoch, so a
+    # hyperparameter search can stop a poor trial early (it raises out of training to do so).
+    report: Callable[[int, dict[str, float]], None] | None = None
 
     @property
     def features(self) -> list[str]:

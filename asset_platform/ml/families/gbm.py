@@ -47,6 +47,7 @@ def train_lightgbm(params: dict[str, Any], data: TrainingData) -> Fit:
         callbacks=[
             lgb.record_evaluation(curve),
             lgb.early_stopping(int(settings["early_stopping_rounds"]), verbose=False),
+            *([_reporter(data.report)] if data.report else []),
         ],
     )
     booster.free_dataset()
@@ -67,3 +68,12 @@ def train_lightgbm(params: dict[str, Any], data: TrainingData) -> Fit:
         curve_axes=("boosting round", shown.upper()),
         counts={"best_iteration": float(booster.best_iteration)},
     )
+
+
+def _reporter(report):
+    """A LightGBM callback passing each round's validation metrics to `report` (the round counts from 1)."""
+
+    def callback(env) -> None:
+        report(env.iteration + 1, {name: float(value) for _data, name, value, *_ in env.evaluation_result_list})
+
+    return callback

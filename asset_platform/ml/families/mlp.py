@@ -92,6 +92,7 @@ def train_mlp(params: dict[str, Any], data: TrainingData) -> Fit:
         ((fit_in - mean) / std, ((fit_y - target_scale[0]) / scale).astype(np.float32)),
         ((valid_in - mean) / std, ((valid_y - target_scale[0]) / scale).astype(np.float32)),
         regression,
+        data.report,
     )
     network = network.cpu().eval()
     first_layer = network[0].weight.detach().abs().mean(dim=0).numpy()
@@ -130,7 +131,7 @@ def _importance(weights: np.ndarray, names: list[str], layout: dict[str, Any]) -
     return importance
 
 
-def _train(network, settings, device: str, fit, valid, regression: bool) -> dict[str, list[float]]:
+def _train(network, settings, device: str, fit, valid, regression: bool, report=None) -> dict[str, list[float]]:
     """Adam with early stopping on validation loss; leaves the best epoch's weights in `network`."""
     import torch
 
@@ -158,6 +159,8 @@ def _train(network, settings, device: str, fit, valid, regression: bool) -> dict
             valid_loss = float(loss_fn(network(check_x).squeeze(-1), check_y))
         curve["train loss"].append(total / len(order))
         curve["valid loss"].append(valid_loss)
+        if report is not None:
+            report(len(curve["valid loss"]), {"valid loss": valid_loss})
         if valid_loss < best_loss - 1e-5:
             best_loss, stale = valid_loss, 0
             best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}

@@ -1,0 +1,98 @@
+"""Attribution drift: does a drifted feature actually move the champion's output on a production batch?
+
+The reference is the champion's mean |attribution| per feature on its own
+holdout (stored in the reference profile); each batch gets the same figure on a
+sample of its rows. A feature can drift a lot and barely matter (its
+attribution stays small) or drift a little and move many scores.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+import pandas as pd
+
+if TYPE_CHECKING:
+    from asset_platform.declaration import ModelDeclaration
+
+# A feature "moves the output" when it carries at least this share of the batch's total mean |attribution|.
+MOVES_OUTPUT_SHARE = 0.05
+_SEED = 0
+
+
+def mean_attribution(declaration: ModelDeclaration, model: Any, rows: pd.DataFrame) -> dict[str, float]:
+    """The model's mean |attribution| per feature on a sample of raw contract rows ({} when disabled or empty)."""
+    from asset_platform.ml.explain import explain, sample_rows
+    from asset_platform.ml.features import FeaturePipeline
+
+    if not declaration.explanations.enabled or rows.empty:
+        return {}
+    sample = sample_rows(rows, declaration.explanations.sample_rows, _SEED)
+    pipeline = FeaturePipeline.from_dict(model.extra["feature_pipeline"])
+    return explain(model, pipeline.transform(sample, with_label=False)).mean_abs()
+
+
+def attribution_drift(reference: dict[str, float], batch: dict[str, float], drifted: list[str]) -> pd.DataFrame:
+    """Per feature: drifted or not, reference and batch mean |attribution|, change, and share of the batch's total."""
+    total = sum(batch.values()) or 1.0
+    frame = pd.DataFrame(
+        [
+            {
+                "feature": name,
+                "drifted": name in drifted,
+                "reference": reference.get(name, float("nan")),
+                "batch": value,
+                "change": value - reference.get(name, float("nan")),
+                "share": value / total,
+            }
+            for name, value in batch.items()
+        ]
+    )
+    frame["moves_output"] = frame["share"] >= MOVES_OUTPUT_SHARE
+    return frame.sort_values("batch", ascending=False).reset_index(drop=True)
+
+
+def attribution_drift_metadata(
+    declaration: ModelDeclaration, model: Any, batch: pd.DataFrame, reference: dict[str, float], drifted: list[str]
+) -> dict[str, Any]:
+    """Drift metadata: the attribution table, and which drifted features move the output."""
+    if not reference:
+        return {}
+    table = attribution_drift(reference, mean_attribution(declaration, model, batch), drifted)
+    if table.empty:
+        return {}
+    moving = table[table["drifted"] & table["moves_output"]]["feature"].tolist()
+    quiet = table[table["drifted"] & ~table["moves_output"]]["feature"].tolist()
+    summary = (
+        f"drifted features that move the output: {', '.join(moving) or 'none'}; "
+        f"drifted but with little effect on the output: {', '.join(quiet) or 'none'}"
+    )
+    return {
+        "attribution_drift": dg.MetadataValue.md(summary + "\n\n" + table.round(4).to_markdown(index=False)),
+        "attribution_drift/moving_drifted_features": dg.MetadataValue.json(moving),
+        "attribution_drift/values": dg.MetadataValue.json(
+            {row["feature"]: {"reference": row["reference"], "batch": row["batch"]} for row in table.to_dict("records")}
+        ),
+    }
+
+
+def top_reasons(model: Any, rows: pd.DataFrame, count: int) -> list[str]:
+    """Per raw row, its `count` largest attributions as "feature +0.123; ..." (signed, in the model's margin)."""
+    import numpy as np
+
+    from asset_platform.ml.explain import explain
+    from asset_platform.ml.features import FeaturePipeline
+
+    if rows.empty:
+        return []
+    pipeline = FeaturePipeline.from_dict(model.extra["feature_pipeline"])
+    attribution = explain(model, pipeline.transform(rows, with_label=False))
+    if len(attribution.values) != len(rows):  # an approximate method explained a sample only
+        return [""] * len(rows)
+    order = np.argsort(-np.abs(attribution.values), axis=1)[:, :count]
+    names = np.asarray(attribution.features, dtype=object)
+    return [
+        "; ".join(f"{names[j]} {values[j]:+.3f}" for j in top)
+        for values, top in zip(attribution.values, order, strict=True)
+    ]
