@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,14 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     if not summaries:
         raise LookupError(f"no tuning study for model {args.model!r} in {where}")
     server = make_server(args.host, args.port, dashboard_app(storage))
+
+    def stop(_signum: int, _frame: Any) -> None:
+        # Ctrl-C or SIGTERM: finish the request in flight, then return. Raising here instead would land
+        # inside wsgiref's request handling, which swallows the exception and serves on.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     base = f"http://{args.host}:{server.server_port}/dashboard"
     print(f"optuna-dashboard (read-only) on {where}: {base}")
     for summary in summaries:
@@ -169,8 +179,6 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         print(f"  {summary.user_attrs.get('model_asset')}: {base}/studies/{study_id}")
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.server_close()
     return 0

@@ -214,7 +214,12 @@ def test_tune_dashboard_command_serves_on_loopback_until_stopped(tuned: Tuned) -
         assert "/dashboard/studies/" in server.stdout.readline()
         base = first.split("http://", 1)[1].split("/dashboard")[0]
         with urllib.request.urlopen(f"http://{base}/api/studies", timeout=30) as response:
-            assert response.status == 200
+            assert response.status == 200 and json.load(response)["study_summaries"]
     finally:
-        os.kill(server.pid, signal.SIGINT)
-        assert server.wait(timeout=30) == 0
+        os.kill(server.pid, signal.SIGTERM)
+        try:
+            code = server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            code = server.wait()
+        assert code == 0, server.stderr.read()[-3000:]
