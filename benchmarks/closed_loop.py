@@ -139,15 +139,23 @@ def _figures(model: str, scenario: str, seed: int, summary: dict[str, Any], rows
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="ecommerce, three scenarios, one seed")
-    quick = parser.parse_args().quick
+    parser.add_argument("--models", nargs="+", help="a subset of the example models (default: both)")
+    parser.add_argument("--scenarios", nargs="+", help="a subset of the scenarios (default: every one)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: 7 11 23)")
+    parser.add_argument("--stable-days", type=int, help="days of the stable run (default: 60)")
+    args = parser.parse_args()
+    quick = args.quick
     from asset_platform.synthetic import demo_dataset
 
     if quick:
         plan = [("ecommerce", s) for s in ("covariate", "concept", "nulls")]
         seeds, days, rows, stable_days = [7], 10, 1000, 12
     else:
-        plan = [(m, s) for m in ("ecommerce", "deliveries") for s in demo_dataset(m).scenarios]
-        seeds, days, rows, stable_days = [7, 11, 23], 20, 2000, 60
+        # A subset (for a partial run on a small machine) keeps the full run's days and rows.
+        models = args.models or ["ecommerce", "deliveries"]
+        plan = [(m, s) for m in models for s in demo_dataset(m).scenarios if not args.scenarios or s in args.scenarios]
+        seeds, days, rows = args.seeds or [7, 11, 23], 20, 2000
+        stable_days = args.stable_days or 60
     started = time.perf_counter()
     results, estimate_errors = [], []
     for model, scenario in plan:
@@ -188,6 +196,9 @@ def main() -> None:
                 "false_retrains": sum(r["false_retrains"] for r in results) + stable_false,
                 "worst_vs_oracle": min(ratios) if ratios else None,
                 "estimate_mae": round(statistics.mean(estimate_errors), 4) if estimate_errors else None,
+                "stable_days": stable_days,
+                "scenarios": sorted({scenario for _, scenario in plan}),
+                "seeds": seeds,
                 "quick": quick,
             }
         )
