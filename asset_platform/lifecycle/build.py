@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import dagster as dg
@@ -25,6 +26,13 @@ from asset_platform.lifecycle.names import (
 )
 from asset_platform.lifecycle.training import model_assets
 from asset_platform.lifecycle.tuning import tuning_assets
+
+# Jobs carry their model's owners (team-scoped roles need them, see `_jobs`). Dagster 1.13 marks
+# `owners` on jobs as beta and warns each time a job resolves: in every CLI call, demo day and run
+# worker. The parameter is public and pinned with Dagster; silence only that one warning.
+warnings.filterwarnings(
+    "ignore", message=r"Parameter `owners` of .*(JobDefinition|to_job).* is currently in beta", category=dg.BetaWarning
+)
 
 
 def lifecycle_names(declaration: ModelDeclaration) -> LifecycleNames:
