@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from asset_platform.declaration import ModelDeclaration, ModelFamilySpec  # noqa: E402
+from asset_platform.declaration import ModelDeclaration  # noqa: E402
 from asset_platform.fairness import evaluate_groups, group_labels, judge  # noqa: E402
 from asset_platform.fairness.audit import (  # noqa: E402
     evaluation_metadata,
@@ -47,9 +47,13 @@ from asset_platform.fairness.audit import (  # noqa: E402
     holdout_attribute_rows,
 )
 from asset_platform.lifecycle.scoring import score_rows  # noqa: E402
-from asset_platform.ml.families import TrainingData, train_family, validation_split  # noqa: E402
-from asset_platform.ml.features import fit_pipeline, time_split  # noqa: E402
-from asset_platform.synthetic.fairness import fairness_columns, fairness_rows, under_represent  # noqa: E402
+from asset_platform.ml.features import time_split  # noqa: E402
+from asset_platform.synthetic.fairness import (  # noqa: E402
+    fairness_columns,
+    fairness_rows,
+    fit_on_fairness_rows,
+    under_represent,
+)
 
 TOLERANCE = 0.03
 SEEDED = {"bagging_fraction": 0.8, "bagging_freq": 1, "max_rounds": 200}
@@ -66,18 +70,7 @@ DECLARATION = ModelDeclaration(
 
 
 def train(rows, family: str, params: dict | None = None):
-    pipeline = fit_pipeline(
-        rows,
-        numeric=["x1", "x2", "x3", "x4"],
-        categorical=["region"],
-        id_column="row_id",
-        time_column="at",
-        label_column="label",
-        task="binary_classification",
-    )
-    fit_rows, valid_rows = validation_split(pipeline.transform(rows), "at")
-    spec = ModelFamilySpec(family=family, params=params or {})
-    return train_family(spec, TrainingData(pipeline, "binary_classification", fit_rows, valid_rows)).model
+    return fit_on_fairness_rows(rows, family, params)[0]
 
 
 def cost(train_rows, holdout) -> dict:

@@ -61,3 +61,26 @@ def fairness_columns() -> list[dict]:
         {"name": "segment_flag", "dtype": "bool"},
         {"name": "label", "dtype": "int"},
     ]
+
+
+def fit_on_fairness_rows(
+    rows: pd.DataFrame, family: str = "lightgbm", params: dict | None = None, estimator: str | None = None
+):
+    """(model, feature pipeline) of one family trained on `fairness_rows` the way the platform trains."""
+    from asset_platform.declaration import ModelFamilySpec
+    from asset_platform.ml.families import TrainingData, train_family, validation_split
+    from asset_platform.ml.features import fit_pipeline
+
+    task = "binary_classification"
+    pipeline = fit_pipeline(
+        rows,
+        numeric=["x1", "x2", "x3", "x4"],
+        categorical=["region"],
+        id_column="row_id",
+        time_column="at",
+        label_column="label",
+        task=task,
+    )
+    fit_rows, valid_rows = validation_split(pipeline.transform(rows), "at")
+    spec = ModelFamilySpec(family=family, params=params or {}, estimator=estimator)
+    return train_family(spec, TrainingData(pipeline, task, fit_rows, valid_rows)).model, pipeline

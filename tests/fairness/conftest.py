@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asset_platform.declaration import ModelFamilySpec
 from asset_platform.fairness import group_labels
-from asset_platform.ml.families import TrainingData, train_family, validation_split
-from asset_platform.ml.features import FeaturePipeline, fit_pipeline, time_split
-from asset_platform.synthetic.fairness import fairness_rows, under_represent
+from asset_platform.ml.features import FeaturePipeline, time_split
+from asset_platform.synthetic.fairness import fairness_rows, fit_on_fairness_rows, under_represent
 
 ROWS, SEED = 6000, 1
 # Bagging makes the seed matter: a seed-only retrain is a genuinely different model.
@@ -44,18 +42,7 @@ class Trained:
 
 
 def fit(train: pd.DataFrame, family: str = "lightgbm", params: dict | None = None, estimator: str | None = None):
-    pipeline = fit_pipeline(
-        train,
-        numeric=["x1", "x2", "x3", "x4"],
-        categorical=["region"],
-        id_column="row_id",
-        time_column="at",
-        label_column="label",
-        task="binary_classification",
-    )
-    fit_rows, valid_rows = validation_split(pipeline.transform(train), "at")
-    spec = ModelFamilySpec(family=family, params=params or {}, estimator=estimator)
-    return train_family(spec, TrainingData(pipeline, "binary_classification", fit_rows, valid_rows)).model, pipeline
+    return fit_on_fairness_rows(train, family, params, estimator)
 
 
 @pytest.fixture(scope="session")
