@@ -174,8 +174,8 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
 
 def _add_up(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("up", help="start Dagster (webserver + daemon) on the platform home")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=3000, help="port of the UI (default 3000)")
     parser.add_argument("--no-baseline", action="store_true", help="do not launch each model's first training")
     parser.add_argument("--auth", metavar="POLICY", help="serve with users and roles (see `serve --help`)")
     parser.add_argument("--single-user", metavar="NAME", help="with --auth: every request is NAME (loopback)")
