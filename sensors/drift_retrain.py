@@ -32,8 +32,8 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         name=names.drift_retrain_sensor,
         job=job,
         minimum_interval_seconds=30,
-        description=f"Drift of {declaration.name} confirmed by its policy (feature drift or a realized "
-        f"{declaration.metric_name} degradation) → {names.retraining_job}, once per body of evidence.",
+        description=f"Drift of {declaration.name} confirmed by its policy (feature drift, a realized "
+        f"{declaration.metric_name} degradation or a label shift) → {names.retraining_job}, once per body of evidence.",
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def drift_retrain_sensor(context: dg.SensorEvaluationContext, drift_monitor: DriftMonitor, notifier: Notifier):
@@ -44,7 +44,7 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         for key, kind in sources.items():
             for record in _new_materializations(context.instance, key, after.get(kind)):
                 after[kind] = record.storage_id
-                _merge(records, kind, record, declaration.metric_drop_alarm)
+                _merge(records, kind, record, declaration.metric_drop_alarm, declaration.monitoring.max_label_shift)
         for stale in sorted(records)[:-_HISTORY_LIMIT]:
             del records[stale]
         history = [records[key] for key in sorted(records)]
@@ -110,7 +110,7 @@ def _new_materializations(instance: dg.DagsterInstance, key: dg.AssetKey, after:
     return instance.fetch_materializations(records_filter, limit=200, ascending=True).records
 
 
-def _merge(records: dict[str, dict], kind: str, record, max_drop: float) -> None:
+def _merge(records: dict[str, dict], kind: str, record, max_drop: float, max_label_shift: float | None) -> None:
     key, metadata = record.partition_key, record.asset_materialization.metadata
     if kind == "drift":
         # The reference is the reference_profile version the batch was measured against.
@@ -118,4 +118,12 @@ def _merge(records: dict[str, dict], kind: str, record, max_drop: float) -> None
         reference = next((v for k, v in inputs.items() if k.endswith(REFERENCE_PROFILE)), "")
         merge_drift(records, key, metadata["assessment"].value, reference)
     elif "performance/degradation" in metadata:
-        merge_performance(records, key, metadata["performance/degradation"].value, max_drop)
+        shift = metadata.get("performance/label_shift_effect")
+        merge_performance(
+            records,
+            key,
+            metadata["performance/degradation"].value,
+            max_drop,
+            label_shift=shift.value if shift is not None else None,
+            max_label_shift=max_label_shift,
+        )

@@ -149,6 +149,13 @@ class MonitoringSpec(_Spec):
         description="Realized metric this much worse than the champion's holdout metric marks a batch drifted: "
         "absolute for AUC (default 0.05), relative for error metrics (default 0.15 = 15 % worse).",
     )
+    max_label_shift: float | None = Field(
+        default=0.2,
+        ge=0,
+        description="Labels that moved this much from the champion's training data (prior shift) mark a batch "
+        "drifted once they land: Cohen's h between the positive rates (classification) or the mean's shift in "
+        "the training labels' standard deviations (regression). 0.2 is Cohen's 'small effect'; None: off.",
+    )
     use_estimated_performance: bool = Field(
         default=False,
         description="Classification: a label-free estimate of the metric (from calibrated scores) this much worse "

@@ -1,10 +1,10 @@
 """Whether the drift seen so far justifies retraining: the whole decision, as pure functions.
 
 The drift -> retrain sensor keeps recent `BatchAssessment.to_record()` dicts in
-its cursor, folds each model's realized-metric degradation into them with
-`merge_performance` (concept drift shows in performance, not in features), calls
-`should_retrain` on each tick and names the run with `retrain_run_key`. Rules,
-newest batch first:
+its cursor, folds what each batch's labels showed into them with `merge_performance`
+(concept drift shows in the realized metric, prior shift in the labels' own
+distribution, neither in the features), calls `should_retrain` on each tick and
+names the run with `retrain_run_key`. Rules, newest batch first:
 
 * batches smaller than `min_batch_size` neither confirm nor break a streak;
 * a batch with data-quality problems (a missing column, a jump in missing
@@ -131,30 +131,49 @@ def retrain_run_key(model: str, reference_version: str, evidence: Sequence[str])
     return f"{model}-drift-retrain-{digest}"
 
 
+# What the labels tell once they land, kept across the drift assessment's arrival.
+_LABEL_EVIDENCE = ("degradation", "max_drop", "label_shift", "max_label_shift")
+
+
 def merge_drift(records: dict[str, dict[str, Any]], key: str, assessment: Mapping[str, Any], reference: str) -> None:
-    """Record a batch's drift assessment, keeping a degradation that arrived first."""
+    """Record a batch's drift assessment, keeping label evidence (degradation, label shift) that arrived first."""
     previous = records.get(key, {})
-    records[key] = {**assessment, "reference_version": reference, "degradation": previous.get("degradation")}
-    _apply_degradation(records[key], previous.get("max_drop"))
+    kept = {name: previous.get(name) for name in _LABEL_EVIDENCE}
+    records[key] = {**assessment, "reference_version": reference, **kept}
+    _apply_label_evidence(records[key])
 
 
-def merge_performance(records: dict[str, dict[str, Any]], key: str, degradation: float, max_drop: float) -> None:
-    """Record a batch's realized-metric degradation; beyond `max_drop` the batch counts as drifted.
+def merge_performance(
+    records: dict[str, dict[str, Any]],
+    key: str,
+    degradation: float,
+    max_drop: float,
+    label_shift: float | None = None,
+    max_label_shift: float | None = None,
+) -> None:
+    """Record what a batch's labels showed; the batch counts as drifted when its realized metric
+    fell by more than `max_drop`, or its labels moved (prior shift) by more than `max_label_shift`.
 
-    Until its drift assessment has arrived the batch is not judged, so a degradation
+    Until its drift assessment has arrived the batch is not judged, so label evidence
     alone never confirms drift on a batch that was never checked for data quality.
     """
     # A placeholder until the assessment arrives: a complete record, so `should_retrain` accepts it.
     record = records.setdefault(key, {"batch_key": key, "judged": False, "n_rows": 0, "drift_detected": False})
-    record["degradation"], record["max_drop"] = degradation, max_drop
-    _apply_degradation(record, max_drop)
+    record.update(degradation=degradation, max_drop=max_drop, label_shift=label_shift, max_label_shift=max_label_shift)
+    _apply_label_evidence(record)
 
 
-def _apply_degradation(record: dict[str, Any], max_drop: float | None) -> None:
-    drop = record.get("degradation")
-    if drop is None or max_drop is None or not record.get("judged", False) or not drop > max_drop:
+def _apply_label_evidence(record: dict[str, Any]) -> None:
+    if not record.get("judged", False):
         return
-    record["max_drop"] = max_drop
-    record["drift_detected"] = True
-    record["status"] = "error"
-    record["drifted_features"] = sorted({*record.get("drifted_features", []), "performance"})
+    found = []
+    drop, max_drop = record.get("degradation"), record.get("max_drop")
+    if drop is not None and max_drop is not None and drop > max_drop:
+        found.append("performance")
+    shift, max_shift = record.get("label_shift"), record.get("max_label_shift")
+    if shift is not None and max_shift is not None and shift > max_shift:
+        found.append("label_shift")
+    if found:
+        record["drift_detected"] = True
+        record["status"] = "error"
+        record["drifted_features"] = sorted({*record.get("drifted_features", []), *found})

@@ -153,6 +153,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         estimated = estimate(declaration.metric_name, scores, estimation.get("calibration"))
         frame["estimated_metric"] = float("nan") if estimated is None else estimated
         frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
+        frame["reference_label_std"] = float(reference_profile.get("label_reference_std", float("nan")))
         if declaration.explanations.enabled and declaration.explanations.top_reasons:
             from asset_platform.fairness.attribution_drift import top_reasons
 
@@ -210,7 +211,7 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
     ) -> dg.MaterializeResult:
         import pandas as pd
 
-        from asset_platform.ml.metrics import degradation, task_metrics
+        from asset_platform.ml.metrics import degradation, label_shift_effect, task_metrics
 
         batch = context.partition_key
         labels = landing.for_model(declaration).read_labels(batch)
@@ -231,6 +232,10 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         metrics["label_mean"] = label_mean
         if reference_label == reference_label:
             metrics["label_shift"] = label_mean - reference_label
+            spread = float(joined["reference_label_std"].iloc[0]) if "reference_label_std" in joined else None
+            effect = label_shift_effect(declaration.task, label_mean, reference_label, spread)
+            if effect is not None:
+                metrics["label_shift_effect"] = effect
         table = pd.DataFrame([{"batch": batch, "labeled_rows": len(joined), **metrics}])
         metadata: dict[str, Any] = {f"performance/{name}": dg.MetadataValue.float(v) for name, v in metrics.items()}
         metadata["metric"] = metric
@@ -278,6 +283,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
             **profile.to_dict(),
             "champion_version": pointer.version,
             "label_reference": float(training[declaration.label_column].mean()),
+            "label_reference_std": float(training[declaration.label_column].std()),
             "estimation": _estimation(model, holdout),
             # The champion's mean |attribution| per feature on its holdout: what attribution drift compares to.
             "attribution": mean_attribution(declaration, model, holdout),
@@ -302,7 +308,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
 
 
 # Keys the reference profile asset stores beside the drift profile itself.
-PROFILE_EXTRAS = ("champion_version", "label_reference", "estimation", "attribution")
+PROFILE_EXTRAS = ("champion_version", "label_reference", "label_reference_std", "estimation", "attribution")
 
 
 def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:

@@ -107,3 +107,20 @@ def degradation(name: str, reference: float, realized: float) -> float:
     if METRIC_DIRECTION[name] > 0:
         return reference - realized
     return (realized - reference) / reference if reference > 0 else float("nan")
+
+
+def label_shift_effect(
+    task: str, label_mean: float, reference_mean: float, reference_std: float | None
+) -> float | None:
+    """How far labels moved from the champion's training labels, as an effect size: Cohen's h
+    between positive rates (classification), or the mean's shift in the training labels'
+    standard deviations (regression; None without a spread). 0.2 is Cohen's "small effect"
+    on both scales, the default `monitoring.max_label_shift`."""
+    import math
+
+    if task == "binary_classification":
+        rates = [min(max(rate, 0.0), 1.0) for rate in (label_mean, reference_mean)]
+        return abs(2 * math.asin(math.sqrt(rates[0])) - 2 * math.asin(math.sqrt(rates[1])))
+    if reference_std is None or not reference_std > 0:
+        return None
+    return abs(label_mean - reference_mean) / reference_std

@@ -120,6 +120,28 @@ def test_a_degradation_never_marks_an_unjudged_batch_drifted() -> None:
     assert records["d1"]["drift_detected"] is True and "performance" in records["d1"]["drifted_features"]
 
 
+def test_a_label_shift_beyond_its_limit_marks_a_judged_batch_drifted_in_either_order() -> None:
+    records: dict[str, dict] = {}
+    merge_drift(records, "d1", _record("d1", False), "ref1")
+    merge_performance(records, "d1", 0.0, max_drop=0.05, label_shift=0.1, max_label_shift=0.2)
+    assert records["d1"]["drift_detected"] is False
+    merge_performance(records, "d1", 0.0, max_drop=0.05, label_shift=0.3, max_label_shift=0.2)
+    assert records["d1"]["drift_detected"] is True and records["d1"]["drifted_features"] == ["label_shift"]
+    # Labels before the assessment: counted once the batch is judged.
+    merge_performance(records, "d2", 0.0, max_drop=0.05, label_shift=0.3, max_label_shift=0.2)
+    assert not records["d2"]["drift_detected"]
+    merge_drift(records, "d2", _record("d2", False), "ref1")
+    assert records["d2"]["drift_detected"] is True and "label_shift" in records["d2"]["drifted_features"]
+    assert should_retrain([records[k] for k in sorted(records)], POLICY).retrain
+
+
+def test_a_label_shift_is_ignored_when_its_limit_is_off() -> None:
+    records: dict[str, dict] = {}
+    merge_drift(records, "d1", _record("d1", False), "ref1")
+    merge_performance(records, "d1", 0.0, max_drop=0.05, label_shift=5.0, max_label_shift=None)
+    assert records["d1"]["drift_detected"] is False
+
+
 def test_bad_records_are_rejected_with_guidance() -> None:
     with pytest.raises(ValueError, match="to_record"):
         should_retrain([{"batch_key": "d1"}], POLICY)

@@ -96,7 +96,7 @@ def loops(trained_home, webhook, tmp_path_factory):
         yield run
 
 
-@pytest.mark.parametrize("scenario", ["covariate", "concept"])
+@pytest.mark.parametrize("scenario", ["covariate", "concept", "prior"])
 def test_stable_batches_never_retrain_and_drift_retrains_exactly_once(loops, scenario):
     loop = loops(scenario)
     state = loop.state
@@ -116,6 +116,8 @@ def test_stable_batches_never_retrain_and_drift_retrains_exactly_once(loops, sce
     assert tags["asset_platform/reference_version"]
     if scenario == "concept":
         assert "performance" in tags["asset_platform/drift_reason"]
+    if scenario == "prior":  # the features never moved: the labels' own shift is the evidence
+        assert "label_shift" in tags["asset_platform/drift_reason"]
     [retrain] = [r for day in loop.days for r in day["retrains"]]
     assert retrain.success
 
