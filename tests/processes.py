@@ -104,3 +104,29 @@ def graphql(port: int, query: str, timeout_s: float = 30) -> dict:
     )
     with urllib.request.urlopen(request, timeout=timeout_s) as response:
         return json.loads(response.read())["data"]
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
+    """A real HTTP endpoint on 127.0.0.1 that records each JSON body POSTed to it: (url, bodies)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pandas as pd
@@ -28,6 +26,7 @@ from asset_platform.lifecycle import lifecycle_names
 from asset_platform.notify import Notifier
 from resources.local import local_resources
 from tests.declaration.loans import EMPLOYMENT, REGIONS, generate_loans, land_labels, loans_declaration, write_history
+from tests.processes import webhook_receiver
 
 SENSITIVE = {"age", "employment", "region"}
 START = dt.date(2026, 3, 1)
@@ -54,26 +53,10 @@ def test_drift_results_name_sensitive_categories_by_hash_only() -> None:
     assert not re.search(r"\b(north|south)\b", text)
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        type(self).received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        return
-
-
 @pytest.fixture
 def webhook():
-    _Recorder.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Recorder.received
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as receiver:
+        yield receiver
 
 
 def _declaration() -> ModelDeclaration:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pytest
@@ -26,31 +24,16 @@ from asset_platform.synthetic import write_batches
 from asset_platform.synthetic.landing import write_labels, write_production_day
 from resources.local import local_resources
 from tests.declaration.loans import PYTHON_DECLARATION, land_batch, land_labels, loans_declaration, write_history
+from tests.processes import webhook_receiver
 
 START = dt.date(2026, 3, 1)
 HISTORY_DAYS, ROWS = 6, 1000
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        type(self).received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        return
-
-
 @pytest.fixture(scope="module")
 def webhook():
-    _Recorder.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Recorder.received
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="module")
