@@ -128,8 +128,11 @@ def test_a_killed_worker_loses_at_most_its_trial_and_the_rerun_finishes_exactly_
     for trial in lost:
         assert trial.number in running_at_kill
         retried = [t for t in trials if t.system_attrs.get("failed_trial") == trial.number]
-        assert len(retried) == 1 and retried[0].state in COUNTED
-        assert retried[0].params == trial.params, "the retry runs the killed trial's params again"
+        # Usually one retry; two when both re-run workers found the trial stale at the same moment
+        # (Optuna fails a stale trial with a read-then-write that SQLite does not lock across
+        # processes). Either way the budget above is exact and the retry runs the same params.
+        assert 1 <= len(retried) <= 2 and any(t.state in COUNTED for t in retried), retried
+        assert all(t.params == trial.params for t in retried), "the retry runs the killed trial's params again"
 
 
 @pytest.fixture
