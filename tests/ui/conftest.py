@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import LifecycleNames
 from tests.conftest import VENV_BIN, subprocess_env
-from tests.ui.pages import UI_TIMEOUT_MS, save_screenshot
+from tests.ui.pages import UI_TIMEOUT_MS, VIEWPORT, save_screenshot
 from tests.ui.queries import runs_with_tag
 from tests.ui.webserver import Webserver, start_webserver, stop_webserver
 
@@ -35,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-VIEWPORT = {"width": 1400, "height": 900}
 # The demo runs the ecommerce example model: its names, as the lifecycle gives them.
 NAMES = LifecycleNames("ecommerce")
 # Small enough for about a minute on a laptop, drifting early enough that the

@@ -12,6 +12,7 @@ from playwright.sync_api import Error as PlaywrightError
 from asset_platform.home import REPO_ROOT
 
 UI_TIMEOUT_MS = 30_000
+VIEWPORT = {"width": 1400, "height": 900}
 ARTIFACTS = REPO_ROOT / "artifacts" / "ui"
 
 
@@ -27,8 +28,7 @@ def save_screenshot(page: Page, name: str) -> None:
 def signed_in(browser: Browser, secret: str, user: str, screenshot: str) -> Iterator[Page]:
     """A tab that sends an authenticating proxy's headers (as oauth2-proxy adds them) on every request."""
     headers = {"X-Asset-Platform-Proxy-Secret": secret, "X-Forwarded-User": user}
-    viewport = {"width": 1400, "height": 900}
-    context = browser.new_context(viewport=viewport, extra_http_headers=headers, locale="en-US", timezone_id="UTC")
+    context = browser.new_context(viewport=VIEWPORT, extra_http_headers=headers, locale="en-US", timezone_id="UTC")
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     try:
