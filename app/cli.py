@@ -11,6 +11,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
+from app.launcher import LaunchError
 from asset_platform.declaration.errors import DeclarationError
 from asset_platform.home import PlatformHome
 from asset_platform.recovery import HomeLockError
@@ -33,6 +34,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DeclarationError,
     HomeLockError,  # another process holds the platform home, or it is read-only
     IntegrityError,  # a stored object is damaged or lost and no good copy exists: the message names it
+    LaunchError,  # the code location did not load, or a run could not be launched: the message says why
 )
 
 
@@ -110,7 +112,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     root = args.home or PlatformHome.from_env().root / "demos" / f"{args.model}-{args.scenario}-{stamp}"
     home = PlatformHome(root.resolve()).ensure()
     settings = DemoSettings(
-        args.scenario, args.days, args.drift_day, args.rows_per_day, args.history_days, args.seed, model=args.model
+        args.scenario,
+        args.days,
+        args.drift_day,
+        args.rows_per_day,
+        args.history_days,
+        args.seed,
+        model=args.model,
+        in_process=args.in_process,
     )
     print(f"demo home: {home.root} (training the baseline first)", flush=True)
     print(f"{'day':>3}  {'batch':22} {'drift?':6} {'status':7} {'share':>6} {'metric':>6}  {'retrain':10} champion")
@@ -146,6 +155,12 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--history-days", type=int, default=21, help="days of history for the baseline")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", type=Path, help="platform home for the demo (default: a new folder under demos/)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="execute runs inside this process: faster, but the UI cannot re-execute them "
+        "(default: launched through the code location, as the daemon launches them)",
+    )
     parser.set_defaults(handler=_cmd_demo)
 
 

@@ -3,12 +3,16 @@
 A stream of daily production batches (clean, then a named drift scenario from a
 chosen day) lands in a fresh platform home. Each day the sensors are evaluated
 from their stored cursors exactly as the daemon would, and the runs they request
-are executed on the instance with the daemon's tags (run key, sensor name), so
-the result can be browsed afterwards with `make up` on that home.
+are launched through the code location with the daemon's tags (run key, sensor
+name) and awaited one by one, so the result can be browsed afterwards with
+`make up` on that home and any run re-executed from the UI (app/launcher.py).
+With `in_process` (the closed-loop tests and benchmark) runs execute inside this
+process instead: faster, but the UI cannot re-execute them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -17,15 +21,19 @@ from typing import Any
 
 import dagster as dg
 
+from app.launcher import LaunchedRun, LocationLauncher
 from asset_platform.home import PlatformHome
 from asset_platform.landing import ModelLanding
 from asset_platform.lifecycle import LifecycleNames
 from asset_platform.lifecycle.names import DRIFT, PERFORMANCE
 from asset_platform.lifecycle.overview import OVERVIEW_SENSOR
-from asset_platform.recovery import fail_orphaned_runs, home_lock
+from asset_platform.recovery import HomeLock, fail_orphaned_runs, home_lock
 from asset_platform.registry.trigger import TRIGGER_TAG
+from resources import ENVIRONMENT_VAR
 
 HISTORY_START = dt.date(2026, 1, 1)
+# What the loop reads of a run: its id and success (the instance holds the rest).
+RunResult = dg.ExecuteInProcessResult | LaunchedRun
 
 
 @dataclass
@@ -50,6 +58,7 @@ class DemoSettings:
     seed: int = 7
     intensity: float = 1.0
     model: str = "ecommerce"
+    in_process: bool = False
 
 
 @dataclass
@@ -60,6 +69,8 @@ class LoopState:
     landing: ModelLanding
     cursors: dict[str, str | None] = field(default_factory=dict)
     retrains: list[dict[str, Any]] = field(default_factory=list)
+    # Runs go through the code location when set; executed in this process when None.
+    launcher: LocationLauncher | None = None
 
 
 def start_loop(
@@ -84,18 +95,28 @@ def run_demo(home: PlatformHome, settings: DemoSettings, report: Callable[[DayOu
     if not 0 <= settings.drift_day < settings.days:
         raise ValueError(f"--drift-day must be between 0 and {settings.days - 1}, got {settings.drift_day}")
     # One process per home: a second demo (or `up`) on it fails here, naming the holder.
-    with home_lock(home.root, "demo"):
-        return _run_demo_locked(home, settings, report)
+    with home_lock(home.root, "demo") as lock:
+        return _run_demo_locked(home, settings, report, lock)
 
 
-def _run_demo_locked(home: PlatformHome, settings: DemoSettings, report: Callable[[DayOutcome], None]) -> dict:
+def _run_demo_locked(
+    home: PlatformHome, settings: DemoSettings, report: Callable[[DayOutcome], None], lock: HomeLock
+) -> dict:
     from app.serve import prepare_dagster_home
     from asset_platform.synthetic import write_batches
 
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(home))
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance, contextlib.ExitStack() as stack:
         fail_orphaned_runs(instance)  # runs of an earlier demo on this home that was killed mid-run
         state = start_loop(home, settings.model, instance)
+        if not settings.in_process:
+            # The demo's resources are the embedded local ones, whatever this shell's environment says.
+            env = {**os.environ, "ASSET_PLATFORM_HOME": str(home.root), ENVIRONMENT_VAR: "local"}
+            state.launcher = stack.enter_context(
+                LocationLauncher(
+                    home.dagster_home, env, pass_fds=(lock.fileno(),), log_path=home.dagster_home / "demo-webserver.log"
+                )
+            )
         write_batches(
             state.landing.history,
             HISTORY_START,
@@ -154,7 +175,7 @@ def _day(state: LoopState, settings: DemoSettings, index: int) -> DayOutcome:
     return outcome
 
 
-def tick(state: LoopState, sensor_name: str) -> list[dg.ExecuteInProcessResult]:
+def tick(state: LoopState, sensor_name: str) -> list[RunResult]:
     """Evaluate a sensor from its stored cursor and run what it requests, as the daemon would."""
     sensor = state.defs.resolve_sensor_def(sensor_name)
     context = dg.build_sensor_context(
@@ -186,7 +207,12 @@ def _execute(
     tags: dict[str, str],
     partition_key: str | None = None,
     run_config: dict[str, Any] | None = None,
-):
+) -> RunResult:
+    if state.launcher is not None:
+        # One process per run, its steps in it: a process per step would triple the demo's time
+        # (every step process loads the code location again) for batches of a few thousand rows.
+        in_process = {"execution": {"config": {"in_process": {}}}}
+        return state.launcher.launch(job_name, tags, partition_key, {**(run_config or {}), **in_process})
     job = state.defs.resolve_job_def(job_name)
     return job.execute_in_process(
         instance=state.instance,
@@ -198,15 +224,18 @@ def _execute(
     )
 
 
-def _metadata(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict[str, Any]:
-    for event in result.get_asset_materialization_events():
-        if event.asset_key == key:
-            return {name: value.value for name, value in event.materialization.metadata.items()}
+def _metadata(state: LoopState, result: RunResult, key: dg.AssetKey) -> dict[str, Any]:
+    """What the run recorded on `key`'s materialization, read from the instance (either kind of run)."""
+    entries = state.instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    for entry in entries:
+        materialization = entry.asset_materialization
+        if materialization is not None and materialization.asset_key == key:
+            return {name: value.value for name, value in materialization.metadata.items()}
     return {}
 
 
-def _read_drift(state: LoopState, result: dg.ExecuteInProcessResult, outcome: DayOutcome) -> None:
-    metadata = _metadata(result, state.names.key(DRIFT))
+def _read_drift(state: LoopState, result: RunResult, outcome: DayOutcome) -> None:
+    metadata = _metadata(state, result, state.names.key(DRIFT))
     if metadata:
         outcome.drift_status = metadata["status"]
         outcome.drift_share = metadata.get("drift/drift_share", float("nan"))
@@ -214,13 +243,13 @@ def _read_drift(state: LoopState, result: dg.ExecuteInProcessResult, outcome: Da
         outcome.drift_status = "invalid"
 
 
-def _read_performance(state: LoopState, result: dg.ExecuteInProcessResult, outcome: DayOutcome) -> None:
-    metadata = _metadata(result, state.names.key(PERFORMANCE))
+def _read_performance(state: LoopState, result: RunResult, outcome: DayOutcome) -> None:
+    metadata = _metadata(state, result, state.names.key(PERFORMANCE))
     outcome.realized_metric = metadata.get(f"performance/{metadata.get('metric', '')}", float("nan"))
 
 
-def _champion_decision(state: LoopState, result: dg.ExecuteInProcessResult) -> dict[str, Any]:
-    metadata = _metadata(result, state.names.champion)
+def _champion_decision(state: LoopState, result: RunResult) -> dict[str, Any]:
+    metadata = _metadata(state, result, state.names.champion)
     keys = ("decision", "reason", "champion_version", "challenger_version", "holdout/improvement", "holdout/ci_low")
     return {key: metadata[key] for key in keys if key in metadata}
 

@@ -11,8 +11,10 @@ import datetime as dt
 import getpass
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.launcher import LocationLauncher, failure_message
 from app.location import CodeLocation
 from asset_platform.home import PlatformHome
 from asset_platform.registry.trigger import TRIGGER_TAG, USER_TAG
@@ -29,12 +31,18 @@ def _selected(args: argparse.Namespace) -> tuple[CodeLocation, ModelDeclaration,
     return location, declaration, location.lineup(declaration)
 
 
-def _instance():
-    import dagster as dg
-
+def _dagster_home() -> Path:
+    """$DAGSTER_HOME, or the platform home's Dagster folder (prepared on first use)."""
     from app.serve import prepare_dagster_home
 
     os.environ.setdefault("DAGSTER_HOME", str(prepare_dagster_home(PlatformHome.from_env())))
+    return Path(os.environ["DAGSTER_HOME"])
+
+
+def _instance():
+    import dagster as dg
+
+    _dagster_home()
     return dg.DagsterInstance.get()
 
 
@@ -160,25 +168,18 @@ def _set_champion(args: argparse.Namespace, action: str, version: str | None, re
     if version:
         lineup.find(version)  # a clear error before any run starts
     names = location.names(declaration)
-    job = location.definitions.resolve_job_def(names.set_champion_job)
     tags = {TRIGGER_TAG: "cli", USER_TAG: getpass.getuser()}
     config = {"action": action, "version": version, "reason": reason}
-    result = job.execute_in_process(
-        run_config={
-            "ops": {names.op(CHAMPION): {"config": config}},
-            # Keep the terminal quiet; the full log is in the run (UI).
-            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-        },
-        instance=_instance(),
-        tags=tags,
-        raise_on_error=False,
-    )
-    if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        message = failure.event_specific_data.error.message if failure else "see the run in the UI"
-        raise LookupError(f"{action} failed (run {result.run_id}): {message.strip()}")
+    instance = _instance()
+    # Through the code location, as a click in the UI would: the run can be re-executed from the UI.
+    with LocationLauncher(_dagster_home()) as launcher:
+        run = launcher.launch(
+            names.set_champion_job, tags, run_config={"ops": {names.op(CHAMPION): {"config": config}}}
+        )
+    if not run.success:
+        raise LookupError(f"{action} failed (run {run.run_id}): {failure_message(instance, run.run_id)}")
     pointer = lineup.champion()
-    print(f"{declaration.name}: champion is now {pointer.describe()}: {pointer.reason} (run {result.run_id})")
+    print(f"{declaration.name}: champion is now {pointer.describe()}: {pointer.reason} (run {run.run_id})")
     return 0
 
 

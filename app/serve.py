@@ -26,6 +26,7 @@ from asset_platform.registry.trigger import TRIGGER_TAG
 LOCATION_NAME = "asset_platform"
 _STARTUP_TIMEOUT_S = 180
 _RUN_WATCH_INTERVAL_S = 60
+_OWN_SHUTDOWN_S = 10
 
 
 def prepare_dagster_home(home: PlatformHome) -> Path:
@@ -68,8 +69,13 @@ def serve(
                     _submit(host, port, job)
             return dagster.wait()
         except KeyboardInterrupt:
-            dagster.send_signal(signal.SIGINT)
-            return dagster.wait()
+            # Ctrl-C in a terminal reaches dagster dev too; a second SIGINT would abort its orderly
+            # shutdown. Forward it only when the interrupt was for this process alone.
+            try:
+                return dagster.wait(timeout=_OWN_SHUTDOWN_S)
+            except subprocess.TimeoutExpired:
+                dagster.send_signal(signal.SIGINT)
+                return dagster.wait()
         finally:
             watch.set()
             if daemon is not None:

@@ -48,7 +48,8 @@ def _run(model: str, scenario: str | None, seed: int, days: int, drift_day: int,
     outcomes = []
     with tempfile.TemporaryDirectory() as folder:
         home = PlatformHome(Path(folder)).ensure()
-        settings = DemoSettings(scenario or "covariate", days, drift_day, rows, 10, seed, model=model)
+        # In-process: the loop's decisions are what is measured; a process per run would only add time.
+        settings = DemoSettings(scenario or "covariate", days, drift_day, rows, 10, seed, model=model, in_process=True)
         if scenario is None:  # a stable run: the "drift" day is past the end
             settings.drift_day = days - 1
             settings.scenario = "covariate"

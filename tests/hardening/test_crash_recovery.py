@@ -34,7 +34,9 @@ IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PlatformHome:
     home = PlatformHome(tmp_path / "home").ensure()
-    prepare_dagster_home(home)
+    # Create the instance's SQLite storage once here: two processes doing it at the same moment race
+    # in its schema migration (alembic "expected to match one row").
+    dg.DagsterInstance.from_config(str(prepare_dagster_home(home))).dispose()
     monkeypatch.setenv("ASSET_PLATFORM_HOME", str(home.root))
     monkeypatch.setenv("DAGSTER_HOME", str(home.dagster_home))
     return home
