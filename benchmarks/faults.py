@@ -476,6 +476,35 @@ def case_extra_columns(home: PlatformHome, work: Path) -> str:
     return "extra column ignored; scored"
 
 
+def case_reexecute_cli_run(home: PlatformHome, work: Path) -> str:
+    """The UI's "Re-execute all" on a run the CLI launched (the same GraphQL call the button makes)."""
+    import re
+
+    from app.cli import main
+    from tests.hardening.test_location_launch import REEXECUTE
+    from tests.ui.webserver import start_webserver, stop_webserver
+
+    work.joinpath("census").write_text(json.dumps(census(home)))
+    with h.env(home):
+        listed = StringIO()
+        with redirect_stdout(listed), redirect_stderr(StringIO()):
+            main(["models", "list", "--model", "ecommerce", "--json"])
+        [version] = [row["version"] for row in json.loads(listed.getvalue()) if row["champion"]]
+        out = StringIO()
+        with redirect_stdout(out), redirect_stderr(StringIO()):
+            code = main(["models", "promote", version[:12], "--model", "ecommerce"])
+    match = re.search(r"\(run ([0-9a-f-]{36})\)", out.getvalue())
+    expect(code == 0 and match, f"promote: exit {code}: {out.getvalue()[-200:]}")
+    server = start_webserver(home.root, work / "webserver.log")
+    try:
+        params = {"parentRunId": match.group(1), "strategy": "ALL_STEPS"}
+        answer = server.graphql(REEXECUTE, {"params": params})["launchPipelineReexecution"]
+    finally:
+        stop_webserver(server)
+    expect(answer["__typename"] == "LaunchRunSuccess", f"re-execution refused: {str(answer)[:200]}")
+    return "CLI run re-executed from the UI (queued)"
+
+
 CASES = [
     Case("fifo in landing", "quarantined; good batch scored", case_fifo),
     Case("symlink to /dev/zero", "quarantined unread; good batch scored", case_dev_zero),
@@ -498,6 +527,7 @@ CASES = [
     Case("forged pickle pointer", "no code runs", case_forged_pickle),
     Case("demo on read-only home", "clear error", case_read_only_home, quick=False),
     Case("extra columns", "ignored; scored", case_extra_columns, quick=False),
+    Case("re-execute a CLI run", "UI re-executes it", case_reexecute_cli_run, quick=False),
 ]
 
 
