@@ -438,14 +438,14 @@ def case_forged_pickle(home: PlatformHome, work: Path) -> str:
     with h.loop_on(home) as state:
         h.forge_pickle_version(home, state.names.path("champion"), marker)
         work.joinpath("census").write_text(json.dumps(census(home)))
-        refusal = ""
-        with redirect_stdout(StringIO()), redirect_stderr(StringIO()):
+        err = StringIO()
+        with redirect_stdout(StringIO()), redirect_stderr(err):
             try:
-                main(["models", "list", "--model", "ecommerce"])
-            except Exception as error:  # the CLI lets the refusal through as an exception
-                refusal = str(error)
+                code, refusal = main(["models", "list", "--model", "ecommerce"]), err.getvalue()
+            except Exception as error:  # a refusal the CLI does not turn into exit 2 still counts if it is clear
+                code, refusal = None, str(error)
     expect(not marker.exists(), "the forged pickle ran code")
-    expect("format 'pickle'" in refusal, f"not refused by format: {refusal[:200]}")
+    expect(code != 0 and "format 'pickle'" in refusal, f"not refused by format (exit {code}): {refusal[:200]}")
     return "refused naming asset, version and format; no code ran"
 
 

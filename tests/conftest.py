@@ -11,6 +11,7 @@ import pytest
 
 from asset_platform.home import REPO_ROOT, PlatformHome
 from asset_platform.synthetic import write_batches
+from tests.browser import browser  # noqa: F401 - the session's one Chromium, for every browser test
 
 VENV_BIN = Path(sys.executable).parent
 # Small but learnable: 14 days x 800 sessions.

@@ -11,13 +11,13 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from asset_platform.access.mutations import LAUNCHED_BY_TAG
 from tests.access.server import SECRET, Server, access_server
+from tests.browser import requires_chromium
 from tests.processes import wait_for
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, requires_chromium
-from tests.ui.pages import UI_TIMEOUT_MS, materialize_buttons, signed_in
+from tests.ui.pages import materialize_buttons, signed_in
 
 pytestmark = requires_chromium
 SENSOR = {"repositoryLocationName": "teams", "repositoryName": "__repository__", "sensorName": "growth_sensor"}
@@ -29,14 +29,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # The "join the community" dialog would cover the pages: seen, once, for this instance.
         running_server.data("admin", "mutation { setNuxSeen }")
         yield running_server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
-        yield browser
-        browser.close()
 
 
 def _expect_every_materialize_button_disabled(page: Page) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import LifecycleNames
@@ -24,17 +24,6 @@ from tests.ui.pages import UI_TIMEOUT_MS, VIEWPORT, save_screenshot
 from tests.ui.queries import runs_with_tag
 from tests.ui.webserver import Webserver, start_webserver, stop_webserver
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Playwright's own browser download is not used: Debian's Chromium, without the
-# services that would reach out to the network or need a GPU.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # The demo runs the ecommerce example model: its names, as the lifecycle gives them.
 NAMES = LifecycleNames("ecommerce")
 # Small enough for about a minute on a laptop, drifting early enough that the
@@ -43,10 +32,6 @@ DEMO_ARGS = ["--model", "ecommerce", "--scenario", "covariate", "--days", "4", "
 DEMO_ARGS += ["--rows-per-day", "1500"]
 DEMO_ARGS += ["--history-days", "8"]
 DEMO_TIMEOUT_S = 400
-
-requires_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (as root)"
-)
 
 
 @dataclass(frozen=True)
@@ -93,14 +78,6 @@ def retraining_run(webserver: Webserver, demo: Demo) -> dict[str, Any]:
     runs = runs_with_tag(webserver, "dagster/sensor_name", NAMES.drift_retrain_sensor)
     assert {run["runId"] for run in runs} == {retrain["run_id"] for retrain in demo.summary["retrains"]}
     return runs[0]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=UI_TIMEOUT_MS)
-        yield browser
-        browser.close()
 
 
 def first_visit(browser: Browser, server: Webserver) -> dict[str, Any]:

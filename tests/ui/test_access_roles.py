@@ -17,9 +17,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import LifecycleNames
+from tests.browser import requires_chromium
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, running, tail, wait_for
-from tests.ui.conftest import NAMES, VIEWPORT, Demo, requires_chromium
+from tests.ui.conftest import NAMES, VIEWPORT, Demo
 from tests.ui.pages import materialize_buttons, metadata_row, signed_in
 
 pytestmark = requires_chromium

@@ -7,7 +7,8 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import NAMES, requires_chromium
+from tests.browser import requires_chromium
+from tests.ui.conftest import NAMES
 from tests.ui.pages import (
     UI_TIMEOUT_MS,
     close_dialog,

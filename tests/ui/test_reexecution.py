@@ -13,7 +13,8 @@ import re
 from playwright.sync_api import Page, expect
 
 from asset_platform.registry.trigger import TRIGGER_TAG
-from tests.ui.conftest import NAMES, Demo, requires_chromium
+from tests.browser import requires_chromium
+from tests.ui.conftest import NAMES, Demo
 from tests.ui.pages import UI_TIMEOUT_MS, save_screenshot
 from tests.ui.queries import runs_with_tag
 from tests.ui.webserver import Webserver

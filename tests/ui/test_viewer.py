@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import NAMES, requires_chromium
+from tests.browser import requires_chromium
+from tests.ui.conftest import NAMES
 from tests.ui.pages import UI_TIMEOUT_MS, materialize_buttons, metadata_row
 from tests.ui.queries import asset
 from tests.ui.webserver import Webserver
