@@ -21,8 +21,17 @@ regions, in one of which ("west") the label follows its own rule; 40,000 rows
   that the rule blocks.
 * Peer: fairlearn's `MetricFrame(n_boot=300)` for the same per-group metrics of
   one model (its own resamples), against our weighted-sum bootstrap.
+* Drift step (`--drift-step`, run alone): the ecommerce example's baseline
+  trained in a fresh platform home (8 days x 1,200 rows, seed 7), then
+  `DRIFT_BATCHES` stable production batches scored through the batch sensor, in
+  process. Per batch: champion loads (`ModelLineup.load` calls) in the run, and
+  the drift and predictions steps' times (STEP_START to STEP_SUCCESS in the
+  event log); medians over the batches after the first (imports warm). Then
+  `drift_own_process_s`: each batch's drift step again, alone, in a step
+  process of its own (Dagster's multiprocess executor; a pod in production),
+  where a model load starts cold.
 
-Run: .venv/bin/python benchmarks/fairness.py [--quick]. The last line is JSON.
+Run: .venv/bin/python benchmarks/fairness.py [--quick | --drift-step]. The last line is JSON.
 Timings are reported, never asserted.
 """
 
@@ -149,10 +158,123 @@ def peer(holdout, model) -> dict:
     return {"group_bootstrap_s": ours_s, "fairlearn_s": time.perf_counter() - started}
 
 
+DRIFT_BATCHES = 8
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def drift_step(batches: int) -> dict:
+    """Per scored ecommerce batch: champion loads in its run, and the drift and predictions steps' seconds."""
+    import os
+    import statistics
+    import tempfile
+
+    import dagster as dg
+
+    from app.demo import HISTORY_START, DemoSettings, land_day, start_loop, tick
+    from app.serve import prepare_dagster_home
+    from asset_platform.home import HOME_ENV_VAR, PlatformHome
+    from asset_platform.lifecycle.names import CHAMPION, DRIFT, PREDICTIONS
+    from asset_platform.registry.models import ModelLineup
+    from asset_platform.synthetic import write_batches
+
+    loads: list[str] = []
+    load = ModelLineup.load
+
+    def counted(lineup, asset, version):  # the registry's one way to read a model version
+        loads.append(version)
+        return load(lineup, asset, version)
+
+    settings = DemoSettings("covariate", batches, batches, 1200, 8, 7, model="ecommerce")
+    per_batch: list[dict] = []
+    with tempfile.TemporaryDirectory() as folder:
+        home = PlatformHome(Path(folder) / "platform").ensure()
+        os.environ[HOME_ENV_VAR] = str(home.root)  # for `_score_job` in the step processes
+        with dg.DagsterInstance.from_config(str(prepare_dagster_home(home))) as instance:
+            state = start_loop(home, "ecommerce", instance)
+            write_batches(state.landing.history, HISTORY_START, 8, 1200, seed=7)
+            training = state.defs.resolve_job_def(state.names.training_job)
+            assert training.execute_in_process(instance=instance, run_config=QUIET).success
+            for index in range(batches):
+                path, _labels = land_day(state, settings, index, None)[1:]
+                before, ModelLineup.load = len(loads), counted
+                try:
+                    [run] = tick(state, state.names.batch_sensor)
+                finally:
+                    ModelLineup.load = load
+                assert run.success
+                seconds = _step_seconds(instance, run.run_id)
+                per_batch.append(
+                    {
+                        "loads": len(loads) - before,
+                        "drift_s": seconds[state.names.op(DRIFT)],
+                        "predictions_s": seconds[state.names.op(PREDICTIONS)],
+                        "drift_own_process_s": _drift_in_own_process(instance, path.stem, state.names, DRIFT),
+                    }
+                )
+            champion = state.defs.resources["registry"].store.get(state.names.path(CHAMPION))["model_asset"]
+    warm = per_batch[1:] or per_batch
+    return {
+        "batches": batches,
+        "champion": champion,
+        "model_loads_per_batch": statistics.median(b["loads"] for b in per_batch),
+        **{key: round(statistics.median(b[key] for b in warm), 4) for key in per_batch[0] if key != "loads"},
+        "per_batch": [{k: round(v, 4) for k, v in b.items()} for b in per_batch],
+    }
+
+
+def _score_job():
+    """The ecommerce score job on the home in $ASSET_PLATFORM_HOME; each step process rebuilds it from here."""
+    from app.definitions import build_definitions, project_declarations
+    from asset_platform.home import PlatformHome
+    from asset_platform.lifecycle import lifecycle_names
+    from resources.local import local_resources
+
+    [declaration] = [d for d in project_declarations() if d.name == "ecommerce"]
+    defs = build_definitions([declaration], local_resources(PlatformHome.from_env()))
+    return defs.resolve_job_def(lifecycle_names(declaration).score_batch_job)
+
+
+def _drift_in_own_process(instance, batch: str, names, drift: str) -> float:
+    """The drift step of `batch` again, alone, in a step process of its own (the multiprocess executor; a pod in
+    production): its seconds from STEP_START to STEP_SUCCESS, a model load there included."""
+    import dagster as dg
+
+    job = dg.reconstructable(_score_job)
+    # One executor process at a time, as on a loaded worker: the step's own cost, not its neighbours'.
+    config = {**QUIET, "execution": {"config": {"multiprocess": {"max_concurrent": 1}}}}
+    with dg.execute_job(
+        job,
+        instance=instance,
+        run_config=config,
+        tags={"dagster/partition": batch},
+        asset_selection=[names.key(drift)],
+    ) as result:
+        assert result.success
+        return _step_seconds(instance, result.run_id)[names.op(drift)]
+
+
+def _step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Each step's seconds from its STEP_START to its STEP_SUCCESS event."""
+    import dagster as dg
+
+    started, seconds = {}, {}
+    for entry in instance.all_logs(run_id):
+        kind = entry.dagster_event.event_type if entry.dagster_event else None
+        if kind == dg.DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif kind == dg.DagsterEventType.STEP_SUCCESS:
+            seconds[entry.step_key] = entry.timestamp - started[entry.step_key]
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="6,000 rows, 20 seeds (a few minutes on 2 cores)")
+    parser.add_argument("--drift-step", action="store_true", help="only the ecommerce drift step's model loads")
     args = parser.parse_args()
+    if args.drift_step:
+        print(json.dumps({"bench": "fairness_drift_step", **drift_step(DRIFT_BATCHES)}))
+        return
     rows = fairness_rows(6_000 if args.quick else 40_000, seed=1)
     train_rows, holdout, _ = time_split(rows, "at", 0.3)
     measured = cost(train_rows, holdout)

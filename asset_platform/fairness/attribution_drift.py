@@ -4,6 +4,10 @@ The reference is the champion's mean |attribution| per feature on its own
 holdout (stored in the reference profile); each batch gets the same figure on a
 sample of its rows. A feature can drift a lot and barely matter (its
 attribution stays small) or drift a little and move many scores.
+
+The batch's figure is computed where the champion is loaded anyway, by the
+predictions step, and stored in its metadata (`BATCH_ATTRIBUTION`) with the
+version of the model it came from; the drift step reads it from there.
 """
 
 from __future__ import annotations
@@ -15,22 +19,52 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
+    from asset_platform.ml.explain import Attribution
 
 # A feature "moves the output" when it carries at least this share of the batch's total mean |attribution|.
 MOVES_OUTPUT_SHARE = 0.05
 _SEED = 0
+# The predictions' metadata key of the batch's mean |attribution|: {"champion_version": ..., "mean_abs": {...}}.
+BATCH_ATTRIBUTION = "batch_attribution"
 
 
-def mean_attribution(declaration: ModelDeclaration, model: Any, rows: pd.DataFrame) -> dict[str, float]:
-    """The model's mean |attribution| per feature on a sample of raw contract rows ({} when disabled or empty)."""
-    from asset_platform.ml.explain import explain, sample_rows
+def explain_rows(model: Any, rows: pd.DataFrame) -> Attribution:
+    """The model's attributions for raw contract rows, featurized by the model's own recorded pipeline."""
+    from asset_platform.ml.explain import explain
     from asset_platform.ml.features import FeaturePipeline
+
+    pipeline = FeaturePipeline.from_dict(model.extra["feature_pipeline"])
+    return explain(model, pipeline.transform(rows, with_label=False))
+
+
+def mean_attribution(
+    declaration: ModelDeclaration, model: Any, rows: pd.DataFrame, explained: Attribution | None = None
+) -> dict[str, float]:
+    """The model's mean |attribution| per feature on a sample of raw contract rows ({} when disabled or empty).
+
+    `explained`: the attributions of all of `rows`, where already computed (top reasons). Reused only when the
+    sample is all of `rows`: then it is the very same computation, so the figure does not depend on who made it.
+    """
+    from asset_platform.ml.explain import sample_rows
 
     if not declaration.explanations.enabled or rows.empty:
         return {}
     sample = sample_rows(rows, declaration.explanations.sample_rows, _SEED)
-    pipeline = FeaturePipeline.from_dict(model.extra["feature_pipeline"])
-    return explain(model, pipeline.transform(sample, with_label=False)).mean_abs()
+    if explained is None or len(sample) != len(rows):
+        explained = explain_rows(model, sample)
+    return explained.mean_abs()
+
+
+def batch_attribution(version: str, mean_abs: dict[str, float]) -> dict[str, Any]:
+    """What the predictions step stores for the drift step: the batch's figure and the model version it is of."""
+    return {"champion_version": version, "mean_abs": mean_abs}
+
+
+def stored_mean_attribution(stored: dict[str, Any] | None, version: str) -> dict[str, float] | None:
+    """The batch's mean |attribution| from a `batch_attribution` record, if it is of model `version`; else None."""
+    if not stored or stored.get("champion_version") != version or "mean_abs" not in stored:
+        return None
+    return {name: float(value) for name, value in stored["mean_abs"].items()}
 
 
 def attribution_drift(reference: dict[str, float], batch: dict[str, float], drifted: list[str]) -> pd.DataFrame:
@@ -54,12 +88,13 @@ def attribution_drift(reference: dict[str, float], batch: dict[str, float], drif
 
 
 def attribution_drift_metadata(
-    declaration: ModelDeclaration, model: Any, batch: pd.DataFrame, reference: dict[str, float], drifted: list[str]
+    reference: dict[str, float], batch: dict[str, float], drifted: list[str]
 ) -> dict[str, Any]:
-    """Drift metadata: the attribution table, and which drifted features move the output."""
+    """Drift metadata from the reference's and the batch's mean |attribution|: the table, and which drifted
+    features move the output."""
     if not reference:
         return {}
-    table = attribution_drift(reference, mean_attribution(declaration, model, batch), drifted)
+    table = attribution_drift(reference, batch, drifted)
     if table.empty:
         return {}
     moving = table[table["drifted"] & table["moves_output"]]["feature"].tolist()
@@ -77,17 +112,16 @@ def attribution_drift_metadata(
     }
 
 
-def top_reasons(model: Any, rows: pd.DataFrame, count: int) -> list[str]:
-    """Per raw row, its `count` largest attributions as "feature +0.123; ..." (signed, in the model's margin)."""
-    import numpy as np
+def top_reasons(model: Any, rows: pd.DataFrame, count: int, explained: Attribution | None = None) -> list[str]:
+    """Per raw row, its `count` largest attributions as "feature +0.123; ..." (signed, in the model's margin).
 
-    from asset_platform.ml.explain import explain
-    from asset_platform.ml.features import FeaturePipeline
+    `explained`: `explain_rows(model, rows)`, where already computed.
+    """
+    import numpy as np
 
     if rows.empty:
         return []
-    pipeline = FeaturePipeline.from_dict(model.extra["feature_pipeline"])
-    attribution = explain(model, pipeline.transform(rows, with_label=False))
+    attribution = explained if explained is not None else explain_rows(model, rows)
     if len(attribution.values) != len(rows):  # an approximate method explained a sample only
         return [""] * len(rows)
     order = np.argsort(-np.abs(attribution.values), axis=1)[:, :count]

@@ -154,11 +154,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         frame["estimated_metric"] = float("nan") if estimated is None else estimated
         frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
         frame["reference_label_std"] = float(reference_profile.get("label_reference_std", float("nan")))
-        if declaration.explanations.enabled and declaration.explanations.top_reasons:
-            from asset_platform.fairness.attribution_drift import top_reasons
-
-            frame[REASONS] = top_reasons(model, batch, declaration.explanations.top_reasons)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = _explanations(model, batch, frame, pointer.version)
         if declaration.shadow.enabled:
             extra.update(_shadow_scores(context, registry, batch, frame, pointer))
         if estimated is not None:
@@ -175,6 +171,30 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
                 "unseen_category_rows": dg.MetadataValue.int(sum(unseen.values())),
             },
         )
+
+    def _explanations(model, batch, frame, version: str) -> dict[str, Any]:
+        """Each row's top reasons where declared, and the batch's mean |attribution| for the drift step.
+
+        The drift step compares that mean with the reference profile's. Computed here, where the champion is
+        loaded anyway, it spares the drift step (a step process of its own) a second load of the model per batch.
+        """
+        from asset_platform.fairness.attribution_drift import (
+            BATCH_ATTRIBUTION,
+            batch_attribution,
+            explain_rows,
+            mean_attribution,
+            top_reasons,
+        )
+
+        spec = declaration.explanations
+        if not spec.enabled:
+            return {}
+        explained = None
+        if spec.top_reasons:
+            explained = explain_rows(model, batch) if not batch.empty else None
+            frame[REASONS] = top_reasons(model, batch, spec.top_reasons, explained)
+        summary = batch_attribution(version, mean_attribution(declaration, model, batch, explained))
+        return {BATCH_ATTRIBUTION: dg.MetadataValue.json(summary)}
 
     def _shadow_scores(context, registry, batch, frame, pointer) -> dict[str, Any]:
         """The shadow challenger's scores in their own column (never served), beside the champion's."""
@@ -380,20 +400,39 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         )
         if "estimated_metric" in record:
             metadata[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(record["estimated_metric"])
-        metadata.update(_attribution_drift(registry, batch, reference_profile, record["drifted_features"]))
+        drifted = record["drifted_features"]
+        metadata.update(_attribution_drift(context, registry, batch, reference_profile, drifted))
         return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check])
 
-    def _attribution_drift(registry, batch, reference_profile: dict, drifted: list[str]) -> dict[str, Any]:
+    def _attribution_drift(context, registry, batch, reference_profile: dict, drifted: list[str]) -> dict[str, Any]:
         """Which drifted features move the champion's output on this batch (see fairness/attribution_drift.py)."""
-        from asset_platform.fairness.attribution_drift import attribution_drift_metadata
+        from asset_platform.fairness.attribution_drift import attribution_drift_metadata, mean_attribution
 
         version = reference_profile.get("champion_version")
         if not reference_profile.get("attribution") or not version:
             return {}
-        lineup = lineup_for(registry, names)
-        found = lineup.find(version)
-        model = lineup.load(found.asset, found.version)
-        return attribution_drift_metadata(declaration, model, batch, reference_profile["attribution"], drifted)
+        batch_figure = _predictions_attribution(context, version)
+        if batch_figure is None:
+            # Only when the predictions were made by another model than the reference's champion (a promotion
+            # the reference profile has not caught up with yet), or stored before they carried the figure:
+            # the batch must be explained by the reference's model, so load it here.
+            lineup = lineup_for(registry, names)
+            found = lineup.find(version)
+            batch_figure = mean_attribution(declaration, lineup.load(found.asset, found.version), batch)
+        return attribution_drift_metadata(reference_profile["attribution"], batch_figure, drifted)
+
+    def _predictions_attribution(context: dg.AssetExecutionContext, version: str) -> dict[str, float] | None:
+        """The batch's mean |attribution| the predictions of this partition stored, if of model `version`."""
+        from asset_platform.fairness.attribution_drift import BATCH_ATTRIBUTION, stored_mean_attribution
+
+        # The latest materialization of the partition: the predictions this step loaded as its input.
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=names.key(PREDICTIONS), asset_partitions=[context.partition_key]),
+            limit=1,
+        ).records
+        materialization = records[0].asset_materialization if records else None
+        stored = materialization.metadata.get(BATCH_ATTRIBUTION) if materialization else None
+        return stored_mean_attribution(stored.value if stored is not None else None, version)
 
     def _judge_estimate(record: dict[str, Any], predictions, reference_profile: dict) -> str | None:
         """Record the label-free estimate; where the declaration uses it, a large estimated drop is drift."""
