@@ -11,6 +11,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -172,6 +173,8 @@ def _set_champion(args: argparse.Namespace, action: str, version: str | None, re
     config = {"action": action, "version": version, "reason": reason}
     instance = _instance()
     # Through the code location, as a click in the UI would: the run can be re-executed from the UI.
+    started = f"{declaration.name}: {action} runs as {names.set_champion_job} (a few seconds)..."
+    print(started, file=sys.stderr, flush=True)
     with LocationLauncher(_dagster_home()) as launcher:
         run = launcher.launch(
             names.set_champion_job, tags, run_config={"ops": {names.op(CHAMPION): {"config": config}}}
