@@ -1,7 +1,7 @@
 """A real crash of `asset-platform up`: dagster dev, its daemon, code servers and run workers killed together.
 
-Issue 11, failure 6, end to end: on its first start `up` submits both example
-models' baselines, which take both queue slots (max_concurrent_runs 2). The
+Issue 11, failure 6, end to end: on a first start of `up`, both example models'
+trainings are submitted and take both queue slots (max_concurrent_runs 2). The
 whole process group is then killed with SIGKILL, as a machine crash or an
 out-of-memory kill of the session would, and both runs are left STARTED with
 nobody to report their end. Started again on the same home, `up` must mark
@@ -34,16 +34,20 @@ from tests.conftest import VENV_BIN, subprocess_env
 from tests.hardening.helpers import open_instance
 from tests.processes import free_port, running, tail, wait_for
 
-# Both example models, so that `up` submits two baselines and they hold both queue slots.
+# Both example models: two trainings hold both queue slots.
 MODELS = ("ecommerce", "deliveries")
 # The smallest history the training job takes in a few steps: the cost is in the step processes, not the rows.
 HISTORY_DAYS, ROWS_PER_DAY, SEED = 6, 300, 11
-STARTED_S = 300  # dagster dev up, both baselines submitted, dequeued and STARTED (2 cores, cold imports)
+STARTED_S = 300  # dagster dev up, both trainings submitted, dequeued and STARTED (2 cores, cold imports)
 GONE_S = 60  # the killed process group empty
 RECOVERED_S = 180  # the restarted `up` names the runs it marked failed
 RETRIED_S = 240  # the daemon's run-retry policy creates the retries
 FINISHED_S = 900  # both retries (two trainings side by side on 2 cores) and the run queued behind them finish
 PARENT_RUN_TAG, RETRY_NUMBER_TAG = "dagster/parent_run_id", "dagster/retry_number"
+CRASH_TAGS = {TRIGGER_TAG: "test:daemon-crash"}
+# Each run's steps in its one process; the retries re-execute with the same config. A process per step
+# would only add minutes of imports to a test about processes dying.
+IN_ONE_PROCESS = {"execution": {"config": {"in_process": {}}}}
 FINISHED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
@@ -59,7 +63,8 @@ def _write_histories(home: PlatformHome) -> list[str]:
 
 
 def _up(port: int) -> list[str]:
-    return [str(VENV_BIN / "asset-platform"), "up", "--host", "127.0.0.1", "--port", str(port)]
+    # The test submits the trainings itself (below), each in one process.
+    return [str(VENV_BIN / "asset-platform"), "up", "--host", "127.0.0.1", "--port", str(port), "--no-baseline"]
 
 
 @contextmanager
@@ -81,11 +86,11 @@ def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return None
 
 
-def _baselines_started(instance: dg.DagsterInstance, jobs: list[str]) -> dict[str, tuple[str, int]] | None:
-    """job -> (run id, worker pid) once `up`'s baseline run of every job is STARTED with its worker's pid."""
+def _trainings_started(instance: dg.DagsterInstance, jobs: list[str]) -> dict[str, tuple[str, int]] | None:
+    """job -> (run id, worker pid) once the test's training run of every job is STARTED with its worker's pid."""
     started = {}
     for job in jobs:
-        runs = instance.get_runs(dg.RunsFilter(job_name=job, tags={TRIGGER_TAG: "cli:asset-platform up"}))
+        runs = instance.get_runs(dg.RunsFilter(job_name=job, tags=CRASH_TAGS))
         if len(runs) != 1 or runs[0].status != dg.DagsterRunStatus.STARTED:
             return None
         pid = _worker_pid(instance, runs[0].run_id)
@@ -120,11 +125,11 @@ def _finished(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun | None
     return run if run is not None and run.status in FINISHED else None
 
 
-def _submit(port: int, job: str) -> str:
+def _submit(port: int, job: str, run_config: dict | None = None, tags: dict[str, str] | None = None) -> str:
     from dagster_graphql import DagsterGraphQLClient
 
     return DagsterGraphQLClient("127.0.0.1", port_number=port).submit_job_execution(
-        job, repository_location_name=LOCATION_NAME
+        job, repository_location_name=LOCATION_NAME, run_config=run_config or {}, tags=tags or {}
     )
 
 
@@ -139,13 +144,16 @@ def test_after_a_daemon_crash_with_its_run_workers_up_fails_the_orphaned_runs_re
     with open_instance(home) as instance:
         slots = instance.run_coordinator.get_run_queue_config().max_concurrent_runs
 
-        # First start: `up` submits both baselines; once both run, the whole process group dies at once.
-        crashed_log = tmp_path / "up-crashed.log"
-        with running(_up(free_port()), crashed_log, env, home.root) as up, _explained(crashed_log):
+        # First start: both trainings submitted; once both run, the whole process group dies at once.
+        crashed_log, port = tmp_path / "up-crashed.log", free_port()
+        with running(_up(port), crashed_log, env, home.root) as up, _explained(crashed_log):
+            for job in jobs:
+                submitted = lambda job=job: _submit(port, job, IN_ONE_PROCESS, CRASH_TAGS)  # noqa: E731
+                wait_for(submitted, STARTED_S, f"{job} submitted", alive=[up])
             started = wait_for(
-                lambda: _baselines_started(instance, jobs), STARTED_S, "both baselines STARTED", alive=[up]
+                lambda: _trainings_started(instance, jobs), STARTED_S, "both trainings STARTED", alive=[up]
             )
-            assert len(started) == slots, "the baselines hold every queue slot"
+            assert len(started) == slots, "the trainings hold every queue slot"
             for _run_id, pid in started.values():
                 assert not _pid_gone(pid), "the recorded worker runs in the process group about to be killed"
             os.killpg(up.pid, SIGKILL)  # the crash: dagster dev, webserver, daemon, code servers, run workers
