@@ -68,7 +68,12 @@ def launcher_instance_config(dagster_home: Path) -> dict[str, Any]:
     are written out with the home's paths.
     """
     path = dagster_home / "dagster.yaml"
-    config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    try:
+        config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise LaunchError(f"cannot read the instance config {path}: {error}") from error
+    if not isinstance(config, dict):
+        raise LaunchError(f"the instance config {path} is not a mapping of settings (found {type(config).__name__})")
     if not any(key in config for key in ("storage", "run_storage", "event_log_storage", "schedule_storage")):
         config["storage"] = {"sqlite": {"base_dir": str(dagster_home)}}
     config.setdefault(

@@ -52,6 +52,13 @@ def test_the_launchers_instance_is_the_homes_with_its_storage_spelled_out_and_no
     assert launcher_instance_config(dagster_home)["storage"] == postgres
 
 
+@pytest.mark.parametrize("text", ["storage: [unclosed", "- a list, not settings"])
+def test_an_unreadable_instance_config_is_a_clear_error_naming_the_file(tmp_path: Path, text: str) -> None:
+    (tmp_path / "dagster.yaml").write_text(text)
+    with pytest.raises(LaunchError, match=re.escape(str(tmp_path / "dagster.yaml"))):
+        launcher_instance_config(tmp_path)
+
+
 def test_a_code_location_that_cannot_load_is_a_clear_error_naming_why(tmp_path: Path) -> None:
     home = PlatformHome(tmp_path / "home").ensure()
     env = subprocess_env(ASSET_PLATFORM_HOME=str(home.root), ASSET_PLATFORM_ENV="staging")
