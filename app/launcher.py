@@ -6,10 +6,17 @@ code-location origin, and Dagster's UI cannot re-execute it ("Expected non-None
 value": dagster-io/dagster#19458). Only a run created through a loaded
 workspace records one, and the public ways to create such a run are the
 webserver's GraphQL API and Dagster's CLIs. So `LocationLauncher` starts a
-private `dagster-webserver` on the platform's workspace.yaml (loopback, a free
-port, a random path prefix: nobody else finds it) and submits each run with
+private webserver on the platform's workspace.yaml and submits each run with
 `DagsterGraphQLClient`, exactly as a click in the UI would; the run then shows
 its code location, can be re-executed from the UI, and runs in its own process.
+
+The private webserver is `asset-platform serve --auth` in proxy mode on loopback
+with a fresh random secret that only this process knows: any other local
+process reaching its port is refused (Dagster's own webserver has no
+authentication, and `--path-prefix` is no secret: its index page names it).
+Its one user, `cli:<login>`, is admin there; the command checked the caller's
+role against $ASSET_PLATFORM_POLICY before. The launches are in the home's
+audit log under that user, and the runs carry it in `launched_by`.
 
 The webserver's instance is the platform home's instance (the same storage,
 launcher and settings) except for the run coordinator: the caller waits for
@@ -21,6 +28,7 @@ once); each run then costs a worker process.
 from __future__ import annotations
 
 import ctypes
+import getpass
 import json
 import os
 import secrets
@@ -39,6 +47,7 @@ from typing import Any
 
 import yaml
 
+from asset_platform.access.identity import DEFAULT_SECRET_ENV, SECRET_HEADER, USER_HEADER
 from asset_platform.home import REPO_ROOT
 
 LOCATION_NAME = "asset_platform"
@@ -118,10 +127,14 @@ class LocationLauncher:
         self._process: subprocess.Popen | None = None
         self._folder: Path | None = None
         self._url = ""
+        self.user = f"cli:{getpass.getuser()}"
+        self._headers = {SECRET_HEADER: secrets.token_urlsafe(32), USER_HEADER: self.user}
 
     def __enter__(self) -> LocationLauncher:
         self._folder = Path(tempfile.mkdtemp(prefix="asset-platform-launcher-"))
         (self._folder / "dagster.yaml").write_text(yaml.safe_dump(launcher_instance_config(self.dagster_home)))
+        policy = {"grants": [{"role": "admin", "users": [self.user]}]}
+        (self._folder / "policy.yaml").write_text(yaml.safe_dump(policy))
         try:
             self._start_webserver()
             attempts = 1
@@ -135,15 +148,21 @@ class LocationLauncher:
         return self
 
     def _start_webserver(self) -> None:
-        port, prefix = _free_port(), secrets.token_hex(16)
-        self._url = f"http://127.0.0.1:{port}/{prefix}"
+        port = _free_port()
+        self._url = f"http://127.0.0.1:{port}"
         log = open(self.log_path or self._folder / "webserver.log", "ab")  # noqa: SIM115 - the child writes it
-        webserver = str(Path(sys.executable).with_name("dagster-webserver"))
-        command = [webserver, "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+        command = [
+            str(Path(sys.executable).with_name("asset-platform")),
+            "serve",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
+        ]
+        command += ["--auth", str(self._folder / "policy.yaml"), "--auth-mode", "proxy"]
+        env = {**self.env, "DAGSTER_HOME": str(self._folder), DEFAULT_SECRET_ENV: self._headers[SECRET_HEADER]}
         try:
             self._process = subprocess.Popen(
-                [*command, "--path-prefix", f"/{prefix}"],
-                env={**self.env, "DAGSTER_HOME": str(self._folder)},
+                [*command, "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
                 cwd=REPO_ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -164,6 +183,11 @@ class LocationLauncher:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 
+    @property
+    def url(self) -> str:
+        """Where the private webserver listens (it answers only requests with this launcher's secret)."""
+        return self._url
+
     def launch(
         self,
         job_name: str,
@@ -178,7 +202,8 @@ class LocationLauncher:
 
         if partition_key is not None:
             tags = {**tags, "dagster/partition": partition_key}
-        client = DagsterGraphQLClient("127.0.0.1", transport=RequestsHTTPTransport(url=f"{self._url}/graphql"))
+        transport = RequestsHTTPTransport(url=f"{self._url}/graphql", headers=self._headers)
+        client = DagsterGraphQLClient("127.0.0.1", transport=transport)
         try:
             run_id = client.submit_job_execution(
                 job_name, repository_location_name=LOCATION_NAME, run_config=run_config or {}, tags=tags
@@ -226,7 +251,7 @@ class LocationLauncher:
         request = urllib.request.Request(
             f"{self._url}/graphql",
             data=json.dumps({"query": query}).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self._headers},
         )
         try:
             with urllib.request.urlopen(request, timeout=5) as response:

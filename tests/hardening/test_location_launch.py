@@ -9,9 +9,12 @@ runs through a private webserver on the workspace (app/launcher.py).
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +22,7 @@ import pytest
 import yaml
 
 from app.launcher import LaunchError, LocationLauncher, launcher_instance_config
+from asset_platform.access.mutations import LAUNCHED_BY_TAG
 from asset_platform.home import PlatformHome
 from asset_platform.registry.trigger import TRIGGER_TAG
 from tests.conftest import VENV_BIN, subprocess_env
@@ -67,6 +71,24 @@ def test_a_code_location_that_cannot_load_is_a_clear_error_naming_why(tmp_path: 
         pass
 
 
+def test_the_launchers_webserver_refuses_every_request_without_its_secret(
+    trained_home: PlatformHome, tmp_path: Path
+) -> None:
+    """Any local process can reach a loopback port; only the launcher holds the secret its server checks."""
+    home = copy_home(trained_home, tmp_path / "home")  # refusals are audited in the home
+    env = subprocess_env(ASSET_PLATFORM_HOME=str(home.root))
+    mutation = json.dumps({"query": "mutation { setNuxSeen }"}).encode()
+    with LocationLauncher(home.dagster_home, env) as launcher:
+        for headers in ({}, {"X-Forwarded-User": launcher.user}, {"X-Asset-Platform-Proxy-Secret": "guess"}):
+            request = urllib.request.Request(
+                f"{launcher.url}/graphql", data=mutation, headers={"Content-Type": "application/json", **headers}
+            )
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code in (401, 403), headers
+            assert "proxy" in refused.value.read().decode(), headers
+
+
 @pytest.fixture(scope="module")
 def promotion(trained_home: PlatformHome, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """`asset-platform models promote` of the champion's model version (a new pointer record, same model)."""
@@ -92,6 +114,7 @@ def test_a_promotion_the_cli_launches_runs_in_the_code_location(promotion: dict)
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert run.remote_job_origin is not None  # what the UI's re-execution needs
     assert run.remote_job_origin.location_name == "asset_platform"
+    assert run.tags[LAUNCHED_BY_TAG] == f"cli:{getpass.getuser()}"  # the launcher's one user, as audited
 
 
 def test_the_ui_re_executes_a_run_the_cli_launched(promotion: dict, tmp_path: Path) -> None:
