@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -220,7 +221,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stoppable_by_sigterm() -> None:
+    """Keep `kill PID` working when a shell started us in the background.
+
+    A non-interactive shell starts background commands with SIGINT ignored, and
+    Dagster, wherever it guards a step against interrupts, afterwards points
+    SIGTERM at whatever SIGINT does (dagster/_utils/interrupts.py): SIGTERM would
+    end up ignored too, and a backgrounded `asset-platform demo` unstoppable but
+    by SIGKILL. With Python's own SIGINT handler, both stop the command cleanly.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _stoppable_by_sigterm()
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -186,3 +186,36 @@ def test_up_marks_runs_of_a_crashed_worker_failed_before_starting_dagster(
         assert (
             f"run {run_id} of sleeper: its worker (pid {worker.pid}) is gone; marked failed" in capsys.readouterr().out
         )
+
+
+def test_a_demo_started_in_the_background_stops_on_sigterm(tmp_path: Path) -> None:
+    """A shell starts background commands with SIGINT ignored; Dagster then points SIGTERM at that too.
+
+    The demo must still stop on `kill PID`, and release its home.
+    """
+    home = tmp_path / "home"
+    log = tmp_path / "demo.log"
+    command = [sys.executable, "-m", "app.cli", "demo", "--home", str(home), "--days", "3", "--drift-day", "1"]
+    with open(log, "w") as out:
+        demo = subprocess.Popen(
+            [*command, "--in-process", "--history-days", "6", "--rows-per-day", "600"],
+            cwd=REPO_ROOT,
+            env=subprocess_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # As `asset-platform demo &` in a script: SIGINT ignored from the start.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+    try:
+        # Past the baseline's training: Dagster has guarded steps against interrupts by then.
+        wait_for(lambda: "events_" in log.read_text(), 300, "the demo's first day", alive=[demo])
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(timeout=60)
+            pytest.fail(f"the demo ignored SIGTERM:\n{log.read_text()[-2000:]}")
+    assert demo.returncode != 0, f"the demo ran to its end: SIGTERM was ignored\n{log.read_text()[-2000:]}"
+    with home_lock(home, "demo"):  # the kernel released the demo's lock
+        pass
