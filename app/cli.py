@@ -242,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as error:
         print(f"asset-platform {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what ran so far stays recorded in the instance
+        print(f"asset-platform {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

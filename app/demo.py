@@ -214,7 +214,7 @@ def _execute(
         in_process = {"execution": {"config": {"in_process": {}}}}
         return state.launcher.launch(job_name, tags, partition_key, {**(run_config or {}), **in_process})
     job = state.defs.resolve_job_def(job_name)
-    return job.execute_in_process(
+    result = job.execute_in_process(
         instance=state.instance,
         tags=tags,
         partition_key=partition_key,
@@ -222,6 +222,15 @@ def _execute(
         # The request's config (a retraining's window), quiet console: the full log is in the run.
         run_config={**(run_config or {}), "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
+    if _interrupted(result):
+        # Ctrl-C or SIGTERM during the run: Dagster ended the run with it (a step error); end the loop too.
+        raise KeyboardInterrupt
+    return result
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    errors = (event.event_specific_data.error for event in result.all_events if event.is_step_failure)
+    return any(error is not None and error.cls_name == "DagsterExecutionInterruptedError" for error in errors)
 
 
 def _metadata(state: LoopState, result: RunResult, key: dg.AssetKey) -> dict[str, Any]:
