@@ -127,6 +127,7 @@ class LocationLauncher:
         self._process: subprocess.Popen | None = None
         self._folder: Path | None = None
         self._url = ""
+        self._instance: Any = None  # the home's instance, to wait on runs
         self.user = f"cli:{getpass.getuser()}"
         self._headers = {SECRET_HEADER: secrets.token_urlsafe(32), USER_HEADER: self.user}
 
@@ -173,6 +174,9 @@ class LocationLauncher:
             log.close()
 
     def __exit__(self, *_exc: object) -> None:
+        if self._instance is not None:
+            self._instance.dispose()
+            self._instance = None
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGINT)  # the webserver stops its code server
             try:
@@ -215,13 +219,14 @@ class LocationLauncher:
     def _wait_for_end(self, run_id: str, job_name: str, timeout_s: float) -> bool:
         import dagster as dg
 
-        with dg.DagsterInstance.from_config(str(self.dagster_home)) as instance:
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                run = instance.get_run_by_id(run_id)
-                if run is not None and run.is_finished:
-                    return run.is_success
-                time.sleep(_POLL_S)
+        if self._instance is None:  # opened once, read for every run the launcher waits for
+            self._instance = dg.DagsterInstance.from_config(str(self.dagster_home))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            run = self._instance.get_run_by_id(run_id)
+            if run is not None and run.is_finished:
+                return run.is_success
+            time.sleep(_POLL_S)
         raise LaunchError(f"run {run_id} of {job_name} did not end within {timeout_s:.0f} s; it is still running")
 
     def _wait_until_loaded(self, last_try: bool) -> bool:
