@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOME_ENV_VAR = "ASSET_PLATFORM_HOME"
-# The repository root: asset_platform/ sits directly under it.
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_MARKERS = ("pyproject.toml", "workspace.yaml")
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The Dagster project the current folder belongs to: the nearest folder upwards with a
+    pyproject.toml or workspace.yaml (where `dagster dev` and the code servers run), else `start`."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if any((folder / marker).is_file() for marker in PROJECT_MARKERS):
+            return folder
+    return start
 
 
 @dataclass(frozen=True)
@@ -24,9 +33,9 @@ class PlatformHome:
 
     @classmethod
     def from_env(cls) -> PlatformHome:
-        """The home named by $ASSET_PLATFORM_HOME, else `.platform/` in the repository."""
+        """The home named by $ASSET_PLATFORM_HOME, else `.platform/` in the project (see `project_root`)."""
         configured = os.environ.get(HOME_ENV_VAR)
-        root = Path(configured).expanduser() if configured else REPO_ROOT / ".platform"
+        root = Path(configured).expanduser() if configured else project_root() / ".platform"
         return cls(root.resolve())
 
     @property

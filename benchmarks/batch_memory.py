@@ -41,7 +41,7 @@ def _resident_mb() -> float:
 
 
 def _declaration():
-    from app.definitions import project_declarations
+    from definitions import project_declarations
 
     return {d.name: d for d in project_declarations()}[MODEL]
 

@@ -42,7 +42,7 @@ QUALITY = ("nulls", "out_of_range", "missing_column")
 
 
 def _run(model: str, scenario: str | None, seed: int, days: int, drift_day: int, rows: int) -> dict[str, Any]:
-    from app.demo import DemoSettings, run_demo
+    from asset_platform.app.demo import DemoSettings, run_demo
     from asset_platform.home import PlatformHome
 
     outcomes = []
@@ -83,12 +83,12 @@ def _oracle(model: str, scenario: str, seed: int, start: dt.date, days: range, r
     """The metric of the champion's family trained on ample post-drift data, on the given later days."""
     import pandas as pd
 
-    from app.definitions import project_declarations
     from asset_platform.declaration import ModelFamilySpec
     from asset_platform.lifecycle.features import fit_declared_pipeline
     from asset_platform.ml.families import TrainingData, train_family, validation_split
     from asset_platform.ml.metrics import task_metrics
     from asset_platform.synthetic import demo_dataset
+    from definitions import project_declarations
 
     declaration = next(d for d in project_declarations() if d.name == model)
     data = demo_dataset(model)
@@ -105,7 +105,7 @@ def _oracle(model: str, scenario: str, seed: int, start: dt.date, days: range, r
 
 
 def _figures(model: str, scenario: str, seed: int, summary: dict[str, Any], rows: int) -> dict[str, Any]:
-    from app.demo import HISTORY_START
+    from asset_platform.app.demo import HISTORY_START
     from asset_platform.ml.metrics import METRIC_DIRECTION
 
     drift_day, days = summary["drift_day"], summary["days"]

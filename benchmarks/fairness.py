@@ -170,8 +170,8 @@ def drift_step(batches: int) -> dict:
 
     import dagster as dg
 
-    from app.demo import HISTORY_START, DemoSettings, land_day, start_loop, tick
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.demo import HISTORY_START, DemoSettings, land_day, start_loop, tick
+    from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.home import HOME_ENV_VAR, PlatformHome
     from asset_platform.lifecycle.names import CHAMPION, DRIFT, PREDICTIONS
     from asset_platform.registry.models import ModelLineup
@@ -224,10 +224,10 @@ def drift_step(batches: int) -> dict:
 
 def _score_job():
     """The ecommerce score job on the home in $ASSET_PLATFORM_HOME; each step process rebuilds it from here."""
-    from app.definitions import build_definitions, project_declarations
     from asset_platform.home import PlatformHome
     from asset_platform.lifecycle import lifecycle_names
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
+    from definitions import build_definitions, project_declarations
 
     [declaration] = [d for d in project_declarations() if d.name == "ecommerce"]
     defs = build_definitions([declaration], local_resources(PlatformHome.from_env()))

@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.home import PlatformHome
+from benchmarks import REPO_ROOT
 from tests.hardening import helpers as h
 
 
@@ -296,7 +297,7 @@ def case_pointer_edit(home: PlatformHome, work: Path) -> str:
 
 
 def case_remote_deleted(home: PlatformHome, work: Path) -> str:
-    from app.cli import main
+    from asset_platform.app.cli import main
 
     with h.loop_on(home) as state:
         path, _ = h.land(state, 0)
@@ -329,7 +330,7 @@ def case_objects_gone(home: PlatformHome, work: Path) -> str:
 def case_orphaned_runs(home: PlatformHome, work: Path) -> str:
     import dagster as dg
 
-    from app.serve import recover_runs
+    from asset_platform.app.serve import recover_runs
     from tests.conftest import subprocess_env
 
     env = subprocess_env(DAGSTER_HOME=str(home.dagster_home), ASSET_PLATFORM_HOME=str(home.root))
@@ -362,7 +363,7 @@ def case_orphaned_runs(home: PlatformHome, work: Path) -> str:
 
 
 def case_two_demos(home: PlatformHome, work: Path) -> str:
-    from app.cli import main
+    from asset_platform.app.cli import main
     from tests.conftest import subprocess_env
 
     env = subprocess_env(DAGSTER_HOME=str(home.dagster_home), ASSET_PLATFORM_HOME=str(home.root))
@@ -432,7 +433,7 @@ def case_webhook_token(home: PlatformHome, work: Path) -> str:
 
 
 def case_forged_pickle(home: PlatformHome, work: Path) -> str:
-    from app.cli import main
+    from asset_platform.app.cli import main
 
     marker = work / "code-ran"
     with h.loop_on(home) as state:
@@ -450,7 +451,7 @@ def case_forged_pickle(home: PlatformHome, work: Path) -> str:
 
 
 def case_read_only_home(home: PlatformHome, work: Path) -> str:
-    from app.cli import main
+    from asset_platform.app.cli import main
 
     mounted = work / "read-only"
     mounted.mkdir()
@@ -480,7 +481,7 @@ def case_reexecute_cli_run(home: PlatformHome, work: Path) -> str:
     """The UI's "Re-execute all" on a run the CLI launched (the same GraphQL call the button makes)."""
     import re
 
-    from app.cli import main
+    from asset_platform.app.cli import main
     from tests.hardening.test_location_launch import REEXECUTE
     from tests.ui.webserver import start_webserver, stop_webserver
 

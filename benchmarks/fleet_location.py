@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from app.definitions import build_definitions, project_declarations
+from definitions import build_definitions, project_declarations
 
 FLEET_SIZE = int(os.environ.get("ASSET_PLATFORM_FLEET_SIZE", "20"))
 

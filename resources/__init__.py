@@ -1,23 +1,23 @@
-"""Resource wiring per environment, chosen by $ASSET_PLATFORM_ENV (`local` by default)."""
+"""This project's resource wiring: the environment comes from $ASSET_PLATFORM_ENV (`local` by default).
+
+The only place the project reads it; the resources themselves are the library's
+(`asset_platform.resources`), so a team's own project gets the same ones.
+"""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-ENVIRONMENT_VAR = "ASSET_PLATFORM_ENV"
-ENVIRONMENTS = ("local", "production")
+from asset_platform.resources import ENVIRONMENT_VAR, ENVIRONMENTS, environment_from, executor_for, resources_for
+
+__all__ = ["ENVIRONMENT_VAR", "ENVIRONMENTS", "environment_executor", "resources_for_environment"]
 
 
 def resources_for_environment(environment: str | None = None) -> dict[str, Any]:
     """The resource dict of `environment` (default: $ASSET_PLATFORM_ENV, else `local`)."""
-    environment = environment or os.environ.get(ENVIRONMENT_VAR, "local")
-    if environment == "local":
-        from resources.local import local_resources
+    return resources_for(environment or environment_from())
 
-        return local_resources()
-    if environment == "production":
-        from resources.production import production_resources
 
-        return production_resources()
-    raise ValueError(f"${ENVIRONMENT_VAR}={environment!r} is not an environment; use one of {ENVIRONMENTS}")
+def environment_executor():
+    """The executor of the selected environment (None: Dagster's default)."""
+    return executor_for(environment_from())

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.home import PlatformHome
 from asset_platform.synthetic import write_batches
+from tests import REPO_ROOT
 from tests.browser import browser  # noqa: F401 - the session's one Chromium, for every browser test
 
 VENV_BIN = Path(sys.executable).parent
@@ -42,7 +43,7 @@ def demo_history(platform_home: PlatformHome) -> list[Path]:
 
 @pytest.fixture
 def local_resources(platform_home: PlatformHome) -> dict:
-    from resources.local import local_resources as build
+    from asset_platform.resources.local import local_resources as build
 
     return build(platform_home)
 

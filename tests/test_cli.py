@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli import build_parser, main
+from asset_platform.app.cli import build_parser, main
 from tests.conftest import ecommerce_history
 
 COMMANDS = ("generate", "up", "demo", "storage", "models", "reproduce", "lineage")

@@ -10,16 +10,16 @@ import dagster as dg
 import pytest
 import yaml
 
-from app.definitions import build_definitions, project_declarations
-from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import lifecycle_names
+from definitions import build_definitions, project_declarations
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 
-CODE_LOCATION_MODULE = "app.definitions"
+CODE_LOCATION_MODULE = "definitions"
 STAGES = ("datasets", "features", "models", "registry", "monitoring")
 EXAMPLE_MODELS = ("ecommerce", "deliveries")
 # Project packages that bind the library to this repository; the library must work without them.
-PROJECT_PACKAGES = ("assets", "resources", "app")
+PROJECT_PACKAGES = ("assets", "resources", "sensors", "definitions", "app")
 HEAVY_LIBRARIES = ("torch", "lightgbm", "sklearn", "scipy", "pandera")
 
 
@@ -27,7 +27,7 @@ HEAVY_LIBRARIES = ("torch", "lightgbm", "sklearn", "scipy", "pandera")
 def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
     """The project's definitions (every declaration) on local resources in a throw-away home."""
     from asset_platform.home import PlatformHome
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
 
     home = PlatformHome(tmp_path_factory.mktemp("definitions") / "platform")
     return build_definitions(resources=local_resources(home))

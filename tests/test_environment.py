@@ -10,10 +10,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from asset_platform.home import REPO_ROOT
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 
-CODE_LOCATION_MODULE = "app.definitions"
+CODE_LOCATION_MODULE = "definitions"
 
 
 def _run(args: list[str], cwd: Path) -> str:

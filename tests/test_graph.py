@@ -8,11 +8,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from app.definitions import build_definitions
 from asset_platform.lifecycle import LifecycleNames, lifecycle_names
 from asset_platform.storage import AssetStore
 from asset_platform.synthetic import write_batches
 from assets.ecommerce import ecommerce
+from definitions import build_definitions
 from tests.conftest import ecommerce_history
 
 # The demo label is a noisy non-linear function; the generator's own Bayes-optimal
@@ -45,7 +45,7 @@ def _materialize_all(resources: dict, instance: dg.DagsterInstance) -> dg.Execut
 def baseline(tmp_path_factory: pytest.TempPathFactory):
     """One materialization of the whole graph, shared by the assertions below."""
     from asset_platform.home import PlatformHome
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
 
     home = PlatformHome(tmp_path_factory.mktemp("graph") / "platform").ensure()
     write_batches(ecommerce_history(home), dt.date(2026, 1, 1), 14, 800, seed=3)

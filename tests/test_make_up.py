@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.definitions import project_declarations
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.names import (
     CHAMPION,
@@ -22,6 +20,8 @@ from asset_platform.lifecycle.names import (
     TRAINING_SET,
 )
 from asset_platform.synthetic import write_batches
+from definitions import project_declarations
+from tests import REPO_ROOT
 from tests.conftest import subprocess_env
 from tests.processes import free_port, graphql, running, wait_for
 

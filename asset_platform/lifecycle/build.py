@@ -39,11 +39,26 @@ def lifecycle_names(declaration: ModelDeclaration) -> LifecycleNames:
     return LifecycleNames(declaration.name, tuple(spec.asset_name for spec in declaration.models))
 
 
+# Every declaration built in this process, in order: the command line imports a project's code
+# location and reads back which declarations it built (asset_platform/project/locate.py), whichever
+# way the project composes them (a definitions module, YAML components, a `Platform` component).
+_BUILT: list[ModelDeclaration] = []
+
+
+def declarations_built_so_far() -> int:
+    return len(_BUILT)
+
+
+def declarations_built_since(mark: int) -> list[ModelDeclaration]:
+    return list(_BUILT[mark:])
+
+
 def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
     """Every definition of `declaration`'s lifecycle, without resources (the composition root binds them)."""
-    from sensors.drift_retrain import build_drift_retrain_sensor
-    from sensors.labels_arrival import build_labels_sensor
-    from sensors.production_arrival import build_batch_sensor
+    _BUILT.append(declaration)
+    from asset_platform.sensors.drift_retrain import build_drift_retrain_sensor
+    from asset_platform.sensors.labels_arrival import build_labels_sensor
+    from asset_platform.sensors.production_arrival import build_batch_sensor
 
     names = lifecycle_names(declaration)
     partitions = dg.DynamicPartitionsDefinition(name=names.partitions)
@@ -71,7 +86,7 @@ def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
         build_drift_retrain_sensor(declaration, names, jobs["retraining"]),
     ]
     if declaration.shadow.enabled:
-        from sensors.shadow import build_shadow_sensor
+        from asset_platform.sensors.shadow import build_shadow_sensor
 
         sensors.append(build_shadow_sensor(declaration, names, jobs["set_champion"]))
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=list(jobs.values()), sensors=sensors)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata as package_metadata
 
-from asset_platform.home import REPO_ROOT
+from asset_platform.home import project_root
 
 ML_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "torch", "skops", "pyarrow", "dagster", "dvc")
 
@@ -61,11 +61,11 @@ def git_commit() -> str | None:
     """The repository's commit, with `+dirty` when there are uncommitted changes; None outside git."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+            ["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
+            cwd=project_root(),
             capture_output=True,
             text=True,
             timeout=10,

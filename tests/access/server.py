@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asset_platform.home import REPO_ROOT
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, running, tail, wait_for
 

@@ -9,7 +9,7 @@ import yaml
 from kubernetes.client import ApiClient
 
 from asset_platform.access.policy import parse_policy
-from asset_platform.home import REPO_ROOT
+from tests import REPO_ROOT
 
 MANIFEST = REPO_ROOT / "deployments" / "k8s" / "access-control.yaml"
 VALUES = REPO_ROOT / "deployments" / "k8s" / "values.yaml"

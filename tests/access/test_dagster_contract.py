@@ -18,8 +18,8 @@ from dagster_graphql.implementation import utils as graphql_utils
 from dagster_webserver.graphql import GraphQLServer
 from dagster_webserver.webserver import DagsterWebserver
 
-from app.auth_server import PolicyRequestContext
 from asset_platform.access.mutations import PERMISSION_ROLES, SCOPED_PERMISSIONS
+from asset_platform.app.auth_server import PolicyRequestContext
 
 PINNED_DAGSTER = "1.13."
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
 from asset_platform.access.audit import AuditLog, read_audit
 from asset_platform.access.identity import (
     Denial,
@@ -20,6 +19,7 @@ from asset_platform.access.identity import (
     UsersFile,
     hash_password,
 )
+from asset_platform.app.cli import main
 
 
 def test_proxy_headers_are_believed_only_with_the_shared_secret() -> None:

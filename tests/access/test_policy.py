@@ -117,7 +117,7 @@ def test_a_cli_promotion_needs_the_editor_role_on_the_models_owners(tmp_path: Pa
 def test_the_readme_policy_example_is_a_valid_policy() -> None:
     import re
 
-    from asset_platform.home import REPO_ROOT
+    from tests import REPO_ROOT
 
     text = (REPO_ROOT / "README.md").read_text()
     found = re.search(r"<!-- access:policy -->\n```yaml\n(.*?)```", text, re.DOTALL)

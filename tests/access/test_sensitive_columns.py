@@ -17,14 +17,14 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from app.definitions import build_definitions
-from app.demo import LoopState, tick
 from asset_platform.access.masking import mask_drift_results, mask_frame, mask_value
+from asset_platform.app.demo import LoopState, tick
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.drift import ReferenceProfile, build_profile, compute_drift
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.notify import Notifier
-from resources.local import local_resources
+from asset_platform.resources.local import local_resources
+from definitions import build_definitions
 from tests.declaration.loans import EMPLOYMENT, REGIONS, generate_loans, land_labels, loans_declaration, write_history
 from tests.processes import webhook_receiver
 
@@ -75,7 +75,7 @@ def _land(landing, day: dt.date, frame: pd.DataFrame) -> None:
 
 
 def test_no_raw_sensitive_value_in_the_event_log_or_notifications_after_a_loop(tmp_path, monkeypatch, webhook) -> None:
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.home import PlatformHome
 
     home = PlatformHome(tmp_path / "home").ensure()

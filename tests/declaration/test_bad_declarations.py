@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.definitions import build_definitions
 from asset_platform.declaration import DeclarationError, ModelDeclaration
+from definitions import build_definitions
 from tests.declaration.loans import loans_declaration
 
 

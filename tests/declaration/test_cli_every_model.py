@@ -14,12 +14,12 @@ import os
 import dagster as dg
 import pytest
 
-from app.cli import main
-from app.definitions import build_definitions
-from app.serve import prepare_dagster_home
+from asset_platform.app.cli import main
+from asset_platform.app.serve import prepare_dagster_home
 from asset_platform.home import PlatformHome
+from asset_platform.resources.local import local_resources
 from asset_platform.synthetic import write_batches
-from resources.local import local_resources
+from definitions import build_definitions
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,14 @@ import json
 import dagster as dg
 import pytest
 
-from app.definitions import build_definitions, project_declarations
-from app.demo import LoopState, tick
+from asset_platform.app.demo import LoopState, tick
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.notify import Notifier
+from asset_platform.resources.local import local_resources
 from asset_platform.synthetic import write_batches
 from asset_platform.synthetic.landing import write_labels, write_production_day
-from resources.local import local_resources
+from definitions import build_definitions, project_declarations
 from tests.declaration.loans import PYTHON_DECLARATION, land_batch, land_labels, loans_declaration, write_history
 from tests.processes import webhook_receiver
 
@@ -41,7 +41,7 @@ def location(tmp_path_factory, webhook):
     """Both models trained on one instance; returns (loans state, deliveries state, resources)."""
     import os
 
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.home import PlatformHome
 
     home = PlatformHome(tmp_path_factory.mktemp("two-models")).ensure()

@@ -7,11 +7,12 @@ import re
 
 import dagster as dg
 
-from app.definitions import build_definitions, yaml_declarations
-from app.demo import LoopState, tick
-from asset_platform.home import REPO_ROOT
+from asset_platform.app.demo import LoopState, tick
 from asset_platform.lifecycle import lifecycle_names
-from resources.local import local_resources
+from asset_platform.project import yaml_declarations
+from asset_platform.resources.local import local_resources
+from definitions import build_definitions
+from tests import REPO_ROOT
 from tests.declaration.loans import land_batch, land_labels, write_history
 from tests.declaration.test_yaml_declaration import _project, defs_folder
 
@@ -35,7 +36,7 @@ def test_the_python_and_yaml_declarations_of_the_readme_are_the_same_model(tmp_p
 
 
 def test_the_readme_declaration_trains_scores_and_judges_a_batch(tmp_path, monkeypatch) -> None:
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.home import PlatformHome
 
     namespace: dict = {}

@@ -7,14 +7,14 @@ import datetime as dt
 
 import dagster as dg
 
-from app.definitions import build_definitions
-from app.demo import LoopState, tick
-from app.serve import prepare_dagster_home
+from asset_platform.app.demo import LoopState, tick
+from asset_platform.app.serve import prepare_dagster_home
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import REFERENCE_PROFILE
-from resources.local import local_resources
+from asset_platform.resources.local import local_resources
+from definitions import build_definitions
 from tests.declaration.loans import land_batch, land_labels, loans_declaration, write_history
 
 START = dt.date(2026, 7, 1)

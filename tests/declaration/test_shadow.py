@@ -14,13 +14,13 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from app.demo import LoopState, tick
+from asset_platform.app.demo import LoopState, tick
 from asset_platform.declaration.model import ModelDeclaration
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import CHALLENGER_VERSION, CHAMPION, SHADOW_COMPARISON, SHADOW_PREDICTION
 from asset_platform.lifecycle.shadow import current_challenger
-from resources.local import local_resources
+from asset_platform.resources.local import local_resources
 from tests.declaration.loans import generate_loans, land_batch, land_labels, loans_declaration, write_history
 
 START = dt.date(2026, 3, 1)
@@ -39,9 +39,9 @@ def _declaration() -> ModelDeclaration:
 def loop(tmp_path_factory):
     import os
 
-    from app.definitions import build_definitions
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.home import PlatformHome
+    from definitions import build_definitions
 
     home = PlatformHome(tmp_path_factory.mktemp("shadow")).ensure()
     previous = os.environ.get("DAGSTER_HOME")

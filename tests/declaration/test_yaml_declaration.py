@@ -12,10 +12,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from app.definitions import build_definitions, yaml_declarations
-from app.demo import LoopState, tick
+from asset_platform.app.demo import LoopState, tick
 from asset_platform.lifecycle import lifecycle_names
-from resources.local import local_resources
+from asset_platform.project import yaml_declarations
+from asset_platform.resources.local import local_resources
+from definitions import build_definitions
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.declaration.loans import YAML_DECLARATION, land_batch, land_labels, loans_declaration, write_history
 
@@ -81,7 +82,7 @@ def test_the_repositorys_yaml_declarations_pass_dg_check_yaml() -> None:
 
 
 def test_the_yaml_declared_model_runs_the_closed_loop(tmp_path, monkeypatch) -> None:
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.home import PlatformHome
 
     project = _project(tmp_path / "project", YAML_DECLARATION.read_text())

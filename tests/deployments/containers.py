@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from asset_platform.home import REPO_ROOT
+from tests import REPO_ROOT
 
 # What the container tests run, in one place: change these when the example changes.
 JOB = "ecommerce_training"  # the example's baseline training job

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from asset_platform.home import REPO_ROOT
+from tests import REPO_ROOT
 from tests.conftest import DEMO_DAYS, DEMO_ROWS_PER_DAY, DEMO_SEED, VENV_BIN, subprocess_env
 from tests.deployments.containers import (
     BUILD_S,
@@ -197,8 +197,8 @@ def _write_demo_history(data: Path, env: dict[str, str], mount: str) -> None:
     """The example's history in the landing folder, where the values' landing root puts it."""
     import datetime as dt
 
+    from asset_platform.resources.production import DVC_REMOTE_URL_VAR, DVC_WORKSPACE_VAR, LANDING_ROOT_VAR
     from asset_platform.synthetic import write_batches
-    from resources.production import DVC_REMOTE_URL_VAR, DVC_WORKSPACE_VAR, LANDING_ROOT_VAR
 
     missing = {DVC_WORKSPACE_VAR, DVC_REMOTE_URL_VAR, LANDING_ROOT_VAR} - set(env)
     assert not missing, (
@@ -380,8 +380,8 @@ def _land_drifted_batches(data: Path, env: dict[str, str], mount: str) -> None:
     """Two covariate-drifted production days after the history, with their labels, as upstream writes them."""
     import datetime as dt
 
+    from asset_platform.resources.production import LANDING_ROOT_VAR
     from asset_platform.synthetic.landing import write_labels, write_production_day
-    from resources.production import LANDING_ROOT_VAR
 
     landing = data / Path(env[LANDING_ROOT_VAR]).relative_to(mount) / EXAMPLE_LANDING[0]
     for index in range(DRIFTED_BATCHES):

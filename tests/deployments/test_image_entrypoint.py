@@ -14,12 +14,12 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from asset_platform.home import REPO_ROOT
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, running, tail, wait_for
 
 DOCKERFILE = REPO_ROOT / "deployments" / "Dockerfile"
-CODE_LOCATION_MODULE = "app.definitions"
+CODE_LOCATION_MODULE = "definitions"
 STARTUP_S = 180
 
 

@@ -23,8 +23,8 @@ from dagster_k8s import DagsterK8sJobConfig, construct_dagster_k8s_job
 from dagster_k8s.job import UserDefinedDagsterK8sConfig, get_k8s_job_name, get_user_defined_k8s_config
 from kubernetes.client import ApiClient, V1Job
 
-from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle.training import TRAINING_OP_TAGS, torch_op_tags
+from tests import REPO_ROOT
 
 DEPLOYMENTS = REPO_ROOT / "deployments"
 VALUES = DEPLOYMENTS / "k8s" / "values.yaml"
@@ -170,8 +170,8 @@ def _step_job(values: dict, step: str, tags: dict[str, str]) -> V1Job:
 
 
 def _training_steps() -> dict[str, dict[str, str]]:
-    from app.definitions import defs
     from asset_platform.lifecycle import LifecycleNames
+    from definitions import defs
 
     job = defs.resolve_job_def(LifecycleNames(MODEL).training_job)
     steps = {node.name: dict(node.tags) for node in job.graph.nodes if K8S_CONFIG_TAG in node.tags}
@@ -222,11 +222,11 @@ def test_the_torch_step_asks_for_a_gpu_when_configured():
 
 def test_the_code_server_loads_the_code_location_module():
     args = _deployment(_values())["codeServerArgs"]
-    assert args[args.index("-m") + 1] == "app.definitions"
+    assert args[args.index("-m") + 1] == "definitions"
 
 
 def test_values_set_the_landing_root_the_production_resources_read():
-    from resources.production import LANDING_ROOT_VAR
+    from asset_platform.resources.production import LANDING_ROOT_VAR
 
     env = {var["name"]: var.get("value") for var in _deployment(_values())["env"]}
     assert env[LANDING_ROOT_VAR].startswith("/data/")

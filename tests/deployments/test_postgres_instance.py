@@ -18,7 +18,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.home import PlatformHome
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, graphql, running, tail, wait_for
 
@@ -96,7 +97,7 @@ def instance_env(platform_home: PlatformHome, demo_history: list[Path], database
 
 def _workspace_file(tmp_path: Path) -> Path:
     locations = [
-        {"python_module": {"module_name": "app.definitions", "location_name": LOCATION}},
+        {"python_module": {"module_name": "definitions", "location_name": LOCATION}},
         {"python_module": {"module_name": "tests.deployments.sensor_location", "location_name": PROBE_LOCATION}},
     ]
     path = tmp_path / "workspace.yaml"

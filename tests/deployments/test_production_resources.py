@@ -5,10 +5,9 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from app.definitions import build_definitions
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle.training import TORCH_GPU_ENV_VAR, torch_op_tags
-from resources.production import (
+from asset_platform.resources.production import (
     DVC_REMOTE_OPTION_VARS,
     DVC_REMOTE_URL_VAR,
     DVC_WORKSPACE_VAR,
@@ -17,6 +16,7 @@ from resources.production import (
     production_executor,
     production_resources,
 )
+from definitions import build_definitions
 
 ALL_VARS = [DVC_WORKSPACE_VAR, DVC_REMOTE_URL_VAR, LANDING_ROOT_VAR]
 ALL_VARS += list(DVC_REMOTE_OPTION_VARS.values())
@@ -30,7 +30,7 @@ def no_production_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_production_has_every_resource_that_local_has(no_production_env: None, platform_home: PlatformHome):
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
 
     missing = set(local_resources(platform_home)) - set(production_resources())
     assert not missing, f"resources.production lacks {sorted(missing)}: add them with their settings from EnvVar"

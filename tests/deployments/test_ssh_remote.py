@@ -116,7 +116,7 @@ def _production_env(monkeypatch: pytest.MonkeyPatch, ssh: dict[str, str], root: 
 
 
 def _materialize_over_ssh(monkeypatch: pytest.MonkeyPatch, ssh: dict[str, str], root: Path) -> AssetStore:
-    from resources.production import production_resources
+    from asset_platform.resources.production import production_resources
 
     _production_env(monkeypatch, ssh, root)
     result = dg.materialize([ssh_probe_frame], resources=production_resources())

@@ -13,12 +13,12 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from app.definitions import build_definitions
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.names import CHAMPION, EVALUATION
 from asset_platform.synthetic.fairness import SHARES, fairness_columns, fairness_rows
+from definitions import build_definitions
 
 ROWS_PER_DAY = 700
 STARVED = (0.40, 0.34, 0.25, 0.01)
@@ -54,7 +54,7 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory):
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
 
     home = PlatformHome(tmp_path_factory.mktemp("fairness") / "platform").ensure()
     resources = local_resources(home)
@@ -80,7 +80,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory):
 
 def _monitor_a_drifted_batch(instance, defs, resources) -> list[dg.ExecuteInProcessResult]:
     """One production batch in which x1 (the feature that drives most groups' label) moved, x4 too."""
-    from app.demo import LoopState, tick
+    from asset_platform.app.demo import LoopState, tick
 
     landing = resources["landing"].for_model(AUDITED).ensure()
     batch = fairness_rows(ROWS_PER_DAY, seed=99, start="2026-01-13", days=1).drop(columns=["label"])

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from app.demo import HISTORY_START, LoopState
+from asset_platform.app.demo import HISTORY_START, LoopState
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
@@ -47,15 +47,15 @@ def day_of(index: int) -> dt.date:
 
 
 def open_instance(home: PlatformHome) -> dg.DagsterInstance:
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
 
     return dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
 
 
 def open_loop(home: PlatformHome, instance: dg.DagsterInstance, settle_seconds: float = 0) -> LoopState:
     """The loop of the declaration on `home`: definitions built with the home's resources, nothing run."""
-    from app.definitions import build_definitions
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
+    from definitions import build_definitions
 
     model = declaration(settle_seconds)
     resources = local_resources(home)

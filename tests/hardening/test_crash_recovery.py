@@ -21,10 +21,11 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
-from app.cli import main
-from app.serve import prepare_dagster_home, recover_runs, serve
-from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.app.cli import main
+from asset_platform.app.serve import prepare_dagster_home, recover_runs, serve
+from asset_platform.home import PlatformHome
 from asset_platform.recovery import HomeLockError, fail_orphaned_runs, home_lock
+from tests import REPO_ROOT
 from tests.conftest import subprocess_env
 from tests.processes import wait_for
 
@@ -195,7 +196,18 @@ def test_a_demo_started_in_the_background_stops_on_sigterm(tmp_path: Path) -> No
     """
     home = tmp_path / "home"
     log = tmp_path / "demo.log"
-    command = [sys.executable, "-m", "app.cli", "demo", "--home", str(home), "--days", "3", "--drift-day", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "asset_platform.app.cli",
+        "demo",
+        "--home",
+        str(home),
+        "--days",
+        "3",
+        "--drift-day",
+        "1",
+    ]
     with open(log, "w") as out:
         demo = subprocess.Popen(
             [*command, "--in-process", "--history-days", "6", "--rows-per-day", "600"],

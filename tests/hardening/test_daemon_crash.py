@@ -23,8 +23,9 @@ from signal import SIGKILL
 import dagster as dg
 import pytest
 
-from app.definitions import project_declarations
-from app.serve import LOCATION_NAME
+from definitions import project_declarations
+
+LOCATION_NAME = "asset_platform"  # workspace.yaml
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.overview import OVERVIEW_JOB

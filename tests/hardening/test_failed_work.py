@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from asset_platform.app.cli import main
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle.names import PERFORMANCE, PREDICTIONS
-from sensors.retries import MAX_ATTEMPTS
+from asset_platform.sensors.retries import MAX_ATTEMPTS
 from tests.hardening.helpers import (
     champion_objects,
     copy_home,

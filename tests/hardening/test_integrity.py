@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.cli import main
+from asset_platform.app.cli import main
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import BATCHES, CHAMPION, PREDICTION, PREDICTIONS

@@ -21,8 +21,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from app.launcher import LaunchError, LocationLauncher, launcher_instance_config
 from asset_platform.access.mutations import LAUNCHED_BY_TAG
+from asset_platform.app.launcher import LaunchError, LocationLauncher, launcher_instance_config
 from asset_platform.home import PlatformHome
 from asset_platform.registry.trigger import TRIGGER_TAG
 from tests.conftest import VENV_BIN, subprocess_env
@@ -41,7 +41,7 @@ mutation Reexecute($params: ReexecutionParams) {
 
 
 def test_the_launchers_instance_is_the_homes_with_its_storage_spelled_out_and_no_queue(tmp_path: Path) -> None:
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
 
     dagster_home = prepare_dagster_home(PlatformHome(tmp_path / "home").ensure())
     config = launcher_instance_config(dagster_home)

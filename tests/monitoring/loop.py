@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from app.demo import HISTORY_START, DemoSettings, LoopState, land_day, start_loop, tick
+from asset_platform.app.demo import HISTORY_START, DemoSettings, LoopState, land_day, start_loop, tick
 from asset_platform.home import PlatformHome
 from asset_platform.synthetic import write_batches
 from asset_platform.synthetic.landing import write_labels
@@ -71,6 +71,6 @@ def retraining_runs(state: LoopState) -> list[dg.DagsterRun]:
 
 def open_instance(home: PlatformHome) -> dg.DagsterInstance:
     """The Dagster instance of `home` (its dagster.yaml), without touching $DAGSTER_HOME."""
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
 
     return dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))

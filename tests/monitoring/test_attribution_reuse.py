@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from app.demo import start_loop, tick
+from asset_platform.app.demo import start_loop, tick
 from asset_platform.fairness.attribution_drift import (
     BATCH_ATTRIBUTION,
     attribution_drift_metadata,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.demo import start_loop, tick
+from asset_platform.app.demo import start_loop, tick
 from asset_platform.lifecycle.names import BATCHES, DRIFT, POLICY_CHECK, PREDICTIONS
 from tests.monitoring.loop import ROWS, batch_name, copy_home, land, open_instance, retraining_runs
 

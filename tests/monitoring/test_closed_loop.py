@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from app.demo import LoopState, start_loop
+from asset_platform.app.demo import LoopState, start_loop
 from asset_platform.notify import Notifier
-from resources.local import local_resources
+from asset_platform.resources.local import local_resources
 from tests.monitoring.loop import batch_name, copy_home, open_instance, process_day, retraining_runs
 
 STABLE_DAYS, DRIFTED_DAYS = 3, 3

@@ -18,7 +18,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from app.definitions import build_definitions, project_declarations
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import LifecycleNames, lifecycle_names
@@ -28,6 +27,7 @@ from asset_platform.lifecycle.scoring import score_rows
 from asset_platform.registry.lineage import find_materialization, trace
 from asset_platform.registry.models import ModelLineup, ModelRegistry
 from asset_platform.synthetic import write_batches
+from definitions import build_definitions, project_declarations
 from tests.conftest import VENV_BIN, subprocess_env
 
 START, DAYS, ROWS = dt.date(2026, 1, 1), 8, 1000
@@ -96,8 +96,8 @@ def _version(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> str:
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory):
     """Weak baseline → better challenger → worse challenger, and the deliveries model, on one platform home."""
-    from app.serve import prepare_dagster_home
-    from resources.local import local_resources
+    from asset_platform.app.serve import prepare_dagster_home
+    from asset_platform.resources.local import local_resources
 
     home = PlatformHome(tmp_path_factory.mktemp("registry") / "platform").ensure()
     with pytest.MonkeyPatch.context() as patch:
@@ -128,7 +128,7 @@ class Completed:
 
 def _cli(home: PlatformHome, *args: str) -> Completed:
     """`asset-platform ARGS` in this process (fast); the console script itself is `_console`."""
-    from app.cli import main
+    from asset_platform.app.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import build_parser, main
+from asset_platform.app.cli import build_parser, main
 from asset_platform.home import PlatformHome
 from asset_platform.storage import AssetStore
 from asset_platform.storage.workspace import ensure_workspace

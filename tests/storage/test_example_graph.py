@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from app.definitions import build_definitions
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
 from assets.ecommerce import ecommerce
+from definitions import build_definitions
 from tests.storage.helpers import files_under
 
 MUST_BE_STABLE = {"raw_data", "dataset", "training_set", "lgbm_model", "sklearn_model", "torch_model"}

@@ -12,8 +12,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from asset_platform.home import REPO_ROOT
 from asset_platform.storage import AssetStore
+from tests import REPO_ROOT
 from tests.conftest import subprocess_env
 from tests.storage import concurrent_job
 from tests.storage.helpers import assert_objects_intact, small_frame

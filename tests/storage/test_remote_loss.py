@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from app.storage_commands import register
+from asset_platform.app.storage_commands import register
 from asset_platform.home import PlatformHome
 from asset_platform.storage import AssetStore, RemoteError
 from asset_platform.storage.io_manager import DvcIOManager

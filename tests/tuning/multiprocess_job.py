@@ -11,8 +11,8 @@ PARALLEL_TRIALS = 8
 
 
 def tuning_definitions(trials: int = PARALLEL_TRIALS, workers: int = 2) -> dg.Definitions:
-    from app.definitions import build_definitions
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
+    from definitions import build_definitions
     from tests.tuning.tiny import tuned_declaration
 
     return build_definitions([tuned_declaration(trials=trials, workers=workers)], local_resources())

@@ -14,14 +14,14 @@ import dagster as dg
 import optuna
 import pytest
 
-from app.cli import main
-from app.definitions import build_definitions
-from app.tune_commands import dashboard_app
+from asset_platform.app.cli import main
+from asset_platform.app.tune_commands import dashboard_app
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import LifecycleNames, lifecycle_names
 from asset_platform.registry.trigger import TRIGGER_TAG
+from asset_platform.resources.local import local_resources
 from asset_platform.tuning.storage import open_storage, storage_url
-from resources.local import local_resources
+from definitions import build_definitions
 from tests.declaration.loans import write_history
 from tests.tuning.tiny import tuned_declaration
 
@@ -50,7 +50,7 @@ class Tuned:
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
     """The tiny tuned declaration's training job, run once in a real instance with its own home."""
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
 
     home = PlatformHome(tmp_path_factory.mktemp("tuning") / "home").ensure()
     with pytest.MonkeyPatch.context() as patch:
@@ -210,7 +210,7 @@ def test_tune_dashboard_command_serves_on_loopback_until_stopped(tuned: Tuned) -
 
     env = subprocess_env(ASSET_PLATFORM_HOME=str(tuned.home.root), PYTHONUNBUFFERED="1")
     env.pop("ASSET_PLATFORM_TUNING_DB", None)
-    command = [sys.executable, "-m", "app.cli", "tune", "dashboard", "--model", "loans", "--port", "0"]
+    command = [sys.executable, "-m", "asset_platform.app.cli", "tune", "dashboard", "--model", "loans", "--port", "0"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = server.stdout.readline()

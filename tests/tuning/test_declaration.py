@@ -86,7 +86,7 @@ def test_the_readme_tuning_snippet_is_a_valid_declaration() -> None:
 
     import yaml
 
-    from asset_platform.home import REPO_ROOT
+    from tests import REPO_ROOT
 
     text = (REPO_ROOT / "README.md").read_text()
     found = re.search(r"<!-- tuning:yaml -->\n```yaml\n(.*?)```", text, re.DOTALL)
@@ -100,10 +100,10 @@ def test_the_readme_tuning_snippet_is_a_valid_declaration() -> None:
 def test_the_tuning_asset_is_built_upstream_of_its_model_like_every_other_asset(tmp_path) -> None:
     import dagster as dg
 
-    from app.definitions import build_definitions
     from asset_platform.home import PlatformHome
     from asset_platform.lifecycle import lifecycle_names
-    from resources.local import local_resources
+    from asset_platform.resources.local import local_resources
+    from definitions import build_definitions
 
     declaration = tuned_declaration(workers=3)
     defs = build_definitions([declaration], local_resources(PlatformHome(tmp_path)))

@@ -68,7 +68,7 @@ def test_lightgbm_without_pruning_reports_nothing_but_counts_rounds(tmp_path) ->
 
 
 def test_cli_help_for_every_tune_command(capsys) -> None:
-    from app.cli import main
+    from asset_platform.app.cli import main
 
     for argv in (["tune", "--help"], ["tune", "show", "--help"], ["tune", "dashboard", "--help"]):
         with pytest.raises(SystemExit) as exited:

@@ -169,8 +169,8 @@ def test_on_a_postgres_instance_studies_live_in_its_database_in_a_schema_of_thei
     import dagster as dg
     from sqlalchemy.engine import make_url
 
-    from asset_platform.home import REPO_ROOT
     from asset_platform.tuning.storage import STUDY_SCHEMA
+    from tests import REPO_ROOT
     from tests.deployments.containers import pg_query
 
     database = make_url(postgres_url).database

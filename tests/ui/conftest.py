@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import LifecycleNames
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.ui.pages import UI_TIMEOUT_MS, VIEWPORT, save_screenshot
 from tests.ui.queries import runs_with_tag

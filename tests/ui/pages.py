@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from asset_platform.home import REPO_ROOT
+from tests import REPO_ROOT
 
 UI_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1400, "height": 900}

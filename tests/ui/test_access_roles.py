@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from asset_platform.home import REPO_ROOT
 from asset_platform.lifecycle import LifecycleNames
+from tests import REPO_ROOT
 from tests.browser import requires_chromium
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, running, tail, wait_for

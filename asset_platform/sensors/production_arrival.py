@@ -22,9 +22,9 @@ from asset_platform.declaration import ModelDeclaration
 from asset_platform.landing import LandingZone, ModelLanding
 from asset_platform.lifecycle.names import LifecycleNames
 from asset_platform.registry.trigger import BATCH_MD5_TAG, TRIGGER_TAG
+from asset_platform.sensors.cursor import dump_cursor, load_cursor
+from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 from asset_platform.storage.hashing import md5_file
-from sensors.cursor import dump_cursor, load_cursor
-from sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 
 
 def build_batch_sensor(

@@ -15,9 +15,9 @@ from asset_platform.declaration import ModelDeclaration
 from asset_platform.landing import LandingZone
 from asset_platform.lifecycle.names import PREDICTIONS, LifecycleNames
 from asset_platform.registry.trigger import TRIGGER_TAG
+from asset_platform.sensors.cursor import dump_cursor, load_cursor
+from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 from asset_platform.storage.hashing import md5_file
-from sensors.cursor import dump_cursor, load_cursor
-from sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 
 
 def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:

@@ -8,6 +8,7 @@ exactly as a click in the UI would.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import shutil
 import signal
@@ -19,11 +20,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from asset_platform.home import REPO_ROOT, PlatformHome
+from asset_platform.home import PlatformHome
 from asset_platform.recovery import home_lock
 from asset_platform.registry.trigger import TRIGGER_TAG
 
-LOCATION_NAME = "asset_platform"
 _STARTUP_TIMEOUT_S = 180
 _RUN_WATCH_INTERVAL_S = 60
 _OWN_SHUTDOWN_S = 10
@@ -34,7 +34,8 @@ def prepare_dagster_home(home: PlatformHome) -> Path:
     home.ensure()
     config = home.dagster_home / "dagster.yaml"
     if not config.exists():
-        shutil.copyfile(REPO_ROOT / "deployments" / "local" / "dagster.yaml", config)
+        with importlib.resources.as_file(importlib.resources.files("asset_platform.app") / "dagster.yaml") as source:
+            shutil.copyfile(source, config)
     return home.dagster_home
 
 
@@ -46,19 +47,22 @@ def serve(
     with home_lock(home.root, "up") as lock:
         env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(home)), "ASSET_PLATFORM_HOME": str(home.root)}
         recover_runs(Path(env["DAGSTER_HOME"]))
-        workspace = str(REPO_ROOT / "workspace.yaml")
+        from asset_platform.app.location import project_target
+
+        project = project_target()
+        workspace = str(project.workspace_file(home.dagster_home))
         command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", workspace]
         daemon = None
         if auth_args:
             # `dagster dev` cannot swap its webserver: the daemon, and beside it our webserver with roles.
             daemon_command = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", workspace]
-            daemon = subprocess.Popen(daemon_command, env=env, cwd=REPO_ROOT, pass_fds=(lock.fileno(),))
+            daemon = subprocess.Popen(daemon_command, env=env, cwd=project.root, pass_fds=(lock.fileno(),))
             command = [str(Path(sys.executable).with_name("asset-platform")), "serve", *auth_args, "-w", workspace]
             # Only a single-user server accepts the baseline submission below without credentials.
             train_baselines = train_baselines and "--single-user" in auth_args
         command += ["--host", host, "--port", str(port)]
-        print(f"platform home: {home.root}\nstarting: {' '.join(command)}", flush=True)
-        dagster = subprocess.Popen(command, env=env, cwd=REPO_ROOT, pass_fds=(lock.fileno(),))
+        print(f"project: {project.source}\nplatform home: {home.root}\nstarting: {' '.join(command)}", flush=True)
+        dagster = subprocess.Popen(command, env=env, cwd=project.root, pass_fds=(lock.fileno(),))
         # Forward Ctrl-C / SIGTERM to dagster dev, which stops its webserver and daemon.
         signal.signal(signal.SIGTERM, lambda *_: dagster.send_signal(signal.SIGINT))
         watch = threading.Event()
@@ -127,7 +131,7 @@ def _untrained_jobs(dagster_home: str) -> list[str]:
     """Training jobs of declared models with landed history that never ran on this instance."""
     import dagster as dg
 
-    from app.location import CodeLocation, resolved
+    from asset_platform.app.location import CodeLocation, resolved
     from asset_platform.landing import LandingZone
 
     location = CodeLocation.load()
@@ -149,9 +153,7 @@ def _submit(host: str, port: int, job: str) -> None:
     client = DagsterGraphQLClient(host, port_number=port)
     for _attempt in range(30):  # the code location may still be loading
         try:
-            run_id = client.submit_job_execution(
-                job, repository_location_name=LOCATION_NAME, tags={TRIGGER_TAG: "cli:asset-platform up"}
-            )
+            run_id = client.submit_job_execution(job, tags={TRIGGER_TAG: "cli:asset-platform up"})
         except Exception as error:  # DagsterGraphQLClientError until the location is loaded
             last_error = error
             time.sleep(2)

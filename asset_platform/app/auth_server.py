@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -472,9 +473,19 @@ def serve_with_auth(args: argparse.Namespace) -> int:
     authenticator.check_bind(args.host)
     home = PlatformHome.from_env()
     audit = AuditLog(args.audit_log or home.root / AUDIT_FILE, to_stdout=args.audit_stdout)
-    workspace = Path(args.workspace).resolve()
-    if not workspace.is_file():
-        raise FileNotFoundError(f"workspace file {workspace} not found; pass -w workspace.yaml")
+    if args.workspace:
+        workspace = Path(args.workspace).resolve()
+        if not workspace.is_file():
+            raise FileNotFoundError(f"workspace file {workspace} not found; pass -w workspace.yaml")
+    else:
+        from asset_platform.app.location import project_target
+
+        workspace = project_target().workspace_file(home.dagster_home)
+    if not os.environ.get("DAGSTER_HOME"):
+        # The instance of the platform home, as every other command resolves it.
+        from asset_platform.app.serve import prepare_dagster_home
+
+        os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(home))
     with DagsterInstance.get() as instance:
         target = WorkspaceFileTarget(paths=[str(workspace)])
         with WorkspaceProcessContext(instance, version=__version__, workspace_load_target=target) as process:

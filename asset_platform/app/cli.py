@@ -12,9 +12,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from app.launcher import LaunchError
+from asset_platform.app.launcher import LaunchError
 from asset_platform.declaration.errors import DeclarationError
 from asset_platform.home import PlatformHome
+from asset_platform.project.locate import ProjectNotFoundError
 from asset_platform.recovery import HomeLockError
 from asset_platform.storage.store import IntegrityError
 
@@ -36,12 +37,13 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     HomeLockError,  # another process holds the platform home, or it is read-only
     IntegrityError,  # a stored object is damaged or lost and no good copy exists: the message names it
     LaunchError,  # the code location did not load, or a run could not be launched: the message says why
+    ProjectNotFoundError,  # no Dagster project here, or -m/-w named none
 )
 
 
 def _model_landing(model: str):
     """The landing folders of declared model `model`, where the code location reads them."""
-    from app.location import CodeLocation, resolved
+    from asset_platform.app.location import CodeLocation, resolved
     from asset_platform.landing import LandingZone
 
     location = CodeLocation.load()
@@ -84,7 +86,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from app.serve import serve
+    from asset_platform.app.serve import serve
 
     auth_args = None
     if args.auth:
@@ -100,7 +102,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     import json
     import math
 
-    from app.demo import DemoSettings, run_demo
+    from asset_platform.app.demo import DemoSettings, run_demo
 
     if not 0 <= args.drift_day < args.days:
         raise CliError(f"--drift-day must be between 0 and {args.days - 1}, got {args.drift_day}")
@@ -201,10 +203,10 @@ def _add_up(commands: argparse._SubParsersAction) -> None:
 
 def _registrars() -> list:
     """Each area of the platform adds its own subcommands from its own module."""
-    from app.audit_commands import register as access_commands
-    from app.models_commands import register as registry_commands
-    from app.storage_commands import register as storage_commands
-    from app.tune_commands import register as tune_commands
+    from asset_platform.app.audit_commands import register as access_commands
+    from asset_platform.app.models_commands import register as registry_commands
+    from asset_platform.app.storage_commands import register as storage_commands
+    from asset_platform.app.tune_commands import register as tune_commands
 
     return [_add_generate, _add_up, _add_demo, storage_commands, registry_commands, access_commands, tune_commands]
 
@@ -212,8 +214,17 @@ def _registrars() -> list:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asset-platform",
-        description="ML asset platform on Dagster and DVC. Data lives under $ASSET_PLATFORM_HOME "
-        "(default: .platform/ in the repository).",
+        description="ML asset platform on Dagster and DVC. Commands work on the Dagster project of the current "
+        "folder, found as Dagster finds it: the nearest pyproject.toml with [tool.dagster] module_name or a "
+        "[tool.dg] project, or a workspace.yaml (or name it with -m/-w). Data lives under $ASSET_PLATFORM_HOME "
+        "(default: .platform/ in the project).",
+    )
+    project = parser.add_argument_group("project (default: found from the current folder upwards)")
+    project.add_argument("-m", "--module", help="the code location's module (e.g. my_project.definitions)")
+    project.add_argument("-d", "--working-directory", help="with -m: the folder it is imported from (default: .)")
+    project.add_argument("-w", "--workspace", dest="project_workspace", help="a Dagster workspace.yaml")
+    project.add_argument(
+        "--location", help="with several code locations: only this one (by default a model is looked up in all)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in _registrars():
@@ -237,6 +248,9 @@ def _stoppable_by_sigterm() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _stoppable_by_sigterm()
     args = build_parser().parse_args(argv)
+    from asset_platform.app.location import select_project
+
+    select_project(args.module, args.project_workspace, args.working_directory, args.location)
     try:
         return args.handler(args)
     except USER_ERRORS as error:

@@ -43,14 +43,15 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from asset_platform.access.identity import DEFAULT_SECRET_ENV, SECRET_HEADER, USER_HEADER
-from asset_platform.home import REPO_ROOT
 
-LOCATION_NAME = "asset_platform"
+if TYPE_CHECKING:
+    from asset_platform.project.locate import ProjectTarget
+
 _STARTUP_TIMEOUT_S = 180
 _POLL_S = 0.2
 # A run the demo or the CLI waits for; a training run on a laptop takes minutes, never hours.
@@ -119,11 +120,17 @@ class LocationLauncher:
         env: dict[str, str] | None = None,
         pass_fds: tuple[int, ...] = (),
         log_path: Path | None = None,
+        project: ProjectTarget | None = None,
     ) -> None:
         self.dagster_home = Path(dagster_home)
         self.env = dict(os.environ if env is None else env)
         self.pass_fds = pass_fds
         self.log_path = log_path
+        if project is None:
+            from asset_platform.app.location import project_target
+
+            project = project_target()
+        self.project = project
         self._process: subprocess.Popen | None = None
         self._folder: Path | None = None
         self._url = ""
@@ -156,7 +163,7 @@ class LocationLauncher:
             str(Path(sys.executable).with_name("asset-platform")),
             "serve",
             "-w",
-            str(REPO_ROOT / "workspace.yaml"),
+            str(self.project.workspace_file(self._folder)),
         ]
         command += ["--auth", str(self._folder / "policy.yaml"), "--auth-mode", "proxy"]
         env = {**self.env, "DAGSTER_HOME": str(self._folder), DEFAULT_SECRET_ENV: self._headers[SECRET_HEADER]}
@@ -164,7 +171,7 @@ class LocationLauncher:
             self._process = subprocess.Popen(
                 [*command, "--host", "127.0.0.1", "--port", str(port)],
                 env=env,
-                cwd=REPO_ROOT,
+                cwd=self.project.root,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 pass_fds=self.pass_fds,
@@ -210,7 +217,11 @@ class LocationLauncher:
         client = DagsterGraphQLClient("127.0.0.1", transport=transport)
         try:
             run_id = client.submit_job_execution(
-                job_name, repository_location_name=LOCATION_NAME, run_config=run_config or {}, tags=tags
+                job_name,
+                # With several code locations the client finds the one that has the job.
+                repository_location_name=self.project.location_names[0] if len(self.project.locations) == 1 else None,
+                run_config=run_config or {},
+                tags=tags,
             )
         except DagsterGraphQLClientError as error:
             raise LaunchError(f"could not launch {job_name}: {error}") from error
@@ -241,18 +252,20 @@ class LocationLauncher:
                 if last_try or "address already in use" not in self._log_tail().lower():
                     raise LaunchError(f"dagster-webserver exited with {self._process.returncode}; {self._log_tail()}")
                 return False
-            entry = self._location_entry(query)
-            if entry and entry["loadStatus"] == "LOADED":
-                error = entry["locationOrLoadError"] or {}
-                if error.get("__typename") == "PythonError":
-                    # Dagster wraps the project's own error ("no such environment"): that one says what to fix.
-                    why = [error["message"], *(cause["message"] for cause in error.get("causes") or [])][-1]
-                    raise LaunchError(f"the code location failed to load: {why.strip()}")
+            entries = self._location_entries(query)
+            if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+                for entry in entries:
+                    error = entry["locationOrLoadError"] or {}
+                    if error.get("__typename") == "PythonError":
+                        # Dagster wraps the project's own error ("no such environment"): that one says what to fix.
+                        why = [error["message"], *(cause["message"] for cause in error.get("causes") or [])][-1]
+                        raise LaunchError(f"the code location {entry['name']!r} failed to load: {why.strip()}")
                 return True
             time.sleep(0.5)
         raise LaunchError(f"the code location did not load within {_STARTUP_TIMEOUT_S} s; {self._log_tail()}")
 
-    def _location_entry(self, query: str) -> dict[str, Any] | None:
+    def _location_entries(self, query: str) -> list[dict[str, Any]]:
+        """The project's code locations as the webserver reports them (empty until it answers)."""
         request = urllib.request.Request(
             f"{self._url}/graphql",
             data=json.dumps({"query": query}).encode(),
@@ -262,9 +275,9 @@ class LocationLauncher:
             with urllib.request.urlopen(request, timeout=5) as response:
                 workspace = json.load(response)["data"]["workspaceOrError"]
         except (OSError, ValueError, KeyError, TypeError):
-            return None  # not up yet
+            return []  # not up yet
         entries = (workspace or {}).get("locationEntries") or []
-        return next((entry for entry in entries if entry["name"] == LOCATION_NAME), None)
+        return [entry for entry in entries if entry["name"] in self.project.location_names]
 
     def _log_tail(self) -> str:
         path = self.log_path or (self._folder / "webserver.log" if self._folder else None)

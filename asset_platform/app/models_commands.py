@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.launcher import LocationLauncher, failure_message
-from app.location import CodeLocation
+from asset_platform.app.launcher import LocationLauncher, failure_message
+from asset_platform.app.location import CodeLocation
 from asset_platform.home import PlatformHome
 from asset_platform.registry.trigger import TRIGGER_TAG, USER_TAG
 
@@ -34,7 +34,7 @@ def _selected(args: argparse.Namespace) -> tuple[CodeLocation, ModelDeclaration,
 
 def _dagster_home() -> Path:
     """$DAGSTER_HOME, or the platform home's Dagster folder (prepared on first use)."""
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
 
     os.environ.setdefault("DAGSTER_HOME", str(prepare_dagster_home(PlatformHome.from_env())))
     return Path(os.environ["DAGSTER_HOME"])

@@ -38,6 +38,34 @@ def resolved(value: Any) -> Any:
     return value
 
 
+# The project the command line works on: set once from -m/-w/-d/--location by `cli.main`, else found
+# from the current folder as Dagster finds it (asset_platform/project/locate.py).
+_selected: dict[str, Any] = {}
+
+
+def select_project(
+    module: str | None = None,
+    workspace: str | None = None,
+    working_directory: str | None = None,
+    location: str | None = None,
+) -> None:
+    """Remember which project the commands of this process work on (the CLI's global options)."""
+    _selected.clear()
+    _selected.update(module=module, workspace=workspace, working_directory=working_directory, location=location)
+
+
+def project_target():
+    """The selected project, or the one found from the current folder upwards."""
+    from asset_platform.project.locate import find_project
+
+    target = find_project(
+        module=_selected.get("module"),
+        workspace=Path(_selected["workspace"]) if _selected.get("workspace") else None,
+        working_directory=Path(_selected["working_directory"]) if _selected.get("working_directory") else None,
+    )
+    return target.select(_selected.get("location"))
+
+
 @dataclass
 class CodeLocation:
     declarations: dict[str, ModelDeclaration]
@@ -45,10 +73,11 @@ class CodeLocation:
 
     @classmethod
     def load(cls) -> CodeLocation:
-        from app.definitions import project_declarations
-        from resources import resources_for_environment
+        """The declared models of the project (every code location of it) and the resources it binds."""
+        from asset_platform.project.locate import load_project
 
-        return cls({d.name: d for d in project_declarations()}, resources_for_environment())
+        project = load_project(project_target())
+        return cls(project.declarations, project.resources)
 
     @property
     def workspace(self) -> Path:
@@ -78,6 +107,6 @@ class CodeLocation:
 
     @cached_property
     def definitions(self) -> dg.Definitions:
-        from app.definitions import build_definitions
+        from asset_platform.project import platform_definitions
 
-        return build_definitions(list(self.declarations.values()), self.resources)
+        return platform_definitions(list(self.declarations.values()), self.resources)

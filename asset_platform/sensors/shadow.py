@@ -18,7 +18,7 @@ import dagster as dg
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.lifecycle.names import CHAMPION, LifecycleNames
 from asset_platform.registry.trigger import TRIGGER_TAG
-from sensors.cursor import dump_cursor, load_cursor
+from asset_platform.sensors.cursor import dump_cursor, load_cursor
 
 
 def build_shadow_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:

@@ -25,7 +25,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 0
     if not args.auth:
         raise ValueError("serve needs --auth POLICY.yaml (see README, 'Access control')")
-    from app.auth_server import serve_with_auth
+    from asset_platform.app.auth_server import serve_with_auth
 
     return serve_with_auth(args)
 
@@ -61,8 +61,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from asset_platform.home import REPO_ROOT
-
     parser = commands.add_parser(
         "serve",
         help="serve the Dagster UI with users, roles (viewer/launcher/editor/admin) and an audit log",
@@ -79,7 +77,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="ASSET_PLATFORM_PROXY_SECRET",
         help="environment variable holding the proxy's shared secret (default ASSET_PLATFORM_PROXY_SECRET)",
     )
-    parser.add_argument("-w", "--workspace", default=str(REPO_ROOT / "workspace.yaml"), help="Dagster workspace")
+    parser.add_argument(
+        "-w", "--workspace", help="Dagster workspace file (default: the project's, see `asset-platform --help`)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--audit-log", type=Path, help="audit log file (default: <platform home>/audit/access.jsonl)")

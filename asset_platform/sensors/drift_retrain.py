@@ -19,7 +19,7 @@ from asset_platform.drift.retrain import merge_drift, merge_performance, retrain
 from asset_platform.lifecycle.names import DRIFT, PERFORMANCE, REFERENCE_PROFILE, LifecycleNames
 from asset_platform.notify import DriftConfirmed, Notifier, RetrainingStarted
 from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, REFERENCE_TAG, TRIGGER_TAG
-from sensors.cursor import dump_cursor, load_cursor
+from asset_platform.sensors.cursor import dump_cursor, load_cursor
 
 _HISTORY_LIMIT = 60
 

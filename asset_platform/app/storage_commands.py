@@ -104,7 +104,7 @@ def _add_path(subcommands: argparse._SubParsersAction) -> None:
 
 def _workspace():
     # The workspace the code location writes in this environment (see app/location.py).
-    from app.location import CodeLocation
+    from asset_platform.app.location import CodeLocation
 
     return CodeLocation.load().workspace
 
@@ -126,7 +126,7 @@ def _targets(
 ) -> list[Target]:
     """The stored (asset path, partition) pairs named by `assets` (all when empty), of `model` if given."""
     if model is not None:
-        from app.location import CodeLocation
+        from asset_platform.app.location import CodeLocation
 
         CodeLocation.load().model(model)  # an unknown name is an error naming the declared ones
     stored = [t for t in store.catalog.stored() if model is None or t[0][0] == model]
@@ -296,7 +296,7 @@ def _collect_garbage(store: AssetStore, quiet: bool) -> None:
 
 
 def _cmd_path(args: argparse.Namespace) -> int:
-    from app.location import CodeLocation, resolved
+    from asset_platform.app.location import CodeLocation, resolved
 
     location = CodeLocation.load()
     workspace = location.workspace

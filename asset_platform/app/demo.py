@@ -21,7 +21,7 @@ from typing import Any
 
 import dagster as dg
 
-from app.launcher import LaunchedRun, LocationLauncher
+from asset_platform.app.launcher import LaunchedRun, LocationLauncher
 from asset_platform.home import PlatformHome
 from asset_platform.landing import ModelLanding
 from asset_platform.lifecycle import LifecycleNames
@@ -29,7 +29,7 @@ from asset_platform.lifecycle.names import DRIFT, PERFORMANCE
 from asset_platform.lifecycle.overview import OVERVIEW_SENSOR
 from asset_platform.recovery import HomeLock, fail_orphaned_runs, home_lock
 from asset_platform.registry.trigger import TRIGGER_TAG
-from resources import ENVIRONMENT_VAR
+from asset_platform.resources import ENVIRONMENT_VAR
 
 HISTORY_START = dt.date(2026, 1, 1)
 # What the loop reads of a run: its id and success (the instance holds the rest).
@@ -77,15 +77,16 @@ def start_loop(
     home: PlatformHome, model: str, instance: dg.DagsterInstance, resources: dict | None = None
 ) -> LoopState:
     """The loop's state for declared model `model` on `home`: definitions built, nothing run yet."""
-    from app.definitions import build_definitions, project_declarations
+    from asset_platform.app.location import CodeLocation
     from asset_platform.lifecycle import lifecycle_names
-    from resources.local import local_resources
+    from asset_platform.project import platform_definitions
+    from asset_platform.resources.local import local_resources
 
-    declarations = {d.name: d for d in project_declarations()}
+    declarations = CodeLocation.load().declarations
     if model not in declarations:
         raise ValueError(f"no declared model is named {model!r}; declared: {', '.join(declarations)}")
     resources = resources or local_resources(home)
-    defs = build_definitions(list(declarations.values()), resources)
+    defs = platform_definitions(list(declarations.values()), resources)
     landing = resources["landing"].for_model(declarations[model]).ensure()
     return LoopState(instance, defs, lifecycle_names(declarations[model]), landing)
 
@@ -102,7 +103,7 @@ def run_demo(home: PlatformHome, settings: DemoSettings, report: Callable[[DayOu
 def _run_demo_locked(
     home: PlatformHome, settings: DemoSettings, report: Callable[[DayOutcome], None], lock: HomeLock
 ) -> dict:
-    from app.serve import prepare_dagster_home
+    from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.synthetic import write_batches
 
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(home))

@@ -1,0 +1,69 @@
+"""Compose a project's code location from its declarations: every lifecycle, the fleet overview, resources once.
+
+A team's project calls `platform_definitions` from its definitions module (or
+adds the `Platform` component to a dg defs folder, which does the same from
+YAML); this repository's own `definitions.py` is one such caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from asset_platform.declaration import DeclarationError, ModelDeclaration
+
+
+def yaml_declarations(folder: Path) -> list[ModelDeclaration]:
+    """Declarations written as `defs.yaml` components under a dg defs folder, loaded through Dagster's component tree."""
+    if not any(Path(folder).rglob("defs.yaml")):
+        return []
+    tree = dg.ComponentTree.for_project(Path(folder))
+    return list(tree.get_all_components(of_type=ModelDeclaration))
+
+
+def check_unique(declarations: Sequence[ModelDeclaration]) -> list[ModelDeclaration]:
+    """The declarations, or an error naming the first name used twice (each model needs its own)."""
+    seen: set[str] = set()
+    for declaration in declarations:
+        if declaration.name in seen:
+            raise DeclarationError(declaration.name, "name", "two declarations use this name; each model needs its own")
+        seen.add(declaration.name)
+    return list(declarations)
+
+
+def platform_definitions(
+    declarations: Sequence[ModelDeclaration],
+    resources: dict[str, Any],
+    *,
+    executor: dg.ExecutorDefinition | None = None,
+    default_owners: Sequence[str] = (),
+) -> dg.Definitions:
+    """Every declaration's lifecycle and the fleet overview, with `resources` bound once for all of them.
+
+    `resources` is `asset_platform.resources.resources_for(environment)` in a
+    project, or the test's own; `default_owners` go to every asset without owners.
+    """
+    from asset_platform.lifecycle import build_lifecycle
+    from asset_platform.lifecycle.overview import build_overview
+
+    declarations = check_unique(declarations)
+    lifecycles = dg.Definitions.merge(
+        *(build_lifecycle(declaration) for declaration in declarations), build_overview(declarations)
+    )
+    assets = list(lifecycles.assets or [])
+    if default_owners:
+        owners = list(default_owners)
+        assets = dg.map_asset_specs(
+            lambda spec: spec if spec.owners else spec.replace_attributes(owners=owners), assets
+        )
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=lifecycles.asset_checks,
+        jobs=lifecycles.jobs,
+        sensors=lifecycles.sensors,
+        resources=resources,
+        executor=executor,
+    )
