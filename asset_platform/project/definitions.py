@@ -17,7 +17,7 @@ from asset_platform.declaration import DeclarationError, ModelDeclaration
 
 
 def yaml_declarations(folder: Path) -> list[ModelDeclaration]:
-    """Declarations written as `defs.yaml` components under a dg defs folder, loaded through Dagster's component tree."""
+    """Declarations written as `defs.yaml` components under a dg defs folder, loaded by Dagster's component tree."""
     if not any(Path(folder).rglob("defs.yaml")):
         return []
     tree = dg.ComponentTree.for_project(Path(folder))

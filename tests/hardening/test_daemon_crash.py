@@ -23,17 +23,17 @@ from signal import SIGKILL
 import dagster as dg
 import pytest
 
-from definitions import project_declarations
-
-LOCATION_NAME = "asset_platform"  # workspace.yaml
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.overview import OVERVIEW_JOB
 from asset_platform.registry.trigger import TRIGGER_TAG
 from asset_platform.synthetic import write_batches
+from definitions import project_declarations
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.hardening.helpers import open_instance
 from tests.processes import free_port, running, tail, wait_for
+
+LOCATION_NAME = "asset_platform"  # workspace.yaml
 
 # Both example models: two trainings hold both queue slots.
 MODELS = ("ecommerce", "deliveries")
