@@ -28,8 +28,9 @@ demo-data: install  ## Write the example models' demo history into their landing
 	$(BIN)/asset-platform generate --model ecommerce --if-missing
 	$(BIN)/asset-platform generate --model deliveries --if-missing
 
-up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)) and train each model's baseline on first start; AUTH=policy.yaml AS=you: with roles
-	$(BIN)/asset-platform up --host $(HOST) --port $(PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(AS),--single-user $(AS)) $(if $(USERS),--users-file $(USERS))
+# AUTH_USER, not AS: AS is one of make's built-in variables (the assembler, `as`), always set.
+up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)), train each model's baseline on first start; with roles: AUTH=policy.yaml and AUTH_USER=you or AUTH_USERS=users.yaml
+	$(BIN)/asset-platform up --host $(HOST) --port $(PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(AUTH_USER),--single-user $(AUTH_USER)) $(if $(AUTH_USERS),--users-file $(AUTH_USERS))
 
 test: install  ## Install, then run the whole test suite
 	bash scripts/install-system-deps.sh

@@ -79,3 +79,23 @@ def _status_of(port: int, mutation: str) -> int:
     except urllib.error.HTTPError as error:
         return error.code
     return 200
+
+
+def _make_up_command(*variables: str) -> str:
+    """The `asset-platform up` line `make up` would run with these variables (demo data taken as made)."""
+    import subprocess
+
+    from tests import REPO_ROOT
+
+    dry_run = subprocess.run(
+        ["make", "-n", "-o", "demo-data", "up", *variables], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    return next(line for line in dry_run.stdout.splitlines() if "asset-platform up" in line)
+
+
+def test_make_up_with_a_users_file_passes_it_and_no_single_user():
+    # `AS` is GNU make's assembler variable: `make up AS=...` used to pass `--single-user as` always.
+    command = _make_up_command("AUTH=policy.yaml", "AUTH_USERS=users.yaml")
+    assert "--users-file users.yaml" in command and "--single-user" not in command
+    single = _make_up_command("AUTH=policy.yaml", "AUTH_USER=me@example.com")
+    assert "--single-user me@example.com" in single and "--users-file" not in single

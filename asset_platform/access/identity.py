@@ -16,6 +16,10 @@ Users file (a laptop, a small team): HTTP Basic against argon2id hashes:
         password_hash: "$argon2id$v=19$m=65536,t=3,p=4$..."
         groups: [growth]
 
+argon2 is slow on purpose (about a second here), and a browser sends the same
+Basic header with every request: a header verified once is remembered, as an
+HMAC under a key of this process, in a small bounded cache for a few minutes.
+
 Single-user mode: every request is that one user; loopback only.
 """
 
@@ -23,9 +27,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import ipaddress
 import os
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +114,10 @@ class UsersFile:
     """HTTP Basic against a YAML file of argon2 password hashes (`hash_password` writes one)."""
 
     mode = "users"
+    # Verified Basic headers remembered: enough for a team's browsers, short enough that a
+    # password removed from the file (after a restart) or a stolen header does not live long.
+    CACHE_SIZE = 256
+    CACHE_TTL_S = 300.0
 
     def __init__(self, path: str | Path):
         from argon2 import PasswordHasher
@@ -112,6 +125,25 @@ class UsersFile:
         self.path = Path(path)
         self._users = _read_users(self.path)
         self._hasher = PasswordHasher()
+        self._cache_key = secrets.token_bytes(32)
+        self._verified: OrderedDict[bytes, tuple[float, Identity]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.argon2_verifications = 0  # how many headers paid for argon2 (the cache's hit rate, for tests)
+
+    def _remembered(self, digest: bytes) -> Identity | None:
+        with self._lock:
+            entry = self._verified.get(digest)
+            if entry is None or time.monotonic() - entry[0] > self.CACHE_TTL_S:
+                self._verified.pop(digest, None)
+                return None
+            self._verified.move_to_end(digest)
+            return entry[1]
+
+    def _remember(self, digest: bytes, identity: Identity) -> None:
+        with self._lock:
+            self._verified[digest] = (time.monotonic(), identity)
+            while len(self._verified) > self.CACHE_SIZE:
+                self._verified.popitem(last=False)
 
     def check_bind(self, host: str) -> None:
         # Basic credentials travel in clear text: off loopback, put TLS (a proxy, an ingress) in front.
@@ -124,17 +156,24 @@ class UsersFile:
         kind, _, encoded = headers.get("authorization", "").partition(" ")
         if kind.lower() != "basic" or not encoded:
             return Denial("sign in: HTTP Basic credentials required", challenge)
+        # Only successes are remembered: a wrong password pays for argon2 every time.
+        digest = hmac.new(self._cache_key, encoded.encode(), hashlib.sha256).digest()
+        if (remembered := self._remembered(digest)) is not None:
+            return remembered
         try:
             user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return Denial("malformed HTTP Basic credentials", challenge)
         known = self._users.get(user)
         try:
+            self.argon2_verifications += known is not None
             if known is None or not self._hasher.verify(known.password_hash, password):
                 return Denial("unknown user or wrong password", challenge)
         except (VerificationError, InvalidHashError):
             return Denial("unknown user or wrong password", challenge)
-        return Identity(user, known.groups)
+        identity = Identity(user, known.groups)
+        self._remember(digest, identity)
+        return identity
 
 
 class SingleUser:

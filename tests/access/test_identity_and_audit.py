@@ -54,6 +54,32 @@ def test_users_file_checks_argon2_hashes(tmp_path: Path) -> None:
         assert isinstance(denial, Denial) and denial.challenge.startswith("Basic")
 
 
+def test_http_basic_credentials_are_verified_with_argon2_once_not_on_every_request(tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    users.write_text(f"users:\n  ann:\n    password_hash: '{hash_password('correct horse')}'\n    groups: [growth]\n")
+    authenticator = UsersFile(users)
+    for _ in range(5):  # a page load: many requests with the same header
+        assert authenticator.identify(_basic("ann", "correct horse")) == Identity("ann", ("growth",))
+    assert authenticator.argon2_verifications == 1
+    # A remembered success vouches for nothing else: another password is verified, and refused.
+    assert isinstance(authenticator.identify(_basic("ann", "correct horsE")), Denial)
+    assert isinstance(authenticator.identify(_basic("ann", "correct horsE")), Denial)
+    assert authenticator.argon2_verifications == 3
+
+
+def test_the_verified_credentials_cache_is_bounded(tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    users.write_text(f"users:\n  ann:\n    password_hash: '{hash_password('pw')}'\n")
+    authenticator = UsersFile(users)
+    authenticator.CACHE_SIZE = 2
+    first = _basic("ann", "pw")
+    authenticator.identify(first)
+    authenticator._remember(b"x" * 32, Identity("x"))
+    authenticator._remember(b"y" * 32, Identity("y"))
+    authenticator.identify(first)  # pushed out by two newer entries: verified again
+    assert authenticator.argon2_verifications == 2
+
+
 def test_a_users_file_with_a_plain_password_is_refused(tmp_path: Path) -> None:
     users = tmp_path / "users.yaml"
     users.write_text("users:\n  ann:\n    password_hash: hunter2\n")
