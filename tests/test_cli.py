@@ -77,3 +77,25 @@ def test_demo_unknown_scenario_is_refused_before_anything_is_written(platform_ho
     assert main(command) == 2
     assert "covariate" in capsys.readouterr().err
     assert not (tmp_path / "demo").exists()
+
+
+def test_help_and_the_audit_command_start_without_importing_dagster_or_pandas(tmp_path):
+    # Dagster and pandas take seconds to import on a small machine: `--help` and commands that only
+    # read a file must not wait for them (benchmarks/load_time.py measures the start-up).
+    import subprocess
+    import sys
+
+    (tmp_path / "audit").mkdir()
+    (tmp_path / "audit" / "access.jsonl").write_text("")
+    probe = (
+        "import sys\nfrom asset_platform.app.cli import main\n"
+        "for argv in (['--help'], ['audit']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in ('dagster', 'pandas', 'numpy') if m in sys.modules))\n"
+        "main(['generate', '--help'])\n"  # names the scenarios, importing them only now
+    )
+    env = {"ASSET_PLATFORM_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]  # the exit of `generate --help`
+    assert "\n[]\n" in done.stdout, done.stdout[-1000:]
+    assert "Scenarios (both example models): category_mix" in done.stdout

@@ -12,33 +12,39 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from asset_platform.app.launcher import LaunchError
-from asset_platform.declaration.errors import DeclarationError
 from asset_platform.home import PlatformHome
-from asset_platform.project.locate import ProjectNotFoundError
-from asset_platform.recovery import HomeLockError
-from asset_platform.storage.store import IntegrityError
 
 
 class CliError(Exception):
     """A user-facing error: printed without a traceback, exit status 2.
 
-    Command modules raise it (or any `USER_ERRORS` type) for mistakes a user can fix.
+    Command modules raise it (or any `user_errors()` type) for mistakes a user can fix.
     """
 
 
-# Errors whose message already tells the user what is wrong; printed without a traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (
-    CliError,
-    LookupError,
-    ValueError,
-    FileNotFoundError,
-    DeclarationError,
-    HomeLockError,  # another process holds the platform home, or it is read-only
-    IntegrityError,  # a stored object is damaged or lost and no good copy exists: the message names it
-    LaunchError,  # the code location did not load, or a run could not be launched: the message says why
-    ProjectNotFoundError,  # no Dagster project here, or -m/-w named none
-)
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message already tells the user what is wrong; printed without a traceback.
+
+    Imported when an error is being judged, not at start: `declaration` imports Dagster, and
+    `--help` must not wait for it.
+    """
+    from asset_platform.app.launcher import LaunchError
+    from asset_platform.declaration.errors import DeclarationError
+    from asset_platform.project.locate import ProjectNotFoundError
+    from asset_platform.recovery import HomeLockError
+    from asset_platform.storage.store import IntegrityError
+
+    return (
+        CliError,
+        LookupError,
+        ValueError,
+        FileNotFoundError,
+        DeclarationError,
+        HomeLockError,  # another process holds the platform home, or it is read-only
+        IntegrityError,  # a stored object is damaged or lost and no good copy exists: the message names it
+        LaunchError,  # the code location did not load, or a run could not be launched: the message says why
+        ProjectNotFoundError,  # no Dagster project here, or -m/-w named none
+    )
 
 
 def _model_landing(model: str):
@@ -167,14 +173,28 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_cmd_demo)
 
 
+class _ScenariosFormatter(argparse.HelpFormatter):
+    """Lists the drift scenarios in `generate --help` only: naming them imports pandas and numpy."""
+
+    def add_text(self, text: str | None) -> None:
+        if text == _SCENARIOS_PLACEHOLDER:
+            from asset_platform.synthetic.scenarios import SCENARIOS
+
+            text = "Scenarios (both example models): " + ", ".join(sorted(SCENARIOS))
+        super().add_text(text)
+
+
+_SCENARIOS_PLACEHOLDER = "Scenarios (both example models): listed here"
+
+
 def _add_generate(commands: argparse._SubParsersAction) -> None:
     from asset_platform.synthetic.datasets import DEMO_DATASETS
-    from asset_platform.synthetic.scenarios import SCENARIOS
 
     parser = commands.add_parser(
         "generate",
         help="write synthetic daily files into an example model's landing folder",
-        description="Scenarios (both example models): " + ", ".join(sorted(SCENARIOS)),
+        description=_SCENARIOS_PLACEHOLDER,
+        formatter_class=_ScenariosFormatter,
     )
     parser.add_argument("--model", choices=DEMO_DATASETS, default="ecommerce", help="example model (default ecommerce)")
     parser.add_argument("--target", choices=["history", "production"], default="history")
@@ -253,7 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     select_project(args.module, args.project_workspace, args.working_directory, args.location)
     try:
         return args.handler(args)
-    except USER_ERRORS as error:
+    except Exception as error:
+        if not isinstance(error, user_errors()):
+            raise
         print(f"asset-platform {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what ran so far stays recorded in the instance

@@ -12,25 +12,33 @@ landing folder, clean until a chosen drift day, for sensors and pipelines to
 pick up.
 """
 
-from asset_platform.synthetic.datasets import DEMO_DATASETS, DemoDataset, demo_dataset
-from asset_platform.synthetic.generator import (
-    DEFAULT_LABEL_PARAMS,
-    EVENT_COLUMNS,
-    EVENT_DTYPES,
-    FEATURE_COLUMNS,
-    LABEL_COLUMN,
-    LabelParams,
-    conversion_probability,
-    generate_events,
-)
-from asset_platform.synthetic.landing import batch_file_name, write_batches
-from asset_platform.synthetic.scenarios import (
-    SCENARIOS,
-    DriftContext,
-    DriftScenario,
-    ScenarioKind,
-    get_scenario,
-)
+import importlib
+
+# Each name from the module that defines it, imported on first use (PEP 562): the command line
+# reads `DEMO_DATASETS` for its --help, and must not pay for pandas and numpy to print it.
+_HOMES = {
+    "datasets": ("DEMO_DATASETS", "DemoDataset", "demo_dataset"),
+    "generator": (
+        "DEFAULT_LABEL_PARAMS",
+        "EVENT_COLUMNS",
+        "EVENT_DTYPES",
+        "FEATURE_COLUMNS",
+        "LABEL_COLUMN",
+        "LabelParams",
+        "conversion_probability",
+        "generate_events",
+    ),
+    "landing": ("batch_file_name", "write_batches"),
+    "scenarios": ("SCENARIOS", "DriftContext", "DriftScenario", "ScenarioKind", "get_scenario"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+
 
 __all__ = [
     "DEMO_DATASETS",

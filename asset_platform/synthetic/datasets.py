@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # `DEMO_DATASETS` is read for the command line's --help, which must not import pandas
+    import pandas as pd
 
 
 @dataclass(frozen=True)
