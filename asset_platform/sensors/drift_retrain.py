@@ -5,7 +5,8 @@ keeps event-log positions and a short per-batch history) and hands them to the
 decision module (`asset_platform.drift.retrain`), which merges them per batch,
 decides, and derives the run key from the evidence, so a restarted daemon or a
 re-evaluated tick never launches a duplicate. Only this model's assets are read:
-drift in one model never retrains another.
+drift in one model never retrains another. Batches are judged in the order they
+arrived (their partitions' creation order), never in name order.
 """
 
 import datetime as dt
@@ -45,9 +46,10 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
             for record in _new_materializations(context.instance, key, after.get(kind)):
                 after[kind] = record.storage_id
                 _merge(records, kind, record, declaration.metric_drop_alarm, declaration.monitoring.max_label_shift)
-        for stale in sorted(records)[:-_HISTORY_LIMIT]:
+        arrived = arrival_order(context.instance, names.partitions, records)
+        for stale in arrived[:-_HISTORY_LIMIT]:
             del records[stale]
-        history = [records[key] for key in sorted(records)]
+        history = [records[key] for key in arrived[-_HISTORY_LIMIT:]]
         last_at = state.get("last_retrain_at")
         decision = should_retrain(
             history,
@@ -103,6 +105,19 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         )
 
     return drift_retrain_sensor
+
+
+def arrival_order(instance: dg.DagsterInstance, partitions_name: str, keys) -> list[str]:
+    """`keys` (batch keys), oldest arrival first: the order the batch sensor registered their partitions.
+
+    Batch names are the upstream system's choice and need not sort by time
+    (`ref09` sorts after `ana00`), so "the newest batches" are the newest
+    registrations, never the last names. Dagster keeps a dynamic partitions set in
+    creation order. A key whose partition is gone (deleted by hand) counts as
+    oldest, so it is the first to be trimmed; ties keep the cursor's order.
+    """
+    position = {key: index for index, key in enumerate(instance.get_dynamic_partitions(partitions_name))}
+    return sorted(keys, key=lambda key: position.get(key, -1))
 
 
 def _new_materializations(instance: dg.DagsterInstance, key: dg.AssetKey, after: int | None) -> list:

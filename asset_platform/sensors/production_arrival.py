@@ -3,6 +3,7 @@
 The cursor remembers every file by size, modification time and md5: a file seen
 once is never registered twice, a rewritten file is noticed by its content, and
 a file whose content duplicates another batch is quarantined, not scored twice.
+Files are registered in landing order (modification time), whatever their names.
 Unusable files (not regular, links out of the landing folder, unsafe names) are
 quarantined by the landing scan and named in the tick's skip reason; files still
 settling (`landing.settle_seconds`) are named and taken on a later tick.
@@ -48,7 +49,9 @@ def build_batch_sensor(
         owners: dict[str, str] = state.setdefault("md5", {})
         pending: dict[str, dict[str, Any]] = state.setdefault("pending", {})
         model_landing = landing.for_model(declaration)
-        scan = model_landing.production_batches()
+        # What the previous tick saw of each file: one that changed since is still being written.
+        scan = model_landing.production_batches(state.get("observed"))
+        state["observed"] = scan.observed
         requests, new_keys = [], []
         notes = [*scan.quarantined, *(f"settling: {name}" for name in scan.settling)]
 
@@ -61,15 +64,20 @@ def build_batch_sensor(
                 )
             )
 
-        for path in scan.files:
+        for path in _landing_order(scan.files):
             try:
                 stat = path.stat()
                 seen = files.get(path.name)
                 if seen and seen[:2] == [stat.st_size, stat.st_mtime_ns]:
                     continue
                 md5 = md5_file(path)
+                after = path.stat()
             except OSError as error:  # vanished or unreadable between the scan and now: next tick
                 notes.append(f"{path.name}: {error}")
+                continue
+            if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+                notes.append(f"settling: {path.name} (changed while it was read)")
+                state["observed"].pop(path.name, None)
                 continue
             files[path.name] = [stat.st_size, stat.st_mtime_ns, md5]
             if seen and seen[2] == md5:
@@ -139,6 +147,19 @@ def build_batch_sensor(
         )
 
     return batch_sensor
+
+
+def _landing_order(files: list[Path]) -> list[Path]:
+    """Files by landing time (modification time, then name): files landed between two ticks become
+    partitions in the order they landed, which is the order every consumer of "the newest batches" reads."""
+
+    def landed(path: Path) -> tuple[int, str]:
+        try:
+            return path.stat().st_mtime_ns, path.name
+        except OSError:  # vanished since the scan: its turn comes with the error, below
+            return 0, path.name
+
+    return sorted(files, key=landed)
 
 
 def _unchanged(landing: ModelLanding, files: dict[str, list], name: str, entry: dict[str, Any]) -> bool:
