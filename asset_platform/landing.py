@@ -197,7 +197,24 @@ class ModelLanding:
         return self.labels / f"{safe_segment(key, 'batch key')}{_suffix(self.pattern)}"
 
     def read_batch(self, key: str) -> pd.DataFrame:
-        return read_table(self.batch_path(key), f"model {self.model} batch {key}")
+        path = self.batch_path(key)
+        return self._timed(read_table(path, f"model {self.model} batch {key}"), path)
+
+    def _timed(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+        """Rows of a model declared without a time column, each timed by its file's landing.
+
+        The landing time is the file's modification time: a write-then-rename keeps
+        the time it was written, so it is when the file arrived. Scoring and
+        retraining read the same file, so both see the same time.
+        """
+        if self.declaration is None or self.declaration.time_column is not None:
+            return frame
+        import pandas as pd
+
+        from asset_platform.declaration.model import LANDED_AT
+
+        landed = pd.Timestamp(path.stat().st_mtime_ns, unit="ns", tz="UTC")
+        return frame.assign(**{LANDED_AT: landed})
 
     def read_labels(self, key: str) -> pd.DataFrame:
         labels = read_table(self.labels_path(key), f"model {self.model} labels of batch {key}")
@@ -220,7 +237,7 @@ class ModelLanding:
 
         frames, sources, skipped = [], {}, []
         for path in self.history_files():
-            frames.append(read_table(path, f"model {self.model} history file {path.name}"))
+            frames.append(self._timed(read_table(path, f"model {self.model} history file {path.name}"), path))
             sources[f"history/{path.name}"] = md5_file(path)
         for key in self.labeled_batches():
             try:
@@ -237,10 +254,11 @@ class ModelLanding:
     def _check_contract(self, key: str, frame: pd.DataFrame) -> None:
         if self.declaration is None:
             return
-        from asset_platform.declaration.contract import contract_schema
+        from asset_platform.declaration.contract import contract_schema, normalize_times
         from asset_platform.validation.checks import check_against_schema
 
-        report = check_against_schema(frame, contract_schema(self.declaration, with_label=True))
+        schema = contract_schema(self.declaration, with_label=True)
+        report = check_against_schema(normalize_times(frame, self.declaration), schema)
         if not report.passed:
             raise BatchFileError(f"labeled batch {key} breaks the data contract: {report.summary()}")
 

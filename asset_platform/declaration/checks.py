@@ -54,6 +54,8 @@ def check_declaration(declaration: ModelDeclaration) -> None:
 
 
 def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> None:
+    from asset_platform.declaration.model import TIME_DTYPES
+
     name = declaration.name
     specs = {column.name: column for column in columns}
     if len(specs) != len(columns):
@@ -61,10 +63,11 @@ def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> 
     listed = ", ".join(specs) or "none"
     for field in ("id_column", "label_column", "time_column"):
         column = getattr(declaration, field)
+        if column is None and field == "time_column":
+            continue  # rows are timed by their file's landing
         if column not in specs:
             raise DeclarationError(name, field, f"{column!r} is not a column of the contract (columns: {listed})")
-    if specs[declaration.time_column].dtype != "datetime":
-        raise DeclarationError(name, "time_column", f"{declaration.time_column!r} must have dtype datetime")
+    _check_time(declaration, specs)
     label = specs[declaration.label_column]
     if declaration.task == "regression" and label.dtype not in ("float", "int"):
         raise DeclarationError(name, "label_column", f"a regression label must be numeric, not {label.dtype}")
@@ -76,14 +79,54 @@ def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> 
             raise DeclarationError(name, "features", f"feature {feature!r} is not a column of the contract ({listed})")
         if feature in special:
             raise DeclarationError(name, "features", f"{feature!r} is the id, label or time column, not a feature")
-        if specs[feature].dtype == "datetime":
-            raise DeclarationError(name, "features", f"{feature!r} is a datetime; derive a number from it first")
+        if specs[feature].dtype in TIME_DTYPES:
+            raise DeclarationError(
+                name, "features", f"{feature!r} is a {specs[feature].dtype}; derive a number from it first"
+            )
     numeric, categorical = declaration.feature_columns()
     if not numeric and not categorical:
         raise DeclarationError(name, "features", "the contract has no feature columns besides id, label and time")
     for segment in declaration.segments:
         if segment not in categorical:
             raise DeclarationError(name, "segments", f"segment {segment!r} is not a categorical feature")
+
+
+# The shortest retraining window (days) that holds two periods of a period time column: one period alone
+# has a single instant, which no time split can divide into training and holdout.
+_TWO_PERIODS_DAYS = {"year": 732, "month": 62}
+
+
+def _check_time(declaration: ModelDeclaration, specs: dict[str, ColumnSpec]) -> None:
+    from asset_platform.declaration.model import LANDED_AT, TIME_DTYPES
+
+    name, time = declaration.name, declaration.time_column
+    if LANDED_AT in specs:
+        raise DeclarationError(name, "columns", f"{LANDED_AT!r} is reserved for the landing time; rename the column")
+    if time is None:
+        if declaration.landing.history_asset is not None:
+            raise DeclarationError(
+                name,
+                "time_column",
+                "without a time column rows are timed by their file's landing, and landing.history_asset has no "
+                "files: declare a time column (datetime, date, year or month)",
+            )
+        return
+    dtype = specs[time].dtype
+    if dtype not in TIME_DTYPES:
+        raise DeclarationError(
+            name,
+            "time_column",
+            f"{time!r} has dtype {dtype}; a time column is a datetime, a date, a year (int, e.g. 2024) or a month "
+            "('2024-03'): give it one of those dtypes, or leave time_column out to time rows by their file's landing",
+        )
+    window, minimum = declaration.retraining.window_days, _TWO_PERIODS_DAYS.get(dtype)
+    if window is not None and minimum is not None and window < minimum:
+        raise DeclarationError(
+            name,
+            "retraining.window_days",
+            f"{window:g} days hold a single {dtype} of {time!r}, which no time split can divide: use at least "
+            f"{minimum} (two {dtype}s) or null (all history)",
+        )
 
 
 def _check_drift_overrides(declaration: ModelDeclaration) -> None:

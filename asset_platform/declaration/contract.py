@@ -7,6 +7,7 @@ exception, read at load to check the declaration against it).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -35,11 +36,16 @@ def import_object(path: str) -> Any:
     return target
 
 
-def contract_schema(declaration: ModelDeclaration, with_label: bool | None = None) -> pa.DataFrameSchema:
+def contract_schema(
+    declaration: ModelDeclaration, with_label: bool | None = None, arriving: bool = False
+) -> pa.DataFrameSchema:
     """The pandera schema every history file and production batch is validated with.
 
     `with_label`: True requires the label, False forbids nothing but ignores it
-    (production batches arrive without it), None makes it optional.
+    (production batches arrive without it), None makes it optional. `arriving`: a
+    production batch as it lands, whose times are also bounded in the past
+    (`max_past_skew_days`); history and batches re-read for retraining are not,
+    since they grow old by design.
     """
     import pandas as pd
     import pandera.pandas as pa
@@ -55,45 +61,95 @@ def contract_schema(declaration: ModelDeclaration, with_label: bool | None = Non
     label = declaration.label_column
     if label in schema.columns:
         schema = schema.update_column(label, required=bool(with_label))
-    time = declaration.time_column
+    time = declaration.event_time_column
+    if declaration.time_column is None:
+        # Stamped on every row by the landing zone when it reads a file (see landing.py).
+        schema = schema.add_columns({time: pa.Column(pd.DatetimeTZDtype(unit="ns", tz="UTC"), coerce=True)})
     if time in schema.columns:
         # No row may come from the future (beyond a skew): a 2099 timestamp would anchor
         # every time window and time split on nothing.
         horizon = pd.Timedelta(hours=declaration.max_future_skew_hours)
-        check = pa.Check(
-            lambda s: s <= pd.Timestamp.now(tz="UTC") + horizon,
-            element_wise=False,
-            name=f"not_after_now_plus_{declaration.max_future_skew_hours:g}h",
-        )
-        schema = schema.update_column(time, checks=[*schema.columns[time].checks, check])
+        checks = [
+            pa.Check(
+                lambda s: s <= pd.Timestamp.now(tz="UTC") + horizon,
+                element_wise=False,
+                name=f"not_after_now_plus_{declaration.max_future_skew_hours:g}h",
+            )
+        ]
+        if arriving and declaration.max_past_skew_days is not None:
+            # Nor, when it arrives, from far in the past: a batch dated years back would be judged against
+            # today's model and its start would become a drift-triggered retrain's window.
+            days = declaration.max_past_skew_days
+            reach = pd.Timedelta(days=days) + _PERIOD_LENGTH.get(_time_dtype(declaration), pd.Timedelta(0))
+            checks.append(
+                pa.Check(
+                    lambda s: s >= pd.Timestamp.now(tz="UTC") - reach,
+                    element_wise=False,
+                    name=f"not_before_now_minus_{days:g}d",
+                )
+            )
+        schema = schema.update_column(time, checks=[*schema.columns[time].checks, *checks])
     return schema
 
 
+def _time_dtype(declaration: ModelDeclaration) -> str:
+    if declaration.time_column is None:
+        return "datetime"
+    return next(c.dtype for c in declaration.contract_columns() if c.name == declaration.time_column)
+
+
 def normalize_times(frame: Any, declaration: ModelDeclaration) -> Any:
-    """The frame with every datetime column of the contract as UTC timestamps.
+    """The frame with every datetime, date and period column of the contract as UTC timestamps.
 
     Upstream systems write timestamps naive (meaning UTC), with offsets, or as
     ISO strings; pandas refuses to cast naive to aware, so the contract would
     call every row invalid. Naive values are read as UTC; values that cannot be
     read become missing, which the contract then reports (never silently kept).
     """
-    import pandas as pd
-
-    columns = [c.name for c in declaration.contract_columns() if c.dtype == "datetime" and c.name in frame.columns]
+    columns = {c.name: c.dtype for c in declaration.contract_columns() if c.dtype in _TIME_KINDS}
+    columns = {name: dtype for name, dtype in columns.items() if name in frame.columns}
     if not columns:
         return frame
     # A shallow copy: the datetime columns are replaced, never written into, so the
     # caller's frame is untouched without copying every column of a large batch.
     frame = frame.copy(deep=False)
-    for name in columns:
-        values = frame[name]
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
-            frame[name] = values.dt.tz_convert("UTC")
-        elif pd.api.types.is_datetime64_dtype(values.dtype):
-            frame[name] = values.dt.tz_localize("UTC")
-        else:
-            frame[name] = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    for name, dtype in columns.items():
+        frame[name] = _period_start(frame[name], dtype) if dtype != "datetime" else _utc(frame[name])
     return frame
+
+
+# A date or period is read as the UTC instant it starts at; the past bound reaches back one period further, so
+# a period that ended within the bound passes.
+_TIME_KINDS = ("datetime", "date", "year", "month")
+_PERIOD_LENGTH = {"date": dt.timedelta(days=1), "month": dt.timedelta(days=31), "year": dt.timedelta(days=366)}
+_PERIOD_FREQ = {"date": "D", "month": "M", "year": "Y"}
+
+
+def _utc(values: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.dt.tz_localize("UTC")
+    return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+
+
+def _period_start(values: Any, dtype: str) -> Any:
+    """A date, a year (2024) or a year-month ('2024-03') as the UTC instant its period starts at; else missing."""
+    import pandas as pd
+
+    if dtype == "year" and not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        years = pd.to_numeric(values, errors="coerce")
+        # Whole years pandas can represent; anything else (2024.5, 20245, an epoch) becomes missing.
+        whole = years.where((years % 1 == 0) & years.between(1678, 2261))
+        text = whole.astype("Int64").astype("string")
+        return pd.to_datetime(text, format="%Y", utc=True, errors="coerce")
+    if dtype == "month" and not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        text = values.astype("string").str.strip()
+        return pd.to_datetime(text, format="%Y-%m", utc=True, errors="coerce")
+    instants = _utc(values)
+    return instants.dt.tz_localize(None).dt.to_period(_PERIOD_FREQ[dtype]).dt.start_time.dt.tz_localize("UTC")
 
 
 def _column(spec: ColumnSpec, declaration: ModelDeclaration) -> pa.Column:
@@ -113,7 +169,9 @@ def _column(spec: ColumnSpec, declaration: ModelDeclaration) -> pa.Column:
         checks.append(pa.Check.isin(spec.categories))
     if spec.name == declaration.label_column and declaration.task == "binary_classification":
         checks.append(pa.Check.isin([0, 1]))
-    dtype: Any = pd.DatetimeTZDtype(unit="ns", tz="UTC") if spec.dtype == "datetime" else _PANDAS_DTYPE[spec.dtype]
+    # Dates and periods are normalized to the instant they start at (`normalize_times`), like datetimes.
+    timed = spec.dtype in _TIME_KINDS
+    dtype: Any = pd.DatetimeTZDtype(unit="ns", tz="UTC") if timed else _PANDAS_DTYPE[spec.dtype]
     if spec.dtype == "int" and spec.nullable:
         dtype = "Int64"
     unique = spec.unique or spec.name == declaration.id_column
@@ -144,6 +202,8 @@ def _kind(dtype: str) -> str:
     lowered = dtype.lower()
     if "datetime" in lowered:
         return "datetime"
+    if lowered == "date":
+        return "date"
     if lowered.startswith(("float", "double")):
         return "float"
     if lowered.startswith(("int", "uint")):

@@ -21,7 +21,12 @@ from asset_platform.declaration.fairness import ExplanationSpec, FairnessSpec
 from asset_platform.declaration.tuning import TuningSpec
 
 Task = Literal["binary_classification", "regression"]
-DType = Literal["float", "int", "str", "bool", "datetime"]
+DType = Literal["float", "int", "str", "bool", "datetime", "date", "year", "month"]
+# Dtypes that say when a row happened: an instant, a calendar day, or a period (a year as an int such as
+# 2024, a year-month as a string such as "2024-03"). Each is read as the UTC instant it starts at.
+TIME_DTYPES = ("datetime", "date", "year", "month")
+# The time column of a declaration without one: every row of a landed file is timed by the file's landing.
+LANDED_AT = "_landed_at"
 
 # The metric each task is judged by, and which of them the gate and monitoring understand.
 TASK_METRICS: dict[str, tuple[str, ...]] = {
@@ -40,7 +45,10 @@ class ColumnSpec(_Spec):
     """One column of the data contract."""
 
     name: str = Field(description="Column name as it appears in the landed files.")
-    dtype: DType = Field(description="float, int, str, bool or datetime (timezone-aware UTC).")
+    dtype: DType = Field(
+        description="float, int, str, bool, datetime (timezone-aware UTC), date (a calendar day), year (an int "
+        "such as 2024) or month (a string such as '2024-03')."
+    )
     nullable: bool = Field(default=False, description="May the column hold missing values?")
     min: float | None = Field(default=None, description="Smallest valid value (inclusive).")
     max: float | None = Field(default=None, description="Largest valid value (inclusive).")
@@ -194,7 +202,11 @@ class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
     metric: str | None = Field(default=None, description="auc, log_loss, brier (classification); rmse, mae.")
     id_column: str
     label_column: str
-    time_column: str
+    time_column: str | None = Field(
+        default=None,
+        description="When each row happened: a datetime, date, year or month column. Absent: every row is timed "
+        "by its file's landing (modification) time.",
+    )
     columns: list[ColumnSpec] | None = Field(default=None, description="The data contract as a column list.")
     schema_class: str | None = Field(
         default=None, description="Or: import path of a pandera DataFrameModel (module:Class)."
@@ -213,6 +225,12 @@ class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
     segments: list[str] = Field(default_factory=list, description="Categorical columns evaluation reports by.")
     max_future_skew_hours: float = Field(
         default=24.0, ge=0, description="Rows timed further than this past the wall clock are invalid."
+    )
+    max_past_skew_days: float | None = Field(
+        default=365.0,
+        gt=0,
+        description="A production batch with rows timed (a period: ended) further than this before the wall clock "
+        "is quarantined when it arrives (None: no bound). History and re-read labeled batches are not bounded.",
     )
 
     @field_validator("schema_class", mode="before")
@@ -259,6 +277,11 @@ class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
         if self.monitoring.max_metric_drop is not None:
             return self.monitoring.max_metric_drop
         return 0.05 if self.metric_name == "auc" else 0.15
+
+    @property
+    def event_time_column(self) -> str:
+        """The column rows are timed by: the declared time column, or the landing time stamped on each file's rows."""
+        return self.time_column or LANDED_AT
 
     def contract_columns(self) -> list[ColumnSpec]:
         """The contract as column specs, read from the pandera class where one is named."""

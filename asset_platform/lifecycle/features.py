@@ -54,18 +54,10 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     )
     def feature_sets(config: SplitConfig, dataset: Frame):
         """Split by time, fit the pipeline on the earlier part, featurize both parts."""
-        import pandas as pd
-
         from asset_platform.ml.features import time_split
 
-        time = declaration.time_column
-        rows = dataset
-        recent = rows[rows[time] >= pd.Timestamp(config.since)] if config.since else rows.iloc[0:0]
-        if config.since and len(recent) >= config.min_rows:
-            # After a confirmed drift only the new regime is worth learning from.
-            rows = recent
-        elif config.window_days is not None:
-            rows = rows[rows[time] >= rows[time].max() - pd.Timedelta(days=config.window_days)]
+        time = declaration.event_time_column
+        rows = learning_window(dataset, time, config)
         fraction = config.holdout_fraction or declaration.retraining.holdout_fraction
         train_rows, holdout_rows, cutoff = time_split(rows, time, fraction)
         if train_rows.empty or holdout_rows.empty:
@@ -92,6 +84,26 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     return [feature_sets]
 
 
+def learning_window(rows: Frame, time: str, config: SplitConfig) -> Frame:
+    """The rows a training run learns from: all, the newest `window_days`, or those since the drift.
+
+    `since` (a drifted batch's start) never reaches further back than `window_days` from the
+    newest row: a batch dated years in the past must not make a retrain learn from years of history.
+    """
+    import pandas as pd
+
+    start = rows[time].max() - pd.Timedelta(days=config.window_days) if config.window_days is not None else None
+    if config.since:
+        since = pd.Timestamp(config.since)
+        since = since.tz_localize("UTC") if since.tzinfo is None else since
+        since = max(since, start) if start is not None else since
+        recent = rows[rows[time] >= since]
+        if len(recent) >= config.min_rows:
+            # After a confirmed drift only the new regime is worth learning from.
+            return recent
+    return rows[rows[time] >= start] if start is not None else rows
+
+
 def fit_declared_pipeline(declaration: ModelDeclaration, rows: Frame):
     """The feature pipeline of `declaration`'s features and columns, fitted on `rows`."""
     from asset_platform.ml.features import fit_pipeline
@@ -102,7 +114,7 @@ def fit_declared_pipeline(declaration: ModelDeclaration, rows: Frame):
         numeric=numeric,
         categorical=categorical,
         id_column=declaration.id_column,
-        time_column=declaration.time_column,
+        time_column=declaration.event_time_column,
         label_column=declaration.label_column,
         task=declaration.task,
     )

@@ -84,7 +84,8 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
             frame = frame.drop(columns=[declaration.label_column])
             metadata["dropped_label_column"] = declaration.label_column
             context.log.warning(f"batch {batch} carries the label {declaration.label_column!r}: dropped")
-        schema = contract_schema(declaration, with_label=False)
+        # As it arrives, the batch's times are bounded in the past too (`max_past_skew_days`).
+        schema = contract_schema(declaration, with_label=False, arriving=True)
         frame = normalize_times(frame, declaration)
         report = check_against_schema(frame, schema, inplace=True)  # the frame is this step's own
         metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
@@ -378,8 +379,8 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             "max_psi": round(summary["max_psi"], 4),
             "reference_champion_version": reference_profile.get("champion_version", ""),
         }
-        if declaration.time_column in batch and len(batch):
-            record["batch_start"] = batch[declaration.time_column].min().isoformat()
+        if declaration.event_time_column in batch and len(batch):
+            record["batch_start"] = batch[declaration.event_time_column].min().isoformat()
         estimate_reason = _judge_estimate(record, predictions, reference_profile)
         status = record["status"]
         reasons = [*assessment.reasons, *([estimate_reason] if estimate_reason else [])]
