@@ -14,14 +14,33 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import DeclarationError, ModelDeclaration
+from asset_platform.project.broken import BrokenDeclaration, marker_assets, report
+
+# What the last `yaml_declarations(folder)` could not load, per folder (see `broken_declarations`).
+_BROKEN_IN: dict[Path, list[BrokenDeclaration]] = {}
 
 
 def yaml_declarations(folder: Path) -> list[ModelDeclaration]:
-    """Declarations written as `defs.yaml` components under a dg defs folder, loaded by Dagster's component tree."""
-    if not any(Path(folder).rglob("defs.yaml")):
-        return []
-    tree = dg.ComponentTree.for_project(Path(folder))
-    return list(tree.get_all_components(of_type=ModelDeclaration))
+    """Declarations written as `defs.yaml` components under a dg defs folder (other component types skip).
+
+    Each file loads on its own: a file that does not load is logged, kept for
+    `broken_declarations(folder)` and the command line, and the others load.
+    """
+    from asset_platform.project.yaml_files import load_declaration_file
+
+    declarations, broken = [], []
+    for path in sorted(Path(folder).rglob("defs.yaml")):
+        loaded, failed = load_declaration_file(path)
+        declarations += loaded
+        broken += failed
+    report(broken)
+    _BROKEN_IN[Path(folder).resolve()] = broken
+    return declarations
+
+
+def broken_declarations(folder: Path) -> list[BrokenDeclaration]:
+    """The declarations of `folder` that the last `yaml_declarations(folder)` could not load."""
+    return list(_BROKEN_IN.get(Path(folder).resolve(), []))
 
 
 def check_unique(declarations: Sequence[ModelDeclaration]) -> list[ModelDeclaration]:
@@ -40,11 +59,13 @@ def platform_definitions(
     *,
     executor: dg.ExecutorDefinition | None = None,
     default_owners: Sequence[str] = (),
+    broken: Sequence[BrokenDeclaration] = (),
 ) -> dg.Definitions:
     """Every declaration's lifecycle and the fleet overview, with `resources` bound once for all of them.
 
     `resources` is `asset_platform.resources.resources_for(environment)` in a
-    project, or the test's own; `default_owners` go to every asset without owners.
+    project, or the test's own; `default_owners` go to every asset without owners; each of `broken`
+    (declarations that did not load, `broken_declarations(folder)`) shows as an asset saying what to fix.
     """
     from asset_platform.lifecycle import build_lifecycle
     from asset_platform.lifecycle.overview import build_overview
@@ -60,7 +81,7 @@ def platform_definitions(
             lambda spec: spec if spec.owners else spec.replace_attributes(owners=owners), assets
         )
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *marker_assets(broken)],
         asset_checks=lifecycles.asset_checks,
         jobs=lifecycles.jobs,
         sensors=lifecycles.sensors,

@@ -1,0 +1,137 @@
+"""Where a declaration's mistake is: the file and line of the offending value, in YAML or in Python.
+
+Dagster reports a bad YAML component at the field it was resolving (a whole
+`columns:` list), and a Python declaration's error surfaces as a traceback
+through the import machinery. A user needs the one line to change.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from asset_platform.declaration.errors import DeclarationError
+
+# Frames in these folders are the library's or an installed package's, never the user's declaration.
+_LIBRARY = (str(Path(__file__).resolve().parents[1]), *(p for p in sys.path if "-packages" in p))
+
+
+def as_declaration_error(error: BaseException, name: str = "?") -> DeclarationError | None:
+    """The `DeclarationError` behind `error` (a wrapped chain), or one made from a pydantic error; None if neither."""
+    from asset_platform.declaration.explain import explain
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    validation: ValidationError | None = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DeclarationError):
+            return current
+        if isinstance(current, ValidationError) and validation is None:
+            validation = current
+        current = current.__cause__ or current.__context__
+    if validation is None:
+        return None
+    field, detail = explain(validation, _model_named(validation.title))
+    return DeclarationError(name, field, detail)
+
+
+def _model_named(title: str) -> Any:
+    """The declaration part a pydantic error's title names (Dagster's YAML models are `<Part>Model`)."""
+    import asset_platform.declaration as declaration
+
+    found = getattr(declaration, title, None) or getattr(declaration, title.removesuffix("Model"), None)
+    return found if isinstance(found, type) else declaration.ModelDeclaration
+
+
+# -- YAML ------------------------------------------------------------------------------------------
+
+
+def yaml_line(text: str, document: int, path: list[Any]) -> int:
+    """1-based line of the node at `path` in the `document`-th YAML document of `text` (the deepest found)."""
+    try:
+        node = list(yaml.compose_all(text))[document]
+    except (yaml.YAMLError, IndexError):
+        return 1
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in path:
+        child = _child(node, part)
+        if child is None:
+            break
+        node, line = child[1], child[0]
+    return line
+
+
+def _child(node: Any, part: Any) -> tuple[int, Any] | None:
+    """(line of the key or item, value node) one step into `node`."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if str(key.value) == str(part):
+                return key.start_mark.line + 1, value
+    if isinstance(node, yaml.SequenceNode) and str(part).isdigit() and int(part) < len(node.value):
+        item = node.value[int(part)]
+        return item.start_mark.line + 1, item
+    return None
+
+
+# -- Python ----------------------------------------------------------------------------------------
+
+
+def python_where(error: BaseException, field: str | None) -> str | None:
+    """`file:line` of the user's code that raised `error`: the keyword of `field` where it can be found."""
+    frame = _user_frame(error.__traceback__)
+    if frame is None:
+        return None
+    filename, line = frame
+    return f"{filename}:{_keyword_line(filename, line, field.split('.') if field else [])}"
+
+
+def _user_frame(tb: TracebackType | None) -> tuple[str, int] | None:
+    """The innermost traceback frame outside the library, installed packages and the import machinery."""
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith(("<", *_LIBRARY)):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _keyword_line(filename: str, line: int, path: list[str]) -> int:
+    """The line of `path` (keyword, list index, dict key, ...) inside the call that starts at `line`."""
+    try:
+        tree = ast.parse(Path(filename).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return line
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and node.lineno <= line <= node.end_lineno]
+    if not calls or not path:
+        return line
+    node: ast.AST = max(calls, key=lambda call: call.lineno)  # the innermost call on that line
+    found = line
+    for part in path:
+        child = _ast_child(node, part)
+        if child is None:
+            break
+        found, node = child
+    return found
+
+
+def _ast_child(node: ast.AST, part: str) -> tuple[int, ast.AST] | None:
+    if isinstance(node, ast.Call):
+        for keyword in node.keywords:
+            if keyword.arg == part:
+                return keyword.lineno, keyword.value
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == part:
+                return key.lineno, value
+    if isinstance(node, (ast.List, ast.Tuple)) and part.isdigit() and int(part) < len(node.elts):
+        item = node.elts[int(part)]
+        return item.lineno, item
+    return None
