@@ -99,3 +99,31 @@ def test_help_and_the_audit_command_start_without_importing_dagster_or_pandas(tm
     assert done.returncode == 0, done.stderr[-2000:]  # the exit of `generate --help`
     assert "\n[]\n" in done.stdout, done.stdout[-1000:]
     assert "Scenarios (both example models): category_mix" in done.stdout
+
+
+def test_generate_production_starts_after_the_newest_landed_day_so_no_id_lands_twice(platform_home):
+    import pandas as pd
+
+    assert main(["generate", "--days", "2", "--rows-per-day", "30"]) == 0
+    production = ["generate", "--target", "production", "--with-labels", "--days", "2", "--rows-per-day", "30"]
+    assert main(production) == 0  # as the README runs it: no --start
+    model = platform_home.landing / "ecommerce"
+    produced = sorted(p.name for p in (model / "production").iterdir())
+    assert produced == ["events_2026-01-03.parquet", "events_2026-01-04.parquet"]
+    assert main(["generate", "--days", "1", "--rows-per-day", "30"]) == 0  # history again: after production
+    assert sorted(p.name for p in (model / "history").iterdir())[-1] == "events_2026-01-05.parquet"
+    files = [*(model / "history").iterdir(), *(model / "production").iterdir()]  # labels repeat their batch's ids
+    ids = [pd.read_parquet(path)["event_id"] for path in files]
+    landed = pd.concat(ids)
+    assert landed.is_unique, landed[landed.duplicated()].head()
+
+
+def test_generate_refuses_a_start_over_landed_days_and_writes_nothing(platform_home, capsys):
+    assert main(["generate", "--days", "3", "--rows-per-day", "30"]) == 0
+    before = sorted(_landed_files(platform_home))
+    command = ["generate", "--target", "production", "--days", "2", "--start", "2026-01-03"]
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert "1 of the 2 days from 2026-01-03 already landed" in error and "events_2026-01-03.parquet" in error
+    assert "new files then start on 2026-01-04" in error
+    assert sorted(_landed_files(platform_home)) == before

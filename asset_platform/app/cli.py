@@ -73,6 +73,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if args.if_missing and landing.scan(folder).files:
         print(f"{folder} already has data files; nothing to do")
         return 0
+    args.start = _first_free_day(data, landing, args.start, args.days)
     for offset in tqdm(range(args.days), desc=f"writing {args.model} {args.target} batches", unit="day"):
         day = args.start + dt.timedelta(days=offset)
         drifting = args.scenario is not None and offset >= (args.drift_day or 0)
@@ -89,6 +90,43 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 write_labels(landing.labels, day, labels, data.name)
     print(f"wrote {args.days} daily files of {args.rows_per_day} rows to {folder}")
     return 0
+
+
+def _landed_days(data, landing) -> dict[dt.date, str]:
+    """Each day that already has a demo file in the model's history, production or labels folder."""
+    days = {}
+    for folder in (landing.history, landing.production, landing.labels):
+        for path in sorted(folder.glob(f"{data.file_prefix}*.parquet")):
+            try:
+                days[dt.date.fromisoformat(path.name[len(data.file_prefix) : -len(".parquet")])] = str(path)
+            except ValueError:  # not a demo file name: not ours to collide with
+                continue
+    return days
+
+
+def _first_free_day(data, landing, start: dt.date | None, days: int) -> dt.date:
+    """Where new demo files start: the day after the newest landed one unless `--start` says.
+
+    A demo file's ids are made from its day, so a day landed twice (history and production) lands
+    the same ids twice, and the combined history breaks the contract's id uniqueness on every
+    retraining. An explicit `--start` over landed days is refused, naming them.
+    """
+    landed = _landed_days(data, landing)
+    if start is None:
+        return max(landed) + dt.timedelta(days=1) if landed else _DEFAULT_START
+    wanted = {start + dt.timedelta(days=offset) for offset in range(days)}
+    clashes = sorted(wanted & landed.keys())
+    if clashes:
+        free = max(landed) + dt.timedelta(days=1)
+        raise CliError(
+            f"{len(clashes)} of the {days} days from {start} already landed for {data.name} "
+            f"(e.g. {landed[clashes[0]]}): the same days carry the same ids, which the data contract refuses "
+            f"twice. Leave out --start (new files then start on {free}) or pick a later one"
+        )
+    return start
+
+
+_DEFAULT_START = dt.date(2026, 1, 1)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -200,7 +238,11 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", choices=["history", "production"], default="history")
     parser.add_argument("--days", type=int, default=28, help="number of daily files (default 28)")
     parser.add_argument("--rows-per-day", type=int, default=1500, help="rows per day (default 1500)")
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 1, 1), help="first day")
+    parser.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        help="first day (default: the day after the newest file already landed for the model, or 2026-01-01)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scenario", help="drift scenario to inject")
     parser.add_argument("--drift-day", type=int, help="0-based day index where the scenario starts")
@@ -271,16 +313,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     from asset_platform.app.location import select_project
 
     select_project(args.module, args.project_workspace, args.working_directory, args.location)
+    mark = _broken_so_far()
     try:
-        return args.handler(args)
+        status = args.handler(args)
     except Exception as error:
         if not isinstance(error, user_errors()):
             raise
         print(f"asset-platform {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        status = 2
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what ran so far stays recorded in the instance
         print(f"asset-platform {args.command}: interrupted", file=sys.stderr)
         return 130
+    # A declaration that did not load leaves the other models working, but never silently: each is
+    # named at its file and line, and the command fails (exit 2) once it has done what it could.
+    broken = _broken_since(mark)
+    for item in broken:
+        print(f"asset-platform {args.command}: error: declaration not loaded: {item}", file=sys.stderr)
+    return 2 if broken and status == 0 else status
+
+
+# Declarations that did not load are recorded where a project is loaded; the module is imported
+# only then, so `--help` and commands that load no project import nothing for it.
+_BROKEN_MODULE = "asset_platform.project.broken"
+
+
+def _broken_so_far() -> int:
+    module = sys.modules.get(_BROKEN_MODULE)
+    return module.broken_so_far() if module else 0
+
+
+def _broken_since(mark: int) -> list:
+    module = sys.modules.get(_BROKEN_MODULE)
+    return module.broken_since(mark) if module else []
 
 
 if __name__ == "__main__":
