@@ -62,7 +62,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from asset_platform.synthetic import demo_dataset, write_batches
+    from asset_platform.synthetic.datasets import DEMO_DATASETS
 
+    if args.model not in DEMO_DATASETS:
+        return _generate_from_contract(args)
+    if args.shift:
+        raise CliError(f"--shift is for models without a demo generator; {args.model} has --scenario")
     data = demo_dataset(args.model)
     if args.scenario is not None and args.scenario not in data.scenarios:
         raise CliError(f"unknown scenario {args.scenario!r} for {data.name}; choose from {', '.join(data.scenarios)}")
@@ -88,6 +93,35 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             )
             if args.with_labels:
                 write_labels(landing.labels, day, labels, data.name)
+    print(f"wrote {args.days} daily files of {args.rows_per_day} rows to {folder}")
+    return 0
+
+
+def _generate_from_contract(args: argparse.Namespace) -> int:
+    """Sample files for any declared model, drawn from its data contract (asset_platform/synthetic/contract.py)."""
+    from types import SimpleNamespace
+
+    from tqdm import tqdm
+
+    from asset_platform.synthetic.contract import write_contract_day
+
+    if args.scenario is not None:
+        raise CliError(f"--scenario is for the example models; {args.model}'s sample data drifts with --shift SIGMA")
+    declaration, landing = _model_landing(args.model)
+    folder = landing.history if args.target == "history" else landing.production
+    if args.if_missing and landing.scan(folder).files:
+        print(f"{folder} already has data files; nothing to do")
+        return 0
+    names = SimpleNamespace(file_prefix=f"{declaration.name}_")
+    start = _first_free_day(names, landing, args.start, args.days)
+    production = args.target == "production"
+    labels = landing.labels if production and args.with_labels else None
+    for offset in tqdm(range(args.days), desc=f"writing {args.model} {args.target} files", unit="day"):
+        shift = args.shift if args.shift and offset >= (args.drift_day or 0) else 0.0
+        day = start + dt.timedelta(days=offset)
+        write_contract_day(
+            declaration, folder, day, args.rows_per_day, args.seed, shift, production=production, labels_folder=labels
+        )
     print(f"wrote {args.days} daily files of {args.rows_per_day} rows to {folder}")
     return 0
 
@@ -194,7 +228,12 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "demo", help="headless closed loop: batches, drift, sensors, retraining, promotion; prints a timeline"
     )
-    parser.add_argument("--model", choices=DEMO_DATASETS, default="ecommerce", help="example model (default ecommerce)")
+    parser.add_argument(
+        "--model",
+        default="ecommerce",
+        help=f"a declared model (default ecommerce): the examples ({', '.join(DEMO_DATASETS)}) have their own "
+        "generators and scenarios; any other model gets rows drawn from its data contract",
+    )
     parser.add_argument("--scenario", default="concept", help="drift to inject (see `generate --help`)")
     parser.add_argument("--days", type=int, default=20, help="production batches, one per day (default 20)")
     parser.add_argument("--drift-day", type=int, default=10, help="0-based day the scenario starts (default 10)")
@@ -230,11 +269,16 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
 
     parser = commands.add_parser(
         "generate",
-        help="write synthetic daily files into an example model's landing folder",
+        help="write synthetic daily files into a declared model's landing folder",
         description=_SCENARIOS_PLACEHOLDER,
         formatter_class=_ScenariosFormatter,
     )
-    parser.add_argument("--model", choices=DEMO_DATASETS, default="ecommerce", help="example model (default ecommerce)")
+    parser.add_argument(
+        "--model",
+        default="ecommerce",
+        help=f"a declared model (default ecommerce): the examples ({', '.join(DEMO_DATASETS)}) have their own "
+        "generators and scenarios; any other model gets rows drawn from its data contract",
+    )
     parser.add_argument("--target", choices=["history", "production"], default="history")
     parser.add_argument("--days", type=int, default=28, help="number of daily files (default 28)")
     parser.add_argument("--rows-per-day", type=int, default=1500, help="rows per day (default 1500)")
@@ -247,6 +291,14 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--scenario", help="drift scenario to inject")
     parser.add_argument("--drift-day", type=int, help="0-based day index where the scenario starts")
     parser.add_argument("--intensity", type=float, default=1.0, help="scenario strength (default 1.0)")
+    parser.add_argument(
+        "--shift",
+        type=float,
+        default=0.0,
+        metavar="SIGMA",
+        help="models without a demo generator: move every numeric feature by SIGMA standard deviations "
+        "(from --drift-day on), a drift the policy should notice",
+    )
     parser.add_argument("--with-labels", action="store_true", help="production: also land each batch's labels")
     parser.add_argument("--if-missing", action="store_true", help="do nothing if the folder has files")
     parser.set_defaults(handler=_cmd_generate)

@@ -107,18 +107,22 @@ def write_contract_day(
     rows: int,
     seed: int = 7,
     shift: float = 0.0,
+    *,
+    production: bool = False,
     labels_folder: Path | None = None,
 ) -> list[Path]:
-    """Land one day of sample data atomically: a labeled history file, or with `labels_folder` a production
-    batch without its label and, under the same name there, its labels (id and label)."""
+    """Land one day of sample data atomically: a labeled history file, or (`production`) a batch without its
+    label and, with `labels_folder`, its labels there (id and label) under the same file name."""
     from asset_platform.synthetic.landing import _write_atomically
 
     frame = contract_frame(declaration, rows, day, seed, shift)
     name = f"{declaration.name}_{day:%Y-%m-%d}.parquet"
     Path(folder).mkdir(parents=True, exist_ok=True)
-    if labels_folder is None:
+    if not production:
         return [_write_atomically(frame, Path(folder) / name)]
-    Path(labels_folder).mkdir(parents=True, exist_ok=True)
-    labels = frame[[declaration.id_column, declaration.label_column]]
-    production = _write_atomically(frame.drop(columns=[declaration.label_column]), Path(folder) / name)
-    return [production, _write_atomically(labels, Path(labels_folder) / name)]
+    written = [_write_atomically(frame.drop(columns=[declaration.label_column]), Path(folder) / name)]
+    if labels_folder is not None:
+        Path(labels_folder).mkdir(parents=True, exist_ok=True)
+        labels = frame[[declaration.id_column, declaration.label_column]]
+        written.append(_write_atomically(labels, Path(labels_folder) / name))
+    return written

@@ -46,7 +46,7 @@ def sample_files(declaration: ModelDeclaration, folder: Path, history_days=8, cl
         day = START + dt.timedelta(days=history_days + i)
         shift = 1.5 if i >= clean else 0.0
         production, labels = write_contract_day(
-            declaration, folder / "production", day, rows, shift=shift, labels_folder=folder / "labels"
+            declaration, folder / "production", day, rows, shift=shift, production=True, labels_folder=folder / "labels"
         )
         batches.append((production, labels, i >= clean))
     return history, batches
