@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.project import check_unique, platform_definitions, yaml_declarations
+from asset_platform.project import broken_declarations, check_unique, platform_definitions, yaml_declarations
 from resources import environment_executor, resources_for_environment
 
 DEFAULT_OWNERS = ["team:ml-platform"]
@@ -38,6 +38,8 @@ def build_definitions(
         # Tests that pass their own resources keep the default executor.
         executor=environment_executor() if resources is None else None,
         default_owners=DEFAULT_OWNERS,
+        # A YAML declaration that did not load shows as an asset saying what to fix; the others run.
+        broken=broken_declarations(ASSETS_FOLDER) if declarations is None else (),
     )
 
 

@@ -2,6 +2,11 @@
 
 import dagster as dg
 
+from asset_platform.declaration.schema import ClosedSets
 
-class Spec(dg.Model, dg.Resolvable):
-    """A part of a declaration. dg.Model forbids unknown fields: a typo is an error, not an ignored setting."""
+
+class Spec(ClosedSets, dg.Model, dg.Resolvable):
+    """A part of a declaration. dg.Model forbids unknown fields: a typo is an error, not an ignored setting.
+
+    `ClosedSets` keeps its `Literal` fields closed in the YAML schema `dg check yaml` validates with.
+    """

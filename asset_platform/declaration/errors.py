@@ -10,6 +10,12 @@ class DeclarationError(Exception):
     validating into its own error and lose the declaration's name.
     """
 
-    def __init__(self, declaration: str, field: str, problem: str):
-        self.declaration, self.field = declaration, field
-        super().__init__(f"declaration {declaration!r}, field {field!r}: {problem}")
+    def __init__(self, declaration: str, field: str, problem: str, where: str | None = None):
+        self.declaration, self.field, self.problem, self.where = declaration, field, problem, where
+        # `where` is "file:line" once known (the loader finds it), so a user can go straight there.
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}declaration {declaration!r}, field {field!r}: {problem}")
+
+    def at(self, where: str) -> DeclarationError:
+        """The same error, located at `where` ("file:line")."""
+        return DeclarationError(self.declaration, self.field, self.problem, where)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -10,6 +10,10 @@ from asset_platform.declaration.base import Spec
 
 if TYPE_CHECKING:
     from asset_platform.declaration.model import ModelDeclaration
+
+
+# Every metric the fairness rule knows; which of them fit the task is checked with the declaration.
+GroupMetric = Literal["auc", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration", "rmse", "mae"]
 
 
 class FairnessSpec(Spec):
@@ -28,7 +32,7 @@ class FairnessSpec(Spec):
         "(challenger minus champion) exceeds this; None: report only.",
     )
     threshold: float = Field(default=0.5, gt=0, lt=1, description="Classifiers: the decision threshold.")
-    metric: str | None = Field(
+    metric: GroupMetric | None = Field(
         default=None,
         description="Metric whose largest group gap the rule judges; default the gate's metric. Classifiers also: "
         "tpr, fpr, selection_rate, calibration; regression: rmse, mae.",

@@ -17,10 +17,14 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from asset_platform.declaration.base import Spec as _Spec
 from asset_platform.declaration.errors import DeclarationError
+from asset_platform.declaration.explain import explain
 from asset_platform.declaration.fairness import ExplanationSpec, FairnessSpec
+from asset_platform.declaration.schema import ClosedSets
 from asset_platform.declaration.tuning import TuningSpec
 
 Task = Literal["binary_classification", "regression"]
+# Every metric a model may be judged by; which of them fit the task is checked with the declaration.
+Metric = Literal["auc", "log_loss", "brier", "rmse", "mae"]
 DType = Literal["float", "int", "str", "bool", "datetime", "date", "year", "month"]
 # Dtypes that say when a row happened: an instant, a calendar day, or a period (a year as an int such as
 # 2024, a year-month as a string such as "2024-03"). Each is read as the UTC instant it starts at.
@@ -119,7 +123,7 @@ class ModelFamilySpec(_Spec):
 class GateSpec(_Spec):
     """How a challenger must beat the champion: a paired bootstrap interval on the same holdout."""
 
-    metric: str | None = Field(default=None, description="Metric the gate compares; default the model's metric.")
+    metric: Metric | None = Field(default=None, description="Metric the gate compares; default the model's metric.")
     margin: float = Field(default=0.0, ge=0, description="Improvement the interval's lower bound must exceed.")
     resamples: int = Field(default=300, ge=50, le=20_000, description="Paired bootstrap resamples.")
 
@@ -192,14 +196,14 @@ class ShadowSpec(_Spec):
     )
 
 
-class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
+class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
     """A governed model: its data, contract, task, model families, gate and monitoring, declared once."""
 
     name: str = Field(description="Lowercase identifier: the asset key prefix and the start of job names.")
     description: str = ""
     owners: list[str] = Field(default_factory=list, description="Dagster owners (team:..., or e-mail addresses).")
     task: Task
-    metric: str | None = Field(default=None, description="auc, log_loss, brier (classification); rmse, mae.")
+    metric: Metric | None = Field(default=None, description="auc, log_loss, brier (classification); rmse, mae.")
     id_column: str
     label_column: str
     time_column: str | None = Field(
@@ -250,8 +254,7 @@ class ModelDeclaration(dg.Component, dg.Model, dg.Resolvable):
             first = error.errors()[0]
             if isinstance(first.get("ctx", {}).get("error"), DeclarationError):
                 raise first["ctx"]["error"] from None
-            field = ".".join(str(part) for part in first["loc"]) or "?"
-            detail = first["msg"] + (f" (got {first['input']!r})" if "input" in first and field != "?" else "")
+            field, detail = explain(error, cls)
             raise DeclarationError(str(name), field, detail) from None
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import dagster as dg
 
     from asset_platform.declaration import ModelDeclaration
+    from asset_platform.project.broken import BrokenDeclaration
 
 
 class ProjectNotFoundError(LookupError):
@@ -98,6 +99,8 @@ class LoadedProject:
     declarations: dict[str, ModelDeclaration] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
     definitions: dict[str, dg.Definitions] = field(default_factory=dict)
+    # Declarations that did not load (the others did): each names its file and line.
+    broken: list[BrokenDeclaration] = field(default_factory=list)
 
 
 def find_project(
@@ -184,12 +187,23 @@ def load_project(target: ProjectTarget) -> LoadedProject:
     """Import each code location of `target` and collect its declared models and resources."""
     from asset_platform.declaration import DeclarationError
     from asset_platform.lifecycle.build import declarations_built_since, declarations_built_so_far
+    from asset_platform.project.broken import broken_since, broken_so_far
+    from asset_platform.project.locating import located
 
     loaded = LoadedProject(target)
     owner: dict[str, str] = {}
+    broken_mark = broken_so_far()
     for location in target.locations:
         mark = declarations_built_so_far()
-        definitions = load_location(location)
+        try:
+            definitions = load_location(location)
+        except Exception as error:
+            # A declaration that fails the whole module (a Python one, or YAML loaded by Dagster's
+            # component tree): a user error at its file and line, not a traceback through the import.
+            declaration_error = located(error)
+            if declaration_error is None:
+                raise
+            raise declaration_error from None
         keys = {key.to_user_string() for key in definitions.resolve_all_asset_keys()}
         for declaration in declarations_built_since(mark):
             if f"{declaration.name}/champion" not in keys:
@@ -205,6 +219,7 @@ def load_project(target: ProjectTarget) -> LoadedProject:
             loaded.declarations[declaration.name] = declaration
         loaded.definitions[location.name] = definitions
         loaded.resources = loaded.resources or dict(definitions.resources or {})
+    loaded.broken = broken_since(broken_mark)
     return loaded
 
 

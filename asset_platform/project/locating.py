@@ -8,6 +8,7 @@ through the import machinery. A user needs the one line to change.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from asset_platform.declaration.errors import DeclarationError
 
 # Frames in these folders are the library's or an installed package's, never the user's declaration.
+_YAML_AT = re.compile(r"(/[^\s`'\"]+\.ya?ml):\d+")
 _LIBRARY = (str(Path(__file__).resolve().parents[1]), *(p for p in sys.path if "-packages" in p))
 
 
@@ -40,6 +42,30 @@ def as_declaration_error(error: BaseException, name: str = "?") -> DeclarationEr
         return None
     field, detail = explain(validation, _model_named(validation.title))
     return DeclarationError(name, field, detail)
+
+
+def located(error: BaseException) -> DeclarationError | None:
+    """The declaration error behind a failed code-location import, at its file and line (None: not one)."""
+    found = as_declaration_error(error)
+    if found is None:
+        return None
+    where = _dagster_yaml_where(error, found.field) or python_where(error, found.field)
+    return found.at(where) if where else found
+
+
+def _dagster_yaml_where(error: BaseException, field: str) -> str | None:
+    """For a YAML component loaded by Dagster's component tree: the file Dagster names, at `field`'s line."""
+    current: BaseException | None = error
+    for _ in range(20):  # a chain of wrapped errors, never a cycle
+        if current is None:
+            return None
+        match = _YAML_AT.search(str(current))
+        if match and Path(match.group(1)).is_file():
+            path = Path(match.group(1))
+            path_in_file = ["attributes", *([] if field in ("", "?") else field.split("."))]
+            return f"{path}:{yaml_line(path.read_text(), 0, path_in_file)}"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _model_named(title: str) -> Any:
