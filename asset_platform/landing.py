@@ -18,9 +18,11 @@ scan of the others.
 A file is taken only once it is stable. The convention: write it under a name
 starting with `.` (ignored while hidden) and rename it to its final name when
 complete; a rename is atomic, so it is taken at once. Writers that cannot
-rename write in place and the declaration sets `landing.settle_seconds`: a file
-modified more recently than that is left alone (named as settling) and taken
-on a later scan, never quarantined while it is still being written.
+rename write in place: a file modified less than `landing.settle_seconds` ago
+(default a few seconds) is left alone, named as settling, unless it is visibly
+complete (a Parquet file ending with its footer's magic bytes), and a file whose
+size or modification time changed since the previous scan is settling whatever
+its age. A settling file is taken on a later scan, never quarantined.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from asset_platform.declaration import ModelDeclaration
+
+
+# A file is taken once unchanged this long (landing.settle_seconds' default): writers in place pause briefly.
+DEFAULT_SETTLE_SECONDS = 5.0
 
 
 class BatchFileError(ValueError):
@@ -76,8 +82,10 @@ class ScanResult:
 
     files: list[Path]
     quarantined: list[str] = field(default_factory=list)
-    # Files modified less than `settle_seconds` ago: left in place, taken on a later scan.
+    # Files modified less than `settle_seconds` ago, or changed since the previous scan: taken on a later scan.
     settling: list[str] = field(default_factory=list)
+    # name -> [size, mtime_ns] of every candidate seen: what the next scan compares with (a sensor keeps it).
+    observed: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ class ModelLanding:
     pattern: str
     id_column: str
     label_column: str
-    settle_seconds: float = 0.0
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS
     # The model's declaration: labeled production batches are checked against its contract before
     # retraining reads them (one bad batch is skipped and named, never fails the whole read).
     declaration: ModelDeclaration | None = field(default=None, compare=False, repr=False)
@@ -116,11 +124,12 @@ class ModelLanding:
             )
         return files
 
-    def scan(self, folder: Path) -> ScanResult:
+    def scan(self, folder: Path, previous: dict[str, list[int]] | None = None) -> ScanResult:
         """The usable, settled files of `folder` in name order; unusable ones are quarantined on the way.
 
-        Each file is judged on its own: an error inspecting or moving one is
-        reported with its name and the scan goes on with the next.
+        `previous`: the `observed` of the previous scan of this folder; a file whose size or modification
+        time differs from it is still being written. Each file is judged on its own: an error inspecting or
+        moving one is reported with its name and the scan goes on with the next.
         """
         if not folder.is_dir():
             return ScanResult([])
@@ -128,7 +137,7 @@ class ModelLanding:
             candidates = sorted(folder.glob(self.pattern))
         except OSError as error:  # an unreadable folder: nothing usable, said why
             return ScanResult([], [f"{folder}: cannot be listed ({error})"])
-        files, moved, settling = [], [], []
+        files, moved, settling, observed = [], [], [], {}
         now = time.time()
         for path in candidates:
             if path.name.startswith("."):
@@ -138,10 +147,19 @@ class ModelLanding:
             except (OSError, RuntimeError) as error:  # a symlink loop, a file vanishing mid-scan
                 problem = f"cannot be inspected ({error})"
             if problem is None:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue  # vanished since the listing: nothing to take or move
+                observed[path.name] = now_seen = [stat.st_size, stat.st_mtime_ns]
+                before = (previous or {}).get(path.name)
+                if before is not None and list(before) != now_seen:
+                    settling.append(f"{path.name} (size or modification time changed since the previous scan)")
+                    continue
                 age = self._age(path, now)
                 if age is None:
-                    continue  # vanished since the listing: nothing to take or move
-                if age < self.settle_seconds:
+                    continue
+                if age < self.settle_seconds and not _visibly_complete(path):
                     settling.append(
                         f"{path.name} (modified {max(age, 0):.0f} s ago; taken once unchanged for "
                         f"{self.settle_seconds:g} s)"
@@ -154,7 +172,7 @@ class ModelLanding:
                 moved.append(f"{path.name} ({problem}) → {target}")
             except OSError as error:  # a read-only landing folder must not stop the scan
                 moved.append(f"{path.name} ({problem}); could not be quarantined: {error}")
-        return ScanResult(files, moved, settling)
+        return ScanResult(files, moved, settling, observed)
 
     def _age(self, path: Path, now: float) -> float | None:
         """Seconds since `path` (and, for a link, its target) last changed; None if it is gone."""
@@ -182,11 +200,11 @@ class ModelLanding:
             return "not a regular file (a folder, pipe or device)"
         return None
 
-    def production_batches(self) -> ScanResult:
-        return self.scan(self.production)
+    def production_batches(self, previous: dict[str, list[int]] | None = None) -> ScanResult:
+        return self.scan(self.production, previous)
 
     def labeled_batches(self) -> list[str]:
-        """Batch keys (file stems) that have both their batch file and their labels file."""
+        """Batch keys (file stems) that have both their batch file and their settled labels file."""
         labels = {path.name for path in self.scan(self.labels).files}
         return [path.stem for path in self.production_batches().files if path.name in labels]
 
@@ -279,8 +297,37 @@ class ModelLanding:
         if target.exists() or target.is_symlink():
             target = self.quarantine / f"{name}.{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
         os.replace(path, target)
-        target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
+        target.with_name(target.name + ".reason.txt").write_text(f"{reason}\n{_advice(self, path.parent)}\n")
         return target
+
+
+def _advice(landing: ModelLanding, folder: Path) -> str:
+    """What to do about a quarantined file, written in its note."""
+    return (
+        f"What to do: fix the file (or what wrote it) and land it again in {folder}, under a name of letters, "
+        "digits and '_.=@+-'. A file quarantined while it was still being written: write it under a name "
+        "starting with '.' and rename it when complete, or raise landing.settle_seconds in the declaration of "
+        f"model {landing.model} (now {landing.settle_seconds:g} s)."
+    )
+
+
+def _visibly_complete(path: Path) -> bool:
+    """A Parquet file ending with the footer's magic bytes: written to the end, whatever its age.
+
+    Parquet writers write the footer last, so a file still being written in place
+    does not end with it; renamed files (the convention) are taken at once.
+    Other formats cannot tell, and wait `settle_seconds`.
+    """
+    if path.suffix != ".parquet":
+        return False
+    try:
+        with open(path, "rb") as handle:
+            if handle.seek(0, os.SEEK_END) < 12:
+                return False
+            handle.seek(-4, os.SEEK_END)
+            return handle.read(4) == b"PAR1"
+    except OSError:
+        return False
 
 
 def _suffix(pattern: str) -> str:

@@ -80,10 +80,12 @@ class LandingSpec(_Spec):
     )
     pattern: str = Field(default="*.parquet", description="Glob of data files in each subfolder.")
     settle_seconds: float = Field(
-        default=0,
+        default=5,
         ge=0,
-        description="A file is taken only once unchanged for this long (for writers that write in place). "
-        "0: files are complete when they appear, written under a name starting with '.' and renamed.",
+        description="A file is taken only once unchanged for this long (for writers that write in place; a "
+        "Parquet file ending with its footer is taken at once), and never while its size or modification time "
+        "changed since the previous scan. 0: files are complete when they appear (written under a name starting "
+        "with '.' and renamed).",
     )
     history_asset: list[str] | None = Field(
         default=None, description="Train on this upstream asset (a key path) instead of history files."

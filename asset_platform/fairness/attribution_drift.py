@@ -70,8 +70,10 @@ def stored_mean_attribution(stored: dict[str, Any] | None, version: str) -> dict
 def attribution_drift(reference: dict[str, float], batch: dict[str, float], drifted: list[str]) -> pd.DataFrame:
     """Per feature: drifted or not, reference and batch mean |attribution|, change, and share of the batch's total."""
     total = sum(batch.values()) or 1.0
+    columns = ["feature", "drifted", "reference", "batch", "change", "share"]
     frame = pd.DataFrame(
-        [
+        columns=columns,  # named even for a batch with no figure (no rows): an empty table, not a KeyError
+        data=[
             {
                 "feature": name,
                 "drifted": name in drifted,
@@ -81,7 +83,7 @@ def attribution_drift(reference: dict[str, float], batch: dict[str, float], drif
                 "share": value / total,
             }
             for name, value in batch.items()
-        ]
+        ],
     )
     frame["moves_output"] = frame["share"] >= MOVES_OUTPUT_SHARE
     return frame.sort_values("batch", ascending=False).reset_index(drop=True)
@@ -94,9 +96,11 @@ def attribution_drift_metadata(
     features move the output."""
     if not reference:
         return {}
+    from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE
+
     table = attribution_drift(reference, batch, drifted)
-    if table.empty:
-        return {}
+    if table.empty:  # a batch with no rows has no attribution to compare
+        return {"attribution_drift": dg.MetadataValue.md(NOTHING_TO_MEASURE)}
     moving = table[table["drifted"] & table["moves_output"]]["feature"].tolist()
     quiet = table[table["drifted"] & ~table["moves_output"]]["feature"].tolist()
     summary = (

@@ -10,6 +10,7 @@ from asset_platform.declaration import ModelDeclaration
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.landing import BatchFileError, LandingZone
 from asset_platform.lifecycle.champion import lineup_for
+from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE, nothing_to_measure
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import (
     BATCH_CONTRACT_CHECK,
@@ -75,6 +76,11 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
             frame = model_landing.read_batch(batch)
         except BatchFileError as error:
             path = model_landing.batch_path(batch)
+            if _changed_since_taken(context, path):  # a writer is still at it: never quarantine its file
+                raise dg.Failure(
+                    description=f"{error}; the file changed since the sensor took it, so it is still being "
+                    "written: it is taken again once settled (see landing.settle_seconds)"
+                ) from error
             moved = model_landing.quarantine_file(path, str(error)) if path.exists() else None
             raise dg.Failure(description=f"{error}; moved to {moved}" if moved else str(error)) from error
         metadata: dict[str, Any] = {"rows": dg.MetadataValue.int(len(frame))}
@@ -108,6 +114,18 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
         return dg.MaterializeResult(value=value, metadata={"rows": len(frame)}, check_results=[check])
 
     return batches
+
+
+def _changed_since_taken(context: dg.AssetExecutionContext, path) -> bool:
+    """Does the batch file differ from the content the sensor hashed when it asked for this run?"""
+    from asset_platform.registry.trigger import BATCH_MD5_TAG
+    from asset_platform.storage.hashing import md5_file
+
+    taken = context.run.tags.get(BATCH_MD5_TAG)
+    try:
+        return bool(taken) and path.is_file() and md5_file(path) != taken
+    except OSError:
+        return False
 
 
 def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
@@ -151,7 +169,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         )
         unseen = unseen_categories(model, batch)
         estimation = reference_profile.get("estimation", {})
-        estimated = estimate(declaration.metric_name, scores, estimation.get("calibration"))
+        empty = nothing_to_measure(declaration, batch)
+        estimated = None if empty else estimate(declaration.metric_name, scores, estimation.get("calibration"))
         frame["estimated_metric"] = float("nan") if estimated is None else estimated
         frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
         frame["reference_label_std"] = float(reference_profile.get("label_reference_std", float("nan")))
@@ -160,6 +179,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             extra.update(_shadow_scores(context, registry, batch, frame, pointer))
         if estimated is not None:
             extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(estimated)
+        elif empty:
+            extra["estimate"] = empty
         return dg.MaterializeResult(
             value=frame,
             metadata={
@@ -236,6 +257,13 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
 
         batch = context.partition_key
         labels = landing.for_model(declaration).read_labels(batch)
+        if predictions.empty:  # nothing was served, so nothing to compare the labels with
+            table = pd.DataFrame([{"batch": batch, "labeled_rows": 0}])
+            context.log.info(f"batch {batch}: {NOTHING_TO_MEASURE}")
+            return dg.MaterializeResult(
+                value=table,
+                metadata={"performance": NOTHING_TO_MEASURE, "metric": metric, "labeled_rows": dg.MetadataValue.int(0)},
+            )
         joined = predictions.merge(labels, on=declaration.id_column, how="inner")
         if joined.empty:
             raise dg.Failure(f"labels of batch {batch} match none of its {len(predictions)} rows")
@@ -362,6 +390,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         registry: ModelRegistry,
     ):
         from asset_platform.drift import ReferenceProfile, assess_batch, compute_drift
+        from asset_platform.drift.policy import BatchAssessment
         from asset_platform.drift.report import drift_histograms_markdown, drift_summary, drift_table_markdown
 
         partition = context.partition_key
@@ -373,6 +402,9 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         # Sensitive columns' categories and bin edges are hashed before any report, reason or stored result.
         results = mask_drift_results(compute_drift(profile, frame, batch_key=partition), sensitive_columns(declaration))
         assessment = assess_batch(results, policy)
+        empty = nothing_to_measure(declaration, batch)
+        if empty:  # recorded, never judged: neither an error nor a retrain trigger
+            assessment = BatchAssessment(partition, "warn", len(batch), 0.0, False, (), (), (empty,), judged=False)
         summary = drift_summary(results, assessment, prediction=PREDICTION)
         record = {
             **assessment.to_record(),
@@ -381,7 +413,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         }
         if declaration.event_time_column in batch and len(batch):
             record["batch_start"] = batch[declaration.event_time_column].min().isoformat()
-        estimate_reason = _judge_estimate(record, predictions, reference_profile)
+        estimate_reason = None if empty else _judge_estimate(record, predictions, reference_profile)
         status = record["status"]
         reasons = [*assessment.reasons, *([estimate_reason] if estimate_reason else [])]
         metadata: dict[str, Any] = {
@@ -402,7 +434,10 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         if "estimated_metric" in record:
             metadata[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(record["estimated_metric"])
         drifted = record["drifted_features"]
-        metadata.update(_attribution_drift(context, registry, batch, reference_profile, drifted))
+        if empty:
+            metadata["attribution_drift"] = dg.MetadataValue.md(empty)
+        else:
+            metadata.update(_attribution_drift(context, registry, batch, reference_profile, drifted))
         return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check])
 
     def _attribution_drift(context, registry, batch, reference_profile: dict, drifted: list[str]) -> dict[str, Any]:

@@ -41,7 +41,12 @@ def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, jo
                 dg.RunRequest(run_key=run_key, partition_key=key, tags={TRIGGER_TAG: f"sensor:{names.labels_sensor}"})
             )
 
-        labeled = model_landing.labeled_batches()
+        # What the previous tick saw of each labels file: one that changed since is still being written.
+        labels_scan = model_landing.scan(model_landing.labels, state.get("observed"))
+        state["observed"] = labels_scan.observed
+        notes.extend(f"settling: {name}" for name in labels_scan.settling)
+        settled = {path.name for path in labels_scan.files}
+        labeled = [path.stem for path in model_landing.production_batches().files if path.name in settled]
         current: dict[str, str] = {}
         for key in labeled:
             if not _scored(context.instance, names.key(PREDICTIONS), key):
@@ -103,8 +108,12 @@ def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, jo
 def _state(cursor: dict[str, Any]) -> dict[str, Any]:
     """The cursor as {done, pending}; an older cursor ({batch: md5} for every requested run) counts as done."""
     if "done" in cursor or "pending" in cursor:
-        return {"done": cursor.get("done", {}), "pending": cursor.get("pending", {})}
-    return {"done": dict(cursor), "pending": {}}
+        return {
+            "done": cursor.get("done", {}),
+            "pending": cursor.get("pending", {}),
+            "observed": cursor.get("observed", {}),
+        }
+    return {"done": dict(cursor), "pending": {}, "observed": {}}
 
 
 def _given_up(key: str, entry: dict[str, Any]) -> str:

@@ -52,12 +52,14 @@ def open_instance(home: PlatformHome) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(prepare_dagster_home(home)))
 
 
-def open_loop(home: PlatformHome, instance: dg.DagsterInstance, settle_seconds: float = 0) -> LoopState:
-    """The loop of the declaration on `home`: definitions built with the home's resources, nothing run."""
+def open_loop(
+    home: PlatformHome, instance: dg.DagsterInstance, settle_seconds: float = 0, model: ModelDeclaration | None = None
+) -> LoopState:
+    """The loop of the declaration (or `model`) on `home`: definitions built with the home's resources, nothing run."""
     from asset_platform.resources.local import local_resources
     from definitions import build_definitions
 
-    model = declaration(settle_seconds)
+    model = model or declaration(settle_seconds)
     resources = local_resources(home)
     defs = build_definitions([model], resources)
     landing = resources["landing"].for_model(model).ensure()
@@ -101,10 +103,12 @@ def env(home: PlatformHome) -> Iterator[PlatformHome]:
 
 
 @contextmanager
-def loop_on(home: PlatformHome, settle_seconds: float = 0) -> Iterator[LoopState]:
-    """The loop on `home` for the block, with its environment and instance."""
+def loop_on(
+    home: PlatformHome, settle_seconds: float = 0, model: ModelDeclaration | None = None
+) -> Iterator[LoopState]:
+    """The loop on `home` (of the declaration, or `model`) for the block, with its environment and instance."""
     with env(home), open_instance(home) as instance:
-        yield open_loop(home, instance, settle_seconds)
+        yield open_loop(home, instance, settle_seconds, model)
 
 
 def land(state: LoopState, index: int, scenario: str | None = None) -> tuple[Path, pd.DataFrame]:

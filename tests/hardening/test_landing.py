@@ -153,6 +153,8 @@ def test_a_file_written_in_place_waits_named_in_the_skip_reason_until_settled_ne
         assert f"settling: {path.name}" in skip_reason(state, state.names.batch_sensor)
         settled = time.time() - 121
         os.utime(path, (settled, settled))  # unchanged for longer than settle_seconds
+        # Its modification time moved since the previous scan: one more scan sees it unchanged.
+        assert "changed since the previous scan" in skip_reason(state, state.names.batch_sensor)
 
         assert _requested(evaluate(state, state.names.batch_sensor)) == [path.stem]
 

@@ -3,7 +3,9 @@ and the loop goes on with later good batches."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 
 import dagster as dg
 import numpy as np
@@ -78,6 +80,8 @@ def stream(trained_home, tmp_path_factory: pytest.TempPathFactory):
         for index, (name, (breaker, _)) in enumerate(BAD_FILES.items()):
             path, _labels = land(state, index, None)
             breaker(path, pd.read_parquet(path))
+            landed = time.time() - 60  # written in place, then left alone: settled, not still being written
+            os.utime(path, (landed, landed))
             outcomes[name] = (batch_name(index), tick(state, sensor))
         good, _ = land(state, len(BAD_FILES), None)
         outcomes["good"] = (good.stem, tick(state, sensor))
