@@ -200,7 +200,7 @@ def load_project(target: ProjectTarget) -> LoadedProject:
         except Exception as error:
             # A declaration that fails the whole module (a Python one, or YAML loaded by Dagster's
             # component tree): a user error at its file and line, not a traceback through the import.
-            declaration_error = located(error)
+            declaration_error = located(error, location.working_directory)
             if declaration_error is None:
                 raise
             raise declaration_error from None

@@ -8,8 +8,10 @@ through the import machinery. A user needs the one line to change.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import sys
+import sysconfig
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,7 +23,11 @@ from asset_platform.declaration.errors import DeclarationError
 
 # Frames in these folders are the library's or an installed package's, never the user's declaration.
 _YAML_AT = re.compile(r"(/[^\s`'\"]+\.ya?ml):\d+")
-_LIBRARY = (str(Path(__file__).resolve().parents[1]), *(p for p in sys.path if "-packages" in p))
+_LIBRARY = (
+    str(Path(__file__).resolve().parents[1]),
+    sysconfig.get_paths()["stdlib"],
+    *(p for p in sys.path if "-packages" in p),
+)
 
 
 def as_declaration_error(error: BaseException, name: str = "?") -> DeclarationError | None:
@@ -44,13 +50,45 @@ def as_declaration_error(error: BaseException, name: str = "?") -> DeclarationEr
     return DeclarationError(name, field, detail)
 
 
-def located(error: BaseException) -> DeclarationError | None:
-    """The declaration error behind a failed code-location import, at its file and line (None: not one)."""
+def located(error: BaseException, root: Path | None = None) -> DeclarationError | None:
+    """The declaration error behind a failed code-location import, at its file and line (None: not one).
+
+    `root`: the location's folder, searched for the `defs.yaml` declaring the model when Dagster's
+    component tree raised the error without naming the file.
+    """
     found = as_declaration_error(error)
     if found is None:
         return None
-    where = _dagster_yaml_where(error, found.field) or python_where(error, found.field)
+    if found.field.startswith("attributes."):  # a YAML location from Dagster's component model
+        found = DeclarationError(found.declaration, found.field.removeprefix("attributes."), found.problem)
+    where = _dagster_yaml_where(error, found.field)
+    if where is None and root is not None and "defs.yaml" in str(error):
+        where = _declaring_file(root, found.declaration, found.field)
+    where = where or python_where(error, found.field)
     return found.at(where) if where else found
+
+
+def _declaring_file(root: Path, name: str, field: str) -> str | None:
+    """`file:line` of `field` in the `defs.yaml` under `root` that declares model `name` (hidden folders skipped)."""
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [s for s in subfolders if not s.startswith((".", "__")) and s != "node_modules"]
+        if "defs.yaml" not in files:
+            continue
+        path = Path(folder) / "defs.yaml"
+        text = path.read_text()
+        try:
+            documents = list(yaml.safe_load_all(text))
+        except yaml.YAMLError:
+            continue
+        for index, document in enumerate(documents):
+            attributes = document.get("attributes") if isinstance(document, dict) else None
+            if isinstance(attributes, dict) and attributes.get("name") == name:
+                return f"{path}:{yaml_line(text, index, ['attributes', *_field_path(field)])}"
+    return None
+
+
+def _field_path(field: str) -> list[str]:
+    return [] if field in ("", "?") else field.split(".")
 
 
 def _dagster_yaml_where(error: BaseException, field: str) -> str | None:
@@ -62,7 +100,7 @@ def _dagster_yaml_where(error: BaseException, field: str) -> str | None:
         match = _YAML_AT.search(str(current))
         if match and Path(match.group(1)).is_file():
             path = Path(match.group(1))
-            path_in_file = ["attributes", *([] if field in ("", "?") else field.split("."))]
+            path_in_file = ["attributes", *_field_path(field)]
             return f"{path}:{yaml_line(path.read_text(), 0, path_in_file)}"
         current = current.__cause__ or current.__context__
     return None

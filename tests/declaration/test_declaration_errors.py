@@ -184,3 +184,21 @@ def test_a_python_declaration_error_is_a_cli_error_at_the_line_of_the_offending_
     assert code == 2 and "Traceback" not in err
     where = f"{tmp_path / f'{module}.py'}:{_line(textwrap.dedent(body), 'lable_column')}"
     assert f"error: {where}: declaration 'loans', field 'lable_column': unknown field 'lable_column'" in err
+
+
+def test_a_yaml_declaration_error_raised_through_dagsters_component_tree_is_a_cli_error_at_its_line(
+    tmp_path, cli_home, capsys, monkeypatch
+) -> None:
+    bad = GOOD.replace("label_column: defaulted", "label_column: repaid")
+    project = _project(tmp_path / "project", bad)
+    (package,) = project.glob("loans_project_*")
+    (package / "definitions.py").write_text(
+        "from pathlib import Path\nimport dagster as dg\n\n\n@dg.definitions\ndef defs():\n"
+        "    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)\n"
+    )
+    monkeypatch.chdir(project)
+    code = main(["models", "list"])
+    _out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err
+    where = f"{package / 'defs' / 'loans' / 'defs.yaml'}:{_line(bad, 'label_column')}"
+    assert f"error: {where}: declaration 'loans', field 'label_column': 'repaid' is not a column" in err
