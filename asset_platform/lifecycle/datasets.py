@@ -6,6 +6,7 @@ import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.landing import LandingZone
+from asset_platform.lifecycle.failures import deterministic_failure, mark_not_retryable
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import CONTRACT_CHECK, DATASET, RAW_DATA, LifecycleNames
 
@@ -17,9 +18,16 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     if upstream is None:
 
         @dg.asset(key=raw_key, group_name=group, kinds={"parquet", "pandas"}, code_version="1")
-        def raw_data(landing: LandingZone) -> dg.MaterializeResult:
-            frame, sources, skipped = landing.for_model(declaration).read_history()
-            return _raw_result(frame, sources, skipped)
+        def raw_data(context: dg.AssetExecutionContext, landing: LandingZone) -> dg.MaterializeResult:
+            from asset_platform.lifecycle.admission import NothingToTrainOn, admit_training_rows
+
+            try:
+                admitted = admit_training_rows(landing.for_model(declaration))
+            except NothingToTrainOn as error:
+                raise deterministic_failure(context, str(error)) from None
+            for line in admitted.quarantined:  # training goes on without them; each note says what to do
+                context.log.warning(f"{declaration.name}: quarantined {line}")
+            return _raw_result(admitted.frame, admitted.sources, admitted.skipped, admitted.quarantined)
 
     else:
 
@@ -39,11 +47,13 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         blocking=True,
         description=f"The history meets {declaration.name}'s data contract; nothing downstream runs otherwise.",
     )
-    def matches_contract(raw_data: Frame) -> dg.AssetCheckResult:
+    def matches_contract(context: dg.AssetCheckExecutionContext, raw_data: Frame) -> dg.AssetCheckResult:
         from asset_platform.declaration.contract import contract_schema, normalize_times
         from asset_platform.validation.checks import check_against_schema
 
         report = check_against_schema(normalize_times(raw_data, declaration), contract_schema(declaration, True))
+        if not report.passed:  # the same rows fail the same way: said first, and not retried
+            mark_not_retryable(context, f"{declaration.name} history breaks the data contract: {report.summary()}")
         metadata: dict[str, Any] = {
             "rows": dg.MetadataValue.int(report.rows),
             "failing_rows": dg.MetadataValue.int(report.failing_rows),
@@ -66,7 +76,7 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         ins={"raw_data": dg.AssetIn(key=raw_key)},
         description=f"{declaration.name}: rows that meet the data contract, typed as the contract says.",
     )
-    def dataset(raw_data: Frame) -> Frame:
+    def dataset(context: dg.AssetExecutionContext, raw_data: Frame) -> Frame:
         # Validated again here, so the guarantee holds when this asset is materialized on its own.
         from asset_platform.declaration.contract import contract_schema, normalize_times
         from asset_platform.validation.checks import check_against_schema
@@ -75,19 +85,24 @@ def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         raw_data = normalize_times(raw_data, declaration)
         report = check_against_schema(raw_data, schema)
         if not report.passed:
-            raise dg.Failure(
-                description=f"{declaration.name} raw_data breaks the data contract: {report.summary()}",
-                metadata={"failures": dg.MetadataValue.json(report.failure_counts)},
+            raise deterministic_failure(
+                context,
+                f"{declaration.name} raw_data breaks the data contract: {report.summary()}",
+                {"failures": dg.MetadataValue.json(report.failure_counts)},
             )
         return schema.validate(raw_data)
 
     return [_described(raw_data, declaration), matches_contract, dataset]
 
 
-def _raw_result(frame: Frame, sources: dict[str, str], skipped: list[str]) -> dg.MaterializeResult:
+def _raw_result(
+    frame: Frame, sources: dict[str, str], skipped: list[str], quarantined: list[str] | tuple[str, ...] = ()
+) -> dg.MaterializeResult:
     metadata: dict[str, Any] = {"source_files": dg.MetadataValue.json(sources)}
     if skipped:
         metadata["skipped_batches"] = dg.MetadataValue.md("\n".join(f"- {line}" for line in skipped))
+    if quarantined:
+        metadata["quarantined_files"] = dg.MetadataValue.md("\n".join(f"- {line}" for line in quarantined))
     return dg.MaterializeResult(value=frame, metadata=metadata)
 
 
