@@ -11,19 +11,22 @@ Per run: detection delay (batches from the drift's start to the first retrain;
 data-quality scenarios must never retrain), retrains triggered, false retrains
 (any before the drift, any on a data-quality fault), batches until the champion
 is a post-drift model, the realized metric before / during / after, and the
-label-free AUC estimate's mean absolute error against the realized AUC on stable
-and covariate batches. The **oracle** is the champion's model family trained
+label-free estimate's mean absolute error against the realized metric on stable
+and covariate batches: AUC for the classifier (`estimate_mae`), RMSE for the
+regression model (`regression_estimate_mae`, and relative to the realized RMSE
+`regression_estimate_mape`). The **oracle** is the champion's model family trained
 on ample post-drift data (6 days of the scenario, another seed) and scored on
 the same later batches: `vs_oracle` is ours over the oracle's (for an error
 metric the oracle's over ours, so 1.0 is the oracle and higher is better).
 Plus one long stable run: it must trigger nothing.
 
 The last line is JSON with the worst case of each figure:
-`worst_detection_delay`, `false_retrains`, `worst_vs_oracle`, `estimate_mae`.
-`--quick` runs the ecommerce model on covariate, concept and nulls with one seed
-and a short stable run; the full run takes hours on a laptop.
+`worst_detection_delay`, `false_retrains`, `worst_vs_oracle`, `estimate_mae`,
+`regression_estimate_mae`. `--quick` runs the ecommerce model (or `--models`) on
+covariate, concept and nulls with one seed and a short stable run; the full run
+takes hours on a laptop.
 
-Usage: .venv/bin/python benchmarks/closed_loop.py [--quick]
+Usage: .venv/bin/python benchmarks/closed_loop.py [--quick] [--models deliveries]
 """
 
 from __future__ import annotations
@@ -61,22 +64,25 @@ def _run(model: str, scenario: str | None, seed: int, days: int, drift_day: int,
 
 
 def _estimates(home, model: str) -> dict[str, tuple[float, float]]:
-    """Per batch: (estimated AUC before labels, realized AUC), read from the instance."""
+    """Per batch: (estimated metric before labels, realized metric), read from the instance."""
     import dagster as dg
 
-    if model != "ecommerce":
-        return {}
+    metric = _metric(model)
     found = {}
     with dg.DagsterInstance.get() as instance:
         records = instance.fetch_materializations(dg.AssetKey([model, "performance"]), limit=500).records
         for record in records:
             metadata = record.asset_materialization.metadata
-            if "performance/estimated_auc" in metadata:
+            if f"performance/estimated_{metric}" in metadata:
                 found[record.partition_key] = (
-                    metadata["performance/estimated_auc"].value,
-                    metadata["performance/auc"].value,
+                    metadata[f"performance/estimated_{metric}"].value,
+                    metadata[f"performance/{metric}"].value,
                 )
     return found
+
+
+def _metric(model: str) -> str:
+    return "auc" if model == "ecommerce" else "rmse"
 
 
 def _oracle(model: str, scenario: str, seed: int, start: dt.date, days: range, rows: int, family: str) -> float:
@@ -131,7 +137,7 @@ def _figures(model: str, scenario: str, seed: int, summary: dict[str, Any], rows
         family = "lightgbm"
         oracle = _oracle(model, scenario, seed, first_production_day, later, rows, family)
         ours = statistics.mean(o.realized_metric for o in summary["outcomes"] if o.day in later)
-        metric = "auc" if model == "ecommerce" else "rmse"
+        metric = _metric(model)
         ratio = ours / oracle if METRIC_DIRECTION[metric] > 0 else oracle / ours
         figures.update(oracle=round(oracle, 4), ours_after=round(ours, 4), vs_oracle=round(ratio, 4))
     return figures
@@ -139,7 +145,7 @@ def _figures(model: str, scenario: str, seed: int, summary: dict[str, Any], rows
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="ecommerce, three scenarios, one seed")
+    parser.add_argument("--quick", action="store_true", help="ecommerce (or --models), three scenarios, one seed")
     parser.add_argument("--models", nargs="+", help="a subset of the example models (default: both)")
     parser.add_argument("--scenarios", nargs="+", help="a subset of the scenarios (default: every one)")
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: 7 11 23)")
@@ -149,7 +155,7 @@ def main() -> None:
     from asset_platform.synthetic import demo_dataset
 
     if quick:
-        plan = [("ecommerce", s) for s in ("covariate", "concept", "nulls")]
+        plan = [(m, s) for m in args.models or ["ecommerce"] for s in ("covariate", "concept", "nulls")]
         seeds, days, rows, stable_days = [7], 10, 1000, 12
     else:
         # A subset (for a partial run on a small machine) keeps the full run's days and rows.
@@ -158,7 +164,9 @@ def main() -> None:
         seeds, days, rows = args.seeds or [7, 11, 23], 20, 2000
         stable_days = args.stable_days or 60
     started = time.perf_counter()
-    results, estimate_errors = [], []
+    results = []
+    estimate_errors: dict[str, list[float]] = {"auc": [], "rmse": []}
+    relative_errors: list[float] = []
     for model, scenario in plan:
         for seed in seeds:
             summary = _run(model, scenario, seed, days, days // 2, rows)
@@ -167,11 +175,14 @@ def main() -> None:
             for key, (estimated, realized) in summary["estimates"].items():
                 day = next(o for o in summary["outcomes"] if o.batch == key)
                 if not day.drifting or scenario == "covariate":
-                    estimate_errors.append(abs(estimated - realized))
+                    estimate_errors[_metric(model)].append(abs(estimated - realized))
+                    if _metric(model) == "rmse" and realized > 0:
+                        relative_errors.append(abs(estimated - realized) / realized)
             print(json.dumps(figures), flush=True)
-    stable = _run("ecommerce", None, seeds[0], stable_days, stable_days - 1, rows)
+    stable_model = plan[0][0] if quick else "ecommerce"  # quick: the model asked for
+    stable = _run(stable_model, None, seeds[0], stable_days, stable_days - 1, rows)
     stable_false = stable["retrains_triggered"]
-    print(json.dumps({"model": "ecommerce", "scenario": f"stable {stable_days} days", "retrains": stable_false}))
+    print(json.dumps({"model": stable_model, "scenario": f"stable {stable_days} days", "retrains": stable_false}))
     # Prior shift counts too: its labels land the day its batch is scored, and a label shift is evidence.
     drifts = [r for r in results if r["scenario"] not in QUALITY]
     delays = [r["detection_delay"] for r in drifts]
@@ -197,7 +208,10 @@ def main() -> None:
                 "undetected": sum(1 for d in delays if d is None),
                 "false_retrains": sum(r["false_retrains"] for r in results) + stable_false,
                 "worst_vs_oracle": min(ratios) if ratios else None,
-                "estimate_mae": round(statistics.mean(estimate_errors), 4) if estimate_errors else None,
+                "estimate_mae": _mean(estimate_errors["auc"]),
+                "regression_estimate_mae": _mean(estimate_errors["rmse"]),
+                "regression_estimate_mape": _mean(relative_errors),
+                "estimated_batches": {metric: len(errors) for metric, errors in estimate_errors.items()},
                 "stable_days": stable_days,
                 "scenarios": sorted({scenario for _, scenario in plan}),
                 "seeds": seeds,
@@ -205,6 +219,10 @@ def main() -> None:
             }
         )
     )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.mean(values), 4) if values else None
 
 
 def _cell(value: Any) -> str:

@@ -141,7 +141,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             "reference_profile": dg.AssetIn(key=names.key(REFERENCE_PROFILE)),
         },
         description=f"{declaration.name}: the champion's prediction for each row of a batch, and the "
-        f"{declaration.metric_name} they let us expect before any label arrives (classification).",
+        f"{declaration.metric_name} they let us expect before any label arrives (the champion's own estimator).",
     )
     def predictions(
         context: dg.AssetExecutionContext,
@@ -152,12 +152,13 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
     ) -> dg.MaterializeResult:
         import pandas as pd
 
-        from asset_platform.lifecycle.scoring import score_rows, unseen_categories
-        from asset_platform.ml.estimation import estimate
+        from asset_platform.lifecycle.estimates import estimate_batch
+        from asset_platform.lifecycle.scoring import feature_matrix, featurize, unseen_categories
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
-        scores = score_rows(model, batch)
+        features = featurize(model, batch)
+        scores = model.predict(features)
         # The champion's holdout metric travels with the scores: realized performance is judged against it.
         frame = pd.DataFrame(
             {
@@ -168,10 +169,15 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             }
         )
         unseen = unseen_categories(model, batch)
-        estimation = reference_profile.get("estimation", {})
         empty = nothing_to_measure(declaration, batch)
-        estimated = None if empty else estimate(declaration.metric_name, scores, estimation.get("calibration"))
+        # The champion's own estimator (stored with its version), never one left from a previous champion.
+        found = estimate_batch(
+            declaration.metric_name, model, pointer.version, reference_profile, scores, feature_matrix(model, features)
+        )
+        estimated = None if empty else found.value
         frame["estimated_metric"] = float("nan") if estimated is None else estimated
+        frame["estimate_reference"] = float("nan") if found.reference is None else found.reference
+        frame["estimator_version"] = found.estimator_version
         frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
         frame["reference_label_std"] = float(reference_profile.get("label_reference_std", float("nan")))
         extra: dict[str, Any] = _explanations(model, batch, frame, pointer.version)
@@ -179,8 +185,11 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             extra.update(_shadow_scores(context, registry, batch, frame, pointer))
         if estimated is not None:
             extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(estimated)
+            extra["estimator_version"] = found.estimator_version
         elif empty:
             extra["estimate"] = empty
+        elif found.note:
+            extra["estimate"] = found.note
         return dg.MaterializeResult(
             value=frame,
             metadata={
@@ -290,6 +299,8 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         metadata["metric"] = metric
         metadata["labeled_rows"] = dg.MetadataValue.int(len(joined))
         metadata["champion_version"] = str(joined["champion_version"].iloc[0])
+        if "estimator_version" in joined and estimated == estimated:
+            metadata["estimator_version"] = str(joined["estimator_version"].iloc[0])
         return dg.MaterializeResult(value=table, metadata=metadata)
 
     return performance
@@ -343,15 +354,22 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         )
 
     def _estimation(model, holdout) -> dict[str, Any]:
-        """Calibration of the champion's scores on its own holdout, for label-free estimates."""
-        if declaration.task != "binary_classification" or holdout.empty:
-            return {}
-        from asset_platform.lifecycle.scoring import score_rows
-        from asset_platform.ml.estimation import calibrate, estimated_auc, fit_calibration
+        """The champion's label-free estimator, for what the UI shows: its holdout figures.
 
-        scores, labels = score_rows(model, holdout), holdout[declaration.label_column].to_numpy()
-        calibration = fit_calibration(scores, labels)
-        return {"calibration": calibration, "holdout_estimate": estimated_auc(calibrate(scores, calibration))}
+        A model carries its own estimator (fitted when it was trained); only one stored before that gets
+        one fitted here, on its holdout, which the predictions step uses for that model version alone.
+        """
+        own = model.extra.get("estimation")
+        if own is not None:
+            return {"stored_with_model": True, "holdout": own.get("holdout", {})}
+        if holdout.empty:
+            return {}
+        from asset_platform.lifecycle.scoring import featurize, fit_model_estimator
+
+        featurized = featurize(model, holdout).assign(
+            **{declaration.label_column: holdout[declaration.label_column].to_numpy()}
+        )
+        return fit_model_estimator(model, featurized, declaration.label_column)
 
     return reference_profile
 
@@ -480,7 +498,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         if estimated != estimated:
             return None
         record["estimated_metric"] = round(estimated, 4)
-        reference = reference_profile.get("estimation", {}).get("holdout_estimate")
+        reference = _estimate_reference(predictions, reference_profile)
         if not declaration.monitoring.use_estimated_performance or reference is None or not record.get("judged"):
             return None
         drop = degradation(declaration.metric_name, reference, estimated)
@@ -488,6 +506,20 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             return None
         record.update(drift_detected=True, status="error")
         record["drifted_features"] = sorted({*record.get("drifted_features", []), "estimated_performance"})
-        return f"estimated {declaration.metric_name} {estimated:.3f} is {drop:.3f} below the holdout's {reference:.3f}"
+        from asset_platform.ml.metrics import METRIC_DIRECTION
+
+        # degradation() is absolute for AUC and relative for error metrics: say it in the metric's own terms.
+        worse = f"{drop:.3f} below" if METRIC_DIRECTION[declaration.metric_name] > 0 else f"{drop:.0%} above"
+        return f"estimated {declaration.metric_name} {estimated:.3f} is {worse} the holdout's {reference:.3f}"
+
+    def _estimate_reference(predictions, reference_profile: dict) -> float | None:
+        """The holdout figure of the estimator that made the batch's estimate (same model, same estimator)."""
+        from asset_platform.ml.estimation import holdout_estimate
+
+        if "estimate_reference" in predictions:
+            reference = float(predictions["estimate_reference"].iloc[0])
+            return reference if reference == reference else None
+        # Predictions stored before they carried it: the reference profile's (classification only then).
+        return holdout_estimate(reference_profile.get("estimation"), declaration.metric_name)
 
     return drift

@@ -120,6 +120,11 @@ def train_model(
         trained.model.extra["declaration"]["tuned_from"] = {"study": tuning["study"], "trial": int(tuning["trial"])}
     splits = {"train": fit, "valid": valid, "holdout": holdout_set}
     trained.model.metrics = {**score_splits(trained.model, pipeline.label_column, splits), **trained.counts}
+    # The label-free estimator is part of the model version: a batch is always estimated with the estimator
+    # of the model that scored it, whichever model is champion and whenever the reference profile is rebuilt.
+    from asset_platform.lifecycle.scoring import fit_model_estimator
+
+    trained.model.extra["estimation"] = fit_model_estimator(trained.model, holdout_set, pipeline.label_column)
     return trained, usage
 
 

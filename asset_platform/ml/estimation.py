@@ -1,13 +1,23 @@
-"""Performance before labels: confidence-based estimation from the model's own calibrated scores.
+"""Performance before labels: estimates of a batch's metric from the model's own output.
 
-A calibrated classifier's score is the probability that the row is positive, so
+Classification (confidence-based estimation, the idea of NannyML's CBPE): a
+calibrated classifier's score is the probability that the row is positive, so
 the expected confusion matrix at every threshold, and with it the expected ROC
-curve and AUC, follow from the scores alone (the idea of NannyML's CBPE). The
-scores are first calibrated with an isotonic map fitted on the champion's
-holdout, where labels are known, and stored as a small piecewise-linear table
-with the reference profile. The estimate tracks performance changes caused by
-covariate shift; a concept change that leaves the scores' distribution alone is
-invisible to it and shows only when labels land.
+curve and AUC, follow from the scores alone. The scores are first calibrated
+with an isotonic map fitted on the model's holdout, where labels are known,
+stored as a small piecewise-linear table.
+
+Regression (direct loss estimation, the idea of NannyML's DLE): a small
+LightGBM "nuisance" model, fitted on the holdout, predicts each row's squared
+and absolute error from the model's features and its prediction; a batch's
+estimated RMSE is the root of the mean predicted squared error, its MAE the
+mean predicted absolute error. Both nuisance models are stored as LightGBM text.
+
+Either estimator is fitted when the model is trained (`fit_estimator`) and
+stored in the model itself, so the estimate of a batch is always made with the
+estimator of the model that scored it. Both track performance changes caused by
+covariate shift; a concept change that leaves the inputs' distribution alone is
+invisible to them and shows only when labels land.
 """
 
 from __future__ import annotations
@@ -50,8 +60,109 @@ def estimated_auc(probabilities: np.ndarray) -> float:
     return float(np.trapezoid(tpr, fpr))
 
 
-def estimate(metric: str, scores: np.ndarray, calibration: dict[str, Any] | None) -> float | None:
-    """The label-free estimate of `metric` for a batch, or None where none exists (regression)."""
-    if metric != "auc":
+# The error each regression metric averages, and how a batch's mean of it becomes the metric.
+_LOSSES = {"rmse": (lambda e: e * e, np.sqrt), "mae": (np.abs, lambda m: m)}
+# Small and heavily regularized: it learns where the model errs, from a few thousand holdout rows.
+_NUISANCE_PARAMS = {
+    "objective": "regression",
+    "learning_rate": 0.1,
+    "num_leaves": 8,
+    "min_data_in_leaf": 40,
+    "feature_fraction": 0.9,
+    "lambda_l2": 1.0,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": 1,
+    "seed": 0,
+    "verbose": -1,
+}
+_NUISANCE_ROUNDS = 60
+# Fewer holdout rows than this give a nuisance model too noisy to be worth an estimate.
+MIN_ROWS = 50
+
+
+def fit_estimator(task: str, features: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """The label-free estimator of a model, fitted on its holdout: `features` is the model's own
+    feature matrix of the holdout rows, `predictions` its output on them, `labels` their truth.
+
+    Returns {} when the holdout is too small to fit one (fewer than `MIN_ROWS` rows, or one class).
+    """
+    predictions = np.asarray(predictions, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    if len(labels) < MIN_ROWS:
+        return {}
+    if task == "binary_classification":
+        if len(np.unique(labels)) < 2:
+            return {}
+        calibration = fit_calibration(predictions, labels)
+        return {
+            "method": "cbpe",
+            "calibration": calibration,
+            "holdout": {"auc": round(estimated_auc(calibrate(predictions, calibration)), 6)},
+        }
+    return _fit_loss_models(np.asarray(features, dtype=np.float32), predictions, labels)
+
+
+def _fit_loss_models(features: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    import lightgbm
+
+    inputs = _nuisance_inputs(features, predictions)
+    errors = labels - predictions
+    models = {}
+    for metric, (loss, _aggregate) in _LOSSES.items():
+        data = lightgbm.Dataset(inputs, loss(errors), params={"verbose": -1})
+        booster = lightgbm.train(_NUISANCE_PARAMS, data, num_boost_round=_NUISANCE_ROUNDS)
+        models[metric] = booster.model_to_string()
+    estimator: dict[str, Any] = {"method": "dle", "features": int(features.shape[1]), "loss_models": models}
+    # The holdout's own estimate, the figure a batch's estimate is compared with (an L2 booster keeps the
+    # mean of what it fits, so this is close to the realized holdout metric).
+    estimator["holdout"] = {m: round(v, 6) for m, v in estimate_all(estimator, predictions, features).items()}
+    return estimator
+
+
+def _nuisance_inputs(features: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.asarray(features, dtype=np.float32), np.asarray(predictions, dtype=np.float32)])
+
+
+def estimate_all(estimator: dict[str, Any], predictions: np.ndarray, features: np.ndarray | None = None) -> dict:
+    """Every metric `estimator` can estimate for a batch, by name ({} when it estimates none)."""
+    if not estimator:
+        return {}
+    if estimator.get("method", "cbpe") == "cbpe":
+        return {"auc": estimated_auc(calibrate(predictions, estimator.get("calibration")))}
+    if features is None:
+        raise ValueError("a regression estimate needs the batch's feature matrix beside its predictions")
+    features = np.asarray(features, dtype=np.float32)
+    if features.ndim != 2 or features.shape[1] != estimator["features"]:
+        raise ValueError(
+            f"the loss estimator was fitted on {estimator['features']} features, the batch has "
+            f"{features.shape[1] if features.ndim == 2 else features.ndim}: estimate with the model that was "
+            "stored with it"
+        )
+    if len(features) == 0:
+        return {}
+    import lightgbm
+
+    inputs = _nuisance_inputs(features, predictions)
+    found = {}
+    for metric, text in estimator["loss_models"].items():
+        predicted = np.clip(lightgbm.Booster(model_str=text).predict(inputs), 0.0, None)  # a loss is never < 0
+        found[metric] = float(_LOSSES[metric][1](predicted.mean()))
+    return found
+
+
+def estimate(
+    metric: str, estimator: dict[str, Any] | None, predictions: np.ndarray, features: np.ndarray | None = None
+) -> float | None:
+    """The label-free estimate of `metric` for a batch, or None where `estimator` makes none."""
+    value = estimate_all(estimator or {}, predictions, features).get(metric)
+    return None if value is None or value != value else value
+
+
+def holdout_estimate(estimator: dict[str, Any] | None, metric: str) -> float | None:
+    """The estimator's estimate of `metric` on the holdout it was fitted on: what a batch's is judged against."""
+    if not estimator:
         return None
-    return estimated_auc(calibrate(scores, calibration))
+    if "holdout" in estimator:
+        return estimator["holdout"].get(metric)
+    return estimator.get("holdout_estimate") if metric == "auc" else None  # stored before regression estimates
