@@ -13,7 +13,10 @@ names the run with `retrain_run_key`. Rules, newest batch first:
 * `consecutive_batches` drifted batches in a row are needed;
 * after a retrain, only later batches count as evidence, at least
   `cooldown_batches` judged batches must have arrived, and `cooldown_hours`
-  must have passed.
+  must have passed;
+* a retrain that failed is no retrain: the cooldown runs from the last one that
+  succeeded, but its evidence is spent (`spent_batch`): the same batches would
+  derive the same run key, which Dagster never launches twice.
 """
 
 from __future__ import annotations
@@ -51,17 +54,20 @@ def should_retrain(
     last_retrain_batch: str | None = None,
     last_retrain_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    spent_batch: str | None = None,
 ) -> Decision:
     """Decide from `history` (oldest first) whether to retrain now.
 
     `last_retrain_batch` is the newest evidence key of the previous retrain;
     if it is not in `history`, the history is taken to start after it (a
     sensor may trim its cursor at each retrain). Naive datetimes are read as UTC;
-    `now` defaults to the current time.
+    `now` defaults to the current time. `spent_batch`: the newest evidence key of a
+    retrain that failed; only later batches are evidence, while the cooldown still
+    counts from the last retrain that succeeded.
     """
     check_policy(policy)
     records = _since(list(map(as_record, history)), last_retrain_batch)
-    streak, stop = _streak(records, policy)
+    streak, stop = _streak(_since(records, spent_batch), policy)
     evidence = tuple(record["batch_key"] for record in streak)
     if len(streak) < policy.consecutive_batches:
         found = f"{len(streak)} of {policy.consecutive_batches} consecutive drifted batches"

@@ -50,20 +50,29 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         for stale in arrived[:-_HISTORY_LIMIT]:
             del records[stale]
         history = [records[key] for key in arrived[-_HISTORY_LIMIT:]]
+        _settle_pending_retrain(context.instance, state)
         last_at = state.get("last_retrain_at")
         decision = should_retrain(
             history,
             policy,
             last_retrain_batch=state.get("last_retrain_batch"),
             last_retrain_at=dt.datetime.fromisoformat(last_at) if last_at else None,
+            spent_batch=state.get("spent_batch"),
         )
         if not decision.retrain:
             return dg.SensorResult(cursor=dump_cursor(state), skip_reason=decision.reason)
         evidence = decision.confirming(policy)
         reference = records[evidence[-1]].get("reference_version", "")
+        run_key = retrain_run_key(declaration.name, reference, evidence)
+        # Counted as a retrain now (a tick must not ask twice); taken back if the run fails.
+        state["pending_retrain"] = {
+            "run_key": run_key,
+            "batch": decision.evidence[-1],
+            "previous_batch": state.get("last_retrain_batch"),
+            "previous_at": state.get("last_retrain_at"),
+        }
         state["last_retrain_batch"] = decision.evidence[-1]
         state["last_retrain_at"] = dt.datetime.now(dt.UTC).isoformat()
-        run_key = retrain_run_key(declaration.name, reference, evidence)
         tags = {
             TRIGGER_TAG: trigger,
             EVIDENCE_TAG: ",".join(evidence),
@@ -105,6 +114,23 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         )
 
     return drift_retrain_sensor
+
+
+def _settle_pending_retrain(instance: dg.DagsterInstance, state: dict[str, Any]) -> None:
+    """A requested retrain that failed for good does not count for the cooldown; its evidence stays spent."""
+    from asset_platform.sensors.retries import review
+
+    pending = state.get("pending_retrain")
+    if pending is None:
+        return
+    outcome = review(instance, pending["run_key"]).state
+    if outcome == "done":
+        state.pop("pending_retrain")
+        state.pop("spent_batch", None)
+    elif outcome == "failed":  # failed, and Dagster's run-retry policy will not run it again
+        state.pop("pending_retrain")
+        state["last_retrain_batch"], state["last_retrain_at"] = pending["previous_batch"], pending["previous_at"]
+        state["spent_batch"] = pending["batch"]
 
 
 def arrival_order(instance: dg.DagsterInstance, partitions_name: str, keys) -> list[str]:

@@ -158,3 +158,40 @@ def test_demo_drift_retrains_on_the_second_covariate_day_through_json_records(de
         decisions.append(should_retrain(cursor, POLICY))
     assert [d.retrain for d in decisions] == [False, False, False, True]
     assert decisions[-1].evidence == ("2026-02-03", "2026-02-04")
+
+
+def test_a_failed_retrain_does_not_count_for_the_cooldown_but_its_evidence_stays_spent() -> None:
+    history = [_record(f"d{i}", True) for i in range(1, 6)]
+    # Retrained (successfully) after d1; the retrain asked for after d3 failed; d4 and d5 drifted since.
+    counted = should_retrain(history, POLICY, last_retrain_batch="d3")
+    assert not counted.retrain and counted.reason.startswith("cooldown: 2 judged batches")  # the failure counted
+    decision = should_retrain(history, POLICY, last_retrain_batch="d1", spent_batch="d3")
+    assert decision.retrain and decision.evidence == ("d4", "d5")  # never d2, d3 again: their run key is used
+
+
+def test_the_sensor_takes_back_a_retrain_whose_run_failed_for_good() -> None:
+    import dagster as dg
+
+    from asset_platform.sensors.drift_retrain import _settle_pending_retrain
+
+    @dg.op
+    def breaks() -> None:
+        raise dg.Failure("the history breaks the data contract", allow_retries=False)
+
+    @dg.job
+    def retraining() -> None:
+        breaks()
+
+    earlier = "2026-03-01T12:00:00+00:00"
+    with dg.DagsterInstance.ephemeral() as instance:
+        retraining.execute_in_process(instance=instance, tags={"dagster/run_key": "k1"}, raise_on_error=False)
+        state = {
+            "last_retrain_batch": "d3",
+            "last_retrain_at": "2026-03-05T12:00:00+00:00",
+            "pending_retrain": {"run_key": "k1", "batch": "d3", "previous_batch": "d1", "previous_at": earlier},
+        }
+        _settle_pending_retrain(instance, state)
+        assert state == {"last_retrain_batch": "d1", "last_retrain_at": earlier, "spent_batch": "d3"}
+        waiting = {"pending_retrain": {"run_key": "not-launched-yet", "batch": "d9"}}
+        _settle_pending_retrain(instance, waiting)
+        assert "pending_retrain" in waiting
