@@ -76,7 +76,7 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
 
         lineup = lineup_for(registry, names)
         trigger = describe_trigger(context.run.tags)
-        current = lineup.champion()
+        current = _current_champion(context, lineup, config)
         if config.action == "gate":
             holdout = holdout_rows(dataset, FeaturePipeline.from_dict(feature_pipeline))
             pointer, decision, details = _gate(
@@ -211,12 +211,30 @@ def _shadow_metadata(names: LifecycleNames, tags: dict[str, str]) -> dict[str, A
 
 
 def _previous_champion(lineup: ModelLineup, current: ChampionPointer | None) -> ModelVersion:
-    """The champion before the current one, skipping materializations that kept it."""
-    if current is None:
+    """The latest earlier champion whose model bytes are intact, skipping materializations that kept one.
+
+    Pointers whose own bytes are lost are skipped, and so are champions whose model is lost: a rollback
+    goes to a model that can serve, whatever happened to the current one or to the ones in between.
+    """
+    from asset_platform.storage.store import IntegrityError
+
+    history = lineup.champion_history()  # changes whose pointer bytes are lost are left out
+    if not history:
         raise dg.Failure("nothing to roll back: there is no champion yet")
-    for _record, pointer in reversed(lineup.champion_history()):
-        if pointer.version != current.version:
-            return lineup.find(pointer.version)
+    skipped: dict[str, str] = {}
+    for _record, pointer in reversed(history):
+        if (current is not None and pointer.version == current.version) or pointer.version in skipped:
+            continue
+        target = lineup.find(pointer.version)
+        try:
+            lineup.store.ensure_local(target.record, full_check=True)
+        except IntegrityError as error:
+            skipped[pointer.version] = str(error)
+            continue
+        return target
+    if skipped:
+        lost = "; ".join(f"{version[:12]}: {why}" for version, why in skipped.items())
+        raise dg.Failure(f"nothing to roll back to: every earlier champion's model is lost ({lost})")
     raise dg.Failure("nothing to roll back to: the current champion is the only one there has been")
 
 
@@ -230,6 +248,22 @@ def _pointer(version: ModelVersion, reason: str, trigger: str) -> ChampionPointe
         changed_by=trigger,
         changed_at=now_iso(),
     )
+
+def _current_champion(context: dg.AssetExecutionContext, lineup: ModelLineup, config: ChampionConfig):
+    """The champion pointer; for a change by hand, None with a warning where its stored bytes are lost.
+
+    A rollback or promotion is what repairs a lost champion, so it must not need the lost bytes itself.
+    """
+    from asset_platform.storage.store import IntegrityError
+
+    try:
+        return lineup.champion()
+    except IntegrityError as error:
+        if config.action not in ("rollback", "promote"):
+            raise
+        context.log.warning(f"the current champion pointer cannot be read ({error}); {config.action} goes on")
+        return None
+
 
 
 def _outcome(

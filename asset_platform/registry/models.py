@@ -101,12 +101,17 @@ class ModelLineup:
         history = self.store.catalog.history(self.champion_path, None)
         if last is not None:
             history = history[-last:] if last > 0 else []
-        # Rejections repeat the same pointer: read each distinct version once.
-        pointers = {
-            md5: ChampionPointer.from_dict(self.store.get(self.champion_path, None, md5))
-            for md5 in {r.md5 for r in history}
-        }
-        return [(record, pointers[record.md5]) for record in history]
+        # Rejections repeat the same pointer: read each distinct version once. One whose bytes are lost
+        # (cache and remote) is left out, so the rest of the history, and a rollback, stay usable.
+        from asset_platform.storage.store import IntegrityError
+
+        pointers = {}
+        for md5 in {r.md5 for r in history}:
+            try:
+                pointers[md5] = ChampionPointer.from_dict(self.store.get(self.champion_path, None, md5))
+            except IntegrityError:
+                continue
+        return [(record, pointers[record.md5]) for record in history if record.md5 in pointers]
 
     def _manifest(self, record: VersionRecord) -> dict[str, Any]:
         """The version's model.json; a version whose bytes are lost or damaged is listed with why."""

@@ -6,6 +6,7 @@ the registry. It knows nothing of Dagster: an asset is a list of key parts.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -27,6 +28,7 @@ from asset_platform.storage.formats import (
 from asset_platform.storage.hashing import md5_file
 from asset_platform.storage.remote import DvcRemote, RemoteError
 
+_log = logging.getLogger(__name__)
 # Staging leftovers of killed writers older than this are removed on start.
 _STALE_STAGING_S = 3600
 # Objects up to this size are md5-checked on every load. Measured (one core, warm page
@@ -213,7 +215,11 @@ class AssetStore:
             )
 
     def _refetch(self, record: VersionRecord, oid: str) -> None:
-        """Replace a cache object by the remote's copy, hashed in full before it is used."""
+        """Replace a cache object by the remote's copy, hashed in full before it is used.
+
+        Where the remote has no good copy either, any workspace copy whose hash matches restores it
+        (see storage/workspace_copies.py), said so in the log.
+        """
         path = self.cache.path(oid)
         where = f"{record.label} version {record.data_version}"
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -221,10 +227,11 @@ class AssetStore:
         try:
             self.remote.fetch(oid, fetched)
         except RemoteError as error:
-            raise IntegrityError(
-                f"{where}: cache object {path} is missing or damaged and could not be refetched: {error}"
-            ) from error
-        if md5_file(fetched) != oid.removesuffix(DIR_SUFFIX):
+            if not self._restore_from_workspace(record, oid, fetched):
+                raise IntegrityError(
+                    f"{where}: cache object {path} is missing or damaged and could not be refetched: {error}"
+                ) from error
+        if md5_file(fetched) != oid.removesuffix(DIR_SUFFIX) and not self._restore_from_workspace(record, oid, fetched):
             fetched.unlink()
             raise IntegrityError(f"{where}: cache object {path} is damaged and the remote's copy of {oid} is too")
         # The damaged file stays in place until the good copy replaces it in one rename.
@@ -233,6 +240,27 @@ class AssetStore:
             folder = self.catalog.folder(record.asset.split("/"), record.partition)
             if (folder / f"{record.entry_name}.dvc").exists():
                 self.catalog.link_entry(folder, record)
+
+    def _restore_from_workspace(self, record: VersionRecord, oid: str, target: Path) -> bool:
+        """Write a workspace copy of `oid` whose hash matches to `target`; False when there is none."""
+        from asset_platform.storage.workspace_copies import copy_from_workspace
+
+        folder = self.catalog.folder(record.asset.split("/"), record.partition)
+        source = copy_from_workspace(folder, record, oid, target)
+        if source is None:
+            return False
+        _log.warning(
+            "%s version %s: object %s was lost from the cache and the remote; restored from the workspace copy %s",
+            record.label,
+            record.data_version,
+            oid,
+            source,
+        )
+        try:  # the remote lacked it too: it gets its copy back (a repair, even for a read-only store)
+            self.remote.push([(target, oid)])
+        except RemoteError as error:
+            _log.warning("object %s restored locally but not pushed to the remote: %s", oid, error)
+        return True
 
     def verify_record(self, record: VersionRecord) -> list[Damage]:
         """Hash every object of one version in full and refetch the damaged ones from the remote."""

@@ -211,25 +211,35 @@ def files_bytes(folder: Path) -> int:
     return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def stored_objects(home: PlatformHome, asset_path: list[str], partition: str | None = None) -> list[Path]:
-    """The cache and remote objects of the latest version of an asset (partition) in `home`."""
+def stored_objects(
+    home: PlatformHome,
+    asset_path: list[str],
+    partition: str | None = None,
+    workspace: bool = True,
+    version: str | None = None,
+) -> list[Path]:
+    """Every copy of the latest (or `version`) version of an asset (partition) in `home`: its cache and
+    remote objects and, with `workspace`, its DVC workspace files (the last copy a restore can use)."""
     from asset_platform.storage import AssetStore
 
     store = AssetStore(home.dvc_workspace)
-    record = store.record(asset_path, partition)
+    record = store.record(asset_path, partition, version)
     paths = []
     for oid in [record.md5, *(md5 for md5, _size in record.files.values())]:
         paths += [store.cache.path(oid), home.dvc_remote / "files" / "md5" / oid[:2] / oid[2:]]
+    if workspace:
+        entry = store.catalog.folder(asset_path, partition) / record.entry_name
+        paths += [entry / relpath for relpath in record.files] if record.is_dir else [entry]
     return [path for path in paths if path.exists()]
 
 
-def champion_objects(state: LoopState, home: PlatformHome) -> list[Path]:
-    """The cache and remote objects of the champion model's version."""
+def champion_objects(state: LoopState, home: PlatformHome, workspace: bool = True) -> list[Path]:
+    """Every copy of the champion model's version (see `stored_objects`)."""
     from asset_platform.lifecycle.champion import lineup_for
 
     champion = lineup_for(state.defs.resources["registry"], state.names).champion()
     assert champion is not None
-    return stored_objects(home, champion.model_asset.split("/"))
+    return stored_objects(home, champion.model_asset.split("/"), workspace=workspace, version=champion.version)
 
 
 def hide(paths: list[Path], aside: Path) -> list[tuple[Path, Path]]:
