@@ -153,7 +153,7 @@ def _pyproject_target(path: Path) -> ProjectTarget | None:
     if dg_tool.get("directory_type") == "project" and project and project.get("root_module"):
         module = project.get("code_location_target_module") or f"{project['root_module']}.definitions"
         working = root / "src" if (root / "src" / project["root_module"].split(".")[0]).is_dir() else root
-        name = tomllib.loads(path.read_text()).get("project", {}).get("name") or root.name
+        name = project.get("code_location_name") or root.name  # as dg names it (the project folder)
         return ProjectTarget(root, (LocationTarget(name, working, module=module),), f"{path} [tool.dg]")
     return None
 
