@@ -109,6 +109,17 @@ class LoopResult:
         return [r.get("decision", "failed") for r in self.retrains]
 
 
+def declared_model(name: str, start: Path | None = None) -> ModelDeclaration:
+    """The declaration named `name` in the Dagster project found from `start` (default: the current folder),
+    found as the `asset-platform` commands find it (pyproject.toml, workspace.yaml)."""
+    from asset_platform.project.locate import find_project, load_project
+
+    declarations = load_project(find_project(start)).declarations
+    if name not in declarations:
+        raise LookupError(f"no declared model is named {name!r}; declared: {', '.join(sorted(declarations)) or 'none'}")
+    return declarations[name]
+
+
 def start_loop(declaration: ModelDeclaration, resources: dict[str, Any], instance: dg.DagsterInstance) -> LoopState:
     """The loop's state for `declaration` on `instance`: its definitions built with `resources`, nothing run."""
     from asset_platform.lifecycle import lifecycle_names
