@@ -37,15 +37,23 @@ def import_object(path: str) -> Any:
 
 
 def contract_schema(
-    declaration: ModelDeclaration, with_label: bool | None = None, arriving: bool = False
+    declaration: ModelDeclaration,
+    with_label: bool | None = None,
+    *,
+    learned_until: Any = None,
+    now: Any = None,
 ) -> pa.DataFrameSchema:
     """The pandera schema every history file and production batch is validated with.
 
     `with_label`: True requires the label, False forbids nothing but ignores it
-    (production batches arrive without it), None makes it optional. `arriving`: a
-    production batch as it lands, whose times are also bounded in the past
-    (`max_past_skew_days`); history and batches re-read for retraining are not,
-    since they grow old by design.
+    (production batches arrive without it), None makes it optional.
+    `learned_until`: for a production batch as it lands, the newest event time the
+    champion learned from (`lifecycle.past_bound`); its times are then bounded in the
+    past too, `max_past_skew_days` before that, never before the wall clock, so a
+    batch on a fixed date is judged the same whatever day it is. None (no champion
+    yet; history and batches re-read for retraining, which grow old by design): no
+    past bound. `now`: the instant the future bound counts from (default: the wall
+    clock when validating; a row from the future is always wrong).
     """
     import pandas as pd
     import pandera.pandas as pa
@@ -69,27 +77,44 @@ def contract_schema(
         # No row may come from the future (beyond a skew): a 2099 timestamp would anchor
         # every time window and time split on nothing.
         horizon = pd.Timedelta(hours=declaration.max_future_skew_hours)
+        fixed_now = None if now is None else _utc_instant(now)
         checks = [
             pa.Check(
-                lambda s: s <= pd.Timestamp.now(tz="UTC") + horizon,
+                lambda s: s <= (fixed_now if fixed_now is not None else pd.Timestamp.now(tz="UTC")) + horizon,
                 element_wise=False,
                 name=f"not_after_now_plus_{declaration.max_future_skew_hours:g}h",
             )
         ]
-        if arriving and declaration.max_past_skew_days is not None:
-            # Nor, when it arrives, from far in the past: a batch dated years back would be judged against
-            # today's model and its start would become a drift-triggered retrain's window.
-            days = declaration.max_past_skew_days
-            reach = pd.Timedelta(days=days) + _PERIOD_LENGTH.get(_time_dtype(declaration), pd.Timedelta(0))
+        if learned_until is not None and declaration.max_past_skew_days is not None:
+            # Nor, when it arrives, from far before the champion's data: a batch dated years back would be
+            # judged against a model of another era and its start would become a drift-triggered retrain's
+            # window. Anchored on data, not the clock, so fixed-date data never ages into quarantine.
+            floor = _utc_instant(learned_until) - past_reach(declaration)
             checks.append(
                 pa.Check(
-                    lambda s: s >= pd.Timestamp.now(tz="UTC") - reach,
+                    lambda s: s >= floor,
                     element_wise=False,
-                    name=f"not_before_now_minus_{days:g}d",
+                    name=f"not_before_champion_data_minus_{declaration.max_past_skew_days:g}d",
                 )
             )
         schema = schema.update_column(time, checks=[*schema.columns[time].checks, *checks])
     return schema
+
+
+def past_reach(declaration: ModelDeclaration) -> Any:
+    """How far before the champion's newest data a row may be timed: `max_past_skew_days`, plus one period
+    for a date, month or year (read as the instant it starts: a period that ended within the bound passes)."""
+    import pandas as pd
+
+    days = declaration.max_past_skew_days or 0.0
+    return pd.Timedelta(days=days) + _PERIOD_LENGTH.get(_time_dtype(declaration), pd.Timedelta(0))
+
+
+def _utc_instant(value: Any) -> Any:
+    import pandas as pd
+
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _time_dtype(declaration: ModelDeclaration) -> str:

@@ -235,8 +235,10 @@ class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
     max_past_skew_days: float | None = Field(
         default=365.0,
         gt=0,
-        description="A production batch with rows timed (a period: ended) further than this before the wall clock "
-        "is quarantined when it arrives (None: no bound). History and re-read labeled batches are not bounded.",
+        description="A production batch with rows timed (a period: ended) further than this before the newest "
+        "data the champion learned from (the end of its training window; not the wall clock, so data on fixed "
+        "dates never ages into quarantine) is quarantined when it arrives. No bound before a first champion, "
+        "nor with None. History and re-read labeled batches are not bounded.",
     )
 
     @field_validator("schema_class", mode="before")

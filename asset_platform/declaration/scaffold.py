@@ -27,7 +27,7 @@ attributes:
   metric: auc                        # auc, log_loss, brier (classification); rmse, mae (regression)
   id_column: id                      # REQUIRED: unique per row; labels arrive later by this id
   label_column: label                # REQUIRED: what the model predicts
-  time_column: event_time            # REQUIRED: when the row happened (splits and windows follow it)
+  time_column: event_time            # when the row happened: datetime, date, year or month (absent: landing time)
   columns:                           # REQUIRED (or schema_class: my_pkg.schemas:MySchema): the data contract
     - {{name: id, dtype: str}}
     - {{name: event_time, dtype: datetime}}

@@ -67,8 +67,9 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
         description=f"{declaration.name}: one production batch as landed (labels arrive later). A batch that "
         "breaks the contract fails the blocking check, so nothing scores or judges drift on it, and is quarantined.",
     )
-    def batches(context: dg.AssetExecutionContext, landing: LandingZone):
+    def batches(context: dg.AssetExecutionContext, landing: LandingZone, registry: ModelRegistry):
         from asset_platform.declaration.contract import contract_schema, normalize_times
+        from asset_platform.lifecycle.past_bound import champion_learned_until, past_bound_note
         from asset_platform.validation.checks import check_against_schema
 
         model_landing, batch = landing.for_model(declaration), context.partition_key
@@ -90,19 +91,24 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
             frame = frame.drop(columns=[declaration.label_column])
             metadata["dropped_label_column"] = declaration.label_column
             context.log.warning(f"batch {batch} carries the label {declaration.label_column!r}: dropped")
-        # As it arrives, the batch's times are bounded in the past too (`max_past_skew_days`).
-        schema = contract_schema(declaration, with_label=False, arriving=True)
+        # As it arrives, the batch's times are bounded in the past too: `max_past_skew_days` before the newest
+        # data the champion learned from (none before a first champion), never before the wall clock.
+        learned_until = champion_learned_until(registry, names)
+        schema = contract_schema(declaration, with_label=False, learned_until=learned_until)
         frame = normalize_times(frame, declaration)
         report = check_against_schema(frame, schema, inplace=True)  # the frame is this step's own
         metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
+        if learned_until is not None:
+            metadata["champion_data_until"] = learned_until.isoformat()
         if not report.passed:
-            moved = model_landing.quarantine_file(model_landing.batch_path(batch), f"batch {batch}: {report.summary()}")
+            problems = f"{report.summary()}{past_bound_note(declaration, frame, learned_until)}"
+            moved = model_landing.quarantine_file(model_landing.batch_path(batch), f"batch {batch}: {problems}")
             from asset_platform.access.masking import mask_frame, sensitive_columns
 
             sample = mask_frame(report.failing_sample.head(5), sensitive_columns(declaration))  # no raw PII
             metadata["failing_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
             metadata["quarantined_to"] = dg.MetadataValue.path(str(moved))
-            context.log.error(f"batch {batch} breaks the data contract: {report.summary()}; file moved to {moved}")
+            context.log.error(f"batch {batch} breaks the data contract: {problems}; file moved to {moved}")
         check = dg.AssetCheckResult(
             check_name=BATCH_CONTRACT_CHECK,
             passed=report.passed,

@@ -1,8 +1,8 @@
 """Data without a per-row timestamp: a time column that is a date or a period (a year, a year-month), or no
 time column at all (rows timed by their file's landing); and event times bounded in the past as they arrive.
 
-The census-like data here is dated relative to today, so the past bound (`max_past_skew_days`) judges it
-the same whenever the suite runs.
+The past bound (`max_past_skew_days`) counts from the newest data the champion learned from, never from
+today, so data on fixed dates (the demo's) is judged the same whenever the suite runs.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.features import SplitConfig, learning_window
 from asset_platform.lifecycle.names import DRIFT, PREDICTIONS, TRAINING_SET
+from asset_platform.lifecycle.past_bound import champion_learned_until
 from asset_platform.resources.local import local_resources
 from asset_platform.validation.checks import check_against_schema
 from definitions import build_definitions
+from tests.hardening import helpers as demo
 
 THIS_YEAR = dt.date.today().year
 ROWS = 400
@@ -94,8 +96,13 @@ def land(folder: Path, name: str, frame: pd.DataFrame, landed: dt.datetime | Non
     return path
 
 
-def _summary(declaration: ModelDeclaration, frame: pd.DataFrame, arriving: bool = False) -> str:
-    schema = contract_schema(declaration, with_label=True, arriving=arriving)
+def _summary(
+    declaration: ModelDeclaration,
+    frame: pd.DataFrame,
+    learned_until: pd.Timestamp | None = None,
+    now: pd.Timestamp | None = None,
+) -> str:
+    schema = contract_schema(declaration, with_label=True, learned_until=learned_until, now=now)
     return check_against_schema(normalize_times(frame, declaration), schema).summary()
 
 
@@ -143,14 +150,38 @@ def test_a_declaration_without_a_time_column_needs_files_to_time_its_rows() -> N
 # -- the past bound and the retraining window --------------------------------------------------------
 
 
-def test_a_batch_dated_years_back_is_refused_on_arrival_naming_the_time_column() -> None:
+# A census champion whose newest survey year is 2025, judged from a day long after it.
+CHAMPION_DATA_UNTIL = pd.Timestamp("2025-01-01", tz="UTC")
+FAR_FUTURE = pd.Timestamp("2040-06-01", tz="UTC")
+
+
+def test_a_batch_dated_years_before_the_champions_data_is_refused_on_arrival_naming_the_time_column() -> None:
     declaration = census()
-    old = people(THIS_YEAR - 10, 2, rows=5)
-    assert "year not_before_now_minus_365d: 5" in _summary(declaration, old, arriving=True)
-    # Last year's period ended within the bound; history and re-read batches grow old by design.
-    assert _summary(declaration, people(THIS_YEAR - 1, 2, rows=5), arriving=True) == "all 5 rows valid"
+    old = people(2015, 2, rows=5)
+    until = CHAMPION_DATA_UNTIL
+    assert "year not_before_champion_data_minus_365d: 5" in _summary(declaration, old, until, FAR_FUTURE)
+    # The year before the champion's newest one ended within the bound, fifteen years before `now` or not.
+    assert _summary(declaration, people(2024, 2, rows=5), until, FAR_FUTURE) == "all 5 rows valid"
+    # No champion yet, history and re-read batches (which grow old by design), or no declared bound: no past bound.
     assert _summary(declaration, old) == "all 5 rows valid"
-    assert _summary(census(max_past_skew_days=None), old, arriving=True) == "all 5 rows valid"
+    assert _summary(census(max_past_skew_days=None), old, until) == "all 5 rows valid"
+
+
+def test_a_batch_on_a_fixed_date_within_the_champions_data_passes_whatever_day_it_is_judged() -> None:
+    """The demo lands batches on fixed 2026 days: they must never age into quarantine as the calendar moves."""
+    declaration = demo.declaration()
+    batch = demo.batch_frame(0)  # the first production day after the demo's history
+    # The champion learned from the demo's history: its newest rows are on the day before the batch's.
+    until = pd.Timestamp(demo.day_of(-1), tz="UTC") + pd.Timedelta(hours=23)
+    for now in (pd.Timestamp.now(tz="UTC"), FAR_FUTURE, FAR_FUTURE + pd.Timedelta(days=3650)):
+        assert _summary(declaration, batch, until, now) == f"all {len(batch)} rows valid"
+    # The same day, ten years before the champion's data, is refused however recent `now` is.
+    decade_back = batch.assign(event_time=batch["event_time"] - pd.Timedelta(days=3650))
+    now = until + pd.Timedelta(days=1)
+    assert "event_time not_before_champion_data_minus_365d" in _summary(declaration, decade_back, until, now)
+    # The future bound still counts from the wall clock: a row from the future is always wrong.
+    before = pd.Timestamp(demo.day_of(-3), tz="UTC")
+    assert "event_time not_after_now_plus_24h" in _summary(declaration, batch, until, before)
 
 
 def test_a_drift_since_years_back_never_widens_the_retraining_window() -> None:
@@ -215,7 +246,11 @@ def test_a_declaration_with_only_a_year_trains_scores_and_retrains_within_its_wi
     names = state.names
     for year in range(THIS_YEAR - 6, THIS_YEAR):
         land(state.landing.history, f"survey_{year}", people(year, 1))
+    registry = state.defs.resources["registry"]
+    assert champion_learned_until(registry, names) is None  # no champion: no past bound yet
     _train(state)
+    # The anchor of the past bound: the champion's newest survey year, recorded with its model version.
+    assert champion_learned_until(registry, names) == pd.Timestamp(f"{THIS_YEAR - 1}-01-01", tz="UTC")
     split = _split(state)
     # The holdout is whole years: the 80 % quantile of six equal years falls on the fifth one's start.
     assert split["cutoff"] == f"{THIS_YEAR - 2}-01-01T00:00:00+00:00"
@@ -228,12 +263,16 @@ def test_a_declaration_with_only_a_year_trains_scores_and_retrains_within_its_wi
     drift = _materialization(scored, names.key(DRIFT))["assessment"]
     assert drift["batch_start"] == f"{THIS_YEAR}-01-01T00:00:00+00:00"
 
-    # A batch from ten years back is quarantined as it arrives, naming the time column.
+    # A batch from ten years before the champion's data is quarantined as it arrives, naming the time column.
     land(state.landing.production, "survey_old", people(THIS_YEAR - 10, 3).drop(columns=["high_income"]))
     old = tick(state, names.batch_sensor)
     assert [result.success for result in old] == [False]
     reason = next((state.landing.quarantine).glob("survey_old*.reason.txt")).read_text()
-    assert "year not_before_now_minus_365d" in reason
+    assert "year not_before_champion_data_minus_365d" in reason
+    behind = (pd.Timestamp(f"{THIS_YEAR - 1}-01-01") - pd.Timestamp(f"{THIS_YEAR - 10}-01-01")).days
+    assert f"year dated {behind} days before the newest data the champion learned from ({THIS_YEAR - 1}-01-01)" in (
+        reason
+    )
 
     # Its start as the drift retrain's `since` would reach back a decade: the window stops at window_days.
     land(state.landing.labels, f"survey_{THIS_YEAR}", batch[["person_id", "high_income"]])
@@ -262,9 +301,10 @@ def test_a_declaration_without_a_time_column_trains_and_scores_by_landing_time(l
     landed = pd.Timestamp(path.stat().st_mtime_ns, unit="ns", tz="UTC")
     assert _materialization(scored, names.key(DRIFT))["assessment"]["batch_start"] == landed.isoformat()
 
-    # A copy that kept a file's old modification time (cp -p, rsync -t) looks years old: quarantined, named.
+    # A copy that kept a file's old modification time (cp -p, rsync -t) looks years older than the champion's
+    # data (the newest history file's landing): quarantined, named.
     old = people(THIS_YEAR, 3).drop(columns=["year", "high_income"])
     land(state.landing.production, "export_copied", old, landed=now - dt.timedelta(days=3 * 365))
     assert [result.success for result in tick(state, names.batch_sensor)] == [False]
     reason = next(state.landing.quarantine.glob("export_copied*.reason.txt")).read_text()
-    assert f"{LANDED_AT} not_before_now_minus_365d" in reason
+    assert f"{LANDED_AT} not_before_champion_data_minus_365d" in reason
