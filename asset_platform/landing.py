@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
 
 
+# What a step pod may use (the Helm chart gives non-training pods 2 GiB): larger batches fail fast.
+DEFAULT_STEP_MEMORY_MB = 2048
 # A file is taken once unchanged this long (landing.settle_seconds' default): writers in place pause briefly.
 DEFAULT_SETTLE_SECONDS = 5.0
 
@@ -53,10 +55,20 @@ class BatchFileError(ValueError):
     """A landed file that cannot be read as a batch (empty, not Parquet, unreadable)."""
 
 
+class BatchTooLargeError(RuntimeError):
+    """A batch whose estimated footprint exceeds the memory a step may use: the file is fine, left in place."""
+
+
 class LandingZone(dg.ConfigurableResource):
     """The landing root; each declared model's folder is found under it (or where it says)."""
 
     root: str = Field(description="Folder holding one landing folder per declared model.")
+    step_memory_mb: int = Field(
+        default=DEFAULT_STEP_MEMORY_MB,
+        ge=1,
+        description="Memory one step may use to take in a batch (the step pods' limit: 2 GiB in the Helm chart); "
+        "a batch estimated to need more (from its Parquet metadata) fails at once, naming its size.",
+    )
 
     def for_model(self, declaration: ModelDeclaration) -> ModelLanding:
         spec = declaration.landing
@@ -72,6 +84,7 @@ class LandingZone(dg.ConfigurableResource):
             id_column=declaration.id_column,
             label_column=declaration.label_column,
             settle_seconds=spec.settle_seconds,
+            step_memory_mb=self.step_memory_mb,
             declaration=declaration,
         )
 
@@ -101,6 +114,8 @@ class ModelLanding:
     id_column: str
     label_column: str
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
+    # Memory a step may use to take in a batch (MiB); None: unchecked.
+    step_memory_mb: int | None = None
     # The model's declaration: labeled production batches are checked against its contract before
     # retraining reads them (one bad batch is skipped and named, never fails the whole read).
     declaration: ModelDeclaration | None = field(default=None, compare=False, repr=False)
@@ -216,6 +231,7 @@ class ModelLanding:
 
     def read_batch(self, key: str) -> pd.DataFrame:
         path = self.batch_path(key)
+        self._check_fits(path, key)
         return self._timed(read_table(path, f"model {self.model} batch {key}"), path)
 
     def _timed(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -233,6 +249,24 @@ class ModelLanding:
 
         landed = pd.Timestamp(path.stat().st_mtime_ns, unit="ns", tz="UTC")
         return frame.assign(**{LANDED_AT: landed})
+
+    def _check_fits(self, path: Path, key: str) -> None:
+        """Fail before reading a batch whose estimated footprint exceeds the step's memory (`step_memory_mb`)."""
+        from asset_platform.memory_estimate import estimated_step_bytes
+
+        if self.step_memory_mb is None or not path.is_file():
+            return  # a missing file is read_table's error to name
+        try:
+            needed = estimated_step_bytes(path)
+        except Exception:  # an unreadable footer: read_table names the file and quarantines it
+            return
+        if needed > self.step_memory_mb * 2**20:
+            raise BatchTooLargeError(
+                f"model {self.model} batch {key}: {path.name} needs about {needed / 2**30:.2f} GiB to take in "
+                f"(estimated from its metadata), more than the {self.step_memory_mb} MiB a step may use: raise "
+                "the landing resource's step_memory_mb (and the step pods' memory limit with it), or land the "
+                "batch as smaller files"
+            )
 
     def read_labels(self, key: str) -> pd.DataFrame:
         labels = read_table(self.labels_path(key), f"model {self.model} labels of batch {key}")

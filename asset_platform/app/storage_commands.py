@@ -253,6 +253,11 @@ def _verify_remote(store: AssetStore, records: list[VersionRecord], push: bool) 
     except RemoteError as error:
         return [f"cannot check the remote: {error}"], []
     missing, pushed = [], []
+    if push and incomplete:
+        try:  # re-uploading to a remote that lacks objects is this command's decision: the remote is ours
+            store.remote.adopt()
+        except (RemoteError, OSError) as error:
+            return [f"cannot mark the remote {store.remote.url} as this workspace's: {error}"], []
     for record, oids in incomplete:
         where = f"{record.label} version {record.data_version}"
         if not push:

@@ -8,8 +8,8 @@ import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.drift.monitor import DriftMonitor
-from asset_platform.landing import BatchFileError, LandingZone
-from asset_platform.lifecycle.champion import lineup_for
+from asset_platform.landing import BatchFileError, BatchTooLargeError, LandingZone
+from asset_platform.lifecycle.champion import champion_training_data, lineup_for
 from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE, nothing_to_measure
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import (
@@ -75,6 +75,8 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
         model_landing, batch = landing.for_model(declaration), context.partition_key
         try:
             frame = model_landing.read_batch(batch)
+        except BatchTooLargeError as error:  # the file is fine: left in place for a bigger step
+            raise dg.Failure(description=str(error)) from error
         except BatchFileError as error:
             path = model_landing.batch_path(batch)
             if _changed_since_taken(context, path):  # a writer is still at it: never quarantine its file

@@ -77,12 +77,30 @@ class DvcRemote:
             return 0
         paths = [str(path) for path, _ in objects]
         oids = [oid for _, oid in objects]
+        self.check_marker()
         try:
             return self._odb.add(paths, LocalFileSystem(), oids)
         except RemoteError:
             raise
         except Exception as error:
             raise RemoteError(f"cannot push to DVC remote {self.name!r} ({self.url}): {error}") from error
+
+    def check_marker(self) -> None:
+        """Refuse to push unless the remote holds this workspace's marker (see remote_marker.py)."""
+        from asset_platform.storage.remote_marker import MarkerError, check_or_adopt
+
+        try:
+            check_or_adopt(self._odb, self.workspace, self.name, self.url)
+        except MarkerError as error:
+            raise RemoteError(str(error)) from error
+        except OSError as error:
+            raise RemoteError(f"cannot read the marker of DVC remote {self.name!r} ({self.url}): {error}") from error
+
+    def adopt(self) -> None:
+        """Mark the remote as this workspace's (a remote started afresh on purpose)."""
+        from asset_platform.storage.remote_marker import adopt
+
+        adopt(self._odb, self.workspace)
 
     def has(self, oid: str) -> bool:
         return self._odb.exists(oid)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from asset_platform.storage.catalog import has_versions
 from asset_platform.storage.remote import is_local_url
+from asset_platform.storage.remote_marker import ensure_local_id
 
 # DVC's anonymous usage report and update check would try the network on every call.
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -56,6 +57,8 @@ def ensure_workspace(
         if created:
             _init(workspace)
         _configure_remote(workspace, remote_name, remote_url, remote_options)
+        # The id the remote's marker must hold; the first push to an empty remote writes it (remote_marker.py).
+        ensure_local_id(workspace)
     return created
 
 
