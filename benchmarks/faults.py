@@ -236,6 +236,21 @@ def case_future_rows(home: PlatformHome, work: Path) -> str:
     return "both quarantined naming event_time; retraining succeeds"
 
 
+def case_dated_years_back(home: PlatformHome, work: Path) -> str:
+    with h.loop_on(home) as state:
+        h.write_batch_file(state.landing.production / _name(0), 0)  # the demo's fixed date, whatever today is
+        old = h.batch_frame(1).drop(columns=["converted"])
+        old["event_time"] = old["event_time"] - pd.Timedelta(days=3650)
+        old.to_parquet(state.landing.production / _name(1), index=False)
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        expect(sorted(_runs(state, state.names.batch_sensor)) == [False, True], "not one scored and one refused")
+        note = h.quarantined(state).get(_name(1), "")
+        expect("event_time" in note and "champion learned from" in note, f"note names no column or anchor: {note}")
+        expect(not h.scored(state, _name(1)[:-8]), "a batch from ten years back was scored")
+        expect(h.scored(state, _name(0)[:-8]), "the fixed-date batch was not scored")
+    return "old batch quarantined naming event_time; day 0 scored"
+
+
 def case_unsafe_name_with_labels(home: PlatformHome, work: Path) -> str:
     with h.loop_on(home) as state:
         frame = h.batch_frame(3)
@@ -516,6 +531,7 @@ CASES = [
     Case("file being written", "waits; scored when stable", case_being_written),
     Case("batch with the label", "label dropped; retrain ok", case_labeled_batch, quick=False),
     Case("rows dated ahead", "quarantined; retrain ok", case_future_rows, quick=False),
+    Case("batch dated years back", "quarantined; fixed-date batch scored", case_dated_years_back),
     Case("unsafe name + labels", "quarantined; retrain ok", case_unsafe_name_with_labels, quick=False),
     Case("labels before scoring", "wait; metric after scoring", case_labels_first),
     Case("same-size model damage", "refetched; 0 wrong", case_model_corruption),
