@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 def check_declaration(declaration: ModelDeclaration) -> None:
     """Raise `DeclarationError` for the first inconsistency, naming the field."""
     from asset_platform.declaration.model import MODEL_FAMILIES, TASK_METRICS, valid_import_path, valid_name
+    from asset_platform.ml.families.registry import family as registered_family
 
     name = declaration.name
     if not valid_name(name):
@@ -42,8 +43,8 @@ def check_declaration(declaration: ModelDeclaration) -> None:
         if not valid_name(family.asset_name):
             raise DeclarationError(name, f"{where}.name", f"{family.asset_name!r} is not a valid asset name")
         seen.add(family.asset_name)
-        if family.family == "custom" and not family.trainer:
-            raise DeclarationError(name, f"{where}.trainer", "a custom model needs a trainer (module:function)")
+        for field, problem in registered_family(family.family).declaration_problems(family):
+            raise DeclarationError(name, f"{where}.{field}", problem)
         for field in ("estimator", "trainer"):
             value = getattr(family, field)
             if value is not None and not valid_import_path(value):

@@ -21,6 +21,7 @@ from asset_platform.declaration.explain import explain
 from asset_platform.declaration.fairness import ExplanationSpec, FairnessSpec
 from asset_platform.declaration.schema import ClosedSets
 from asset_platform.declaration.tuning import TuningSpec
+from asset_platform.ml.families.registry import FAMILY_NAMES
 
 Task = Literal["binary_classification", "regression"]
 # Every metric a model may be judged by; which of them fit the task is checked with the declaration.
@@ -38,7 +39,10 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "regression": ("rmse", "mae"),
 }
 DEFAULT_METRIC = {"binary_classification": "auc", "regression": "rmse"}
-MODEL_FAMILIES = ("lightgbm", "sklearn", "torch", "custom")
+# The registered model families (ml/families/registry.py), a closed set the YAML schema lists: a family
+# registered there is declarable here without editing this file.
+MODEL_FAMILIES = FAMILY_NAMES
+FamilyName = Literal[MODEL_FAMILIES]  # type: ignore[valid-type]  # a Literal built from the registry's names
 # A declaration's name is the asset key prefix and starts job and sensor names,
 # which Dagster allows to hold only letters, digits and underscores.
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -95,7 +99,7 @@ class LandingSpec(_Spec):
 class ModelFamilySpec(_Spec):
     """One model family to train and compare; the best on the holdout is the challenger."""
 
-    family: Literal["lightgbm", "sklearn", "torch", "custom"]
+    family: FamilyName = Field(description=f"The model family: one of {', '.join(MODEL_FAMILIES)}.")
     name: str | None = Field(default=None, description="Asset name; default <family>_model.")
     params: dict[str, Any] = Field(default_factory=dict, description="Hyperparameters (the family's config).")
     estimator: str | None = Field(

@@ -36,44 +36,6 @@ class TuningSpec(Spec):
     seed: int = Field(default=0, description="Sampler seed.")
 
 
-# Parameters a search may vary, per family, where the family's parameters are known at load. sklearn
-# estimators and custom trainers are checked when tuning starts (importing them here would slow every load).
-# LightGBM: the platform's own settings plus LightGBM's documented learning-control parameters.
-TUNABLE_PARAMS: dict[str, frozenset[str]] = {
-    "lightgbm": frozenset(
-        {
-            "num_leaves",
-            "learning_rate",
-            "max_rounds",
-            "early_stopping_rounds",
-            "min_child_samples",
-            "feature_fraction",
-            "bagging_fraction",
-            "bagging_freq",
-            "lambda_l1",
-            "lambda_l2",
-            "reg_alpha",
-            "reg_lambda",
-            "min_split_gain",
-            "max_depth",
-            "min_child_weight",
-            "min_data_in_leaf",
-            "max_bin",
-            "cat_smooth",
-            "cat_l2",
-            "max_cat_threshold",
-            "extra_trees",
-            "path_smooth",
-            "colsample_bytree",
-            "subsample",
-            "subsample_freq",
-            "min_sum_hessian_in_leaf",
-            "feature_fraction_bynode",
-        }
-    ),  # fmt: skip
-    # The MLP's layer sizes are a list, which an Optuna distribution cannot hold.
-    "torch": frozenset({"learning_rate", "batch_size", "max_epochs", "patience"}),
-}
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -84,6 +46,8 @@ def tuning_asset_name(model_asset: str) -> str:
 
 def check_tuning(declaration: ModelDeclaration) -> None:
     """Raise `DeclarationError` for an inconsistent tuning part, naming the family and parameter."""
+    from asset_platform.ml.families.registry import family as registered_family
+
     names = {family.asset_name for family in declaration.models}
     for index, family in enumerate(declaration.models):
         if family.tuning is None:
@@ -100,7 +64,9 @@ def check_tuning(declaration: ModelDeclaration) -> None:
             raise DeclarationError(
                 declaration.name, f"{where}.search_space", "is empty: name at least one parameter and its range"
             )
-        known = TUNABLE_PARAMS.get(family.family)
+        # Known at load for some families; others (sklearn estimators, custom trainers) are checked when
+        # tuning starts, since importing them here would slow every load.
+        known = registered_family(family.family).tunable_at_load
         for param, spec in family.tuning.search_space.items():
             field = f"{where}.search_space.{param}"
             if known is not None and param not in known:

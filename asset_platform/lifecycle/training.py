@@ -1,7 +1,5 @@
 """Models: one asset per declared model family, each trained on the same split and scored on the holdout."""
 
-import copy
-import os
 from typing import Any
 
 import dagster as dg
@@ -10,29 +8,15 @@ from asset_platform.declaration import ModelDeclaration, ModelFamilySpec
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.names import FEATURE_PIPELINE, HOLDOUT_SET, TRAINING_SET, LifecycleNames
 
+# The training step's Kubernetes requests, and the GPU a family such as torch asks for, are the family's
+# (ml/families/base.py); the names stay importable here, where deployments and their tests look for them.
+from asset_platform.ml.families.base import TORCH_GPU_ENV_VAR as TORCH_GPU_ENV_VAR
+from asset_platform.ml.families.base import TRAINING_OP_TAGS as TRAINING_OP_TAGS
+from asset_platform.ml.families.base import gpu_op_tags as torch_op_tags  # noqa: F401 - see above
+
 _TOP_FEATURES = 15
-_KINDS = {"lightgbm": {"lightgbm"}, "sklearn": {"scikitlearn"}, "torch": {"pytorch"}, "custom": {"python"}}
-# Training assets ask Kubernetes for more memory than the default step pod.
-TRAINING_OP_TAGS = {
-    "dagster-k8s/config": {"container_config": {"resources": {"requests": {"cpu": "1", "memory": "2Gi"}}}}
-}
-# The PyTorch model asks for a GPU when the cluster has one: set this variable
-# to 1 where the code location loads (see deployments/k8s/values.yaml).
-TORCH_GPU_ENV_VAR = "ASSET_PLATFORM_TORCH_GPU"
 # Metrics that count something (rounds, epochs, iterations) show as integers in the UI.
 _COUNTS = ("best_iteration", "epochs", "iterations")
-
-
-def torch_op_tags(gpu: bool | None = None) -> dict:
-    """TRAINING_OP_TAGS, plus a limit of one `nvidia.com/gpu` when `gpu` (default: the variable) is on."""
-    if gpu is None:
-        gpu = os.environ.get(TORCH_GPU_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
-    tags = copy.deepcopy(TRAINING_OP_TAGS)
-    if gpu:
-        # Kubernetes schedules extended resources such as GPUs by their limit.
-        resources = tags["dagster-k8s/config"]["container_config"]["resources"]
-        resources.setdefault("limits", {})["nvidia.com/gpu"] = "1"
-    return tags
 
 
 def model_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list[dg.AssetsDefinition]:
@@ -40,16 +24,11 @@ def model_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list[d
 
 
 def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: ModelFamilySpec) -> dg.AssetsDefinition:
+    from asset_platform.ml.families.registry import family
+
     what = spec.estimator or spec.trainer or spec.family
-    if spec.family == "sklearn":
-        from asset_platform.ml.trust import declare_estimator
-
-        if spec.estimator:
-            declare_estimator(spec.estimator.replace(":", "."))
-    if spec.family == "custom":
-        from asset_platform.ml.trust import declare_custom_trust
-
-        declare_custom_trust(spec.trainer or "", spec.trusted_types)
+    trained = family(spec.family)
+    trained.declare(spec)
     ins = {
         "training_set": dg.AssetIn(key=names.key(TRAINING_SET)),
         "holdout_set": dg.AssetIn(key=names.key(HOLDOUT_SET)),
@@ -62,9 +41,9 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
     asset = dg.asset(
         key=names.key(spec.asset_name),
         group_name=names.group("models"),
-        kinds=_KINDS[spec.family],
+        kinds=set(trained.kinds),
         code_version="1",
-        op_tags=torch_op_tags() if spec.family == "torch" else TRAINING_OP_TAGS,
+        op_tags=trained.op_tags(),
         ins=ins,
         description=f"{declaration.name}: {what} ({declaration.task.replace('_', ' ')}), early stopping on the "
         "newest training days, scored on the untouched holdout.",

@@ -1,10 +1,14 @@
 """Feature attributions of every model family, in the model's own output units, per row.
 
-Which method, by family (all rows in the model's *margin*: log-odds for
-classifiers, the predicted value for regressors, so families compare):
+Each family's `explain` picks its method (see ml/families/); the methods are
+here. All rows are in the model's *margin* (log-odds for classifiers, the
+predicted value for regressors, so families compare), and each attribution
+carries its `base`: per row, the margin the contributions start from, so that
+base + contributions = the row's margin (up to the method's approximation).
 
-* LightGBM - the booster's own TreeSHAP (`pred_contrib=True`): exact; each
-  row's contributions plus the expected value sum to its raw margin.
+* gradient-boosted trees (LightGBM, XGBoost) - the booster's own TreeSHAP
+  (`tree_attribution`): exact; each row's contributions plus the expected value
+  sum to its raw margin.
 * scikit-learn, linear final estimator (logistic regression, ridge, ...) -
   exact interventional SHAP of a linear model, coefficient x (input - mean of a
   background sample), on the pipeline's scaled / one-hot inputs. This is what
@@ -49,8 +53,6 @@ TREE_ROWS = 500
 IG_STEPS = 16
 # Rows per batched path integral: bounds memory at (IG_STEPS + 1) x rows x inputs floats.
 _IG_CHUNK_ROWS = 2000
-# The logit link of the permutation method: a hard 0/1 vote (k-neighbours) would otherwise read as +-16.
-_EPS = 1e-4
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Attribution:
     values: np.ndarray
     method: str
     exact: bool
+    # Per row, the margin the contributions start from (expected value, background mean, baseline's margin).
+    base: np.ndarray | None = None
 
     def mean_abs(self) -> dict[str, float]:
         """Global importance: the mean absolute attribution of each feature."""
@@ -86,28 +90,22 @@ def explain(model: TrainedModel, features: pd.DataFrame, background: pd.DataFram
     matrix = features[model.feature_names].to_numpy(dtype=np.float32)
     reference = matrix if background is None else background[model.feature_names].to_numpy(dtype=np.float32)
     reference = reference[:BACKGROUND_ROWS]
-    if model.flavor == "lightgbm":
-        contributions = np.asarray(model.estimator.predict(matrix, pred_contrib=True), dtype=np.float64)
-        return Attribution(model.feature_names, contributions[:, :-1], "lightgbm pred_contrib (TreeSHAP)", True)
-    if model.flavor == "torch":
-        return _integrated_gradients(model, matrix, reference)
-    if model.flavor == "sklearn":
-        explained = _sklearn(model, matrix, reference)
-        if explained is not None:
-            return explained
-    return _permutation(model, matrix, reference)
+    from asset_platform.ml.families.registry import family
+
+    return family(model.flavor).explain(model, matrix, reference)
 
 
 def raw_margin(model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
     """The model's output before any link: log-odds for classifiers, the value for regressors."""
-    frame = pd.DataFrame(matrix, columns=model.feature_names)
-    if model.flavor == "lightgbm":
-        return np.asarray(model.estimator.predict(matrix, raw_score=True), dtype=np.float64)
-    predictions = model.predict(frame)
-    if model.task == "regression":
-        return predictions
-    clipped = np.clip(predictions, _EPS, 1 - _EPS)
-    return np.log(clipped / (1 - clipped))
+    from asset_platform.ml.families.registry import family
+
+    return family(model.flavor).margin(model, matrix)
+
+
+def tree_attribution(model: TrainedModel, contributions: np.ndarray, method: str) -> Attribution:
+    """A booster's own TreeSHAP output (rows x (features + 1), the expected value last) as an attribution."""
+    contributions = np.asarray(contributions, dtype=np.float64)
+    return Attribution(model.feature_names, contributions[:, :-1], method, True, contributions[:, -1])
 
 
 def _fold(model: TrainedModel, columns: np.ndarray, numeric: int, sizes: list[int]) -> np.ndarray:
@@ -123,7 +121,8 @@ def _fold(model: TrainedModel, columns: np.ndarray, numeric: int, sizes: list[in
     return folded
 
 
-def _sklearn(model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution | None:
+def sklearn_attribution(model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution | None:
+    """Exact attributions of our scikit-learn pipeline where its final estimator is linear or trees, else None."""
     spec = model.extra.get("estimator", {})
     if not hasattr(model.estimator, "steps") or "numeric" not in spec:
         return None
@@ -138,30 +137,37 @@ def _sklearn(model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> 
         if np.allclose(inputs @ weights + intercept, margin, atol=1e-6):
             center = np.asarray(prepare.transform(reference), dtype=np.float64).mean(axis=0)
             values = (inputs - center) * weights
-            return Attribution(model.feature_names, _fold(model, values, numeric, sizes), "linear SHAP (exact)", True)
+            base = np.full(len(inputs), float(center @ weights + intercept))
+            folded = _fold(model, values, numeric, sizes)
+            return Attribution(model.feature_names, folded, "linear SHAP (exact)", True, base)
     if hasattr(final, "tree_") or hasattr(final, "estimators_") or hasattr(final, "_predictors"):
         inputs = inputs[:TREE_ROWS] if not hasattr(final, "_predictors") else inputs
         try:
             import shap
 
-            values = shap.TreeExplainer(final).shap_values(inputs, check_additivity=False)
+            explainer = shap.TreeExplainer(final)
+            values = explainer.shap_values(inputs, check_additivity=False)
         except Exception:  # shap does not know every tree estimator; fall back to the approximation
             return None
         values = np.asarray(values, dtype=np.float64)
         if values.ndim == 3:  # (rows, inputs, classes): the positive class
             values = values[..., -1]
-        return Attribution(model.feature_names, _fold(model, values, numeric, sizes), "shap TreeExplainer", True)
+        base = np.full(len(values), float(np.ravel(explainer.expected_value)[-1]))
+        folded = _fold(model, values, numeric, sizes)
+        return Attribution(model.feature_names, folded, "shap TreeExplainer", True, base)
     return None
 
 
-def _permutation(model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
+def sampling_attribution(model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
+    """The model-agnostic approximation: sampling Shapley values of the margin (exactly efficient)."""
     rows, background = matrix[:PERMUTATION_ROWS], reference[:PERMUTATION_BACKGROUND]
     values = sampling_shapley(lambda x: raw_margin(model, x), rows, background, PERMUTATIONS)
+    base = np.full(len(rows), float(raw_margin(model, background).mean()))
     method = (
         f"sampling Shapley values (approximate: {PERMUTATIONS} permutations, {len(rows)} rows, "
         f"background {len(background)})"
     )
-    return Attribution(model.feature_names, values, method, False)
+    return Attribution(model.feature_names, values, method, False, base)
 
 
 def sampling_shapley(
@@ -199,7 +205,8 @@ def sampling_shapley(
     return values / max(permutations, 1)
 
 
-def _integrated_gradients(model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
+def integrated_gradients(model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
+    """Integrated gradients of a PyTorch network (see ml/families/mlp.py) from the background mean."""
     import torch
 
     from asset_platform.ml.families.mlp import network_inputs
@@ -219,10 +226,14 @@ def _integrated_gradients(model: TrainedModel, matrix: np.ndarray, reference: np
         (gradient,) = torch.autograd.grad(network(path).sum(), path)
         parts.append((chunk - baseline) * (weights * gradient).sum(dim=0) * scale)
     values = torch.cat(parts).detach().numpy().astype(np.float64)
+    with torch.no_grad():
+        start = float(network(baseline).squeeze()) * scale
+    if model.task == "regression":
+        start += float(model.extra.get("target_scale", (0.0, 1.0))[0])
     numeric = int(layout.get("numeric", matrix.shape[1]))
     folded = _fold(model, values, numeric, list(layout.get("categorical_sizes", [])))
     method = f"integrated gradients (approximate, {IG_STEPS} steps from the background mean)"
-    return Attribution(model.feature_names, folded, method, False)
+    return Attribution(model.feature_names, folded, method, False, np.full(len(folded), start))
 
 
 def rank_correlation(first: dict[str, float], second: dict[str, float]) -> float:

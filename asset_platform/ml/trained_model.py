@@ -1,9 +1,9 @@
 """One trained model with what is needed to use, store and audit it.
 
 A model is stored as a folder: the estimator in its library's own safe format
-(LightGBM text, skops for scikit-learn and custom estimators, a PyTorch state
-dict loaded with `weights_only=True`) plus `model.json` with feature names,
-task, params and metrics. Nothing here unpickles arbitrary objects: skops loads
+(chosen by its family: LightGBM text, skops for scikit-learn and custom
+estimators, a PyTorch state dict loaded with `weights_only=True`, ...) plus
+`model.json` with feature names, task, params and metrics. Nothing here unpickles arbitrary objects: skops loads
 only the types that the named estimator itself consists of (see `trust`), so a
 model fetched from a shared remote cannot run code when it is loaded.
 """
@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from asset_platform.ml.families.registry import FAMILY_NAMES, family
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-MODEL_FLAVORS = ("lightgbm", "sklearn", "torch", "custom")
+# A model's flavor is the name of the family that trained it.
+MODEL_FLAVORS = FAMILY_NAMES
 MANIFEST = "model.json"
-_ESTIMATOR_FILES = {"lightgbm": "model.txt", "sklearn": "model.skops", "custom": "model.skops", "torch": "model.pt"}
 
 
 @dataclass
@@ -51,32 +53,14 @@ class TrainedModel:
         if missing:
             raise ValueError(f"{self.flavor} model needs feature columns that are missing: {missing}")
         matrix = features[self.feature_names].to_numpy(dtype=np.float32)
-        if self.flavor == "lightgbm":
-            return np.asarray(self.estimator.predict(matrix), dtype=np.float64)
-        if self.flavor == "torch":
-            from asset_platform.ml.families.mlp import predict_mlp
-
-            return predict_mlp(self.estimator, matrix, self.extra, self.task)
-        if self.task == "regression":
-            return np.asarray(self.estimator.predict(matrix), dtype=np.float64)
-        return np.asarray(self.estimator.predict_proba(matrix))[:, 1].astype(np.float64)
+        return family(self.flavor).predict(self, matrix)
 
     # Older code and notebooks call it by its classification name.
     predict_proba = predict
 
     def save(self, folder: Path) -> None:
         """Write the estimator and `model.json` into an existing empty folder."""
-        estimator_path = folder / _ESTIMATOR_FILES[self.flavor]
-        if self.flavor == "lightgbm":
-            self.estimator.save_model(str(estimator_path))
-        elif self.flavor == "torch":
-            import torch
-
-            torch.save(self.estimator.state_dict(), estimator_path)
-        else:
-            import skops.io
-
-            estimator_path.write_bytes(_canonical_skops(skops.io.dumps(self.estimator)))
+        family(self.flavor).save_estimator(self, folder / family(self.flavor).estimator_file)
         manifest = {
             "flavor": self.flavor,
             "task": self.task,
@@ -94,24 +78,11 @@ class TrainedModel:
         flavor = manifest["flavor"]
         if flavor not in MODEL_FLAVORS:
             raise ValueError(f"{folder}: unknown model flavor {flavor!r} in {MANIFEST}")
-        estimator_path = folder / _ESTIMATOR_FILES[flavor]
         extra = manifest.get("extra", {})
-        if flavor == "lightgbm":
-            import lightgbm
-
-            estimator = lightgbm.Booster(model_file=str(estimator_path))
-        elif flavor == "torch":
-            import torch
-
-            from asset_platform.ml.families.mlp import build_mlp
-
-            estimator = build_mlp(**extra["architecture"])
-            estimator.load_state_dict(torch.load(estimator_path, weights_only=True))
-            estimator.eval()
-        else:
-            from asset_platform.ml.trust import load_skops
-
-            estimator = load_skops(estimator_path.read_bytes(), flavor, extra, manifest.get("task"))
+        # Models stored before regression existed were all binary classifiers.
+        task = manifest.get("task", "binary_classification")
+        stored = family(flavor)
+        estimator = stored.load_estimator(folder / stored.estimator_file, extra, task)
         return cls(
             flavor=flavor,
             estimator=estimator,
@@ -119,12 +90,11 @@ class TrainedModel:
             params=manifest["params"],
             metrics=manifest["metrics"],
             extra=extra,
-            # Models stored before regression existed were all binary classifiers.
-            task=manifest.get("task", "binary_classification"),
+            task=task,
         )
 
 
-def _canonical_skops(archive: bytes) -> bytes:
+def canonical_skops(archive: bytes) -> bytes:
     """The same skops archive, byte-identical for equal models.
 
     skops names objects and array files after `id()` and stamps each zip entry with

@@ -42,32 +42,25 @@ def declare_custom_trust(trainer: str, types: list[str]) -> None:
     _DECLARED_TRUST[trainer] = tuple(types)
 
 
-def load_skops(data: bytes, flavor: str, extra: dict[str, Any], task: str | None) -> Any:
-    """Load a skops archive, trusting only the types its estimator accounts for."""
+def custom_types(trainer: str) -> list[str]:
+    """The types a custom trainer's declaration lists; none (an error) when no declaration names it."""
+    if trainer not in _DECLARED_TRUST:
+        raise UntrustedModelError(
+            f"custom model trained by {trainer!r}: no declaration in this code location names that trainer, "
+            "so none of its types are trusted"
+        )
+    return list(_DECLARED_TRUST[trainer])
+
+
+def load_skops(data: bytes, flavor: str, trusted: list[str], remedy: str) -> Any:
+    """Load a skops archive of a `flavor` model, refusing it if it holds any type outside `trusted`."""
     import skops.io
 
-    if flavor == "custom":
-        trainer = extra.get("trainer", "")
-        if trainer not in _DECLARED_TRUST:
-            raise UntrustedModelError(
-                f"custom model trained by {trainer!r}: no declaration in this code location names that trainer, "
-                "so none of its types are trusted"
-            )
-        trusted = list(_DECLARED_TRUST[trainer])
-    elif "estimator" in extra:
-        spec = extra["estimator"]
-        trusted = list(sklearn_types(json.dumps(spec, sort_keys=True), task or "binary_classification"))
-    else:
-        trusted = LEGACY_SKLEARN_TYPES
     untrusted = sorted(set(skops.io.get_untrusted_types(data=data)) - set(trusted))
     if untrusted:
         raise UntrustedModelError(
             f"stored {flavor} model contains types its estimator does not account for: {', '.join(untrusted)}. "
-            + (
-                "List them under the model's trusted_types in the declaration if you trust them."
-                if flavor == "custom"
-                else "The file was not written by this platform or was tampered with; it is not loaded."
-            )
+            + remedy
         )
     return skops.io.loads(data, trusted=trusted)
 

@@ -18,7 +18,8 @@ from importlib import metadata as package_metadata
 
 from asset_platform.home import project_root
 
-ML_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "torch", "skops", "pyarrow", "dagster", "dvc")
+# Recorded with every model, besides the libraries of each registered model family (ml/families/).
+ML_LIBRARIES = ("numpy", "pandas", "scikit-learn", "skops", "pyarrow", "dagster", "dvc")
 
 
 @dataclass
@@ -48,7 +49,9 @@ def track_training() -> Iterator[TrainingUsage]:
 @cache
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for name in ML_LIBRARIES:
+    from asset_platform.ml.families.registry import families
+
+    for name in dict.fromkeys([*ML_LIBRARIES, *(library for family in families() for library in family.libraries)]):
         try:
             versions[name] = package_metadata.version(name)
         except package_metadata.PackageNotFoundError:

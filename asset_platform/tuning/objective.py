@@ -2,14 +2,14 @@
 
 Trials learn on the training set's fit part and are scored on its validation
 part (the newest days, the same split the model asset early-stops on); the
-promotion gate's holdout is never seen. LightGBM reports its validation metric
-every few boosting rounds and torch every epoch, so a pruner can stop a poor
-trial early; sklearn estimators train in one call and are never pruned.
+promotion gate's holdout is never seen. A family that reports a validation
+metric per step (boosting rounds, epochs) can have a poor trial stopped early by
+a pruner; one that trains in one call (sklearn) is never pruned. What each
+family reports, and how often, is the family's to say (ml/families/).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +19,6 @@ if TYPE_CHECKING:
     from asset_platform.declaration import ModelFamilySpec
     from asset_platform.declaration.tuning import ParamSpec
 
-# A report writes to the study storage; every round would cost more than the round itself.
-LIGHTGBM_REPORT_EVERY = 10
-# The LightGBM metric reported while boosting, per declared metric (same direction as the declared one).
-_LIGHTGBM_METRIC = {"auc": "auc", "log_loss": "binary_logloss", "brier": "binary_logloss", "rmse": "rmse", "mae": "l1"}
-_HIGHER_IS_BETTER = {"auc"}
 STEPS_ATTR = "steps"  # boosting rounds or epochs a trial trained (up to where it was pruned)
 
 
@@ -66,14 +61,11 @@ def suggest(trial: Any, space: dict[str, ParamSpec]) -> dict[str, Any]:
 
 
 def trial_spec(problem: TuningProblem, params: dict[str, Any]) -> ModelFamilySpec:
-    """The family spec a trial trains: declared params, the trial's values, and a thread share per worker.
+    """The family spec a trial trains: declared params, the trial's values, as the family runs them in parallel."""
+    from asset_platform.ml.families.registry import family
 
-    LightGBM's fixed thread count assumes it has the machine; parallel workers split the cores instead.
-    """
     spec = problem.spec
-    merged = {**spec.params, **params}
-    if spec.family == "lightgbm" and "num_threads" not in merged:
-        merged["num_threads"] = max(1, (os.cpu_count() or 1) // max(1, problem.workers))
+    merged = family(spec.family).trial_params({**spec.params, **params}, problem.workers)
     return spec.model_copy(update={"params": merged})
 
 
@@ -83,13 +75,15 @@ class _Reporter:
     def __init__(self, trial: Any, problem: TuningProblem, prune: bool):
         import optuna
 
+        from asset_platform.ml.families.registry import family
+
         self.trial, self.prune, self.steps = trial, prune, 0
-        family = problem.spec.family
-        self.name = _LIGHTGBM_METRIC[problem.metric] if family == "lightgbm" else "valid loss"
-        self.every = LIGHTGBM_REPORT_EVERY if family == "lightgbm" else 1
+        trained = family(problem.spec.family)
+        self.name = trained.reported_metric(problem.metric)
+        self.every = trained.report_every
         maximize = trial.study.direction == optuna.study.StudyDirection.MAXIMIZE
         # The pruner compares values in the study's direction; flip a loss reported to a maximized study.
-        self.sign = 1.0 if (self.name in _HIGHER_IS_BETTER) == maximize else -1.0
+        self.sign = 1.0 if trained.higher_is_better(self.name) == maximize else -1.0
 
     def __call__(self, step: int, values: dict[str, float]) -> None:
         import optuna
@@ -103,25 +97,26 @@ class _Reporter:
 
 
 def check_estimator_params(problem: TuningProblem) -> None:
-    """sklearn: every searched parameter must be one the estimator takes (known only once it is imported)."""
-    spec = problem.spec
-    if spec.family != "sklearn" or spec.tuning is None:
-        return
-    from asset_platform.ml.families.scikit import DEFAULT_ESTIMATORS, estimator_class
+    """Every searched parameter must be one the family takes (an sklearn estimator's, known once imported)."""
+    from asset_platform.ml.families.registry import family
 
-    path = (spec.estimator or DEFAULT_ESTIMATORS[problem.task]).replace(":", ".")
-    known = set(estimator_class(path)().get_params())
-    unknown = sorted(set(spec.tuning.search_space) - known)
+    spec = problem.spec
+    if spec.tuning is None:
+        return
+    known = family(spec.family).tunable_params(spec, problem.task)
+    unknown = sorted(set(spec.tuning.search_space) - known) if known is not None else []
     if unknown:
+        what = (spec.estimator or "").replace(":", ".") or f"the {spec.family} family"
         raise ValueError(
             f"model {problem.model!r}, {spec.asset_name}: {unknown[0]!r} in tuning.search_space is not a parameter "
-            f"of {path}; its parameters are: {', '.join(sorted(known))}"
+            f"of {what}; its parameters are: {', '.join(sorted(known or ()))}"
         )
 
 
 def make_objective(problem: TuningProblem) -> Any:
     """The objective of one study: train a trial's spec, return its validation metric."""
     from asset_platform.ml.families import TrainingData, train_family
+    from asset_platform.ml.families.registry import family
     from asset_platform.ml.features import FeaturePipeline
     from asset_platform.ml.metrics import metric
 
@@ -130,7 +125,7 @@ def make_objective(problem: TuningProblem) -> Any:
     labels = problem.valid[pipeline.label_column].to_numpy()
     tuning = problem.spec.tuning
     prune = bool(tuning and tuning.pruning)
-    reports = problem.spec.family in ("lightgbm", "torch")
+    reports = family(problem.spec.family).reports_steps
 
     def objective(trial: Any) -> float:
         spec = trial_spec(problem, suggest(trial, tuning.search_space if tuning else {}))

@@ -117,13 +117,16 @@ def make_pruner(spec: ModelFamilySpec) -> Any:
     """Median or Hyperband on the intermediate scores; none where the family reports none or pruning is off."""
     import optuna
 
+    from asset_platform.ml.families.registry import family
+
     tuning = spec.tuning
-    if tuning is None or not tuning.pruning or spec.family not in ("lightgbm", "torch"):
+    trained = family(spec.family)
+    if tuning is None or not tuning.pruning or not trained.reports_steps:
         return optuna.pruners.NopPruner()
-    # LightGBM reports every few rounds, torch every epoch: warm up over a comparable share of training.
-    warmup = 30 if spec.family == "lightgbm" else 3
-    if tuning.pruner == "hyperband":
-        key, default = ("max_rounds", 500) if spec.family == "lightgbm" else ("max_epochs", 30)
+    # Each family warms up over a comparable share of its training (rounds reported every few, epochs each).
+    warmup = trained.pruning_warmup
+    if tuning.pruner == "hyperband" and trained.step_budget is not None:
+        key, default = trained.step_budget
         maximum = int(spec.params.get(key, default))
         return optuna.pruners.HyperbandPruner(min_resource=warmup, max_resource=max(maximum, warmup + 1))
     return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)

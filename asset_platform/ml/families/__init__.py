@@ -1,7 +1,13 @@
 """Model families: each trains one estimator from the shared feature matrix.
 
-`train_family` is the one entry point the model assets call; each family's
-module holds its own training loop and what it records (curve, importance).
+Each family is one module holding one `ModelFamily` (see `base`): its training
+loop, storage, prediction, explanation, trust and tuning behaviour. The
+`registry` names them all; every other part of the platform asks the registry
+(`family(name)`) and never compares a family's name. `train_family` is the one
+entry point the model assets call.
+
+numpy and pandas are imported where used: the declaration reads the registry's
+names when it loads, and must not pay for them.
 """
 
 from __future__ import annotations
@@ -10,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from asset_platform.declaration import ModelFamilySpec
     from asset_platform.ml.features import FeaturePipeline
     from asset_platform.ml.trained_model import TrainedModel
@@ -36,6 +42,8 @@ class TrainingData:
         return self.pipeline.feature_names
 
     def xy(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
         labels = frame[self.pipeline.label_column].to_numpy()
         return frame[self.features].to_numpy(dtype=np.float32), labels
 
@@ -64,21 +72,9 @@ def validation_split(training_set: pd.DataFrame, time_column: str, fraction: flo
 
 def train_family(spec: ModelFamilySpec, data: TrainingData) -> Fit:
     """Train the family `spec` names on `data`."""
-    if spec.family == "lightgbm":
-        from asset_platform.ml.families.gbm import train_lightgbm
+    from asset_platform.ml.families.registry import family
 
-        return train_lightgbm(spec.params, data)
-    if spec.family == "sklearn":
-        from asset_platform.ml.families.scikit import train_sklearn
-
-        return train_sklearn(spec.estimator, spec.params, data)
-    if spec.family == "torch":
-        from asset_platform.ml.families.mlp import train_mlp
-
-        return train_mlp(spec.params, data)
-    from asset_platform.ml.families.custom import train_custom
-
-    return train_custom(spec.trainer or "", spec.params, data)
+    return family(spec.family).train(spec, data)
 
 
 def merged(defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

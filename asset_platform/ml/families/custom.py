@@ -9,9 +9,38 @@ hold, and nothing else is loaded back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asset_platform.ml.families import Fit, TrainingData
+from asset_platform.ml.families.base import SkopsFamily
+
+if TYPE_CHECKING:
+    from asset_platform.declaration import ModelFamilySpec
+
+
+class CustomFamily(SkopsFamily):
+    """A user's trainer: stored with skops, trusting the types its declaration lists; explained by sampling."""
+
+    name = "custom"
+    kinds = frozenset({"python"})
+    libraries = ("skops",)
+    untrusted_remedy = "List them under the model's trusted_types in the declaration if you trust them."
+
+    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+        return train_custom(spec.trainer or "", spec.params, data)
+
+    def trusted_types(self, extra: dict[str, Any], task: str) -> list[str]:
+        from asset_platform.ml.trust import custom_types
+
+        return custom_types(extra.get("trainer", ""))
+
+    def declare(self, spec: ModelFamilySpec) -> None:
+        from asset_platform.ml.trust import declare_custom_trust
+
+        declare_custom_trust(spec.trainer or "", spec.trusted_types)
+
+    def declaration_problems(self, spec: ModelFamilySpec) -> list[tuple[str, str]]:
+        return [] if spec.trainer else [("trainer", "a custom model needs a trainer (module:function)")]
 
 
 def train_custom(trainer: str, params: dict[str, Any], data: TrainingData) -> Fit:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from asset_platform.ml.families import Fit, TrainingData, merged
+from asset_platform.ml.families.base import ModelFamily
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from asset_platform.declaration import ModelFamilySpec
+    from asset_platform.ml.explain import Attribution
+    from asset_platform.ml.trained_model import TrainedModel
 
 DEFAULTS: dict[str, Any] = {
     "num_leaves": 31,
@@ -18,6 +28,73 @@ DEFAULTS: dict[str, Any] = {
     "num_threads": 2,
 }
 _OURS = ("max_rounds", "early_stopping_rounds")
+# The LightGBM metric reported while boosting, per declared metric (same direction as the declared one).
+_REPORTED = {"auc": "auc", "log_loss": "binary_logloss", "brier": "binary_logloss", "rmse": "rmse", "mae": "l1"}
+# The platform's own settings plus LightGBM's documented learning-control parameters.
+TUNABLE = frozenset(
+    {
+        "num_leaves", "learning_rate", "max_rounds", "early_stopping_rounds", "min_child_samples",
+        "feature_fraction", "bagging_fraction", "bagging_freq", "lambda_l1", "lambda_l2", "reg_alpha",
+        "reg_lambda", "min_split_gain", "max_depth", "min_child_weight", "min_data_in_leaf", "max_bin",
+        "cat_smooth", "cat_l2", "max_cat_threshold", "extra_trees", "path_smooth", "colsample_bytree",
+        "subsample", "subsample_freq", "min_sum_hessian_in_leaf", "feature_fraction_bynode",
+    }
+)  # fmt: skip
+
+
+class LightGBMFamily(ModelFamily):
+    """Stored as LightGBM's own model text; explained by its TreeSHAP; pruned on its validation metric."""
+
+    name = "lightgbm"
+    kinds = frozenset({"lightgbm"})
+    libraries = ("lightgbm",)
+    estimator_file = "model.txt"
+    tunable_at_load = TUNABLE
+    reports_steps = True
+    # A report writes to the study storage; every round would cost more than the round itself.
+    report_every = 10
+    # Reports come every few rounds: warm up over a share of training comparable to torch's epochs.
+    pruning_warmup = 30
+    step_budget: ClassVar[tuple[str, int] | None] = ("max_rounds", DEFAULTS["max_rounds"])
+
+    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+        return train_lightgbm(spec.params, data)
+
+    def save_estimator(self, model: TrainedModel, path: Path) -> None:
+        model.estimator.save_model(str(path))
+
+    def load_estimator(self, path: Path, extra: dict[str, Any], task: str) -> Any:
+        import lightgbm
+
+        return lightgbm.Booster(model_file=str(path))
+
+    def predict(self, model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return np.asarray(model.estimator.predict(matrix), dtype=np.float64)
+
+    def margin(self, model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return np.asarray(model.estimator.predict(matrix, raw_score=True), dtype=np.float64)
+
+    def explain(self, model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
+        from asset_platform.ml.explain import tree_attribution
+
+        contributions = model.estimator.predict(matrix, pred_contrib=True)
+        return tree_attribution(model, contributions, "lightgbm pred_contrib (TreeSHAP)")
+
+    def reported_metric(self, metric: str) -> str:
+        return _REPORTED[metric]
+
+    def higher_is_better(self, reported: str) -> bool:
+        return reported == "auc"
+
+    def trial_params(self, params: dict[str, Any], workers: int) -> dict[str, Any]:
+        # The fixed thread count assumes the machine is LightGBM's; parallel trials split the cores instead.
+        if "num_threads" in params:
+            return params
+        return {**params, "num_threads": max(1, (os.cpu_count() or 1) // max(1, workers))}
 
 
 def train_lightgbm(params: dict[str, Any], data: TrainingData) -> Fit:

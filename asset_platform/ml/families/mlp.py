@@ -8,11 +8,18 @@ recorded and undone at prediction. Trains on CUDA when available.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from asset_platform.ml.families import Fit, TrainingData, merged
+from asset_platform.ml.families.base import ModelFamily, gpu_op_tags
+
+if TYPE_CHECKING:
+    from asset_platform.declaration import ModelFamilySpec
+    from asset_platform.ml.explain import Attribution
+    from asset_platform.ml.trained_model import TrainedModel
 
 DEFAULTS: dict[str, Any] = {
     "hidden": [64, 32],
@@ -22,6 +29,61 @@ DEFAULTS: dict[str, Any] = {
     "patience": 3,
     "seed": 7,
 }
+
+
+class TorchFamily(ModelFamily):
+    """Stored as a state dict loaded with `weights_only=True` into the recorded architecture.
+
+    Explained by integrated gradients; reports its validation loss every epoch,
+    so a trial can be pruned; asks Kubernetes for a GPU where the cluster has one.
+    """
+
+    name = "torch"
+    kinds = frozenset({"pytorch"})
+    libraries = ("torch",)
+    estimator_file = "model.pt"
+    # The layer sizes are a list, which an Optuna distribution cannot hold.
+    tunable_at_load = frozenset({"learning_rate", "batch_size", "max_epochs", "patience"})
+    reports_steps = True
+    pruning_warmup = 3
+    step_budget: ClassVar[tuple[str, int] | None] = ("max_epochs", DEFAULTS["max_epochs"])
+
+    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+        return train_mlp(spec.params, data)
+
+    def save_estimator(self, model: TrainedModel, path: Path) -> None:
+        import torch
+
+        torch.save(model.estimator.state_dict(), path)
+
+    def load_estimator(self, path: Path, extra: dict[str, Any], task: str) -> Any:
+        import torch
+
+        network = build_mlp(**extra["architecture"])
+        network.load_state_dict(torch.load(path, weights_only=True))
+        return network.eval()
+
+    def predict(self, model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
+        return predict_mlp(model.estimator, matrix, model.extra, model.task)
+
+    def margin(self, model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
+        """The network's output itself (the logit), not the logit of its rounded probability."""
+        import torch
+
+        if model.task == "regression":
+            return predict_mlp(model.estimator, matrix, model.extra, model.task)
+        model.estimator.eval()
+        with torch.no_grad():
+            output = model.estimator(torch.from_numpy(network_inputs(matrix, model.extra.get("inputs", {}))))
+        return output.squeeze(-1).double().numpy()
+
+    def explain(self, model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
+        from asset_platform.ml.explain import integrated_gradients
+
+        return integrated_gradients(model, matrix, reference)
+
+    def op_tags(self) -> dict:
+        return gpu_op_tags()
 
 
 def build_mlp(n_features: int, hidden: list[int], dropout: float = 0.0) -> Any:

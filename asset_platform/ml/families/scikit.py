@@ -8,17 +8,62 @@ categories (the "other" code) are handled by the encoder.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from asset_platform.ml.families import Fit, TrainingData
+from asset_platform.ml.families.base import SkopsFamily
+
+if TYPE_CHECKING:
+    from asset_platform.declaration import ModelFamilySpec
+    from asset_platform.ml.explain import Attribution
+    from asset_platform.ml.trained_model import TrainedModel
 
 DEFAULT_ESTIMATORS = {
     "binary_classification": "sklearn.linear_model.LogisticRegression",
     "regression": "sklearn.linear_model.Ridge",
 }
 _DEFAULT_PARAMS = {"sklearn.linear_model.LogisticRegression": {"max_iter": 1000}}
+
+
+class SklearnFamily(SkopsFamily):
+    """Stored with skops, trusting exactly the types the named estimator consists of (see ml/trust.py).
+
+    Trains in one call, so it reports no steps and is never pruned; its tunable
+    parameters are the estimator's own, known once the estimator is imported.
+    """
+
+    name = "sklearn"
+    kinds = frozenset({"scikitlearn"})
+    libraries = ("scikit-learn", "skops")
+
+    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+        return train_sklearn(spec.estimator, spec.params, data)
+
+    def trusted_types(self, extra: dict[str, Any], task: str) -> list[str]:
+        from asset_platform.ml.trust import LEGACY_SKLEARN_TYPES, sklearn_types
+
+        if "estimator" not in extra:
+            return LEGACY_SKLEARN_TYPES
+        return list(sklearn_types(json.dumps(extra["estimator"], sort_keys=True), task or "binary_classification"))
+
+    def explain(self, model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
+        from asset_platform.ml.explain import sampling_attribution, sklearn_attribution
+
+        explained = sklearn_attribution(model, matrix, reference)
+        return explained if explained is not None else sampling_attribution(model, matrix, reference)
+
+    def declare(self, spec: ModelFamilySpec) -> None:
+        from asset_platform.ml.trust import declare_estimator
+
+        if spec.estimator:
+            declare_estimator(spec.estimator.replace(":", "."))
+
+    def tunable_params(self, spec: ModelFamilySpec, task: str) -> frozenset[str] | None:
+        path = (spec.estimator or DEFAULT_ESTIMATORS[task]).replace(":", ".")
+        return frozenset(estimator_class(path)().get_params())
 
 
 def estimator_class(path: str) -> type:
