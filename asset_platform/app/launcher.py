@@ -14,7 +14,7 @@ The private webserver is `asset-platform serve --auth` in proxy mode on loopback
 with a fresh random secret that only this process knows: any other local
 process reaching its port is refused (Dagster's own webserver has no
 authentication, and `--path-prefix` is no secret: its index page names it).
-Its one user, `cli:<login>`, is admin there; the command checked the caller's
+Its one user, `cli:<user>` ($ASSET_PLATFORM_USER or the login name), is admin there; the command checked the caller's
 role against $ASSET_PLATFORM_POLICY before. The launches are in the home's
 audit log under that user, and the runs carry it in `launched_by`.
 
@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from asset_platform.access.identity import DEFAULT_SECRET_ENV, SECRET_HEADER, USER_HEADER
+from asset_platform.access.policy import USER_ENV
 
 if TYPE_CHECKING:
     from asset_platform.project.locate import ProjectTarget
@@ -135,7 +136,8 @@ class LocationLauncher:
         self._folder: Path | None = None
         self._url = ""
         self._instance: Any = None  # the home's instance, to wait on runs
-        self.user = f"cli:{getpass.getuser()}"
+        # The person at the terminal: $ASSET_PLATFORM_USER (what the command's policy check used), else the login.
+        self.user = f"cli:{self.env.get(USER_ENV) or getpass.getuser()}"
         self._headers = {SECRET_HEADER: secrets.token_urlsafe(32), USER_HEADER: self.user}
 
     def __enter__(self) -> LocationLauncher:

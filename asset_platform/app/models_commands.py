@@ -158,7 +158,7 @@ def _inputs_of(instance, dg, version: ModelVersion) -> dict[str, str]:
 
 
 def _set_champion(args: argparse.Namespace, action: str, version: str | None, reason: str) -> int:
-    from asset_platform.access.policy import AccessDenied, Role, cli_refusal
+    from asset_platform.access.policy import USER_ENV, AccessDenied, Role, cli_refusal
     from asset_platform.lifecycle.names import CHAMPION
 
     location, declaration, lineup = _selected(args)
@@ -169,7 +169,8 @@ def _set_champion(args: argparse.Namespace, action: str, version: str | None, re
     if version:
         lineup.find(version)  # a clear error before any run starts
     names = location.names(declaration)
-    tags = {TRIGGER_TAG: "cli", USER_TAG: getpass.getuser()}
+    # The actor of the audit trail is the person the policy check above judged, not the process's login.
+    tags = {TRIGGER_TAG: "cli", USER_TAG: os.environ.get(USER_ENV) or getpass.getuser()}
     config = {"action": action, "version": version, "reason": reason}
     instance = _instance()
     # Through the code location, as a click in the UI would: the run can be re-executed from the UI.
@@ -195,18 +196,16 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
+    from asset_platform.registry.decisions import champion_decisions
+
     _location, declaration, lineup = _selected(args)
-    rows = [
-        {
-            "model": declaration.name,
-            "run_id": record.run_id,
-            "at": dt.datetime.fromtimestamp(record.created_at, dt.UTC).isoformat(),
-            **pointer.to_dict(),
-        }
-        for record, pointer in lineup.champion_history()
-    ]
+    # Each decision as it was (a rejection is not a repeat of the last promotion): read from the event log.
+    decisions = champion_decisions(lineup, _instance())
+    rows = [{"model": declaration.name, **row.to_dict(), "changed_at": row.at} for row in decisions]
     lines = [
-        f"{r['at'][:19]}  {r['model_asset']:30} {r['version'][:12]}  by {r['changed_by']}: {r['reason']}" for r in rows
+        f"{r['at'][:19]}  {r['decision']:11} {r['model_asset']:30} {r['version'][:12]}  by {r['changed_by']}: "
+        f"{r['reason']}"
+        for r in rows
     ]
     return _print(args, rows, lines or [f"{declaration.name}: no champion yet"])
 
@@ -263,7 +262,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     rollback = _add(sub, "rollback", _cmd_rollback, "return to the previous champion or --to VERSION", json=False)
     rollback.add_argument("--to", help="model version to roll back to (default: the previous champion)")
     rollback.add_argument("--reason", default="", help="why, recorded in the alias history")
-    _add(sub, "history", _cmd_history, "every change of the champion, oldest first")
+    _add(
+        sub,
+        "history",
+        _cmd_history,
+        "every decision about the champion (promoted, rejected, rolled back, shadowed, retired), oldest first",
+    )
     reproduce = _add(commands, "reproduce", _cmd_reproduce, "retrain a model version from its recorded inputs")
     reproduce.add_argument("asset", metavar="MODEL_ASSET", help="model asset, e.g. lgbm_model")
     reproduce.add_argument("--version", required=True, help="data version (or prefix) to rebuild")

@@ -21,6 +21,7 @@ from asset_platform.lifecycle.names import (
     EVALUATION,
     FEATURE_PIPELINE,
     SHADOW_COMPARISON,
+    TRAINING_SET,
     LifecycleNames,
 )
 from asset_platform.lifecycle.shadow import RETIRED, SHADOW_BOUNDS_TAG, SHADOW_EVIDENCE_TAG, SHADOWED
@@ -47,6 +48,24 @@ class ChampionConfig(dg.Config):
 
 def lineup_for(registry: ModelRegistry, names: LifecycleNames) -> ModelLineup:
     return registry.lineup(names.path(CHAMPION), [names.path(asset) for asset in names.model_assets])
+
+
+def champion_training_data(
+    instance: dg.DagsterInstance, registry: ModelRegistry, names: LifecycleNames, pointer: ChampionPointer, dataset
+) -> tuple[Frame, str]:
+    """The dataset version the champion's training split was cut from (its rows) and that version.
+
+    The reference profile is a function of this version only: today's dataset may hold labeled production
+    batches dated inside the champion's window, and a rejected retrain must not move the reference. When
+    the event log no longer knows the champion's lineage, `dataset` (today's) is returned with version "".
+    """
+    from asset_platform.registry.lineage import trained_from
+
+    model = dg.AssetKey(pointer.model_asset.split("/"))
+    version = trained_from(instance, model, pointer.version, names.key(TRAINING_SET), names.key(DATASET))
+    if not version:
+        return dataset, ""
+    return registry.store.get(names.path(DATASET), None, version), version
 
 
 def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.AssetsDefinition:
@@ -98,7 +117,9 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
             **_decision_metadata(pointer, decision, details, trigger),
             **_evidence_metadata(names, context.run.tags),
             **_shadow_metadata(names, context.run.tags),
-            "history": _history_table(lineup, pointer, decision, context.run.run_id),
+            "history": _history_table(
+                context.instance, lineup, pointer, decision, details, trigger, context.run.run_id
+            ),
         }
         return dg.MaterializeResult(value=pointer.to_dict(), metadata=metadata)
 
@@ -210,6 +231,22 @@ def _shadow_metadata(names: LifecycleNames, tags: dict[str, str]) -> dict[str, A
     return {"shadow_evidence": dg.MetadataValue.md("\n".join(links)), "shadow_bounds": tags.get(SHADOW_BOUNDS_TAG, "")}
 
 
+def _current_champion(context: dg.AssetExecutionContext, lineup: ModelLineup, config: ChampionConfig):
+    """The champion pointer; for a change by hand, None with a warning where its stored bytes are lost.
+
+    A rollback or promotion is what repairs a lost champion, so it must not need the lost bytes itself.
+    """
+    from asset_platform.storage.store import IntegrityError
+
+    try:
+        return lineup.champion()
+    except IntegrityError as error:
+        if config.action not in ("rollback", "promote"):
+            raise
+        context.log.warning(f"the current champion pointer cannot be read ({error}); {config.action} goes on")
+        return None
+
+
 def _previous_champion(lineup: ModelLineup, current: ChampionPointer | None) -> ModelVersion:
     """The latest earlier champion whose model bytes are intact, skipping materializations that kept one.
 
@@ -249,22 +286,6 @@ def _pointer(version: ModelVersion, reason: str, trigger: str) -> ChampionPointe
         changed_at=now_iso(),
     )
 
-def _current_champion(context: dg.AssetExecutionContext, lineup: ModelLineup, config: ChampionConfig):
-    """The champion pointer; for a change by hand, None with a warning where its stored bytes are lost.
-
-    A rollback or promotion is what repairs a lost champion, so it must not need the lost bytes itself.
-    """
-    from asset_platform.storage.store import IntegrityError
-
-    try:
-        return lineup.champion()
-    except IntegrityError as error:
-        if config.action not in ("rollback", "promote"):
-            raise
-        context.log.warning(f"the current champion pointer cannot be read ({error}); {config.action} goes on")
-        return None
-
-
 
 def _outcome(
     names: LifecycleNames, metric: str, decision: str, details: dict[str, Any], run_id: str
@@ -300,28 +321,35 @@ _HISTORY_ROWS = 50
 _HISTORY_COLUMNS = ("changed_at", "decision", "model", "version", "changed_by", "run_id", "reason")
 
 
-def _history_table(lineup: ModelLineup, pointer: ChampionPointer, decision: str, run_id: str) -> dg.TableMetadataValue:
-    """Every change of the alias so far plus this one, newest first: the history at a glance."""
-    rows = []
-    previous = None
-    for record, past in lineup.champion_history(last=_HISTORY_ROWS - 1):
-        change = "unchanged" if previous is not None and past.version == previous else "changed"
-        rows.append((past.changed_at, change, past, record.run_id or ""))
-        previous = past.version
-    rows.append((pointer.changed_at if decision != "rejected" else "", decision, pointer, run_id))
+def _history_table(
+    instance: dg.DagsterInstance,
+    lineup: ModelLineup,
+    pointer: ChampionPointer,
+    decision: str,
+    details: dict,
+    trigger: str,
+    run_id: str,
+) -> dg.TableMetadataValue:
+    """Every decision about the alias so far plus this one, newest first, each with its own time, reason, actor."""
+    from asset_platform.registry.decisions import ChampionDecision, champion_decisions
+
+    past = champion_decisions(lineup, instance)[-(_HISTORY_ROWS - 1) :]
+    now = ChampionDecision(
+        now_iso(), decision, details["reason"], trigger, run_id, pointer, details.get("challenger", "")
+    )
     records = [
         dg.TableRecord(
             {
-                "changed_at": at,
-                "decision": what,
-                "model": past.model_asset,
-                "version": past.version[:12],
-                "changed_by": past.changed_by,
-                "run_id": run[:8],
-                "reason": past.reason[:200],
+                "changed_at": row.at,
+                "decision": row.decision,
+                "model": row.champion.model_asset,
+                "version": row.champion.version[:12],
+                "changed_by": row.changed_by,
+                "run_id": row.run_id[:8],
+                "reason": row.reason[:200],
             }
         )
-        for at, what, past, run in reversed(rows)
+        for row in reversed([*past, now])
     ]
     schema = dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in _HISTORY_COLUMNS])
     return dg.MetadataValue.table(records=records, schema=schema)

@@ -321,7 +321,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         key=names.key(REFERENCE_PROFILE),
         group_name=names.group("monitoring"),
         kinds={"json"},
-        code_version="2",
+        code_version="3",
         ins={
             "dataset": dg.AssetIn(key=names.key(DATASET)),
             "feature_pipeline": dg.AssetIn(key=names.key(FEATURE_PIPELINE)),
@@ -331,7 +331,11 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         "samples, category shares) including the champion's own predictions; drift is measured against it.",
     )
     def reference_profile(
-        dataset: Frame, feature_pipeline: dict, champion: dict, registry: ModelRegistry
+        context: dg.AssetExecutionContext,
+        dataset: Frame,
+        feature_pipeline: dict,
+        champion: dict,
+        registry: ModelRegistry,
     ) -> dg.MaterializeResult:
         from asset_platform.drift import build_profile
         from asset_platform.fairness.attribution_drift import mean_attribution
@@ -340,13 +344,15 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
-        # The champion's own training window (its recorded pipeline), not the newest one: a rejected
-        # challenger must not move the reference.
+        # The champion's own training data: the dataset version its split was cut from and its recorded
+        # window, not today's dataset (labeled batches dated inside that window join it later), so the
+        # same champion always gives the same profile and a rejected challenger moves nothing.
         recorded = model.extra.get("feature_pipeline") or feature_pipeline
-        training = training_rows(dataset, FeaturePipeline.from_dict(recorded))
+        rows, rows_version = champion_training_data(context.instance, registry, names, pointer, dataset)
+        training = training_rows(rows, FeaturePipeline.from_dict(recorded))
         frame = training.assign(**{PREDICTION: score_rows(model, training)})
         profile = build_profile(frame, numeric=[*numeric, PREDICTION], categorical=categorical)
-        holdout = holdout_rows(dataset, FeaturePipeline.from_dict(recorded))
+        holdout = holdout_rows(rows, FeaturePipeline.from_dict(recorded))
         payload = {
             **profile.to_dict(),
             "champion_version": pointer.version,
@@ -358,7 +364,12 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         }
         return dg.MaterializeResult(
             value=payload,
-            metadata={"training_rows": dg.MetadataValue.int(len(training)), "champion_version": pointer.version},
+            metadata={
+                "training_rows": dg.MetadataValue.int(len(training)),
+                "champion_version": pointer.version,
+                # The dataset version profiled ("" when the event log lost the champion's lineage: today's).
+                "training_data_version": rows_version or "unknown: profiled from the current dataset",
+            },
         )
 
     def _estimation(model, holdout) -> dict[str, Any]:

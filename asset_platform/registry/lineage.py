@@ -97,3 +97,33 @@ def render(step: LineageStep, depth: int = 0, seen: set[tuple[str, str]] | None 
     for parent in step.inputs:
         lines += render(parent, depth + 1, seen)
     return lines
+
+
+_INPUT_VERSION_PREFIX = "dagster/input_data_version/"
+
+
+def trained_from(
+    instance: dg.DagsterInstance, model: dg.AssetKey, version: str, training_set: dg.AssetKey, dataset: dg.AssetKey
+) -> str | None:
+    """The data version of `dataset` that model `version`'s training split was cut from, or None when the
+    event log does not know (the model's or the split's materialization is gone).
+
+    Read from Dagster's provenance tags: the model's materialization points at the `training_set`
+    materialization it read, whose tags name the `dataset` version the split read. The first
+    materialization of the model version counts, so the answer never changes for the same bytes.
+    """
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(model, limit=_SEARCH_LIMIT, cursor=cursor, ascending=True)
+        for record in page.records:
+            tags = record.asset_materialization.tags or {}
+            if tags.get(_DATA_VERSION_TAG) != version:
+                continue
+            pointer = tags.get(_POINTER_PREFIX + training_set.to_user_string(), "")
+            split = _by_storage_id(instance, training_set.to_user_string(), int(pointer)) if pointer.isdigit() else None
+            if split is None:
+                return None
+            return (split.asset_materialization.tags or {}).get(_INPUT_VERSION_PREFIX + dataset.to_user_string())
+        if not page.has_more:
+            return None
+        cursor = page.cursor
