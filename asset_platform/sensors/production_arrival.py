@@ -100,10 +100,11 @@ def build_batch_sensor(
             request(path.stem, pending[path.name]["run_key"], md5)
 
         asked = {request.partition_key for request in requests}
+        taken = {path.name for path in scan.files}
         for name, entry in list(pending.items()):
             stem = Path(name).stem
-            if stem in asked:
-                continue
+            if stem in asked or (name in scan.observed and name not in taken):
+                continue  # asked already, or being written again: judged once it settled
             if not _unchanged(model_landing, files, name, entry):
                 # Quarantined or removed before it was scored: forget it, so the same content landed
                 # again (fixed, under a new name) is a new batch, not a duplicate.

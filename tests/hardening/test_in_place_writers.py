@@ -65,9 +65,8 @@ def test_a_file_written_in_place_with_the_default_settings_is_settling_then_scor
 def test_a_file_whose_size_changed_since_the_previous_scan_is_settling_whatever_its_age(home: PlatformHome) -> None:
     with loop_on(home, settle_seconds=DEFAULT_SETTLE) as state:
         path, complete = _complete_and_half(state, 0)
-        os.utime(path, (1, 1))  # old, as after a long pause
-        skip_reason(state, state.names.batch_sensor)  # seen once: half, old, not visibly complete
-        with open(path, "ab") as handle:  # the writer goes on
+        assert f"settling: {path.name}" in skip_reason(state, state.names.batch_sensor)  # young: by its age
+        with open(path, "ab") as handle:  # the writer goes on, and the settle time has long passed
             handle.write(complete[len(complete) // 2 : len(complete) * 3 // 4])
         os.utime(path, (2, 2))
 
