@@ -42,6 +42,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "params": {},
         "space": {"C": {"low": 0.1, "high": 10, "log": True}},
     },
+    "xgboost": {
+        "params": {"max_rounds": 25, "early_stopping_rounds": 5, "max_depth": 3},
+        "space": {"learning_rate": _LOG_RANGE},
+    },
 }
 
 

@@ -21,6 +21,7 @@ _FAMILIES: dict[str, str] = {
     "sklearn": "asset_platform.ml.families.scikit:SklearnFamily",
     "torch": "asset_platform.ml.families.mlp:TorchFamily",
     "custom": "asset_platform.ml.families.custom:CustomFamily",
+    "xgboost": "asset_platform.ml.families.xgb:XGBoostFamily",
 }
 
 FAMILY_NAMES: tuple[str, ...] = tuple(_FAMILIES)
