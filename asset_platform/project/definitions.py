@@ -69,6 +69,7 @@ def platform_definitions(
     """
     from asset_platform.lifecycle import build_lifecycle
     from asset_platform.lifecycle.overview import build_overview
+    from asset_platform.sensors.run_recovery import build_run_recovery_sensor
 
     declarations = check_unique(declarations)
     lifecycles = dg.Definitions.merge(
@@ -84,7 +85,8 @@ def platform_definitions(
         assets=[*assets, *marker_assets(broken)],
         asset_checks=lifecycles.asset_checks,
         jobs=lifecycles.jobs,
-        sensors=lifecycles.sensors,
+        # One per code location: the daemon that evaluates sensors fails runs of dead workers itself.
+        sensors=[*(lifecycles.sensors or []), build_run_recovery_sensor()],
         resources=resources,
         executor=executor,
     )

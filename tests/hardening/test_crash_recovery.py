@@ -233,3 +233,27 @@ def test_a_demo_started_in_the_background_stops_on_sigterm(tmp_path: Path) -> No
     assert log.read_text().rstrip().endswith("asset-platform demo: interrupted")
     with home_lock(home, "demo"):  # the kernel released the demo's lock
         pass
+
+
+def test_the_daemon_marks_runs_of_a_dead_worker_failed_through_its_recovery_sensor_whatever_started_it(
+    home: PlatformHome,
+) -> None:
+    from asset_platform.resources.local import local_resources
+    from asset_platform.sensors.run_recovery import SENSOR_NAME
+    from definitions import build_definitions
+    from tests.hardening.helpers import declaration
+
+    defs = build_definitions([declaration()], local_resources(home))
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, "a plain `dagster-daemon run` evaluates it"
+    with _process(home=home) as killed, dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        run_id = _first_line(killed).removeprefix("started ")
+        wait_for(lambda: _started_run(instance, run_id), 60, f"run {run_id} STARTED")
+        _kill(killed)
+
+        result = sensor(dg.build_sensor_context(instance=instance, sensor_name=SENSOR_NAME))
+
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+        assert run_id in result.skip_message
+        again = sensor(dg.build_sensor_context(instance=instance, sensor_name=SENSOR_NAME))
+        assert again.skip_message == "no run of a dead worker"
