@@ -28,6 +28,7 @@ its age. A settling file is taken on a later scan, never quarantined.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
 
 
+_log = logging.getLogger(__name__)
 # What a step pod may use (the Helm chart gives non-training pods 2 GiB): larger batches fail fast.
 DEFAULT_STEP_MEMORY_MB = 2048
 # A file is taken once unchanged this long (landing.settle_seconds' default): writers in place pause briefly.
@@ -273,7 +275,7 @@ class ModelLanding:
         missing = {self.id_column, self.label_column} - set(labels.columns)
         if missing:
             raise BatchFileError(f"model {self.model} labels of batch {key}: missing column(s) {sorted(missing)}")
-        return labels[[self.id_column, self.label_column]]
+        return resolve_duplicate_ids(labels[[self.id_column, self.label_column]], self.id_column, what=f"{key}")
 
     def read_history(self) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
         """History plus every labeled production batch, the md5 of each file read, and skipped batches.
@@ -317,7 +319,7 @@ class ModelLanding:
     def labeled_batch(self, key: str) -> pd.DataFrame:
         """A production batch joined with its delayed labels (a label column in the batch itself is dropped)."""
         batch = self.read_batch(key).drop(columns=[self.label_column], errors="ignore")
-        labels = self.read_labels(key).drop_duplicates(self.id_column, keep="last")
+        labels = self.read_labels(key)
         joined = batch.merge(labels, on=self.id_column, how="inner")
         if joined.empty:
             raise BatchFileError(f"labels of batch {key} match none of its {len(batch)} rows")
@@ -333,6 +335,24 @@ class ModelLanding:
         os.replace(path, target)
         target.with_name(target.name + ".reason.txt").write_text(f"{reason}\n{_advice(self, path.parent)}\n")
         return target
+
+
+def resolve_duplicate_ids(labels: pd.DataFrame, id_column: str, what: str) -> pd.DataFrame:
+    """One label per id, the file's last one (a correction appended to the file wins), with a warning.
+
+    Performance and retraining both read labels through here, so both see the same labels; how many
+    rows were dropped is kept in `attrs["duplicate_ids"]` for the step that reports it.
+    """
+    duplicated = int(labels[id_column].duplicated(keep="last").sum())
+    if duplicated:
+        _log.warning(
+            "labels of batch %s: %d row(s) repeat an id already labeled; the last label of each id is used",
+            what,
+            duplicated,
+        )
+        labels = labels.drop_duplicates(id_column, keep="last")
+    labels.attrs["duplicate_ids"] = duplicated
+    return labels
 
 
 def _advice(landing: ModelLanding, folder: Path) -> str:

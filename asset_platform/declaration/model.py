@@ -92,6 +92,12 @@ class LandingSpec(_Spec):
         "with '.' and renamed).",
     )
     history_asset: list[str] | None = Field(
+    orphan_labels_hours: float = Field(
+        default=24,
+        gt=0,
+        description="A labels file whose batch never landed (no file in production/, no partition) is moved to "
+        "quarantine, named, once it is this old; until then it waits for its batch.",
+    )
         default=None, description="Train on this upstream asset (a key path) instead of history files."
     )
 

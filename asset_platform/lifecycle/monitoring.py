@@ -281,6 +281,9 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
                 value=table,
                 metadata={"performance": NOTHING_TO_MEASURE, "metric": metric, "labeled_rows": dg.MetadataValue.int(0)},
             )
+        duplicated = labels.attrs.get("duplicate_ids", 0)
+        if duplicated:  # resolved as retraining resolves them: the last label of each id
+            context.log.warning(f"labels of batch {batch}: {duplicated} repeated id(s); the last label of each is used")
         joined = predictions.merge(labels, on=declaration.id_column, how="inner")
         if joined.empty:
             raise dg.Failure(f"labels of batch {batch} match none of its {len(predictions)} rows")
@@ -306,6 +309,7 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         metadata: dict[str, Any] = {f"performance/{name}": dg.MetadataValue.float(v) for name, v in metrics.items()}
         metadata["metric"] = metric
         metadata["labeled_rows"] = dg.MetadataValue.int(len(joined))
+        metadata["duplicate_label_ids"] = dg.MetadataValue.int(duplicated)
         metadata["champion_version"] = str(joined["champion_version"].iloc[0])
         if "estimator_version" in joined and estimated == estimated:
             metadata["estimator_version"] = str(joined["estimator_version"].iloc[0])

@@ -47,6 +47,7 @@ def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, jo
         notes.extend(f"settling: {name}" for name in labels_scan.settling)
         settled = {path.name for path in labels_scan.files}
         labeled = [path.stem for path in model_landing.production_batches().files if path.name in settled]
+        notes.extend(_orphans(context.instance, names, declaration, model_landing, labels_scan.files, labeled))
         current: dict[str, str] = {}
         for key in labeled:
             if not _scored(context.instance, names.key(PREDICTIONS), key):
@@ -103,6 +104,40 @@ def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, jo
         return dg.SensorResult(run_requests=requests, cursor=dump_cursor(state), skip_reason=skip)
 
     return labels_sensor
+
+
+def _orphans(instance, names: LifecycleNames, declaration: ModelDeclaration, landing, files, labeled) -> list[str]:
+    """Labels files whose batch never landed: named while young, quarantined once `orphan_labels_hours` old.
+
+    A batch that landed once is a partition even after its file left production/ (quarantined, archived):
+    its labels are not orphans. Labels may land before their batch, hence the grace period.
+    """
+    import time
+
+    known = set(instance.get_dynamic_partitions(names.partitions))
+    grace_s = declaration.landing.orphan_labels_hours * 3600
+    notes, waiting = [], []
+    for path in files:
+        if path.stem in labeled or path.stem in known or landing.batch_path(path.stem).exists():
+            continue
+        try:
+            age = time.time() - path.stat().st_mtime
+        except OSError:
+            continue
+        if age < grace_s:
+            waiting.append(path.name)
+            continue
+        hours = declaration.landing.orphan_labels_hours
+        reason = f"labels {path.name}: no batch {path.stem} ever landed in {landing.production} within {hours:g} h"
+        try:
+            moved = landing.quarantine_file(path, reason)
+            notes.append(f"{reason}: quarantined to {moved}")
+        except OSError as error:
+            notes.append(f"{reason}; could not be quarantined: {error}")
+    if waiting:
+        hours = declaration.landing.orphan_labels_hours
+        notes.append(f"labels without a batch (quarantined after {hours:g} h): {', '.join(waiting)}")
+    return notes
 
 
 def _state(cursor: dict[str, Any]) -> dict[str, Any]:
