@@ -1,4 +1,4 @@
-"""Scripted fault run: the cases of issue 11, each on its own copy of a trained demo home.
+"""Scripted fault run: the cases of issues 11 and 30, each on its own copy of a trained demo home.
 
     python -m benchmarks.faults [--quick] [--workdir DIR]
 
@@ -193,6 +193,7 @@ def case_being_written(home: PlatformHome, work: Path) -> str:
         settled = time.time() - 121
         os.utime(path, (settled, settled))
         work.joinpath("census").write_text(json.dumps(census(home)))
+        expect("changed since" in h.skip_reason(state, state.names.batch_sensor), "a file that just changed was taken")
         expect(_runs(state, state.names.batch_sensor) == [True], "the completed file was not scored")
     return "skipped while settling (named); scored once complete"
 
@@ -521,6 +522,207 @@ def case_reexecute_cli_run(home: PlatformHome, work: Path) -> str:
     return "CLI run re-executed from the UI (queued)"
 
 
+# -- issue 30: the second campaign -----------------------------------------------------------------
+
+
+def _metadata(state, asset: str, partition: str) -> dict:
+    import dagster as dg
+
+    records = state.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=state.names.key(asset), asset_partitions=[partition]), limit=1
+    ).records
+    expect(records, f"no {asset} stored for {partition}")
+    return {key: value.value for key, value in records[0].asset_materialization.metadata.items()}
+
+
+def case_empty_batch(home: PlatformHome, work: Path) -> str:
+    from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE
+
+    with h.loop_on(home) as state:
+        frame = h.batch_frame(0).drop(columns=["converted"]).iloc[:0]
+        frame.to_parquet(state.landing.production / _name(0), index=False)
+        frame[["event_id"]].assign(converted=1).to_parquet(state.landing.labels / _name(0), index=False)
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        expect(_runs(state, state.names.batch_sensor) == [True], "a 0-row batch failed scoring or drift")
+        drift = _metadata(state, "drift", _name(0)[:-8])
+        expect(NOTHING_TO_MEASURE in drift["reasons"] and not drift["assessment"]["judged"], "drift judged it")
+        expect(_runs(state, state.names.labels_sensor) == [True], "its performance failed")
+        expect(_metadata(state, "performance", _name(0)[:-8])["performance"] == NOTHING_TO_MEASURE, "measured")
+    return "every step records 'no rows: nothing to measure'"
+
+
+def case_all_null_features(home: PlatformHome, work: Path) -> str:
+    from asset_platform.declaration import ModelDeclaration
+
+    model = h.declaration()
+    numeric, categorical = model.feature_columns()
+    fields = model.model_dump(exclude_unset=True)
+    fields["columns"] = [
+        {**c, "nullable": True} if c["name"] in {*numeric, *categorical} else c for c in model.model_dump()["columns"]
+    ]
+    with h.loop_on(home, model=ModelDeclaration(**fields)) as state:
+        frame = h.batch_frame(0).drop(columns=["converted"])
+        frame[[*numeric, *categorical]] = None
+        frame.to_parquet(state.landing.production / _name(0), index=False)
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        expect(_runs(state, state.names.batch_sensor) == [True], "an all-null batch failed")
+        drift = _metadata(state, "drift", _name(0)[:-8])
+        expect("nothing to measure" in drift["reasons"] and "estimated_auc" not in drift, "judged on nothing")
+    return "recorded as nothing to measure; no estimate"
+
+
+def case_written_in_place(home: PlatformHome, work: Path) -> str:
+    from asset_platform.declaration.model import LandingSpec
+
+    with h.loop_on(home, settle_seconds=LandingSpec().settle_seconds) as state:
+        path = h.write_batch_file(state.landing.production / _name(0), 0)
+        complete = path.read_bytes()
+        path.write_bytes(complete[: len(complete) // 2])
+        expect("settling" in h.skip_reason(state, state.names.batch_sensor), "a half-written file was taken")
+        path.write_bytes(complete)
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        expect("settling" in h.skip_reason(state, state.names.batch_sensor), "a file that just grew was taken")
+        expect(_runs(state, state.names.batch_sensor) == [True], "the completed file was not scored")
+        expect(h.quarantined(state) == {}, "a file written in place was quarantined")
+    return "default settings: settling, then scored; never quarantined"
+
+
+def case_workspace_copy(home: PlatformHome, work: Path) -> str:
+    with h.loop_on(home) as state:
+        h.land(state, 0)
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        lost = h.champion_objects(state, home, workspace=False)
+        h.hide(lost, work / "lost")
+        expect(_runs(state, state.names.batch_sensor) == [True], "not scored with the workspace copy at hand")
+        expect(all(path.exists() for path in lost), "cache and remote objects not restored")
+    return f"{len(lost)} objects restored from the workspace; scored"
+
+
+def case_rollback_lost_champion(home: PlatformHome, work: Path) -> str:
+    from asset_platform.lifecycle.champion import lineup_for
+
+    def set_champion(state, action: str, version: str | None = None):
+        config = {"action": action, "version": version, "reason": "fault run"}
+        return state.defs.resolve_job_def(state.names.set_champion_job).execute_in_process(
+            instance=state.instance,
+            raise_on_error=False,
+            run_config={"ops": {state.names.op("champion"): {"config": config}}},
+        )
+
+    with h.loop_on(home) as state:
+        lineup = lineup_for(state.defs.resources["registry"], state.names)
+        baseline = lineup.champion().version
+        path, labels = h.land(state, 0)
+        expect(_runs(state, state.names.batch_sensor) == [True], "not scored")
+        h.land_labels(state, 0, labels)
+        expect(_retrain(state).success, "retraining failed")
+        [newer] = [v.version for v in lineup.versions() if v.version != baseline]
+        expect(set_champion(state, "promote", newer).success, "promotion failed")
+        h.hide(h.champion_objects(state, home) + h.stored_objects(home, state.names.path("champion")), work / "lost")
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        expect(set_champion(state, "rollback").success, "rollback refused")
+        expect(lineup.champion().version == baseline, "not rolled back to the earlier champion")
+    return "rolled back to the earlier intact champion"
+
+
+def case_unmounted_remote(home: PlatformHome, work: Path) -> str:
+    with h.loop_on(home) as state:
+        h.land(state, 0)
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        os.replace(home.dvc_remote, work / "the-share")
+        home.dvc_remote.mkdir()  # the mount point of a share that is not mounted
+        [failed] = h.run_tick(state, state.names.batch_sensor)
+        expect(not failed.success, "pushed onto an empty mount point")
+        text = h.run_text(state, failed.run_id)
+        expect(str(home.dvc_remote) in text and "unmounted share" in text, "the error does not name the remote")
+        expect(not any(home.dvc_remote.iterdir()), "something landed on the mount point")
+        home.dvc_remote.rmdir()
+        os.replace(work / "the-share", home.dvc_remote)
+        expect(_runs(state, state.names.batch_sensor) == [True], "not scored once mounted")
+    return "run fails naming the remote; nothing pushed; scored once mounted"
+
+
+def case_batch_over_step_memory(home: PlatformHome, work: Path) -> str:
+    from asset_platform.app.demo import LoopState
+    from asset_platform.landing import LandingZone
+    from asset_platform.lifecycle import lifecycle_names
+    from asset_platform.resources.local import local_resources
+    from definitions import build_definitions
+
+    model = h.declaration()
+    with h.env(home), h.open_instance(home) as instance:
+        resources = {**local_resources(home), "landing": LandingZone(root=str(home.landing), step_memory_mb=1)}
+        landing = resources["landing"].for_model(model).ensure()
+        state = LoopState(instance, build_definitions([model], resources), lifecycle_names(model), landing)
+        frame = pd.concat([h.batch_frame(i) for i in range(4)], ignore_index=True).drop(columns=["converted"])
+        frame.to_parquet(landing.production / _name(0), index=False)
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        [failed] = h.run_tick(state, state.names.batch_sensor)
+        text = h.run_text(state, failed.run_id)
+        expect(not failed.success and "step_memory_mb" in text and "GiB" in text, "no clear size error")
+        expect((landing.production / _name(0)).exists(), "the file left production/")
+    return "fails at once naming the size and step_memory_mb"
+
+
+def case_repeated_label_ids(home: PlatformHome, work: Path) -> str:
+    with h.loop_on(home) as state:
+        path, labels = h.land(state, 0)
+        expect(_runs(state, state.names.batch_sensor) == [True], "not scored")
+        h.land_labels(state, 0, pd.concat([labels, labels.head(50)], ignore_index=True))
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        expect(_runs(state, state.names.labels_sensor) == [True], "performance failed")
+        performance = _metadata(state, "performance", path.stem)
+        expect(performance["labeled_rows"] == h.ROWS and performance["duplicate_label_ids"] == 50, "joined twice")
+        expect(len(state.landing.labeled_batch(path.stem)) == h.ROWS, "retraining reads other labels")
+    return "last label per id for both, with a warning"
+
+
+def case_orphan_labels(home: PlatformHome, work: Path) -> str:
+    with h.loop_on(home) as state:
+        orphan = state.landing.labels / "events_2031-01-01.parquet"
+        h.batch_frame(0)[["event_id", "converted"]].to_parquet(orphan, index=False)
+        long_ago = time.time() - 25 * 3600
+        os.utime(orphan, (long_ago, long_ago))
+        work.joinpath("census").write_text(json.dumps(census(home)))
+        h.skip_reason(state, state.names.labels_sensor)
+        expect("no batch events_2031-01-01" in h.quarantined(state).get(orphan.name, ""), "not quarantined")
+    return "named and quarantined after 24 h"
+
+
+def case_daemon_restarted_plainly(home: PlatformHome, work: Path) -> str:
+    import dagster as dg
+
+    from asset_platform.resources.local import local_resources
+    from asset_platform.sensors.run_recovery import SENSOR_NAME
+    from definitions import build_definitions
+    from tests.conftest import subprocess_env
+
+    sensor = build_definitions([h.declaration()], local_resources(home)).resolve_sensor_def(SENSOR_NAME)
+    env = subprocess_env(DAGSTER_HOME=str(home.dagster_home), ASSET_PLATFORM_HOME=str(home.root))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.hardening.sleeper"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        run_id = worker.stdout.readline().strip().removeprefix("started ")
+        with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not (
+                instance.get_run_by_id(run_id) and instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+            ):
+                time.sleep(0.5)
+            work.joinpath("census").write_text(json.dumps(census(home)))
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=60)
+            sensor(dg.build_sensor_context(instance=instance, sensor_name=SENSOR_NAME))  # a daemon tick
+            status = instance.get_run_by_id(run_id).status
+        expect(status == dg.DagsterRunStatus.FAILURE, f"run left {status}")
+    finally:
+        with suppress(ProcessLookupError):
+            worker.kill()
+        worker.wait(timeout=60)
+    return "the daemon's recovery sensor marks it FAILURE"
+
+
 CASES = [
     Case("fifo in landing", "quarantined; good batch scored", case_fifo),
     Case("symlink to /dev/zero", "quarantined unread; good batch scored", case_dev_zero),
@@ -545,6 +747,16 @@ CASES = [
     Case("demo on read-only home", "clear error", case_read_only_home, quick=False),
     Case("extra columns", "ignored; scored", case_extra_columns, quick=False),
     Case("re-execute a CLI run", "UI re-executes it", case_reexecute_cli_run, quick=False),
+    Case("0-row batch", "nothing to measure; no error", case_empty_batch),
+    Case("all-null features", "nothing to measure; no estimate", case_all_null_features),
+    Case("written in place, defaults", "settling; scored; kept", case_written_in_place),
+    Case("object lost, workspace copy", "restored from the workspace", case_workspace_copy),
+    Case("champion lost, rollback", "rolls back to the earlier one", case_rollback_lost_champion, quick=False),
+    Case("unmounted remote (empty)", "fails naming it; nothing pushed", case_unmounted_remote),
+    Case("batch over step memory", "fails fast naming the setting", case_batch_over_step_memory),
+    Case("repeated label ids", "one label per id everywhere", case_repeated_label_ids),
+    Case("labels of no batch", "quarantined after grace", case_orphan_labels),
+    Case("daemon restarted plainly", "its sensor fails dead runs", case_daemon_restarted_plainly),
 ]
 
 
