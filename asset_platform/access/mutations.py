@@ -142,7 +142,9 @@ def field_decision(field: str, roles_global: Role | None, roles_highest: Role | 
         return False, f"mutation {field!r} is not classified by the access policy: denied for everyone"
     if rule.role is None:
         return False, f"mutation {field!r} is disabled for every role"
-    held = roles_highest if rule.scoped else roles_global
+    # The UI's own bookkeeping (no Dagster permission: the "what's new" dialog, telemetry) is anyone's with a
+    # grant in any scope: a team-scoped user otherwise meets a refusal the moment the first page opens.
+    held = roles_highest if rule.scoped or rule.permission is None else roles_global
     if held is not None and held >= rule.role:
         return True, f"{held.label} >= {rule.role.label}"
     scope = "in some scope" if rule.scoped else "globally"

@@ -18,6 +18,8 @@ Internal Dagster classes used, pinned by tests/access/test_dagster_contract.py:
   resolvers look up.
 - WorkspaceProcessContext, WorkspaceFileTarget: what `dagster-webserver -w` builds at start.
 - CompoundID: to find the sensor a stopSensor call names (see _grant_stop_sensor_by_owner).
+- GrapheneUnauthorizedError: the typed refusal of a launch (a launch's result union has it), and
+  GraphenePipeline.get_represented_job: the job whose launch permission the UI asks for (see JobPermissionFields).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 from dagster._core.workspace.context import WorkspaceRequestContext
 from dagster._core.workspace.permissions import LOCATION_SCOPED_PERMISSIONS, PermissionResult, Permissions
+from dagster_graphql.schema.errors import GrapheneUnauthorizedError
 from dagster_webserver.webserver import DagsterWebserver
 from graphql import GraphQLError, OperationType, parse
 from graphql.language import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
@@ -128,8 +131,14 @@ class MutationGate:
         if info.field_name in LAUNCH_FIELDS:
             refusal = _job_role_refusal(context, args)
             if refusal is not None:
+                message = f"permission denied: {refusal}"
+                if _returns_unauthorized_error(info):
+                    # A typed refusal, as Dagster's own scope checks answer: the UI and API clients read it as
+                    # a result, where a GraphQL error is an "Unexpected GraphQL error" toast hiding the reason.
+                    self.audit.write(**record, allowed=False, reason=refusal, result="UnauthorizedError", run_id=None)
+                    return GrapheneUnauthorizedError(message=message)
                 self.audit.write(**record, allowed=False, reason=refusal, result=PERMISSION_DENIED, run_id=None)
-                raise GraphQLError(f"permission denied: {refusal}", extensions={"code": PERMISSION_DENIED})
+                raise GraphQLError(message, extensions={"code": PERMISSION_DENIED})
             _tag_launch(args, context.identity.user)
         try:
             if info.field_name == "stopSensor":
@@ -161,6 +170,52 @@ class MutationGate:
         # the same type with another message is a "not found" past the check.
         allowed = not (result_type == "UnauthorizedError" and getattr(result, "message", "") == _DAGSTER_DENIAL)
         self.audit.write(**record, allowed=allowed, reason=reason, result=result_type, run_id=_run_ids(result))
+
+
+class JobPermissionFields:
+    """Graphene middleware on a job's `hasLaunchExecutionPermission` / `hasLaunchReexecutionPermission`, which
+    the UI reads to offer (or grey out) the Materialize button and the launchpad of a job.
+
+    Two corrections, so the UI offers exactly what a launch will be allowed:
+    - Dagster 1.13 answers for a job *subset* (the launchpad asks with the selected assets) from the
+      subset's owners, which Dagster does not carry over from the job: an owner-scoped role never got the
+      launchpad. The launch itself is checked against the full job's owners; so is this answer.
+    - A job tagged `asset_platform/required_role` (the champion's `<model>_set_champion`: editor) is
+      offered only to a caller holding that role, so a launcher sees Dagster's "You do not have permission"
+      on a disabled button instead of a refusal after clicking.
+    """
+
+    _FIELDS = {
+        "hasLaunchExecutionPermission": Permissions.LAUNCH_PIPELINE_EXECUTION.value,
+        "hasLaunchReexecutionPermission": Permissions.LAUNCH_PIPELINE_REEXECUTION.value,
+    }
+
+    def resolve(self, next_, root, info, **args):
+        permission = self._FIELDS.get(info.field_name)
+        result = next_(root, info, **args)
+        if permission is None or info.parent_type.name not in ("Pipeline", "Job") or not isinstance(result, bool):
+            return result
+        job = root.get_represented_job()
+        handle = getattr(job, "handle", None)
+        if handle is None:
+            return result
+        context: PolicyRequestContext = info.context
+        location, repository = handle.location_name, handle.repository_name
+        full, keys = _full_job(context, location, repository, job.name)
+        if full is None:
+            return result
+        if not result and full.owners:
+            result = context.has_permission_for_owners(permission, full.owners)
+        if result:
+            result = _required_role_refusal(context, location, job.name, full.tags, keys) is None
+        return result
+
+
+def _returns_unauthorized_error(info) -> bool:
+    return_type = info.return_type
+    while hasattr(return_type, "of_type"):
+        return_type = return_type.of_type
+    return any(member.name == "UnauthorizedError" for member in getattr(return_type, "types", ()))
 
 
 def _transport_allows(source: object) -> tuple[bool, str]:
@@ -210,30 +265,45 @@ def _job_role_refusal(context: PolicyRequestContext, args: dict) -> str | None:
         origin = parent.remote_job_origin
         targets.append((origin.location_name, origin.repository_origin.repository_name, parent.job_name, parent.tags))
     for location_name, repository_name, job_name, run_tags in targets:
-        tags, keys = _job_tags_and_assets(context, location_name, repository_name, job_name)
-        required = (run_tags if run_tags is not None else tags).get(REQUIRED_ROLE_TAG)
-        if not required:
-            continue
-        needed = ROLES.get(required)
-        if needed is None:
-            return f"job {job_name!r} asks for an unknown role {required!r}: denied"
-        held = [context.roles.at_location(location_name)]
-        held += [context.roles.for_owner(owner) for key in keys for owner in context.get_owners_for_selector(key)]
-        if not any(role is not None and role >= needed for role in held):
-            return f"job {job_name!r} needs the {needed.label} role on its model's owners or its code location"
+        job, keys = _full_job(context, location_name, repository_name, job_name)
+        tags = job.tags if job is not None else {}
+        refusal = _required_role_refusal(context, location_name, job_name, tags if run_tags is None else run_tags, keys)
+        if refusal is not None:
+            return refusal
     return None
 
 
-def _job_tags_and_assets(context, location_name, repository_name, job_name) -> tuple[Mapping[str, str], list]:
+def _required_role_refusal(
+    context: PolicyRequestContext, location_name: str | None, job_name: str, tags: Mapping[str, str], keys: list
+) -> str | None:
+    """Why the caller may not launch a job with these tags and assets (None: no role asked, or held)."""
+    required = tags.get(REQUIRED_ROLE_TAG)
+    if not required:
+        return None
+    needed = ROLES.get(required)
+    if needed is None:
+        return f"job {job_name!r} asks for an unknown role {required!r}: denied"
+    held = [context.roles.at_location(location_name or "")]
+    held += [context.roles.for_owner(owner) for key in keys for owner in context.get_owners_for_selector(key)]
+    if any(role is not None and role >= needed for role in held):
+        return None
+    return (
+        f"job {job_name!r} needs the {needed.label} role on its model's owners or its code location, "
+        f"which {context.identity.user} does not hold: ask an admin for it"
+    )
+
+
+def _full_job(context, location_name, repository_name, job_name) -> tuple[Any, list]:
+    """The job as its code location defines it (not a subset) and its asset keys; (None, []) if none."""
     if not location_name or not context.has_code_location(location_name):
-        return {}, []
+        return None, []
     location = context.get_code_location(location_name)
     if not repository_name or not location.has_repository(repository_name):
-        return {}, []
+        return None, []
     repository = location.get_repository(repository_name)
     if not repository.has_job(job_name):
-        return {}, []
-    return repository.get_full_job(job_name).tags, list(repository.get_asset_keys_in_job(job_name=job_name))
+        return None, []
+    return repository.get_full_job(job_name), list(repository.get_asset_keys_in_job(job_name=job_name))
 
 
 def _tag_launch(args: dict, user: str) -> None:
@@ -415,7 +485,7 @@ class AuthWebserver(DagsterWebserver):
         )
 
     def build_graphql_middleware(self) -> list:
-        return [MutationGate(self.audit)]
+        return [MutationGate(self.audit), JobPermissionFields()]
 
     def _determine_status_code(self, resolver_errors, captured_errors) -> int:
         # Dagster answers 500 for any error raised in a resolver; a refusal is a 403.

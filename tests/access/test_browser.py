@@ -107,3 +107,23 @@ def test_a_denied_attempt_from_the_browser_is_in_the_audit_log_with_the_users_na
     lines = [json.loads(line) for line in server.audit_path.read_text().splitlines()]
     denied = [line for line in lines if line["user"] == "viewer" and line["field"] == "wipeAssets"]
     assert denied and denied[-1]["allowed"] is False and denied[-1]["operation"] == "Wipe"
+
+
+def test_an_owner_scoped_editor_opens_the_launchpad_of_its_teams_promotion_job(
+    server: Server, browser: Browser
+) -> None:
+    with signed_in(browser, SECRET, "growth-editor", "access_owner_editor_launchpad") as page:
+        page.goto(f"http://127.0.0.1:{server.port}/locations/teams/jobs/growth_promote")
+        # Shift+click opens the launchpad, as the button's tooltip says (how a promotion's config is given).
+        materialize_buttons(page).first.click(modifiers=["Shift"])
+        launchpad = page.get_by_role("dialog").filter(has_text="Launchpad (configure assets)")
+        expect(launchpad.get_by_role("button", name="Materialize")).to_be_enabled()
+
+
+def test_a_launcher_is_told_it_may_not_launch_a_promotion_job_before_clicking(server: Server, browser: Browser) -> None:
+    with signed_in(browser, SECRET, "launcher", "access_launcher_promotion_refused") as page:
+        page.goto(f"http://127.0.0.1:{server.port}/locations/teams/jobs/growth_promote")
+        button = materialize_buttons(page).first
+        expect(button).to_be_disabled()
+        button.hover(force=True)
+        expect(page.get_by_text("You do not have permission to materialize assets for this job")).to_be_visible()

@@ -222,11 +222,59 @@ def test_a_promotion_job_needs_the_editor_role_on_the_models_owners(server: Serv
     # A team launcher launches the team's ordinary jobs, not the one that changes its champion.
     refused = server.request("gina", query, groups=("growth",), variables=variables)
     assert _outcome(refused.status, refused.body, "launchRun") == "denied", refused
-    assert "needs the editor role" in refused.body["errors"][0]["message"]
     granted = server.data("growth-editor", query, variables=variables)["launchRun"]
     assert granted["__typename"] == "LaunchRunSuccess", granted
     global_launcher = server.request("launcher", query, variables=variables)
     assert _outcome(global_launcher.status, global_launcher.body, "launchRun") == "denied", global_launcher
+
+
+def test_a_refused_promotion_is_an_unauthorized_error_that_names_the_role_needed(server: Server) -> None:
+    query = """mutation Launch($params: ExecutionParams!) { launchRun(executionParams: $params) {
+        __typename ... on UnauthorizedError { message } } }"""
+    selector = {"repositoryLocationName": "teams", "repositoryName": "__repository__", "jobName": "growth_promote"}
+    refused = server.data("launcher", query, variables={"params": {"selector": selector, "mode": "default"}})
+    # A typed result the UI shows, not a GraphQL error (an "Unexpected GraphQL error" toast hiding the reason).
+    assert refused["launchRun"]["__typename"] == "UnauthorizedError", refused
+    message = refused["launchRun"]["message"]
+    assert "'growth_promote' needs the editor role" in message and "launcher does not hold" in message, message
+    lines = [json.loads(line) for line in server.audit_path.read_text().splitlines()]
+    audited = [line for line in lines if line["user"] == "launcher" and line["field"] == "launchRun"]
+    assert audited[-1]["allowed"] is False and audited[-1]["result"] == "UnauthorizedError", audited[-1]
+
+
+def _launch_permission(server: Server, user: str, job: str, assets: list[str] | None, groups=()) -> bool:
+    query = """query P($s: PipelineSelector!) { pipelineOrError(params: $s) {
+        __typename ... on Pipeline { hasLaunchExecutionPermission hasLaunchReexecutionPermission } } }"""
+    selector = {"repositoryLocationName": "teams", "repositoryName": "__repository__", "pipelineName": job}
+    if assets is not None:
+        selector["assetSelection"] = [{"path": [asset]} for asset in assets]
+    job_or_error = server.data(user, query, groups=groups, variables={"s": selector})["pipelineOrError"]
+    assert job_or_error["__typename"] == "Pipeline", job_or_error
+    assert job_or_error["hasLaunchExecutionPermission"] == job_or_error["hasLaunchReexecutionPermission"]
+    return job_or_error["hasLaunchExecutionPermission"]
+
+
+def test_the_launch_permission_the_ui_reads_matches_the_launch_for_a_job_subset_and_a_required_role(
+    server: Server,
+) -> None:
+    # The launchpad asks for the job with its selected assets: Dagster answered from the subset's owners,
+    # which it drops, so an owner-scoped editor never got the launchpad of its own model's promotion job.
+    for assets in (None, ["growth_model"]):
+        assert _launch_permission(server, "growth-editor", "growth_promote", assets), assets
+        assert _launch_permission(server, "editor", "growth_promote", assets), assets
+        # Below the job's required role: the UI greys the button out instead of a refusal after the click.
+        assert not _launch_permission(server, "launcher", "growth_promote", assets), assets
+        assert not _launch_permission(server, "gina", "growth_promote", assets, ("growth",)), assets
+        # Not a team's owner: still nothing.
+        assert not _launch_permission(server, "growth-editor", "ops_job", assets and ["ops_model"]), assets
+    assert _launch_permission(server, "gina", "growth_job", ["growth_model"], ("growth",))
+
+
+def test_a_team_scoped_user_may_dismiss_the_uis_dialogs(server: Server) -> None:
+    # The "what's new" dialog and telemetry write nothing that matters; a refusal there greets every
+    # team-scoped user with an error on their first page.
+    assert server.request("gina", "mutation { setNuxSeen }", groups=("growth",)).status == 200
+    assert server.request("other-launcher", "mutation { setNuxSeen }").status == 200
 
 
 def test_the_ui_sees_the_roles_as_permissions(server: Server) -> None:
