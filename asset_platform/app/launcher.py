@@ -41,6 +41,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,8 @@ _STARTUP_TIMEOUT_S = 180
 _POLL_S = 0.2
 # A run the demo or the CLI waits for; a training run on a laptop takes minutes, never hours.
 DEFAULT_RUN_TIMEOUT_S = 3 * 3600
+# How often a waiting launcher says it is still waiting.
+_PROGRESS_EVERY_S = 10.0
 
 
 class LaunchError(RuntimeError):
@@ -122,8 +125,11 @@ class LocationLauncher:
         pass_fds: tuple[int, ...] = (),
         log_path: Path | None = None,
         project: ProjectTarget | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
+        """`progress`, if given, hears what the launcher is doing (starting, loading, launched, waiting)."""
         self.dagster_home = Path(dagster_home)
+        self.progress = progress or (lambda _message: None)
         self.env = dict(os.environ if env is None else env)
         self.pass_fds = pass_fds
         self.log_path = log_path
@@ -146,12 +152,15 @@ class LocationLauncher:
         policy = {"grants": [{"role": "admin", "users": [self.user]}]}
         (self._folder / "policy.yaml").write_text(yaml.safe_dump(policy))
         try:
+            started = time.monotonic()
+            self.progress("starting a private webserver and loading the code location (imports the project)")
             self._start_webserver()
             attempts = 1
             # A free port can be taken between probing it and binding it: up to three ports.
             while not self._wait_until_loaded(last_try=attempts == 3):
                 self._start_webserver()
                 attempts += 1
+            self.progress(f"code location loaded ({time.monotonic() - started:.0f} s)")
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -227,6 +236,7 @@ class LocationLauncher:
             )
         except DagsterGraphQLClientError as error:
             raise LaunchError(f"could not launch {job_name}: {error}") from error
+        self.progress(f"run {run_id} of {job_name} launched; waiting for it to end")
         return LaunchedRun(run_id, self._wait_for_end(run_id, job_name, timeout_s))
 
     def _wait_for_end(self, run_id: str, job_name: str, timeout_s: float) -> bool:
@@ -234,11 +244,17 @@ class LocationLauncher:
 
         if self._instance is None:  # opened once, read for every run the launcher waits for
             self._instance = dg.DagsterInstance.from_config(str(self.dagster_home))
-        deadline = time.monotonic() + timeout_s
+        started = time.monotonic()
+        deadline, said = started + timeout_s, started
         while time.monotonic() < deadline:
             run = self._instance.get_run_by_id(run_id)
             if run is not None and run.is_finished:
+                self.progress(f"run {run_id} ended: {run.status.value} ({time.monotonic() - started:.0f} s)")
                 return run.is_success
+            if time.monotonic() - said >= _PROGRESS_EVERY_S:
+                said = time.monotonic()
+                status = run.status.value if run is not None else "not yet recorded"
+                self.progress(f"run {run_id} {status.lower()}, {said - started:.0f} s so far")
             time.sleep(_POLL_S)
         raise LaunchError(f"run {run_id} of {job_name} did not end within {timeout_s:.0f} s; it is still running")
 

@@ -20,6 +20,10 @@ from asset_platform.app.location import CodeLocation
 from asset_platform.home import PlatformHome
 from asset_platform.registry.trigger import TRIGGER_TAG, USER_TAG
 
+# What a promotion or rollback costs, measured on a 2-core machine (README says the same): a private webserver
+# loads the code location, then the run's own process loads it again, then the pointer is written.
+SET_CHAMPION_COST = "about a minute on a laptop, most of it loading the code location twice"
+
 if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
     from asset_platform.registry.models import ModelLineup, ModelVersion
@@ -105,7 +109,9 @@ def _list_lines(declaration: ModelDeclaration, rows: list[dict], champion: Champ
 
 def _cmd_show(args: argparse.Namespace) -> int:
     _location, declaration, lineup = _selected(args)
-    version = lineup.find(args.version)
+    version = lineup.find(args.version) if args.version else lineup.champion()
+    if version is None:
+        raise LookupError(f"{declaration.name} has no champion yet: name a version (see `models list`)")
     payload = {**_summary(version, lineup.champion(), declaration.name), "params": version.params}
     payload["manifest"] = {k: v for k, v in version.manifest.items() if k not in ("extra",)}
     lines = [f"{version.asset} {version.version}  ({version.manifest['flavor']}, created {_when(version)} UTC)"]
@@ -174,9 +180,13 @@ def _set_champion(args: argparse.Namespace, action: str, version: str | None, re
     config = {"action": action, "version": version, "reason": reason}
     instance = _instance()
     # Through the code location, as a click in the UI would: the run can be re-executed from the UI.
-    started = f"{declaration.name}: {action} runs as {names.set_champion_job} (a few seconds)..."
-    print(started, file=sys.stderr, flush=True)
-    with LocationLauncher(_dagster_home()) as launcher:
+    # Most of the cost is loading the code location in a private webserver: the steps go to stderr as they happen.
+    print(f"{declaration.name}: {action} runs as {names.set_champion_job} ({SET_CHAMPION_COST})", file=sys.stderr)
+
+    def progress(message: str) -> None:
+        print(f"{declaration.name}: {message}", file=sys.stderr, flush=True)
+
+    with LocationLauncher(_dagster_home(), progress=progress) as launcher:
         run = launcher.launch(
             names.set_champion_job, tags, run_config={"ops": {names.op(CHAMPION): {"config": config}}}
         )
@@ -252,7 +262,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = models.add_subparsers(dest="models_command", required=True, metavar="SUBCOMMAND")
     listing = _add(sub, "list", _cmd_list, "model versions with metrics per declared model; * marks the champion")
     listing.add_argument("--asset", help="only this model asset (e.g. lgbm_model)")
-    _add(sub, "show", _cmd_show, "params and metrics of one version").add_argument("version")
+    _add(sub, "show", _cmd_show, "params and metrics of one version (default: the champion)").add_argument(
+        "version", nargs="?", help="a model version or its prefix (default: the champion)"
+    )
     compare = _add(sub, "compare", _cmd_compare, "params, metrics and input data versions side by side")
     compare.add_argument("a")
     compare.add_argument("b")

@@ -117,6 +117,14 @@ def test_a_promotion_the_cli_launches_runs_in_the_code_location(promotion: dict)
     assert run.tags[LAUNCHED_BY_TAG] == f"cli:{getpass.getuser()}"  # the launcher's one user, as audited
 
 
+def test_a_promotion_shows_its_progress_on_stderr_while_it_waits(promotion: dict) -> None:
+    stderr = promotion["result"].stderr
+    steps = ("runs as ecommerce_set_champion (about", "loading the code location", "code location loaded (")
+    steps += ("of ecommerce_set_champion launched; waiting for it to end", "ended: SUCCESS (")
+    positions = [stderr.find(step) for step in steps]
+    assert -1 not in positions and positions == sorted(positions), stderr
+
+
 def test_the_ui_re_executes_a_run_the_cli_launched(promotion: dict, tmp_path: Path) -> None:
     home = promotion["home"]
     server = start_webserver(home.root, tmp_path / "webserver.log")
