@@ -268,10 +268,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     compare = _add(sub, "compare", _cmd_compare, "params, metrics and input data versions side by side")
     compare.add_argument("a")
     compare.add_argument("b")
-    promote = _add(sub, "promote", _cmd_promote, "make VERSION the champion (recorded like any promotion)", json=False)
+    promote = _add(
+        sub,
+        "promote",
+        _cmd_promote,
+        f"make VERSION the champion (recorded like any promotion; {SET_CHAMPION_COST}, progress on stderr)",
+        json=False,
+    )
     promote.add_argument("version")
     promote.add_argument("--reason", default="", help="why, recorded in the alias history")
-    rollback = _add(sub, "rollback", _cmd_rollback, "return to the previous champion or --to VERSION", json=False)
+    rollback = _add(
+        sub,
+        "rollback",
+        _cmd_rollback,
+        f"return to the previous champion or --to VERSION ({SET_CHAMPION_COST}, progress on stderr)",
+        json=False,
+    )
     rollback.add_argument("--to", help="model version to roll back to (default: the previous champion)")
     rollback.add_argument("--reason", default="", help="why, recorded in the alias history")
     _add(
