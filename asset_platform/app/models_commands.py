@@ -109,9 +109,12 @@ def _list_lines(declaration: ModelDeclaration, rows: list[dict], champion: Champ
 
 def _cmd_show(args: argparse.Namespace) -> int:
     _location, declaration, lineup = _selected(args)
-    version = lineup.find(args.version) if args.version else lineup.champion()
-    if version is None:
-        raise LookupError(f"{declaration.name} has no champion yet: name a version (see `models list`)")
+    if args.version is None:
+        champion = lineup.champion()
+        if champion is None:
+            raise LookupError(f"{declaration.name} has no champion yet: name a version (see `models list`)")
+        args.version = champion.version
+    version = lineup.find(args.version)
     payload = {**_summary(version, lineup.champion(), declaration.name), "params": version.params}
     payload["manifest"] = {k: v for k, v in version.manifest.items() if k not in ("extra",)}
     lines = [f"{version.asset} {version.version}  ({version.manifest['flavor']}, created {_when(version)} UTC)"]

@@ -71,6 +71,12 @@ def test_list_show_and_compare_a_regression_model(trained_home, capsys) -> None:
     assert code == 0 and "holdout_rmse" in out and "deliveries/training_set" in out
 
 
+def test_models_show_without_a_version_shows_the_champion(trained_home, capsys) -> None:
+    champion = next(v for v in _versions(capsys) if v["champion"])
+    code, out, _ = _run(capsys, "models", "show", "--model", "deliveries")
+    assert code == 0 and out.startswith(f"{champion['asset']} {champion['version']}") and "champion: yes" in out
+
+
 def test_promote_rollback_and_history(trained_home, capsys) -> None:
     versions = _versions(capsys)
     other = next(v for v in versions if not v["champion"])
