@@ -9,7 +9,7 @@ never from a path of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,7 +69,10 @@ def project_target():
 @dataclass
 class CodeLocation:
     declarations: dict[str, ModelDeclaration]
+    # The resources the commands read: those of the model chosen by `model()` (each model's own
+    # code location's, when a workspace has several), else the first location's.
     resources: dict[str, Any]
+    model_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> CodeLocation:
@@ -77,7 +80,7 @@ class CodeLocation:
         from asset_platform.project.locate import load_project
 
         project = load_project(project_target())
-        return cls(project.declarations, project.resources)
+        return cls(project.declarations, project.resources, project.model_resources)
 
     @property
     def workspace(self) -> Path:
@@ -88,10 +91,13 @@ class CodeLocation:
         listed = ", ".join(sorted(self.declarations)) or "none"
         if name is None:
             if len(self.declarations) == 1:
-                return next(iter(self.declarations.values()))
+                name = next(iter(self.declarations))
+                self.resources = self.model_resources.get(name, self.resources)
+                return self.declarations[name]
             raise UnknownModelError(f"several models are declared ({listed}): choose one with --model NAME")
         if name not in self.declarations:
             raise UnknownModelError(f"no declared model is named {name!r}; declared models: {listed}")
+        self.resources = self.model_resources.get(name, self.resources)
         return self.declarations[name]
 
     def names(self, declaration: ModelDeclaration) -> LifecycleNames:

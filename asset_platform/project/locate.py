@@ -99,6 +99,8 @@ class LoadedProject:
     declarations: dict[str, ModelDeclaration] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
     definitions: dict[str, dg.Definitions] = field(default_factory=dict)
+    # Each model's own code location's resources (several locations may bind different stores).
+    model_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Declarations that did not load (the others did): each names its file and line.
     broken: list[BrokenDeclaration] = field(default_factory=list)
 
@@ -217,6 +219,7 @@ def load_project(target: ProjectTarget) -> LoadedProject:
                 )
             owner[declaration.name] = location.name
             loaded.declarations[declaration.name] = declaration
+            loaded.model_resources[declaration.name] = dict(definitions.resources or {})
         loaded.definitions[location.name] = definitions
         loaded.resources = loaded.resources or dict(definitions.resources or {})
     loaded.broken = broken_since(broken_mark)
