@@ -723,6 +723,79 @@ def case_daemon_restarted_plainly(home: PlatformHome, work: Path) -> str:
     return "the daemon's recovery sensor marks it FAILURE"
 
 
+# A code location as a team would write it: a Python declaration (the trained ecommerce one, fast
+# families) and the YAML declarations of a folder beside it, the broken ones shown, not raised.
+TWO_DECLARATIONS_PROJECT = """\
+from pathlib import Path
+
+from asset_platform.home import PlatformHome
+from asset_platform.project import broken_declarations, check_unique, platform_definitions, yaml_declarations
+from asset_platform.resources.local import local_resources
+from tests.hardening.helpers import declaration
+
+FOLDER = Path(__file__).parent / "assets"
+defs = platform_definitions(
+    check_unique([declaration(), *yaml_declarations(FOLDER)]),
+    local_resources(PlatformHome.from_env()),
+    broken=broken_declarations(FOLDER),
+)
+"""
+
+
+def case_one_bad_declaration(home: PlatformHome, work: Path) -> str:
+    import logging
+    import runpy
+    import uuid
+
+    import dagster as dg
+
+    from asset_platform.app.cli import main
+    from asset_platform.app.demo import LoopState
+    from asset_platform.lifecycle import lifecycle_names
+
+    # A copy of the repository's YAML declaration with one typo, beside the good Python one.
+    project = work / "project"
+    bad = (REPO_ROOT / "assets" / "deliveries" / "defs.yaml").read_text()
+    expect("{name: distance_km, dtype: float" in bad, "the deliveries declaration changed: adapt the typo")
+    bad = bad.replace("{name: distance_km, dtype: float", "{name: distance_km, dtype: double")
+    (project / "assets" / "deliveries").mkdir(parents=True)
+    (project / "assets" / "deliveries" / "defs.yaml").write_text(bad)
+    where = f"{project / 'assets' / 'deliveries' / 'defs.yaml'}:"
+    where += str(next(n for n, line in enumerate(bad.splitlines(), 1) if "dtype: double" in line))
+    module = f"faults_project_{uuid.uuid4().hex[:8]}"  # Python caches modules by name
+    (project / f"{module}.py").write_text(TWO_DECLARATIONS_PROJECT)
+
+    logged = StringIO()
+    handler = logging.StreamHandler(logged)
+    declarations_log = logging.getLogger("asset_platform.declarations")
+    declarations_log.addHandler(handler)
+    try:
+        with h.env(home), h.open_instance(home) as instance:
+            defs = runpy.run_path(str(project / f"{module}.py"))["defs"]  # the code location loads
+            model = h.declaration()
+            landing = defs.resources["landing"].for_model(model).ensure()
+            state = LoopState(instance, defs, lifecycle_names(model), landing)
+            path, _ = h.land(state, 0)
+            work.joinpath("census").write_text(json.dumps(census(home)))
+            expect(_runs(state, state.names.batch_sensor) == [True], "the good model did not score")
+            expect(h.scored(state, path.stem), "no predictions stored for the good model")
+            markers = {s.key: s for s in defs.resolve_all_asset_specs() if s.group_name == "broken_declarations"}
+            marker = markers.get(dg.AssetKey(["broken_declarations", "deliveries"]))
+            expect(marker is not None and len(markers) == 1, f"not shown as one asset: {list(markers)}")
+            expect(f"{marker.metadata['file']}:{marker.metadata['line']}" == where, "the asset names another line")
+            expect("'double'" in marker.description, "the asset does not say what is wrong")
+            out, err = StringIO(), StringIO()
+            with redirect_stdout(out), redirect_stderr(err):
+                code = main(["-m", module, "-d", str(project), "models", "list"])
+    finally:
+        declarations_log.removeHandler(handler)
+    expect(where in logged.getvalue(), f"not logged at {where}")
+    expect(code == 2 and "Traceback" not in err.getvalue(), f"models list: exit {code}: {err.getvalue()[-300:]}")
+    expect(f"declaration not loaded: {where}" in err.getvalue(), f"file:line not named: {err.getvalue()[-300:]}")
+    expect("ecommerce" in out.getvalue(), "the good model is not listed")
+    return "other model scored, listed; bad one shown, logged, exit 2"
+
+
 CASES = [
     Case("fifo in landing", "quarantined; good batch scored", case_fifo),
     Case("symlink to /dev/zero", "quarantined unread; good batch scored", case_dev_zero),
@@ -757,6 +830,7 @@ CASES = [
     Case("repeated label ids", "one label per id everywhere", case_repeated_label_ids),
     Case("labels of no batch", "quarantined after grace", case_orphan_labels),
     Case("daemon restarted plainly", "its sensor fails dead runs", case_daemon_restarted_plainly),
+    Case("one bad declaration of two", "the other scores; bad one exit 2", case_one_bad_declaration),
 ]
 
 
