@@ -19,6 +19,7 @@ from asset_platform.declaration.base import Spec as _Spec
 from asset_platform.declaration.errors import DeclarationError
 from asset_platform.declaration.explain import explain
 from asset_platform.declaration.fairness import ExplanationSpec, FairnessSpec
+from asset_platform.declaration.scaffold import ModelDeclarationScaffolder
 from asset_platform.declaration.schema import ClosedSets
 from asset_platform.declaration.tuning import TuningSpec
 from asset_platform.ml.families.registry import FAMILY_NAMES
@@ -91,13 +92,13 @@ class LandingSpec(_Spec):
         "changed since the previous scan. 0: files are complete when they appear (written under a name starting "
         "with '.' and renamed).",
     )
-    history_asset: list[str] | None = Field(
     orphan_labels_hours: float = Field(
         default=24,
         gt=0,
         description="A labels file whose batch never landed (no file in production/, no partition) is moved to "
         "quarantine, named, once it is this old; until then it waits for its batch.",
     )
+    history_asset: list[str] | None = Field(
         default=None, description="Train on this upstream asset (a key path) instead of history files."
     )
 
@@ -208,6 +209,7 @@ class ShadowSpec(_Spec):
     )
 
 
+@dg.scaffold_with(ModelDeclarationScaffolder)
 class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
     """A governed model: its data, contract, task, model families, gate and monitoring, declared once."""
 
