@@ -1,4 +1,4 @@
-"""`asset-platform up --auth` (what `make up AUTH=policy.yaml AUTH_USER=me` runs): our webserver with roles and the daemon.
+"""`asset-platform up --auth` (`make up AUTH=policy.yaml AUTH_USER=me`): our webserver with roles and the daemon.
 
 `dagster dev` cannot swap its webserver, so `up --auth` starts `dagster-daemon` and
 `asset-platform serve --auth` side by side on the platform home. The test launches

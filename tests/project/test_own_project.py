@@ -244,6 +244,7 @@ def _run_the_readme_pytest_example(project: Project) -> None:
     )
     (project.root / "tests" / "test_loans_loop.py").write_text(readme_block("own-project:pytest"))
     project.cwd = project.root
-    output = project.run("python -m pytest -q -s -p no:cacheprovider -p no:hydra_pytest tests/test_loans_loop.py", timeout_s=600)
+    pytest = "python -m pytest -q -s -p no:cacheprovider -p no:hydra_pytest tests/test_loans_loop.py"
+    output = project.run(pytest, timeout_s=600)
     assert "1 passed" in output
     assert "'detection_delay_batches': " in output and "'gate_decisions': [" in output
