@@ -37,9 +37,9 @@ def test_the_label_listed_as_a_feature_is_refused() -> None:
 
 
 def test_an_unknown_model_family_lists_the_known_ones() -> None:
-    message = _error(models=[{"family": "xgboost"}])
+    message = _error(models=[{"family": "catboost"}])
     assert "declaration 'loans', field 'models.0.family'" in message
-    assert "'lightgbm'" in message and "xgboost" in message
+    assert "'lightgbm'" in message and "catboost" in message
 
 
 def test_a_regression_with_a_classification_metric_is_refused() -> None:

@@ -43,14 +43,14 @@ def _renamed(name: str, text: str = GOOD) -> str:
 def test_dg_check_yaml_refuses_a_wrong_dtype_family_task_or_metric_at_its_own_line(tmp_path) -> None:
     bad = (
         GOOD.replace("{name: income, dtype: float", "{name: income, dtype: double")
-        .replace("{family: lightgbm,", "{family: xgboost,")
+        .replace("{family: lightgbm,", "{family: catboost,")
         .replace("task: binary_classification", "task: classification")
         .replace("metric: auc", "metric: accuracy")
     )
     checked = _dg_check(_project(tmp_path, bad))
     output = checked.stdout + checked.stderr
     assert checked.returncode != 0 and "validated successfully" not in output
-    for value in ("double", "xgboost", "classification", "accuracy"):
+    for value in ("double", "catboost", "classification", "accuracy"):
         line = _line(bad, value)
         assert f"defs.yaml:{line} " in output and f"'{value}' is not one of" in output, (value, output)
 
