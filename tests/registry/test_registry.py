@@ -173,7 +173,7 @@ def test_worse_challenger_is_rejected_and_the_pointer_keeps_its_version(registry
     assert decision["dvc/bytes_added"] == 0
     # The alias history at a glance: newest first, this rejection on top.
     rows = decision["history"].records
-    assert [row.data["decision"] for row in rows] == ["rejected", "changed", "changed"]
+    assert [row.data["decision"] for row in rows] == ["rejected", "promoted", "promoted"]
 
 
 def test_every_model_materialization_carries_tracking_metadata(registry: Registry) -> None:
