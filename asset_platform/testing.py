@@ -247,10 +247,8 @@ def execute(
 ) -> Any:
     """Run `job_name` (through the launcher when the state has one) and return its result (run_id, success)."""
     if state.launcher is not None:
-        # One process per run, its steps in it: a process per step would triple the time
-        # (every step process loads the code location again) for batches of a few thousand rows.
-        in_process = {"execution": {"config": {"in_process": {}}}}
-        return state.launcher.launch(job_name, tags, partition_key, {**(run_config or {}), **in_process})
+        # The local environment executes a run's steps in its one process (resources/__init__.py).
+        return state.launcher.launch(job_name, tags, partition_key, run_config or {})
     job = state.defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=state.instance,

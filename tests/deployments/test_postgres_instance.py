@@ -127,11 +127,9 @@ def _storages_answer(port: int) -> bool:
 def _run_to_success(client, processes: list[subprocess.Popen], logs: list[Path]) -> str:
     from dagster import DagsterRunStatus
 
-    # Steps in the run worker's process: the deployment path under test (queue,
-    # daemon, launcher, run worker, event log) is the same, without a Python
-    # start-up per step on a small CI machine.
-    run_config = {"execution": {"config": {"in_process": {}}}}
-    run_id = client.submit_job_execution(JOB, repository_location_name=LOCATION, run_config=run_config)
+    # The local environment runs the steps in the run worker's process: the deployment path under
+    # test (queue, daemon, launcher, run worker, event log) without a Python start-up per step.
+    run_id = client.submit_job_execution(JOB, repository_location_name=LOCATION)
     finished = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
     def final_status() -> DagsterRunStatus | None:

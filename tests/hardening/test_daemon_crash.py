@@ -46,9 +46,9 @@ RETRIED_S = 240  # the daemon's run-retry policy creates the retries
 FINISHED_S = 900  # both retries (two trainings side by side on 2 cores) and the run queued behind them finish
 PARENT_RUN_TAG, RETRY_NUMBER_TAG = "dagster/parent_run_id", "dagster/retry_number"
 CRASH_TAGS = {TRIGGER_TAG: "test:daemon-crash"}
-# Each run's steps in its one process; the retries re-execute with the same config. A process per step
-# would only add minutes of imports to a test about processes dying.
-IN_ONE_PROCESS = {"execution": {"config": {"in_process": {}}}}
+# Each run's steps run in its one process (the local environment's executor); the retries re-execute
+# with the same (empty) config.
+NO_CONFIG: dict = {}
 FINISHED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
@@ -149,7 +149,7 @@ def test_after_a_daemon_crash_with_its_run_workers_up_fails_the_orphaned_runs_re
         crashed_log, port = tmp_path / "up-crashed.log", free_port()
         with running(_up(port), crashed_log, env, home.root) as up, _explained(crashed_log):
             for job in jobs:
-                submitted = lambda job=job: _submit(port, job, IN_ONE_PROCESS, CRASH_TAGS)  # noqa: E731
+                submitted = lambda job=job: _submit(port, job, NO_CONFIG, CRASH_TAGS)  # noqa: E731
                 wait_for(submitted, STARTED_S, f"{job} submitted", alive=[up])
             started = wait_for(
                 lambda: _trainings_started(instance, jobs), STARTED_S, "both trainings STARTED", alive=[up]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import site
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def wheel(tmp_path_factory) -> Path:
         check=True,
         capture_output=True,
     )
+    shutil.rmtree(REPO_ROOT / "build" / "lib", ignore_errors=True)  # setuptools' staging copy, not needed
     (path,) = dist.glob("asset_platform-*.whl")
     return path
 
