@@ -92,7 +92,7 @@ def test_up_on_a_home_held_by_a_demo_fails_fast_before_starting_dagster(
     home: PlatformHome, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = []
-    monkeypatch.setattr("app.serve.subprocess", SimpleNamespace(Popen=lambda *args, **kwargs: started.append(args)))
+    monkeypatch.setattr("asset_platform.app.serve.subprocess", SimpleNamespace(Popen=lambda *args, **kwargs: started.append(args)))
     with _process("lock", str(home.root), "demo", home=home) as holder:
         assert _first_line(holder) == "locked"
 
@@ -178,7 +178,7 @@ def test_up_marks_runs_of_a_crashed_worker_failed_before_starting_dagster(
             def wait(self) -> int:
                 return 0
 
-        monkeypatch.setattr("app.serve.subprocess", SimpleNamespace(Popen=_Dagster))
+        monkeypatch.setattr("asset_platform.app.serve.subprocess", SimpleNamespace(Popen=_Dagster))
 
         assert serve(home, "127.0.0.1", 9, train_baselines=False) == 0
 
