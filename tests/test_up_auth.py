@@ -16,6 +16,7 @@ import pytest
 from asset_platform.access.mutations import LAUNCHED_BY_TAG
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle.overview import OVERVIEW_JOB
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.processes import free_port, graphql, running, tail, wait_for
 
@@ -42,7 +43,7 @@ def test_up_with_a_policy_serves_roles_and_the_daemon_runs_the_users_launch(plat
     command += ["--single-user", "me", "--port", str(port)]
     env = subprocess_env(ASSET_PLATFORM_HOME=str(platform_home.root), DAGSTER_HOME=str(platform_home.dagster_home))
     log = tmp_path / "up.log"
-    with running(command, log, env, platform_home.root) as process:
+    with running(command, log, env, REPO_ROOT) as process:  # up serves the project it is run in
         try:
             wait_for(lambda: graphql(port, "{ assetNodes { id } }")["assetNodes"], STARTUP_S, "the UI", [process])
             launched = graphql(port, LAUNCH % OVERVIEW_JOB)["launchRun"]
@@ -84,8 +85,6 @@ def _status_of(port: int, mutation: str) -> int:
 def _make_up_command(*variables: str) -> str:
     """The `asset-platform up` line `make up` would run with these variables (demo data taken as made)."""
     import subprocess
-
-    from tests import REPO_ROOT
 
     dry_run = subprocess.run(
         ["make", "-n", "-o", "demo-data", "up", *variables], cwd=REPO_ROOT, capture_output=True, text=True, check=True

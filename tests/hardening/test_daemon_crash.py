@@ -29,6 +29,7 @@ from asset_platform.lifecycle.overview import OVERVIEW_JOB
 from asset_platform.registry.trigger import TRIGGER_TAG
 from asset_platform.synthetic import write_batches
 from definitions import project_declarations
+from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.hardening.helpers import open_instance
 from tests.processes import free_port, running, tail, wait_for
@@ -147,7 +148,7 @@ def test_after_a_daemon_crash_with_its_run_workers_up_fails_the_orphaned_runs_re
 
         # First start: both trainings submitted; once both run, the whole process group dies at once.
         crashed_log, port = tmp_path / "up-crashed.log", free_port()
-        with running(_up(port), crashed_log, env, home.root) as up, _explained(crashed_log):
+        with running(_up(port), crashed_log, env, REPO_ROOT) as up, _explained(crashed_log):
             for job in jobs:
                 submitted = lambda job=job: _submit(port, job, NO_CONFIG, CRASH_TAGS)  # noqa: E731
                 wait_for(submitted, STARTED_S, f"{job} submitted", alive=[up])
@@ -169,7 +170,7 @@ def test_after_a_daemon_crash_with_its_run_workers_up_fails_the_orphaned_runs_re
         # Second start on the same home: the orphans are marked failed, retried, and the queue moves on.
         port = free_port()
         log = tmp_path / "up-restarted.log"
-        with running(_up(port), log, env, home.root) as up, _explained(log):
+        with running(_up(port), log, env, REPO_ROOT) as up, _explained(log):
             for run_id, (job, pid) in orphaned.items():
                 line = f"run {run_id} of {job}: its worker (pid {pid}) is gone; marked failed"
                 wait_for(lambda line=line: line in log.read_text(), RECOVERED_S, f"`up` to say: {line}", alive=[up])
