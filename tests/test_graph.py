@@ -121,21 +121,24 @@ def test_data_version_is_the_dvc_md5(baseline):
         assert materialization.tags["dagster/data_version"] == md5.removesuffix(".dir")
 
 
-def test_faulty_batch_fails_the_blocking_check_and_stops_downstream(platform_home, local_resources):
+def test_a_faulty_history_file_is_quarantined_with_its_reason_and_training_goes_on(platform_home, local_resources):
     history = ecommerce_history(platform_home)
     write_batches(history, dt.date(2026, 1, 1), 3, 300, seed=5)
-    write_batches(history, dt.date(2026, 1, 4), 1, 300, seed=5, scenario="out_of_range")
+    (faulty,) = write_batches(history, dt.date(2026, 1, 4), 1, 300, seed=5, scenario="out_of_range")
     with dg.instance_for_test() as instance:
         result = _materialize_all(local_resources, instance)
     [check] = result.get_asset_check_evaluations()
-    assert check.asset_key == NAMES.key("raw_data")
-    assert check.check_name == "matches_contract"
-    assert not check.passed
-    failures = check.metadata["failures"].value
-    assert any(key.startswith("price") for key in failures)
-    assert any(key.startswith("hour_of_day") for key in failures)
-    assert check.metadata["failing_rows"].value > 0
-    assert "|" in check.metadata["failing_sample"].value  # a markdown table of failing rows
+    assert (check.asset_key, check.check_name) == (NAMES.key("raw_data"), "matches_contract")
+    assert check.passed and check.description == "all 900 rows valid"  # the three good files
+    raw = next(
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == NAMES.key("raw_data")
+    )
+    assert faulty.name in raw["quarantined_files"].value
+    assert not faulty.exists()
+    (note,) = (platform_home.landing / "ecommerce" / "quarantine").glob("*.txt")
+    assert faulty.name in note.read_text() and "price" in note.read_text()
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert materialized == {NAMES.key("raw_data")}  # kept, not dropped; nothing downstream ran
-    assert len(AssetStore(platform_home.dvc_workspace).get(NAMES.path("raw_data"))) == 4 * 300
+    assert NAMES.champion in materialized  # downstream trained on the rest
+    assert len(AssetStore(platform_home.dvc_workspace).get(NAMES.path("raw_data"))) == 3 * 300
