@@ -92,7 +92,8 @@ def test_up_on_a_home_held_by_a_demo_fails_fast_before_starting_dagster(
     home: PlatformHome, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = []
-    monkeypatch.setattr("asset_platform.app.serve.subprocess", SimpleNamespace(Popen=lambda *args, **kwargs: started.append(args)))
+    never_started = SimpleNamespace(Popen=lambda *args, **kwargs: started.append(args))
+    monkeypatch.setattr("asset_platform.app.serve.subprocess", never_started)
     with _process("lock", str(home.root), "demo", home=home) as holder:
         assert _first_line(holder) == "locked"
 
