@@ -27,14 +27,14 @@ attributes:
   metric: auc                        # auc, log_loss, brier (classification); rmse, mae (regression)
   id_column: id                      # REQUIRED: unique per row; labels arrive later by this id
   label_column: label                # REQUIRED: what the model predicts
-  time_column: event_time            # when the row happened: datetime, date, year or month (absent: landing time)
+  time_column: happened_at           # when the row happened: datetime, date, year or month (absent: landing time)
   columns:                           # REQUIRED (or schema_class: my_pkg.schemas:MySchema): the data contract
     - {{name: id, dtype: str}}
-    - {{name: event_time, dtype: datetime}}
+    - {{name: happened_at, dtype: datetime}}
     - {{name: amount, dtype: float, min: 0, nullable: true}}
     - {{name: category, dtype: str}}
     - {{name: label, dtype: int}}
-  models:                            # REQUIRED: one or more families: lightgbm, sklearn, torch, custom
+  models:                            # REQUIRED: one or more families: {families}
     - {{family: lightgbm, params: {{num_leaves: 15}}}}
   # gate: {{margin: 0.0}}              # a challenger must beat the champion by this on the holdout
   # retraining: {{window_days: 28}}    # what a drift-triggered retrain learns from
@@ -60,10 +60,10 @@ def {name}(context: dg.ComponentLoadContext) -> {cls}:
         metric="auc",
         id_column="id",
         label_column="label",
-        time_column="event_time",
+        time_column="happened_at",
         columns=[
             Col(name="id", dtype="str"),
-            Col(name="event_time", dtype="datetime"),
+            Col(name="happened_at", dtype="datetime"),
             Col(name="amount", dtype="float", min=0, nullable=True),
             Col(name="category", dtype="str"),
             Col(name="label", dtype="int"),
@@ -90,4 +90,7 @@ class ModelDeclarationScaffolder(dg.Scaffolder):
             text = _PYTHON.format(name=name, module=module, cls=cls)
             (request.target_path / "component.py").write_text(textwrap.dedent(text))
             return
-        (request.target_path / "defs.yaml").write_text(_YAML.format(type_name=request.type_name, name=name))
+        from asset_platform.ml.families.registry import FAMILY_NAMES
+
+        text = _YAML.format(type_name=request.type_name, name=name, families=", ".join(FAMILY_NAMES))
+        (request.target_path / "defs.yaml").write_text(text)

@@ -20,10 +20,10 @@ def loans_declaration(**overrides) -> ModelDeclaration:
         "metric": "auc",
         "id_column": "id",
         "label_column": "label",
-        "time_column": "event_time",
+        "time_column": "happened_at",
         "columns": [
             Col(name="id", dtype="str"),
-            Col(name="event_time", dtype="datetime"),
+            Col(name="happened_at", dtype="datetime"),
             Col(name="amount", dtype="float", min=0, nullable=True),
             Col(name="category", dtype="str"),
             Col(name="label", dtype="int"),
