@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import dagster as dg
 
+from asset_platform.drift.evidence import BatchEvidence
 from asset_platform.lifecycle.names import DRIFT, PERFORMANCE
 from asset_platform.lifecycle.overview import OVERVIEW_SENSOR
 from asset_platform.registry.trigger import TRIGGER_TAG
@@ -282,15 +283,15 @@ def materialization_metadata(state: LoopState, run_id: str, key: dg.AssetKey) ->
 def _read_drift(state: LoopState, result: Any, outcome: DayOutcome) -> None:
     metadata = materialization_metadata(state, result.run_id, state.names.key(DRIFT))
     if metadata:
-        outcome.drift_status = metadata["status"]
+        outcome.drift_status = BatchEvidence.from_metadata(metadata).verdict()
         outcome.drift_share = metadata.get("drift/drift_share", float("nan"))
     elif not result.success:
         outcome.drift_status = "invalid"
 
 
 def _read_performance(state: LoopState, result: Any, outcome: DayOutcome) -> None:
-    metadata = materialization_metadata(state, result.run_id, state.names.key(PERFORMANCE))
-    outcome.realized_metric = metadata.get(f"performance/{metadata.get('metric', '')}", float("nan"))
+    realized = BatchEvidence.from_metadata(materialization_metadata(state, result.run_id, state.names.key(PERFORMANCE)))
+    outcome.realized_metric = realized.realized_metric if realized.realized_metric is not None else float("nan")
 
 
 def champion_decision(state: LoopState, result: Any) -> dict[str, Any]:

@@ -4,10 +4,11 @@ Typical use (the assets, the asset check and the sensor wire these together):
 
     profile = build_profile(training_frame, numeric=[...], categorical=[...])   # once
     results = compute_drift(ReferenceProfile.from_dict(stored), batch, batch_key="2026-03-01")
-    assessment = assess_batch(results, DriftPolicy())                           # pass / warn / error
-    decision = should_retrain([*cursor_records, assessment.to_record()], DriftPolicy())
+    assessment = assess_batch(results, DriftPolicy())                           # per-feature verdicts
+    evidence = assessment.evidence()                 # what the batch showed; evidence.verdict(): pass / warn / error
+    decision = should_retrain([*cursor_records, evidence.to_record()], DriftPolicy())
 
-Only `policy` imports Dagster (the policy is a `dagster.Config`); the profile
+Only `policy` and `evidence` import Dagster (the policy is a `dagster.Config`); the profile
 and the statistics are plain numpy / scipy.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 # with the code location does not pull in numpy, pandas and the statistics.
 _HOMES = {
     "BatchAssessment": "asset_platform.drift.policy",
+    "BatchEvidence": "asset_platform.drift.evidence",
     "CategoricalProfile": "asset_platform.drift.profile",
     "Decision": "asset_platform.drift.retrain",
     "DriftInputError": "asset_platform.drift.columns",
@@ -66,6 +68,7 @@ __all__ = [
     "OTHER_CATEGORY",
     "PSI_EPSILON",
     "BatchAssessment",
+    "BatchEvidence",
     "CategoricalProfile",
     "Decision",
     "DriftInputError",

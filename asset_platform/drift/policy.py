@@ -66,17 +66,18 @@ tests/drift/test_category_shift.py):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 from pydantic import Field
 
+from asset_platform.drift.evidence import BatchEvidence, Status
+
 if TYPE_CHECKING:  # the policy loads with the code location; measuring needs numpy and pandas
     from asset_platform.drift.measure import DriftResults, FeatureDrift
 
-Status = Literal["pass", "warn", "error"]
 Level = Literal["pass", "warn", "alert", "error"]
 _RANK = {"pass": 0, "warn": 1, "alert": 2, "error": 3}
 DRIFT_STATISTICS = ("psi", "js_distance", "wasserstein", "unseen_share", "category_shift")
@@ -263,6 +264,19 @@ class BatchAssessment:
         """The record plus the reasons, for metadata and JSON assets."""
         return {**self.to_record(), "reasons": list(self.reasons)}
 
+    def evidence(self) -> BatchEvidence:
+        """What the features showed, as the batch's evidence (the estimate and the labels join it later)."""
+        return BatchEvidence(
+            batch_key=self.batch_key,
+            n_rows=self.n_rows,
+            judged=self.judged,
+            feature_status=self.status,
+            feature_drift=self.drift_detected,
+            drift_share=self.drift_share,
+            drifted_features=self.drifted_features,
+            quality_issues=self.quality_issues,
+        )
+
 
 def assess_batch(results: DriftResults, policy: DriftPolicy) -> BatchAssessment:
     """Judge one batch's drift under `policy`.
@@ -318,13 +332,3 @@ def _status(detected: bool, quality: tuple[str, ...], verdicts: tuple[FeatureVer
     if detected or quality:
         return "error"
     return "warn" if any(v.level != "pass" for v in verdicts) else "pass"
-
-
-def as_record(item: BatchAssessment | Mapping[str, Any]) -> dict[str, Any]:
-    """A history entry as a record dict, whether it is an assessment or already a record."""
-    if isinstance(item, BatchAssessment):
-        return item.to_record()
-    missing = {"batch_key", "n_rows", "drift_detected"} - set(item)
-    if missing:
-        raise ValueError(f"history record {dict(item)!r} lacks {sorted(missing)}; store BatchAssessment.to_record()")
-    return dict(item)

@@ -1,10 +1,11 @@
 """Whether the drift seen so far justifies retraining: the whole decision, as pure functions.
 
-The drift -> retrain sensor keeps recent `BatchAssessment.to_record()` dicts in
-its cursor, folds what each batch's labels showed into them with `merge_performance`
+The drift -> retrain sensor keeps recent `BatchEvidence` (as `to_record()` dicts) in
+its cursor, folds what each batch's labels showed into it with `merge_performance`
 (concept drift shows in the realized metric, prior shift in the labels' own
 distribution, neither in the features), calls `should_retrain` on each tick and
-names the run with `retrain_run_key`. Rules, newest batch first:
+names the run with `retrain_run_key`. Whether a batch drifted is its evidence's
+`drift_detected` (the same judgment as its `verdict()`). Rules, newest batch first:
 
 * batches smaller than `min_batch_size` neither confirm nor break a streak;
 * a batch with data-quality problems (a missing column, a jump in missing
@@ -27,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from asset_platform.drift.policy import BatchAssessment, DriftPolicy, as_record, check_policy
+from asset_platform.drift.evidence import BatchEvidence, as_evidence
+from asset_platform.drift.policy import BatchAssessment, DriftPolicy, check_policy
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Decision:
 
 
 def should_retrain(
-    history: Sequence[BatchAssessment | Mapping[str, Any]],
+    history: Sequence[BatchEvidence | BatchAssessment | Mapping[str, Any]],
     policy: DriftPolicy,
     *,
     last_retrain_batch: str | None = None,
@@ -66,9 +68,9 @@ def should_retrain(
     counts from the last retrain that succeeded.
     """
     check_policy(policy)
-    records = _since(list(map(as_record, history)), last_retrain_batch)
+    records = _since(list(map(as_evidence, history)), last_retrain_batch)
     streak, stop = _streak(_since(records, spent_batch), policy)
-    evidence = tuple(record["batch_key"] for record in streak)
+    evidence = tuple(record.batch_key for record in streak)
     if len(streak) < policy.consecutive_batches:
         found = f"{len(streak)} of {policy.consecutive_batches} consecutive drifted batches"
         return Decision(False, f"{found}; {stop}" if stop else found, evidence)
@@ -76,7 +78,7 @@ def should_retrain(
     blocked = _cooldown(records, policy, last_retrain_at, now) if retrained else None
     if blocked:
         return Decision(False, blocked, evidence)
-    features = sorted({name for record in streak for name in record.get("drifted_features", ())})
+    features = sorted({name for record in streak for name in record.drifted})
     reason = (
         f"{len(streak)} consecutive drifted batches ({', '.join(evidence)}) >= {policy.consecutive_batches}; "
         f"drifted features: {', '.join(features) or 'n/a'}"
@@ -84,36 +86,36 @@ def should_retrain(
     return Decision(True, reason, evidence)
 
 
-def _since(records: list[dict[str, Any]], last_retrain_batch: str | None) -> list[dict[str, Any]]:
-    keys = [record["batch_key"] for record in records]
+def _since(records: list[BatchEvidence], last_retrain_batch: str | None) -> list[BatchEvidence]:
+    keys = [record.batch_key for record in records]
     if last_retrain_batch is None or last_retrain_batch not in keys:
         return records
     last = len(keys) - 1 - keys[::-1].index(last_retrain_batch)
     return records[last + 1 :]
 
 
-def _judged(record: Mapping[str, Any], policy: DriftPolicy) -> bool:
-    return bool(record.get("judged", True)) and int(record["n_rows"]) >= policy.min_batch_size
+def _judged(record: BatchEvidence, policy: DriftPolicy) -> bool:
+    return record.judged and record.n_rows >= policy.min_batch_size
 
 
-def _streak(records: list[dict[str, Any]], policy: DriftPolicy) -> tuple[list[dict[str, Any]], str]:
+def _streak(records: list[BatchEvidence], policy: DriftPolicy) -> tuple[list[BatchEvidence], str]:
     """The newest run of drifted batches (oldest first) and what ended it."""
-    streak: list[dict[str, Any]] = []
+    streak: list[BatchEvidence] = []
     for record in reversed(records):
-        key = record["batch_key"]
+        key = record.batch_key
         if not _judged(record, policy):
             continue
-        if record.get("quality_issues"):
-            issues = ", ".join(record["quality_issues"])
+        if record.quality_issues:
+            issues = ", ".join(record.quality_issues)
             return streak[::-1], f"batch {key} has data-quality problems ({issues}); fix the feed, not the model"
-        if not record["drift_detected"]:
+        if not record.drift_detected:
             return streak[::-1], f"batch {key} is within policy"
         streak.append(record)
     return streak[::-1], "" if records else "no batches assessed since the last retrain"
 
 
 def _cooldown(
-    records: list[dict[str, Any]], policy: DriftPolicy, last_retrain_at: dt.datetime | None, now: dt.datetime | None
+    records: list[BatchEvidence], policy: DriftPolicy, last_retrain_at: dt.datetime | None, now: dt.datetime | None
 ) -> str | None:
     judged = sum(1 for record in records if _judged(record, policy))
     if judged < policy.cooldown_batches:
@@ -137,20 +139,16 @@ def retrain_run_key(model: str, reference_version: str, evidence: Sequence[str])
     return f"{model}-drift-retrain-{digest}"
 
 
-# What the labels tell once they land, kept across the drift assessment's arrival.
-_LABEL_EVIDENCE = ("degradation", "max_drop", "label_shift", "max_label_shift")
-
-
-def merge_drift(records: dict[str, dict[str, Any]], key: str, assessment: Mapping[str, Any], reference: str) -> None:
+def merge_drift(
+    records: dict[str, BatchEvidence], key: str, assessed: BatchEvidence | Mapping[str, Any], reference: str
+) -> None:
     """Record a batch's drift assessment, keeping label evidence (degradation, label shift) that arrived first."""
-    previous = records.get(key, {})
-    kept = {name: previous.get(name) for name in _LABEL_EVIDENCE}
-    records[key] = {**assessment, "reference_version": reference, **kept}
-    _apply_label_evidence(records[key])
+    previous = records.get(key, BatchEvidence(batch_key=key))
+    records[key] = previous.with_drift(as_evidence(assessed), reference)
 
 
 def merge_performance(
-    records: dict[str, dict[str, Any]],
+    records: dict[str, BatchEvidence],
     key: str,
     degradation: float,
     max_drop: float,
@@ -163,23 +161,6 @@ def merge_performance(
     Until its drift assessment has arrived the batch is not judged, so label evidence
     alone never confirms drift on a batch that was never checked for data quality.
     """
-    # A placeholder until the assessment arrives: a complete record, so `should_retrain` accepts it.
-    record = records.setdefault(key, {"batch_key": key, "judged": False, "n_rows": 0, "drift_detected": False})
-    record.update(degradation=degradation, max_drop=max_drop, label_shift=label_shift, max_label_shift=max_label_shift)
-    _apply_label_evidence(record)
-
-
-def _apply_label_evidence(record: dict[str, Any]) -> None:
-    if not record.get("judged", False):
-        return
-    found = []
-    drop, max_drop = record.get("degradation"), record.get("max_drop")
-    if drop is not None and max_drop is not None and drop > max_drop:
-        found.append("performance")
-    shift, max_shift = record.get("label_shift"), record.get("max_label_shift")
-    if shift is not None and max_shift is not None and shift > max_shift:
-        found.append("label_shift")
-    if found:
-        record["drift_detected"] = True
-        record["status"] = "error"
-        record["drifted_features"] = sorted({*record.get("drifted_features", []), *found})
+    # Until the assessment arrives: evidence of labels only, not judged, so `should_retrain` skips it.
+    previous = records.get(key, BatchEvidence(batch_key=key))
+    records[key] = previous.with_labels(degradation, max_drop, label_shift, max_label_shift)

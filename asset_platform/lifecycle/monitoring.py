@@ -2,11 +2,13 @@
 realized performance once labels land; plus the reference profile drift is measured against.
 """
 
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.drift.evidence import ESTIMATE_SIGNAL, BatchEvidence
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.landing import BatchFileError, BatchTooLargeError, LandingZone
 from asset_platform.lifecycle.champion import champion_training_data, lineup_for
@@ -447,21 +449,22 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         if empty:  # recorded, never judged: neither an error nor a retrain trigger
             assessment = BatchAssessment(partition, "warn", len(batch), 0.0, False, (), (), (empty,), judged=False)
         summary = drift_summary(results, assessment, prediction=PREDICTION)
-        record = {
-            **assessment.to_record(),
-            "max_psi": round(summary["max_psi"], 4),
-            "reference_champion_version": reference_profile.get("champion_version", ""),
-        }
+        evidence = replace(
+            assessment.evidence(),
+            max_psi=round(summary["max_psi"], 4),
+            reference_champion_version=reference_profile.get("champion_version", ""),
+        )
         if declaration.event_time_column in batch and len(batch):
-            record["batch_start"] = batch[declaration.event_time_column].min().isoformat()
-        estimate_reason = None if empty else _judge_estimate(record, predictions, reference_profile)
-        status = record["status"]
+            evidence = replace(evidence, batch_start=batch[declaration.event_time_column].min().isoformat())
+        if not empty:
+            evidence = _with_estimate(evidence, predictions, reference_profile)
+        status = evidence.verdict()
+        estimate_reason = _estimate_reason(evidence)
         reasons = [*assessment.reasons, *([estimate_reason] if estimate_reason else [])]
         metadata: dict[str, Any] = {
-            "status": status,
+            **evidence.to_metadata(),
             "features": dg.MetadataValue.md(drift_table_markdown(results, policy)),
             "histograms": dg.MetadataValue.md(drift_histograms_markdown(results, top=3)),
-            "assessment": dg.MetadataValue.json(record),
             "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in reasons) or "none"),
             **{f"drift/{name}": dg.MetadataValue.float(value) for name, value in summary.items()},
         }
@@ -472,9 +475,10 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             description=f"batch {partition}: {status}; " + ("; ".join(reasons) or "no drift"),
             metadata={"drift_share": dg.MetadataValue.float(assessment.drift_share)},
         )
-        if "estimated_metric" in record:
-            metadata[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(record["estimated_metric"])
-        drifted = record["drifted_features"]
+        if evidence.estimated_metric is not None:
+            metadata[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(evidence.estimated_metric)
+        # Signals (an estimated drop) listed with the features, as the recorded evidence lists them.
+        drifted = list(evidence.drifted)
         if empty:
             metadata["attribution_drift"] = dg.MetadataValue.md(empty)
         else:
@@ -511,26 +515,34 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         stored = materialization.metadata.get(BATCH_ATTRIBUTION) if materialization else None
         return stored_mean_attribution(stored.value if stored is not None else None, version)
 
-    def _judge_estimate(record: dict[str, Any], predictions, reference_profile: dict) -> str | None:
-        """Record the label-free estimate; where the declaration uses it, a large estimated drop is drift."""
+    def _with_estimate(evidence: BatchEvidence, predictions, reference_profile: dict) -> BatchEvidence:
+        """The label-free estimate; where the declaration uses it, its drop from the holdout's is judged."""
         from asset_platform.ml.metrics import degradation
 
         if "estimated_metric" not in predictions or predictions.empty:
-            return None
+            return evidence
         estimated = float(predictions["estimated_metric"].iloc[0])
         if estimated != estimated:
-            return None
-        record["estimated_metric"] = round(estimated, 4)
+            return evidence
+        evidence = replace(evidence, estimated_metric=round(estimated, 4))
         reference = _estimate_reference(predictions, reference_profile)
-        if not declaration.monitoring.use_estimated_performance or reference is None or not record.get("judged"):
-            return None
+        if not declaration.monitoring.use_estimated_performance or reference is None:
+            return evidence
         drop = degradation(declaration.metric_name, reference, estimated)
-        if not drop > declaration.metric_drop_alarm:
+        return replace(
+            evidence,
+            estimated_drop=drop,
+            max_estimated_drop=declaration.metric_drop_alarm,
+            estimate_reference=reference,
+        )
+
+    def _estimate_reason(evidence: BatchEvidence) -> str | None:
+        """Why the estimate counts as drift, in the metric's own terms; None where it does not."""
+        if ESTIMATE_SIGNAL not in evidence.signals():
             return None
-        record.update(drift_detected=True, status="error")
-        record["drifted_features"] = sorted({*record.get("drifted_features", []), "estimated_performance"})
         from asset_platform.ml.metrics import METRIC_DIRECTION
 
+        estimated, reference, drop = evidence.estimated_metric, evidence.estimate_reference, evidence.estimated_drop
         # degradation() is absolute for AUC and relative for error metrics: say it in the metric's own terms.
         worse = f"{drop:.3f} below" if METRIC_DIRECTION[declaration.metric_name] > 0 else f"{drop:.0%} above"
         return f"estimated {declaration.metric_name} {estimated:.3f} is {worse} the holdout's {reference:.3f}"

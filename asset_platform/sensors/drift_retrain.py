@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.drift.evidence import BatchEvidence
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.drift.retrain import merge_drift, merge_performance, retrain_run_key, should_retrain
 from asset_platform.lifecycle.names import DRIFT, PERFORMANCE, REFERENCE_PROFILE, LifecycleNames
@@ -40,7 +41,8 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
     def drift_retrain_sensor(context: dg.SensorEvaluationContext, drift_monitor: DriftMonitor, notifier: Notifier):
         policy = drift_monitor.policy_for(declaration.monitoring.drift)
         state = load_cursor(context.cursor)
-        records: dict[str, dict[str, Any]] = state.setdefault("records", {})
+        # The cursor keeps each batch's evidence as its JSON record; older cursors' records read as well.
+        records = {key: BatchEvidence.from_record(record) for key, record in state.get("records", {}).items()}
         after: dict[str, int] = state.setdefault("after", {})
         for key, kind in sources.items():
             for record in _new_materializations(context.instance, key, after.get(kind)):
@@ -49,6 +51,7 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         arrived = arrival_order(context.instance, names.partitions, records)
         for stale in arrived[:-_HISTORY_LIMIT]:
             del records[stale]
+        state["records"] = {key: evidence.to_record() for key, evidence in records.items()}
         history = [records[key] for key in arrived[-_HISTORY_LIMIT:]]
         _settle_pending_retrain(context.instance, state)
         last_at = state.get("last_retrain_at")
@@ -62,7 +65,7 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         if not decision.retrain:
             return dg.SensorResult(cursor=dump_cursor(state), skip_reason=decision.reason)
         evidence = decision.confirming(policy)
-        reference = records[evidence[-1]].get("reference_version", "")
+        reference = records[evidence[-1]].reference_version
         run_key = retrain_run_key(declaration.name, reference, evidence)
         # Counted as a retrain now (a tick must not ask twice); taken back if the run fails.
         state["pending_retrain"] = {
@@ -83,23 +86,23 @@ def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNa
         request = dg.RunRequest(run_key=run_key, tags=tags, run_config=_retraining_config(records, evidence))
         return dg.SensorResult(run_requests=[request], cursor=dump_cursor(state))
 
-    def _retraining_config(records: dict[str, dict], evidence: tuple[str, ...]) -> dict:
+    def _retraining_config(records: dict[str, BatchEvidence], evidence: tuple[str, ...]) -> dict:
         spec = declaration.retraining
         config: dict[str, Any] = {"window_days": spec.window_days, "holdout_fraction": spec.retrain_holdout_fraction}
-        starts = [records[key]["batch_start"] for key in evidence if records[key].get("batch_start")]
+        starts = [records[key].batch_start for key in evidence if records[key].batch_start]
         if spec.from_evidence and starts:
             config.update(since=min(starts), min_rows=spec.min_rows)
         return {"ops": {names.feature_op: {"config": config}}}
 
     def _announce(notifier, context, names, keys, reason, evidence, run_key) -> None:
-        features = tuple(sorted({f for record in evidence for f in record.get("drifted_features", [])}))
+        features = tuple(sorted({f for record in evidence for f in record.drifted}))
         notifier.notify(
             DriftConfirmed(
                 asset=names.key(DRIFT).to_user_string(),
                 batch_keys=tuple(keys),
                 drifted_features=features,
-                drift_share=max((record.get("drift_share", 0.0) for record in evidence), default=0.0),
-                max_psi=max((record.get("max_psi", 0.0) for record in evidence), default=0.0),
+                drift_share=max((record.drift_share for record in evidence), default=0.0),
+                max_psi=max((record.max_psi or 0.0 for record in evidence), default=0.0),
             ),
             log=context.log,
         )
@@ -151,20 +154,17 @@ def _new_materializations(instance: dg.DagsterInstance, key: dg.AssetKey, after:
     return instance.fetch_materializations(records_filter, limit=200, ascending=True).records
 
 
-def _merge(records: dict[str, dict], kind: str, record, max_drop: float, max_label_shift: float | None) -> None:
+def _merge(
+    records: dict[str, BatchEvidence], kind: str, record, max_drop: float, max_label_shift: float | None
+) -> None:
     key, metadata = record.partition_key, record.asset_materialization.metadata
+    shown = BatchEvidence.from_metadata(metadata, batch_key=key)
     if kind == "drift":
         # The reference is the reference_profile version the batch was measured against.
         inputs = metadata["dvc/inputs"].value if "dvc/inputs" in metadata else {}
         reference = next((v for k, v in inputs.items() if k.endswith(REFERENCE_PROFILE)), "")
-        merge_drift(records, key, metadata["assessment"].value, reference)
-    elif "performance/degradation" in metadata:
-        shift = metadata.get("performance/label_shift_effect")
+        merge_drift(records, key, shown, reference)
+    elif shown.degradation is not None:  # a batch with nothing to measure records no degradation
         merge_performance(
-            records,
-            key,
-            metadata["performance/degradation"].value,
-            max_drop,
-            label_shift=shift.value if shift is not None else None,
-            max_label_shift=max_label_shift,
+            records, key, shown.degradation, max_drop, label_shift=shown.label_shift, max_label_shift=max_label_shift
         )

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from asset_platform.drift import DriftPolicy, ReferenceProfile, assess_batch, compute_drift, should_retrain
+from asset_platform.drift import (
+    BatchEvidence,
+    DriftPolicy,
+    ReferenceProfile,
+    assess_batch,
+    compute_drift,
+    should_retrain,
+)
 from asset_platform.drift.retrain import merge_drift, merge_performance, retrain_run_key
 from tests.drift.demo_data import BATCH_DAY, demo_batch
 
@@ -99,47 +106,47 @@ def test_run_key_is_derived_from_the_model_the_reference_and_the_evidence() -> N
 
 
 def test_a_degradation_beyond_max_drop_marks_a_judged_batch_drifted() -> None:
-    records: dict[str, dict] = {}
+    records: dict[str, BatchEvidence] = {}
     merge_drift(records, "d1", _record("d1", False), "ref1")
     merge_performance(records, "d1", 0.03, max_drop=0.05)  # within the allowed drop
-    assert records["d1"]["drift_detected"] is False and "performance" not in records["d1"]["drifted_features"]
+    assert records["d1"].drift_detected is False and "performance" not in records["d1"].drifted
     merge_performance(records, "d1", 0.08, max_drop=0.05)
-    assert records["d1"]["drift_detected"] is True and records["d1"]["status"] == "error"
-    assert records["d1"]["drifted_features"] == ["performance"]
-    assert records["d1"]["reference_version"] == "ref1"
+    assert records["d1"].drift_detected is True and records["d1"].verdict() == "error"
+    assert records["d1"].drifted == ("performance",)
+    assert records["d1"].reference_version == "ref1"
 
 
 def test_a_degradation_never_marks_an_unjudged_batch_drifted() -> None:
-    records: dict[str, dict] = {}
+    records: dict[str, BatchEvidence] = {}
     merge_performance(records, "d1", 0.5, max_drop=0.05)  # labels before the drift assessment
-    assert records["d1"]["judged"] is False and not records["d1"].get("drift_detected")
+    assert records["d1"].judged is False and not records["d1"].drift_detected
     merge_performance(records, "d2", 0.5, max_drop=0.05)
     assert not should_retrain([records[k] for k in sorted(records)], POLICY).retrain
     # Once the assessment arrives the degradation that came first counts.
     merge_drift(records, "d1", _record("d1", False), "ref1")
-    assert records["d1"]["drift_detected"] is True and "performance" in records["d1"]["drifted_features"]
+    assert records["d1"].drift_detected is True and "performance" in records["d1"].drifted
 
 
 def test_a_label_shift_beyond_its_limit_marks_a_judged_batch_drifted_in_either_order() -> None:
-    records: dict[str, dict] = {}
+    records: dict[str, BatchEvidence] = {}
     merge_drift(records, "d1", _record("d1", False), "ref1")
     merge_performance(records, "d1", 0.0, max_drop=0.05, label_shift=0.1, max_label_shift=0.2)
-    assert records["d1"]["drift_detected"] is False
+    assert records["d1"].drift_detected is False
     merge_performance(records, "d1", 0.0, max_drop=0.05, label_shift=0.3, max_label_shift=0.2)
-    assert records["d1"]["drift_detected"] is True and records["d1"]["drifted_features"] == ["label_shift"]
+    assert records["d1"].drift_detected is True and records["d1"].drifted == ("label_shift",)
     # Labels before the assessment: counted once the batch is judged.
     merge_performance(records, "d2", 0.0, max_drop=0.05, label_shift=0.3, max_label_shift=0.2)
-    assert not records["d2"]["drift_detected"]
+    assert not records["d2"].drift_detected
     merge_drift(records, "d2", _record("d2", False), "ref1")
-    assert records["d2"]["drift_detected"] is True and "label_shift" in records["d2"]["drifted_features"]
+    assert records["d2"].drift_detected is True and "label_shift" in records["d2"].drifted
     assert should_retrain([records[k] for k in sorted(records)], POLICY).retrain
 
 
 def test_a_label_shift_is_ignored_when_its_limit_is_off() -> None:
-    records: dict[str, dict] = {}
+    records: dict[str, BatchEvidence] = {}
     merge_drift(records, "d1", _record("d1", False), "ref1")
     merge_performance(records, "d1", 0.0, max_drop=0.05, label_shift=5.0, max_label_shift=None)
-    assert records["d1"]["drift_detected"] is False
+    assert records["d1"].drift_detected is False
 
 
 def test_bad_records_are_rejected_with_guidance() -> None:
