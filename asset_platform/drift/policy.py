@@ -234,7 +234,7 @@ def _detail(feature: FeatureDrift, statistic: str) -> str:
 
 @dataclass(frozen=True)
 class BatchAssessment:
-    """The verdict on one batch. `to_record()` is the small form a sensor cursor keeps."""
+    """The drift policy's verdict on one batch's features; `evidence()` is what the batch showed, for its consumers."""
 
     batch_key: str
     status: Status
