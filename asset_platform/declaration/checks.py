@@ -32,6 +32,7 @@ def check_declaration(declaration: ModelDeclaration) -> None:
             raise DeclarationError(
                 name, field, f"{metric!r} is not a {declaration.task} metric; use one of {', '.join(allowed)}"
             )
+    _check_metric_recall(declaration)
     _check_columns(declaration, declaration.contract_columns())
     seen: set[str] = set()
     for index, family in enumerate(declaration.models):
@@ -52,6 +53,45 @@ def check_declaration(declaration: ModelDeclaration) -> None:
     _check_drift_overrides(declaration)
     check_tuning(declaration)
     check_fairness(declaration)
+
+
+def _check_metric_recall(declaration: ModelDeclaration) -> None:
+    """`metric_recall` goes with `precision_at_recall`, and only with it."""
+    name = declaration.name
+    uses = [
+        f
+        for f, m in (("metric", declaration.metric), ("gate.metric", declaration.gate.metric))
+        if m == "precision_at_recall"
+    ]
+    if uses and declaration.metric_recall is None:
+        raise DeclarationError(
+            name,
+            "metric_recall",
+            f"{uses[0]} precision_at_recall needs the recall it is read at, e.g. metric_recall: 0.8",
+        )
+    if not uses and declaration.metric_recall is not None:
+        raise DeclarationError(
+            name,
+            "metric_recall",
+            "only precision_at_recall reads a recall; declare metric: precision_at_recall or drop it",
+        )
+    if declaration.metric_name == "precision_at_recall" and declaration.monitoring.use_estimated_performance:
+        raise DeclarationError(
+            name,
+            "monitoring.use_estimated_performance",
+            "no label-free estimate of precision_at_recall is made (only of auc, average_precision, rmse, mae); "
+            "turn it off or judge by metric: average_precision",
+        )
+    if declaration.metric_name == "precision_at_recall":
+        # A study's pruning and its bootstrap summary judge trials by a metric of labels and scores alone.
+        for index, family in enumerate(declaration.models):
+            if family.tuning is not None:
+                raise DeclarationError(
+                    name,
+                    f"models.{index}.tuning",
+                    "a study cannot be judged by precision_at_recall; tune with metric: average_precision "
+                    "and gate on precision_at_recall (gate.metric)",
+                )
 
 
 def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> None:

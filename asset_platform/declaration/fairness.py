@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 # Every metric the fairness rule knows; which of them fit the task is checked with the declaration.
-GroupMetric = Literal["auc", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration", "rmse", "mae"]
+GroupMetric = Literal[
+    "auc", "average_precision", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration", "rmse", "mae"
+]
 
 
 class FairnessSpec(Spec):
@@ -61,7 +63,7 @@ def fairness_metrics(task: str) -> tuple[str, ...]:
     """The metrics the fairness rule can judge for `task`."""
     if task == "regression":
         return ("rmse", "mae")
-    return ("auc", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration")
+    return ("auc", "average_precision", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration")
 
 
 def rule_metric(declaration: ModelDeclaration) -> str:
@@ -110,6 +112,14 @@ def check_fairness(declaration: ModelDeclaration) -> None:
     if fairness.metric is not None and fairness.metric not in allowed:
         raise DeclarationError(
             name, "fairness.metric", f"{fairness.metric!r} is not a {declaration.task} metric; use one of {allowed}"
+        )
+    if fairness.attributes and rule_metric(declaration) not in allowed:
+        # precision_at_recall reads a threshold off all the holdout's positives: a group has too few for it.
+        raise DeclarationError(
+            name,
+            "fairness.metric",
+            f"the gate's metric {rule_metric(declaration)!r} has no per-group form; declare fairness.metric "
+            f"(one of {', '.join(allowed)})",
         )
     if fairness.tolerance is not None and not fairness.attributes:
         raise DeclarationError(name, "fairness.tolerance", "a tolerance needs `fairness.attributes` to audit by")

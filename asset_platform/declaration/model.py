@@ -26,7 +26,7 @@ from asset_platform.ml.families.registry import FAMILY_NAMES
 
 Task = Literal["binary_classification", "regression"]
 # Every metric a model may be judged by; which of them fit the task is checked with the declaration.
-Metric = Literal["auc", "log_loss", "brier", "rmse", "mae"]
+Metric = Literal["auc", "average_precision", "precision_at_recall", "log_loss", "brier", "rmse", "mae"]
 DType = Literal["float", "int", "str", "bool", "datetime", "date", "year", "month"]
 # Dtypes that say when a row happened: an instant, a calendar day, or a period (a year as an int such as
 # 2024, a year-month as a string such as "2024-03"). Each is read as the UTC instant it starts at.
@@ -36,7 +36,7 @@ LANDED_AT = "_landed_at"
 
 # The metric each task is judged by, and which of them the gate and monitoring understand.
 TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "binary_classification": ("auc", "log_loss", "brier"),
+    "binary_classification": ("auc", "average_precision", "precision_at_recall", "log_loss", "brier"),
     "regression": ("rmse", "mae"),
 }
 DEFAULT_METRIC = {"binary_classification": "auc", "regression": "rmse"}
@@ -139,6 +139,18 @@ class GateSpec(_Spec):
     metric: Metric | None = Field(default=None, description="Metric the gate compares; default the model's metric.")
     margin: float = Field(default=0.0, ge=0, description="Improvement the interval's lower bound must exceed.")
     resamples: int = Field(default=300, ge=50, le=20_000, description="Paired bootstrap resamples.")
+    # With rare positives a holdout may hold a handful of them; an interval resampled from a handful is
+    # noise, so below these counts the gate records "insufficient" instead of promoting or rejecting.
+    min_positives: int = Field(
+        default=20,
+        ge=1,
+        description="Classifiers: the gate decides only on a holdout with at least this many positive labels "
+        "(else it records 'insufficient' and keeps the champion); the time split widens the holdout back in "
+        "time to reach it where it can.",
+    )
+    min_negatives: int = Field(
+        default=20, ge=1, description="Classifiers: likewise, the negative labels the holdout must hold."
+    )
 
 
 class RetrainingSpec(_Spec):
@@ -172,7 +184,8 @@ class MonitoringSpec(_Spec):
         default=None,
         ge=0,
         description="Realized metric this much worse than the champion's holdout metric marks a batch drifted: "
-        "absolute for AUC (default 0.05), relative for error metrics (default 0.15 = 15 % worse).",
+        "absolute for AUC, average_precision and precision_at_recall (default 0.05), relative for error metrics "
+        "(default 0.15 = 15 % worse).",
     )
     max_label_shift: float | None = Field(
         default=0.2,
@@ -217,7 +230,17 @@ class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
     description: str = ""
     owners: list[str] = Field(default_factory=list, description="Dagster owners (team:..., or e-mail addresses).")
     task: Task
-    metric: Metric | None = Field(default=None, description="auc, log_loss, brier (classification); rmse, mae.")
+    metric: Metric | None = Field(
+        default=None,
+        description="auc, average_precision, precision_at_recall, log_loss, brier (classification); rmse, mae.",
+    )
+    metric_recall: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="precision_at_recall only: the recall the precision is read at (0.8: the best precision "
+        "of any threshold that finds 80 % of the positives).",
+    )
     id_column: str
     label_column: str
     time_column: str | None = Field(
@@ -292,10 +315,13 @@ class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
 
     @property
     def metric_drop_alarm(self) -> float:
-        """The declared `monitoring.max_metric_drop`, or its default: 0.05 AUC, 15 % worse for error metrics."""
+        """The declared `monitoring.max_metric_drop`, or its default: 0.05 below for AUC and the other
+        higher-is-better metrics (their drop is absolute), 15 % worse for error metrics."""
+        from asset_platform.ml.metrics import METRIC_DIRECTION
+
         if self.monitoring.max_metric_drop is not None:
             return self.monitoring.max_metric_drop
-        return 0.05 if self.metric_name == "auc" else 0.15
+        return 0.05 if METRIC_DIRECTION[self.metric_name] > 0 else 0.15
 
     @property
     def event_time_column(self) -> str:

@@ -22,6 +22,7 @@ REGRESSION_METRICS = ("rmse", "mae")
 # +1: higher is better; -1: lower is better; 0: neither (a gap is a disparity either way).
 GROUP_METRIC_DIRECTION = {
     "auc": 1,
+    "average_precision": 1,
     "log_loss": -1,
     "brier": -1,
     "rmse": -1,
@@ -49,6 +50,8 @@ def weighted_metric(
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     if name == "auc":
         return _weighted_auc(labels, scores, weights)
+    if name == "average_precision":
+        return _weighted_average_precision(labels, scores, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         total = weights.sum(axis=1)
         if name == "rmse":
@@ -90,3 +93,23 @@ def _weighted_auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -
     below = np.cumsum(neg, axis=1) - neg
     with np.errstate(invalid="ignore", divide="ignore"):
         return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def _weighted_average_precision(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Average precision with row weights (scikit-learn's with `sample_weight`), for every resample at once.
+
+    Rows are sorted by score, highest first; tied scores form one threshold, as in `_weighted_auc`.
+    """
+    if len(labels) == 0:
+        return np.full(len(weights), np.nan)
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    sorted_weights = weights[:, order]
+    positive = labels[order] == 1
+    pos = np.add.reduceat(sorted_weights * positive, starts, axis=1)
+    both = np.add.reduceat(sorted_weights, starts, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.cumsum(pos, axis=1) / np.cumsum(both, axis=1)
+        # A threshold that adds no positive adds no recall: its term is 0 even where no row is drawn yet.
+        return np.where(pos > 0, pos * precision, 0.0).sum(axis=1) / pos.sum(axis=1)

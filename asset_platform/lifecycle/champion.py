@@ -33,6 +33,9 @@ from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, desc
 if TYPE_CHECKING:
     from asset_platform.registry.gate import GateComparison
 
+# The gate's decision where the holdout holds too few of a class to tell the models apart.
+INSUFFICIENT = "insufficient"
+
 
 class ChampionConfig(dg.Config):
     action: Literal["gate", "promote", "rollback", "shadow", "retire"] = Field(
@@ -107,7 +110,8 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
             pointer, decision, details = _shadow_by_hand(config, lineup, current)
         else:
             pointer, decision, details = _by_hand(config, lineup, current, trigger)
-        context.log.info(f"{names.champion.to_user_string()}: {decision}: {details['reason']}")
+        log = context.log.warning if decision == INSUFFICIENT else context.log.info
+        log(f"{names.champion.to_user_string()}: {decision}: {details['reason']}")
         gated = decision in ("promoted", "rejected") and config.action == "gate"
         if gated or SHADOW_EVIDENCE_TAG in context.run.tags:  # a gate verdict, or the shadow sensor's decision
             notifier.notify(
@@ -131,15 +135,21 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
     from asset_platform.registry.gate import compare
 
     metric = declaration.gate_metric
+    shortage = _class_shortage(declaration, holdout)
     ranked = evaluation[metric] * METRIC_DIRECTION[metric]
     best = str(evaluation.loc[ranked.idxmax(), "model"])
     challenger = lineup.versions(names.key(best).to_user_string())[0]
     if current is None:
+        # Nothing to compare with and nothing to keep: the first model serves, its weak evidence said.
         reason = f"first model: {best} is the best of {len(evaluation)} on the holdout ({metric})"
+        reason += f"; caution: {shortage}" if shortage else ""
         return _pointer(challenger, reason, trigger), "promoted", {"reason": reason, "challenger": challenger.version}
     if current.version == challenger.version:
         reason = "the best new model is already the champion"
         return current, "kept", {"reason": reason, "challenger": challenger.version}
+    if shortage:
+        reason = f"no decision on {best} {challenger.version[:8]}: {shortage}; {current.describe()} stays champion"
+        return current, INSUFFICIENT, {"reason": reason, "challenger": challenger.version}
     from asset_platform.lifecycle.scoring import score_rows
 
     champion_model = lineup.load_champion(current)
@@ -147,7 +157,9 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
     margin = declaration.gate.margin if config.margin is None else config.margin
     scores = score_rows(champion_model, holdout), score_rows(challenger_model, holdout)
     labels = holdout[declaration.label_column].to_numpy()
-    comparison = compare("holdout", labels, *scores, metric, margin, declaration.gate.resamples)
+    comparison = compare(
+        "holdout", labels, *scores, metric, margin, declaration.gate.resamples, recall=declaration.metric_recall
+    )
     details: dict[str, Any] = {"challenger": challenger.version, "comparisons": [comparison]}
     blocked = _fairness_evidence(declaration, details, holdout, scores, (champion_model, challenger_model))
     if comparison.passed and blocked:
@@ -168,6 +180,16 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
         return _pointer(challenger, details["reason"], trigger), "promoted", details
     details["reason"] = f"rejected {best} {challenger.version[:8]}: {comparison.describe()}"
     return current, "rejected", details
+
+
+def _class_shortage(declaration, holdout) -> str | None:
+    """For a classifier, why its holdout holds too few positives or negatives to decide on; else None."""
+    if declaration.task != "binary_classification":
+        return None
+    from asset_platform.registry.gate import class_shortage
+
+    labels = holdout[declaration.label_column].to_numpy()
+    return class_shortage(labels, declaration.gate.min_positives, declaration.gate.min_negatives)
 
 
 def _fairness_evidence(declaration, details: dict[str, Any], holdout, scores, models) -> bool:

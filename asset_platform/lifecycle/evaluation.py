@@ -49,7 +49,11 @@ def evaluation_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg
         scores = {name: model.predict(holdout) for name, model in models.items()}
         table = pd.DataFrame(
             [
-                {"model": name, "flavor": models[name].flavor, **task_metrics(declaration.task, labels, s)}
+                {
+                    "model": name,
+                    "flavor": models[name].flavor,
+                    **task_metrics(declaration.task, labels, s, declaration.metric_recall),
+                }
                 for name, s in scores.items()
             ]
         )

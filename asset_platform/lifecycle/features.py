@@ -52,14 +52,15 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
         },
         code_version="2",
     )
-    def feature_sets(config: SplitConfig, dataset: Frame):
+    def feature_sets(context: dg.AssetExecutionContext, config: SplitConfig, dataset: Frame):
         """Split by time, fit the pipeline on the earlier part, featurize both parts."""
         from asset_platform.ml.features import time_split
 
         time = declaration.event_time_column
-        rows = learning_window(dataset, time, config)
+        label, min_positives = _positives_needed(declaration)
+        rows = learning_window(dataset, time, config, label, min_positives)
         fraction = config.holdout_fraction or declaration.retraining.holdout_fraction
-        train_rows, holdout_rows, cutoff = time_split(rows, time, fraction)
+        train_rows, holdout_rows, cutoff = time_split(rows, time, fraction, label, min_positives)
         if train_rows.empty or holdout_rows.empty:
             raise dg.Failure(
                 f"{declaration.name}: the time split at {cutoff} leaves an empty side; "
@@ -74,6 +75,7 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
             "holdout_fraction": fraction,
             "window_days": "all history" if config.window_days is None else str(config.window_days),
             "since": config.since or "",
+            **_class_counts(declaration, rows, holdout_rows, log=context.log),
         }
         yield dg.Output(
             pipeline.to_dict(), output_name="feature_pipeline", metadata={"features": len(pipeline.feature_names)}
@@ -84,24 +86,66 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     return [feature_sets]
 
 
-def learning_window(rows: Frame, time: str, config: SplitConfig) -> Frame:
+def learning_window(
+    rows: Frame, time: str, config: SplitConfig, label: str | None = None, min_positives: int = 0
+) -> Frame:
     """The rows a training run learns from: all, the newest `window_days`, or those since the drift.
 
     `since` (a drifted batch's start) never reaches further back than `window_days` from the
     newest row: a batch dated years in the past must not make a retrain learn from years of history.
+    With `label` and `min_positives` (a classifier's), the window must hold twice `min_positives`
+    positives, so that its holdout can hold `min_positives` and training as many: the evidence window
+    is used only then, and `window_days` reaches back in time until it does.
     """
     import pandas as pd
 
+    needed = 2 * min_positives if label is not None else 0
     start = rows[time].max() - pd.Timedelta(days=config.window_days) if config.window_days is not None else None
     if config.since:
         since = pd.Timestamp(config.since)
         since = since.tz_localize("UTC") if since.tzinfo is None else since
         since = max(since, start) if start is not None else since
         recent = rows[rows[time] >= since]
-        if len(recent) >= config.min_rows:
+        if len(recent) >= config.min_rows and _positives(recent, label) >= needed:
             # After a confirmed drift only the new regime is worth learning from.
             return recent
+    if start is not None and needed and _positives(rows[rows[time] >= start], label) < needed:
+        positive_times = rows.loc[rows[label] == 1, time]
+        start = positive_times.nlargest(needed).min() if len(positive_times) >= needed else None
     return rows[rows[time] >= start] if start is not None else rows
+
+
+def _positives(rows: Frame, label: str | None) -> int:
+    return int((rows[label] == 1).sum()) if label is not None else 0
+
+
+def _positives_needed(declaration: ModelDeclaration) -> tuple[str | None, int]:
+    """(label column, positives the holdout needs) for a classifier; (None, 0) for a regressor."""
+    if declaration.task != "binary_classification":
+        return None, 0
+    return declaration.label_column, declaration.gate.min_positives
+
+
+def _class_counts(declaration: ModelDeclaration, rows: Frame, holdout: Frame, log) -> dict:
+    """A classifier's positives and negatives in the window and its holdout; a warning where the gate will
+    find too few of either to decide on."""
+    if declaration.task != "binary_classification":
+        return {}
+    from asset_platform.registry.gate import class_shortage
+
+    label = declaration.label_column
+    positives, held = _positives(rows, label), _positives(holdout, label)
+    counts = {
+        "window_positives": positives,
+        "holdout_positives": held,
+        "holdout_negatives": len(holdout) - held,
+        "holdout_rows": len(holdout),
+    }
+    shortage = class_shortage(holdout[label].to_numpy(), declaration.gate.min_positives, declaration.gate.min_negatives)
+    if shortage:
+        log.warning(f"{declaration.name}: {shortage}")
+        counts["holdout_warning"] = shortage
+    return counts
 
 
 def fit_declared_pipeline(declaration: ModelDeclaration, rows: Frame):

@@ -289,7 +289,12 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         joined = predictions.merge(labels, on=declaration.id_column, how="inner")
         if joined.empty:
             raise dg.Failure(f"labels of batch {batch} match none of its {len(predictions)} rows")
-        metrics = task_metrics(declaration.task, joined[declaration.label_column].to_numpy(), joined[PREDICTION])
+        metrics = task_metrics(
+            declaration.task,
+            joined[declaration.label_column].to_numpy(),
+            joined[PREDICTION],
+            declaration.metric_recall,
+        )
         reference = float(joined["reference_metric"].iloc[0])
         metrics["reference"] = reference
         metrics["degradation"] = degradation(metric, reference, metrics[metric])

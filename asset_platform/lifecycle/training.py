@@ -52,7 +52,15 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
 
     def model(training_set: Frame, holdout_set: Frame, feature_pipeline: dict) -> dg.MaterializeResult:
         return model_result(
-            *train_model(declaration.name, declaration.task, spec, training_set, holdout_set, feature_pipeline),
+            *train_model(
+                declaration.name,
+                declaration.task,
+                spec,
+                training_set,
+                holdout_set,
+                feature_pipeline,
+                recall=declaration.metric_recall,
+            ),
             explain_on=_explained_rows(declaration, holdout_set),
         )
 
@@ -60,7 +68,16 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
         training_set: Frame, holdout_set: Frame, feature_pipeline: dict, tuning: dict
     ) -> dg.MaterializeResult:
         return model_result(
-            *train_model(declaration.name, declaration.task, spec, training_set, holdout_set, feature_pipeline, tuning),
+            *train_model(
+                declaration.name,
+                declaration.task,
+                spec,
+                training_set,
+                holdout_set,
+                feature_pipeline,
+                tuning,
+                recall=declaration.metric_recall,
+            ),
             explain_on=_explained_rows(declaration, holdout_set),
         )
 
@@ -75,12 +92,14 @@ def train_model(
     holdout_set: Frame,
     feature_pipeline: dict,
     tuning: dict | None = None,
+    recall: float | None = None,
 ) -> tuple[Any, Any]:
     """Train `spec` on the split and score it: (the family's Fit, the resources it used).
 
     Shared by the model assets and `reproduce`, which passes the spec recorded in
     the model rather than today's declaration. `tuning` (the tuning asset's value)
-    overrides the params with the study's best and is recorded with the spec.
+    overrides the params with the study's best and is recorded with the spec. `recall` (the declared
+    `metric_recall`) adds precision at that recall to the scores, and is recorded too.
     """
     from asset_platform.ml.families import TrainingData, train_family, validation_split
     from asset_platform.ml.features import FeaturePipeline
@@ -95,10 +114,12 @@ def train_model(
     with track_training() as usage:
         trained = train_family(spec, TrainingData(pipeline, task, fit, valid))
     trained.model.extra["declaration"] = {"model": model_name, "family": spec.model_dump()}
+    if recall is not None:  # recorded only where declared, so models without it keep their bytes
+        trained.model.extra["declaration"]["metric_recall"] = recall
     if tuning is not None:
         trained.model.extra["declaration"]["tuned_from"] = {"study": tuning["study"], "trial": int(tuning["trial"])}
     splits = {"train": fit, "valid": valid, "holdout": holdout_set}
-    trained.model.metrics = {**score_splits(trained.model, pipeline.label_column, splits), **trained.counts}
+    trained.model.metrics = {**score_splits(trained.model, pipeline.label_column, splits, recall), **trained.counts}
     # The label-free estimator is part of the model version: a batch is always estimated with the estimator
     # of the model that scored it, whichever model is champion and whenever the reference profile is rebuilt.
     from asset_platform.lifecycle.scoring import fit_model_estimator
@@ -107,13 +128,13 @@ def train_model(
     return trained, usage
 
 
-def score_splits(model: Any, label: str, splits: dict[str, Frame]) -> dict[str, float]:
+def score_splits(model: Any, label: str, splits: dict[str, Frame], recall: float | None = None) -> dict[str, float]:
     """Metrics of `model` on each named split, as flat `<split>_<metric>` numbers."""
     from asset_platform.ml.metrics import task_metrics
 
     metrics = {}
     for split, frame in splits.items():
-        for name, value in task_metrics(model.task, frame[label].to_numpy(), model.predict(frame)).items():
+        for name, value in task_metrics(model.task, frame[label].to_numpy(), model.predict(frame), recall).items():
             metrics[f"{split}_{name}"] = value
     return metrics
 

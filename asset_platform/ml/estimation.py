@@ -3,7 +3,8 @@
 Classification (confidence-based estimation, the idea of NannyML's CBPE): a
 calibrated classifier's score is the probability that the row is positive, so
 the expected confusion matrix at every threshold, and with it the expected ROC
-curve and AUC, follow from the scores alone. The scores are first calibrated
+curve and AUC and the expected average precision, follow from the scores alone
+(precision at a declared recall is not estimated). The scores are first calibrated
 with an isotonic map fitted on the model's holdout, where labels are known,
 stored as a small piecewise-linear table.
 
@@ -60,6 +61,25 @@ def estimated_auc(probabilities: np.ndarray) -> float:
     return float(np.trapezoid(tpr, fpr))
 
 
+def estimated_average_precision(probabilities: np.ndarray) -> float:
+    """The average precision expected if each row is positive with its (calibrated) probability: at each
+    row, highest score first, the expected positives so far over the rows so far, weighted by the share of
+    the expected positives that row adds (as `estimated_auc`, ties are not grouped)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.size < 2:
+        return float("nan")
+    ordered = p[np.argsort(-p, kind="stable")]
+    positives = np.cumsum(ordered)
+    if positives[-1] <= 0:
+        return float("nan")
+    precision = positives / np.arange(1, p.size + 1)
+    return float(np.sum(ordered * precision) / positives[-1])
+
+
+def _classifier_estimates(probabilities: np.ndarray) -> dict[str, float]:
+    return {"auc": estimated_auc(probabilities), "average_precision": estimated_average_precision(probabilities)}
+
+
 # The error each regression metric averages, and how a batch's mean of it becomes the metric.
 _LOSSES = {"rmse": (lambda e: e * e, np.sqrt), "mae": (np.abs, lambda m: m)}
 # Small and heavily regularized: it learns where the model errs, from a few thousand holdout rows.
@@ -98,7 +118,7 @@ def fit_estimator(task: str, features: np.ndarray, predictions: np.ndarray, labe
         return {
             "method": "cbpe",
             "calibration": calibration,
-            "holdout": {"auc": round(estimated_auc(calibrate(predictions, calibration)), 6)},
+            "holdout": {m: round(v, 6) for m, v in _classifier_estimates(calibrate(predictions, calibration)).items()},
         }
     return _fit_loss_models(np.asarray(features, dtype=np.float32), predictions, labels)
 
@@ -129,7 +149,7 @@ def estimate_all(estimator: dict[str, Any], predictions: np.ndarray, features: n
     if not estimator:
         return {}
     if estimator.get("method", "cbpe") == "cbpe":
-        return {"auc": estimated_auc(calibrate(predictions, estimator.get("calibration")))}
+        return _classifier_estimates(calibrate(predictions, estimator.get("calibration")))
     if features is None:
         raise ValueError("a regression estimate needs the batch's feature matrix beside its predictions")
     features = np.asarray(features, dtype=np.float32)

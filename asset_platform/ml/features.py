@@ -144,13 +144,33 @@ def _codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
     return codes
 
 
+# However rare the positives, the holdout never takes more than this share of the rows from training.
+MAX_HOLDOUT_FRACTION = 0.5
+
+
 def time_split(
-    rows: pd.DataFrame, time_column: str, holdout_fraction: float
+    rows: pd.DataFrame,
+    time_column: str,
+    holdout_fraction: float,
+    label_column: str | None = None,
+    min_positives: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
-    """Split at a time cutoff: everything before trains, everything from it on is holdout."""
+    """Split at a time cutoff: everything before trains, everything from it on is holdout.
+
+    With `label_column` and `min_positives` (a classifier's), a holdout that would hold fewer positives
+    reaches back in time until it holds them, up to `MAX_HOLDOUT_FRACTION` of the rows: it stays the
+    newest rows, so nothing trained on is newer than what it is judged on.
+    """
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be between 0 and 1, got {holdout_fraction}")
     cutoff = rows[time_column].quantile(1 - holdout_fraction)
+    if label_column is not None and min_positives > 0:
+        positive_times = rows.loc[rows[label_column] == 1, time_column]
+        if int((positive_times >= cutoff).sum()) < min_positives:
+            # The newest `min_positives` positives start at the min_positives-th newest positive's time.
+            needed = positive_times.nlargest(min_positives).min() if len(positive_times) else cutoff
+            earliest = rows[time_column].quantile(1 - max(holdout_fraction, MAX_HOLDOUT_FRACTION))
+            cutoff = max(min(cutoff, needed), earliest)
     before = rows[time_column] < cutoff
     return rows[before], rows[~before], cutoff
 

@@ -9,18 +9,34 @@ from __future__ import annotations
 
 import numpy as np
 
-METRIC_DIRECTION = {"auc": 1, "log_loss": -1, "brier": -1, "rmse": -1, "mae": -1}
+METRIC_DIRECTION = {
+    "auc": 1,
+    "average_precision": 1,
+    "precision_at_recall": 1,
+    "log_loss": -1,
+    "brier": -1,
+    "rmse": -1,
+    "mae": -1,
+}
+# Metrics that rank rows: undefined on a sample holding one class only.
+RANKING_METRICS = frozenset({"auc", "average_precision", "precision_at_recall"})
 
 
-def task_metrics(task: str, labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """Every metric of `task` (binary_classification or regression) for these labels and scores."""
+def task_metrics(task: str, labels: np.ndarray, scores: np.ndarray, recall: float | None = None) -> dict[str, float]:
+    """Every metric of `task` (binary_classification or regression) for these labels and scores.
+
+    `recall` (the declared `metric_recall`) adds `precision_at_recall` to a classifier's metrics.
+    """
     if task == "regression":
         return regression_metrics(labels, scores)
-    return classification_metrics(labels, scores)
+    found = classification_metrics(labels, scores)
+    if recall is not None:
+        found["precision_at_recall"] = precision_at_recall(np.asarray(labels), np.asarray(scores), recall)
+    return found
 
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """ROC AUC, log loss, Brier score and expected calibration error of scores in [0, 1]."""
+    """ROC AUC, average precision, log loss, Brier score and expected calibration error of scores in [0, 1]."""
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     labels = np.asarray(labels)
@@ -28,9 +44,18 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
     both_classes = len(np.unique(labels)) == 2
     if len(labels) == 0:
         nan = float("nan")
-        return {"auc": nan, "log_loss": nan, "brier": nan, "ece": nan, "positive_rate": nan, "mean_score": nan}
+        return {
+            "auc": nan,
+            "average_precision": nan,
+            "log_loss": nan,
+            "brier": nan,
+            "ece": nan,
+            "positive_rate": nan,
+            "mean_score": nan,
+        }
     return {
         "auc": float(roc_auc_score(labels, scores)) if both_classes else float("nan"),
+        "average_precision": average_precision(labels, scores),
         "log_loss": float(log_loss(labels, scores, labels=[0, 1])),
         "brier": float(brier_score_loss(labels, scores)),
         "ece": expected_calibration_error(labels, scores),
@@ -57,10 +82,19 @@ def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str,
     }
 
 
-def metric(name: str, labels: np.ndarray, scores: np.ndarray) -> float:
-    """One metric, computed directly (the gate's bootstrap calls this hundreds of times)."""
+def metric(name: str, labels: np.ndarray, scores: np.ndarray, recall: float | None = None) -> float:
+    """One metric, computed directly (the gate's bootstrap calls this hundreds of times).
+
+    `precision_at_recall` needs `recall`, the declared `metric_recall`.
+    """
     if name == "auc":
         return auc(labels, scores)
+    if name == "average_precision":
+        return average_precision(labels, scores)
+    if name == "precision_at_recall":
+        if recall is None:
+            raise ValueError("precision_at_recall needs the recall it is read at (the declared metric_recall)")
+        return precision_at_recall(labels, scores, recall)
     if name == "rmse":
         return float(np.sqrt(np.mean((scores - labels) ** 2)))
     if name == "mae":
@@ -85,6 +119,43 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def _precision_recall_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(precision, recall) at every distinct score taken as the threshold, highest first; None without
+    positives. The same points as scikit-learn's `precision_recall_curve`, without its input checks
+    (the gate's bootstrap calls this hundreds of times)."""
+    positives = np.asarray(labels) == 1
+    total = int(positives.sum())
+    if total == 0:
+        return None
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    ordered = scores[order]
+    # Rows with tied scores are classified together: one point per distinct score, at its last row.
+    last = np.r_[np.flatnonzero(ordered[1:] != ordered[:-1]), len(ordered) - 1]
+    true_positives = np.cumsum(positives[order])[last]
+    return true_positives / (last + 1), true_positives / total
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision (scikit-learn's `average_precision_score`): precision at each threshold weighted
+    by the recall it adds. Its baseline is the positive rate, so it shows ranking quality among the few
+    positives where AUC, dominated by the many negatives, barely moves. NaN without positives."""
+    points = _precision_recall_points(labels, scores)
+    if points is None:
+        return float("nan")
+    precision, recall = points
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def precision_at_recall(labels: np.ndarray, scores: np.ndarray, recall: float) -> float:
+    """The best precision of any threshold that finds at least `recall` of the positives. NaN without positives."""
+    points = _precision_recall_points(labels, scores)
+    if points is None:
+        return float("nan")
+    precision, reached = points
+    return float(precision[reached >= recall - 1e-12].max())
+
+
 def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
     """Mean |observed rate - mean score| over equal-width score bins, weighted by bin size."""
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -98,7 +169,8 @@ def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int
 
 
 def degradation(name: str, reference: float, realized: float) -> float:
-    """How much worse `realized` is than `reference`: absolute for AUC, relative for error metrics.
+    """How much worse `realized` is than `reference`: absolute for AUC (and the other higher-is-better
+    classifier metrics), relative for error metrics.
 
     AUC lives on a fixed [0.5, 1] scale, so an absolute drop reads the same for
     every model; an RMSE of 3 is good for minutes and bad for probabilities, so

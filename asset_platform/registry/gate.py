@@ -5,6 +5,10 @@ both models on each resample) gives a confidence interval for the metric's
 improvement that accounts for their correlation. The challenger passes when the
 interval's lower bound clears the configured margin. Improvement is oriented so
 that positive is better whatever the metric (AUC up, RMSE down).
+
+A classifier's holdout with too few positives (or negatives) decides nothing:
+resampling a handful of positives gives an interval of noise. `class_shortage`
+says so, with the counts, and the gate records "insufficient" instead.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from asset_platform.ml.metrics import METRIC_DIRECTION, metric
+from asset_platform.ml.metrics import METRIC_DIRECTION, RANKING_METRICS, metric
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,24 @@ class GateComparison:
         )
 
 
+def class_shortage(labels: np.ndarray, min_positives: int, min_negatives: int) -> str | None:
+    """Why a binary holdout is too small to decide on (its counts and the minimums), or None when it is not."""
+    positives = int((np.asarray(labels) == 1).sum())
+    negatives = len(labels) - positives
+    short = [
+        f"{count} {kind} (needs {needed})"
+        for kind, count, needed in (("positives", positives, min_positives), ("negatives", negatives, min_negatives))
+        if count < needed
+    ]
+    if not short:
+        return None
+    return (
+        f"the holdout ({len(labels)} rows) holds {' and '.join(short)}: too few to tell the models apart; "
+        "land more labeled history, raise the holdout share (retraining.holdout_fraction) or lower "
+        "gate.min_positives / gate.min_negatives"
+    )
+
+
 def bootstrap_indices(rows: int, resamples: int, seed: int = 0) -> Iterator[np.ndarray]:
     """The gate's resamples: row indices drawn with replacement. The fairness rule draws the same ones."""
     rng = np.random.default_rng(seed)
@@ -63,8 +85,12 @@ def compare(
     margin: float = 0.0,
     resamples: int = 300,
     seed: int = 0,
+    recall: float | None = None,
 ) -> GateComparison:
-    """Paired bootstrap 95% interval of the challenger's improvement over the champion on the same rows."""
+    """Paired bootstrap 95% interval of the challenger's improvement over the champion on the same rows.
+
+    `recall` is the declared `metric_recall`, for `precision_at_recall`.
+    """
     labels = np.asarray(labels, dtype=np.float64)
     champion_scores = np.asarray(champion_scores, dtype=np.float64)
     challenger_scores = np.asarray(challenger_scores, dtype=np.float64)
@@ -72,14 +98,14 @@ def compare(
     improvements = []
     for index in bootstrap_indices(len(labels), resamples, seed):
         sample = labels[index]
-        if metric_name == "auc" and sample.min() == sample.max():
-            continue
-        difference = metric(metric_name, sample, challenger_scores[index]) - metric(
-            metric_name, sample, champion_scores[index]
+        if metric_name in RANKING_METRICS and sample.min() == sample.max():
+            continue  # a ranking of one class is undefined
+        difference = metric(metric_name, sample, challenger_scores[index], recall) - metric(
+            metric_name, sample, champion_scores[index], recall
         )
         improvements.append(direction * difference)
-    champion_value = metric(metric_name, labels, champion_scores)
-    challenger_value = metric(metric_name, labels, challenger_scores)
+    champion_value = metric(metric_name, labels, champion_scores, recall)
+    challenger_value = metric(metric_name, labels, challenger_scores, recall)
     low, high = np.percentile(improvements, [2.5, 97.5]) if improvements else (float("nan"), float("nan"))
     return GateComparison(
         window=window,

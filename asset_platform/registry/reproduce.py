@@ -62,7 +62,8 @@ def reproduce(
         from asset_platform.lifecycle.training import model_result, train_model
 
         spec = ModelFamilySpec(**recorded["family"])
-        result = model_result(*train_model(recorded["model"], original.task, spec, **kwargs))
+        recall = recorded.get("metric_recall")
+        result = model_result(*train_model(recorded["model"], original.task, spec, **kwargs, recall=recall))
     else:
         result = assets_def(**kwargs)
     rebuilt_version = _stored_version(result.value)

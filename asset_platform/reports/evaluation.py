@@ -75,6 +75,8 @@ def segment_table(
             shown = mask_value(segment) if column in sensitive else segment  # a PII segment is named by hash
             row: dict[str, Any] = {"segment": f"{column}={shown}", "rows": len(index)}
             for name, s in scores.items():
-                row[f"{name} {metric}"] = round(task_metrics(declaration.task, labels[index], s[index])[metric], 4)
+                row[f"{name} {metric}"] = round(
+                    task_metrics(declaration.task, labels[index], s[index], declaration.metric_recall)[metric], 4
+                )
             rows.append(row)
     return pd.DataFrame(rows).to_markdown(index=False)

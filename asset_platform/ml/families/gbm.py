@@ -29,7 +29,17 @@ DEFAULTS: dict[str, Any] = {
 }
 _OURS = ("max_rounds", "early_stopping_rounds")
 # The LightGBM metric reported while boosting, per declared metric (same direction as the declared one).
-_REPORTED = {"auc": "auc", "log_loss": "binary_logloss", "brier": "binary_logloss", "rmse": "rmse", "mae": "l1"}
+# The precision-recall metrics are reported as AUC, the ranking metric the booster already computes: adding
+# LightGBM's own average_precision to its metrics would change where early stopping stops every model.
+_REPORTED = {
+    "auc": "auc",
+    "average_precision": "auc",
+    "precision_at_recall": "auc",
+    "log_loss": "binary_logloss",
+    "brier": "binary_logloss",
+    "rmse": "rmse",
+    "mae": "l1",
+}
 # The platform's own settings plus LightGBM's documented learning-control parameters.
 TUNABLE = frozenset(
     {

@@ -39,7 +39,17 @@ _OURS = ("max_rounds", "early_stopping_rounds")
 # Early stopping follows the last metric listed: AUC for classifiers, RMSE for regressors.
 _METRICS = {"binary_classification": ["logloss", "auc"], "regression": ["mae", "rmse"]}
 # The XGBoost metric reported while boosting, per declared metric (same direction as the declared one).
-_REPORTED = {"auc": "auc", "log_loss": "logloss", "brier": "logloss", "rmse": "rmse", "mae": "mae"}
+# The precision-recall metrics are reported as AUC, the ranking metric the booster already computes: adding
+# XGBoost's aucpr would change which metric early stopping follows (the last listed).
+_REPORTED = {
+    "auc": "auc",
+    "average_precision": "auc",
+    "precision_at_recall": "auc",
+    "log_loss": "logloss",
+    "brier": "logloss",
+    "rmse": "rmse",
+    "mae": "mae",
+}
 TUNABLE = frozenset(
     {
         "max_rounds", "early_stopping_rounds", "max_depth", "max_leaves", "learning_rate", "eta",
