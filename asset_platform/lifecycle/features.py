@@ -50,7 +50,7 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
                 kinds={"parquet", "pandas"},
             ),
         },
-        code_version="2",
+        code_version="3",
     )
     def feature_sets(context: dg.AssetExecutionContext, config: SplitConfig, dataset: Frame):
         """Split by time, fit the pipeline on the earlier part, featurize both parts."""
