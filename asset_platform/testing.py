@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import dagster as dg
 
+from asset_platform.declaration.names import DRIFT, PERFORMANCE
 from asset_platform.drift.evidence import BatchEvidence
-from asset_platform.lifecycle.names import DRIFT, PERFORMANCE
 from asset_platform.lifecycle.overview import OVERVIEW_SENSOR
 from asset_platform.registry.trigger import TRIGGER_TAG
 

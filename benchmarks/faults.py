@@ -536,7 +536,7 @@ def _metadata(state, asset: str, partition: str) -> dict:
 
 
 def case_empty_batch(home: PlatformHome, work: Path) -> str:
-    from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE
+    from asset_platform.drift.emptiness import NOTHING_TO_MEASURE
 
     with h.loop_on(home) as state:
         frame = h.batch_frame(0).drop(columns=["converted"]).iloc[:0]

@@ -5,20 +5,17 @@ outside the data itself (which stays in the DVC remote, readable by its owners
 only). Values become `#` + the first 12 hex digits of their sha256: stable, so a
 drift report can still say "the same category moved again", and not reversible
 without the data. Numeric bin edges of such a column are hashed the same way;
-its drift statistics (PSI, shares) are summaries and stay.
+its drift statistics (PSI, shares) are summaries and stay (drift.measure.mask_drift_results).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from asset_platform.drift.measure import DriftResults
 
 MASK_PREFIX = "#"
 # The drift profile's own bucket name for unlisted categories: not data, kept readable.
@@ -46,21 +43,3 @@ def mask_frame(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     if not present:
         return frame
     return frame.assign(**{name: frame[name].map(mask_value) for name in present})
-
-
-def mask_drift_results(results: DriftResults, columns: Iterable[str]) -> DriftResults:
-    """Drift results whose sensitive features name categories and bin edges by hash only."""
-    columns = frozenset(columns)
-    if not columns.intersection(f.name for f in results.features):
-        return results
-    features = tuple(
-        dataclasses.replace(
-            feature,
-            bin_labels=tuple(mask_value(label) for label in feature.bin_labels),
-            shifted_category=None if feature.shifted_category is None else mask_value(feature.shifted_category),
-        )
-        if feature.name in columns
-        else feature
-        for feature in results.features
-    )
-    return dataclasses.replace(results, features=features)

@@ -168,7 +168,7 @@ def _inputs_of(instance, dg, version: ModelVersion) -> dict[str, str]:
 
 def _set_champion(args: argparse.Namespace, action: str, version: str | None, reason: str) -> int:
     from asset_platform.access.policy import USER_ENV, AccessDenied, Role, cli_refusal
-    from asset_platform.lifecycle.names import CHAMPION
+    from asset_platform.declaration.names import CHAMPION
 
     location, declaration, lineup = _selected(args)
     # With ASSET_PLATFORM_POLICY set, a promotion or rollback needs the editor role on the model's owners.

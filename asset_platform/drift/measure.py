@@ -13,13 +13,14 @@ the time of a 5,000-row batch, for a number the default policy never reads).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from asset_platform.access.masking import mask_value
 from asset_platform.drift.binning import bin_batch
 from asset_platform.drift.columns import DriftInputError, category_counts, numeric_values, require_frame
 from asset_platform.drift.profile import OTHER_CATEGORY, CategoricalProfile, NumericProfile, ReferenceProfile
@@ -242,3 +243,21 @@ def _categorical_drift(batch: pd.DataFrame, reference: CategoricalProfile, base:
         reference_shares=tuple(shares(reference_counts).tolist()),
         batch_shares=tuple(shares(batch_counts).tolist()),
     )
+
+
+def mask_drift_results(results: DriftResults, columns: Iterable[str]) -> DriftResults:
+    """Drift results whose sensitive features name categories and bin edges by hash only."""
+    columns = frozenset(columns)
+    if not columns.intersection(f.name for f in results.features):
+        return results
+    features = tuple(
+        replace(
+            feature,
+            bin_labels=tuple(mask_value(label) for label in feature.bin_labels),
+            shifted_category=None if feature.shifted_category is None else mask_value(feature.shifted_category),
+        )
+        if feature.name in columns
+        else feature
+        for feature in results.features
+    )
+    return replace(results, features=features)

@@ -96,7 +96,7 @@ def attribution_drift_metadata(
     features move the output."""
     if not reference:
         return {}
-    from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE
+    from asset_platform.drift.emptiness import NOTHING_TO_MEASURE
 
     table = attribution_drift(reference, batch, drifted)
     if table.empty:  # a batch with no rows has no attribution to compare

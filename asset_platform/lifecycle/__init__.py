@@ -5,7 +5,7 @@ prefix, so the UI, selection syntax and tests treat them like hand-written ones.
 Resources are shared by all declarations and bound once by the composition root.
 """
 
+from asset_platform.declaration.names import LifecycleNames
 from asset_platform.lifecycle.build import build_lifecycle, lifecycle_names
-from asset_platform.lifecycle.names import LifecycleNames
 
 __all__ = ["LifecycleNames", "build_lifecycle", "lifecycle_names"]

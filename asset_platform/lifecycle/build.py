@@ -9,12 +9,7 @@ import dagster as dg
 
 from asset_platform.access.mutations import REQUIRED_ROLE_TAG
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.lifecycle.champion import champion_asset
-from asset_platform.lifecycle.datasets import dataset_assets
-from asset_platform.lifecycle.evaluation import evaluation_asset
-from asset_platform.lifecycle.features import feature_assets
-from asset_platform.lifecycle.monitoring import monitoring_assets
-from asset_platform.lifecycle.names import (
+from asset_platform.declaration.names import (
     BATCHES,
     CHAMPION,
     DRIFT,
@@ -24,6 +19,11 @@ from asset_platform.lifecycle.names import (
     SHADOW_COMPARISON,
     LifecycleNames,
 )
+from asset_platform.lifecycle.champion import champion_asset
+from asset_platform.lifecycle.datasets import dataset_assets
+from asset_platform.lifecycle.evaluation import evaluation_asset
+from asset_platform.lifecycle.features import feature_assets
+from asset_platform.lifecycle.monitoring import monitoring_assets
 from asset_platform.lifecycle.training import model_assets
 from asset_platform.lifecycle.tuning import tuning_assets
 

@@ -13,8 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import (
+from asset_platform.declaration.names import (
     CHAMPION,
     DATASET,
     DRIFT,
@@ -24,10 +23,11 @@ from asset_platform.lifecycle.names import (
     TRAINING_SET,
     LifecycleNames,
 )
-from asset_platform.lifecycle.shadow import RETIRED, SHADOW_BOUNDS_TAG, SHADOW_EVIDENCE_TAG, SHADOWED
+from asset_platform.lifecycle.frames import Frame
 from asset_platform.notify import Notifier, RetrainingOutcome
 from asset_platform.registry.models import ModelLineup, ModelRegistry, ModelVersion
 from asset_platform.registry.pointer import ChampionPointer, now_iso
+from asset_platform.registry.shadow import RETIRED, SHADOW_BOUNDS_TAG, SHADOW_EVIDENCE_TAG, SHADOWED
 from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, describe_trigger
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ def _shadow_by_hand(config: ChampionConfig, lineup: ModelLineup, current):
 
 
 def _retire(names: LifecycleNames, config: ChampionConfig, current, instance: dg.DagsterInstance):
-    from asset_platform.lifecycle.shadow import current_challenger
+    from asset_platform.registry.shadow import current_challenger
 
     if current is None:
         raise dg.Failure("nothing to retire: there is no champion yet")

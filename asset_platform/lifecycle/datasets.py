@@ -5,10 +5,10 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.declaration.names import CONTRACT_CHECK, DATASET, RAW_DATA, LifecycleNames
 from asset_platform.landing import LandingZone
 from asset_platform.lifecycle.failures import deterministic_failure, mark_not_retryable
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import CONTRACT_CHECK, DATASET, RAW_DATA, LifecycleNames
 
 
 def dataset_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list:

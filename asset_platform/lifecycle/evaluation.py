@@ -6,8 +6,8 @@ import dagster as dg
 from pydantic import Field
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.declaration.names import DATASET, EVALUATION, FEATURE_PIPELINE, HOLDOUT_SET, LifecycleNames
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import DATASET, EVALUATION, FEATURE_PIPELINE, HOLDOUT_SET, LifecycleNames
 
 
 class EvaluationConfig(dg.Config):

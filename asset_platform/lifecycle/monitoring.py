@@ -8,13 +8,7 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.drift.evidence import ESTIMATE_SIGNAL, BatchEvidence
-from asset_platform.drift.monitor import DriftMonitor
-from asset_platform.landing import BatchFileError, BatchTooLargeError, LandingZone
-from asset_platform.lifecycle.champion import champion_training_data, lineup_for
-from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE, nothing_to_measure
-from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import (
+from asset_platform.declaration.names import (
     BATCH_CONTRACT_CHECK,
     BATCHES,
     CHALLENGER_VERSION,
@@ -30,6 +24,12 @@ from asset_platform.lifecycle.names import (
     SHADOW_PREDICTION,
     LifecycleNames,
 )
+from asset_platform.drift.emptiness import NOTHING_TO_MEASURE, nothing_to_measure
+from asset_platform.drift.evidence import ESTIMATE_SIGNAL, BatchEvidence
+from asset_platform.drift.monitor import DriftMonitor
+from asset_platform.landing import BatchFileError, BatchTooLargeError, LandingZone
+from asset_platform.lifecycle.champion import champion_training_data, lineup_for
+from asset_platform.lifecycle.frames import Frame
 from asset_platform.registry.models import ModelRegistry
 from asset_platform.registry.pointer import ChampionPointer
 
@@ -128,12 +128,12 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
 
 def _changed_since_taken(context: dg.AssetExecutionContext, path) -> bool:
     """Does the batch file differ from the content the sensor hashed when it asked for this run?"""
+    from asset_platform.landing import landed_md5
     from asset_platform.registry.trigger import BATCH_MD5_TAG
-    from asset_platform.storage.hashing import md5_file
 
     taken = context.run.tags.get(BATCH_MD5_TAG)
-    try:
-        return bool(taken) and path.is_file() and md5_file(path) != taken
+    try:  # a dataset folder's md5 is its parts' digest, as the sensor computed it
+        return bool(taken) and path.exists() and landed_md5(path) != taken
     except OSError:
         return False
 
@@ -240,7 +240,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
     def _shadow_scores(context, registry, batch, frame, pointer) -> dict[str, Any]:
         """The shadow challenger's scores in their own column (never served), beside the champion's."""
         from asset_platform.lifecycle.scoring import score_rows
-        from asset_platform.lifecycle.shadow import current_challenger
+        from asset_platform.registry.shadow import current_challenger
 
         challenger = current_challenger(context.instance, names)
         if not challenger or challenger == pointer.version:
@@ -445,7 +445,8 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         policy = drift_monitor.policy_for(declaration.monitoring.drift)
         profile = ReferenceProfile.from_dict({k: v for k, v in reference_profile.items() if k not in PROFILE_EXTRAS})
         frame = batch.assign(**{PREDICTION: predictions[PREDICTION].to_numpy()})
-        from asset_platform.access.masking import mask_drift_results, sensitive_columns
+        from asset_platform.access.masking import sensitive_columns
+        from asset_platform.drift.measure import mask_drift_results
 
         # Sensitive columns' categories and bin edges are hashed before any report, reason or stored result.
         results = mask_drift_results(compute_drift(profile, frame, batch_key=partition), sensitive_columns(declaration))

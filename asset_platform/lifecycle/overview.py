@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.lifecycle.names import DRIFT, PERFORMANCE, LifecycleNames
+from asset_platform.declaration.names import DRIFT, PERFORMANCE, LifecycleNames
 
 OVERVIEW_KEY = dg.AssetKey(["fleet", "overview"])
 OVERVIEW_JOB = "fleet_overview"

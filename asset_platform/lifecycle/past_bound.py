@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from asset_platform.declaration import ModelDeclaration
-    from asset_platform.lifecycle.names import LifecycleNames
+    from asset_platform.declaration.names import LifecycleNames
     from asset_platform.registry.models import ModelRegistry
 
 

@@ -5,7 +5,7 @@ The challenger alias lives in the champion pointer's own history: the gate, when
 declaration asks for a shadow period, records decision "shadowed" with the
 `challenger_version` instead of promoting (the pointer's bytes stay the same, so
 nothing downstream goes stale); a later "promoted", "rolled back" or "retired"
-ends the period. `current_challenger` reads it back from the event log.
+ends the period. `current_challenger` (registry/shadow.py) reads it back from the event log.
 
 `<model>/shadow_comparison` (partitioned like the batches, run with `performance`
 when labels land) stores each row's paired loss difference, champion minus
@@ -19,70 +19,20 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.landing import LandingZone
-from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import (
+from asset_platform.declaration.names import (
     CHALLENGER_VERSION,
-    CHAMPION,
     PREDICTION,
     PREDICTIONS,
     SHADOW_COMPARISON,
     SHADOW_PREDICTION,
     LifecycleNames,
 )
+from asset_platform.landing import LandingZone
+from asset_platform.lifecycle.frames import Frame
+from asset_platform.registry.shadow import shadow_sequence
 
 if TYPE_CHECKING:
     from asset_platform.registry.sequential import PairedSequence
-
-SHADOWED, RETIRED = "shadowed", "retired"
-_ENDS_SHADOW = {"promoted", "rolled back", RETIRED}
-# Tags of a set_champion run launched by the shadow sensor, naming its evidence.
-SHADOW_EVIDENCE_TAG = "asset_platform/shadow_evidence"
-SHADOW_BOUNDS_TAG = "asset_platform/shadow_bounds"
-
-
-def _text(metadata: dict[str, Any], name: str) -> str:
-    value = metadata.get(name)
-    return str(getattr(value, "value", value) or "")
-
-
-def current_challenger(instance: dg.DagsterInstance, names: LifecycleNames, scan: int = 100) -> str | None:
-    """The version in shadow: the newest "shadowed" champion decision not followed by an end of the period."""
-    records = instance.fetch_materializations(names.key(CHAMPION), limit=scan, ascending=False).records
-    for record in records:
-        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-        decision = _text(metadata, "decision")
-        if decision == SHADOWED:
-            return _text(metadata, "challenger_version") or None
-        if decision in _ENDS_SHADOW:
-            return None
-    return None
-
-
-def shadow_sequence(
-    instance: dg.DagsterInstance, declaration: ModelDeclaration, names: LifecycleNames, challenger: str
-) -> "tuple[PairedSequence, list[str]]":
-    """The confidence sequence over every stored comparison batch of `challenger`, in the order they landed."""
-    from asset_platform.registry.sequential import PairedSequence
-
-    shadow = declaration.shadow
-    sequence = PairedSequence(alpha=shadow.alpha, margin=shadow.margin, max_batches=shadow.max_batches)
-    records = instance.fetch_materializations(names.key(SHADOW_COMPARISON), limit=10_000, ascending=True).records
-    latest: dict[str, Any] = {}
-    for record in records:  # a re-run of a batch replaces its earlier comparison, keeping the first position
-        metadata = record.asset_materialization.metadata
-        if _text(metadata, CHALLENGER_VERSION) == challenger and record.partition_key:
-            latest[record.partition_key] = metadata
-    for metadata in latest.values():
-        differences = getattr(metadata.get("loss_differences"), "value", None) or []
-        sequence.add(_as_array(differences))
-    return sequence, list(latest)
-
-
-def _as_array(values: list) -> Any:
-    import numpy as np
-
-    return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def shadow_comparison_asset(

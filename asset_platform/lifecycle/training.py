@@ -5,8 +5,8 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration, ModelFamilySpec
+from asset_platform.declaration.names import FEATURE_PIPELINE, HOLDOUT_SET, TRAINING_SET, LifecycleNames
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import FEATURE_PIPELINE, HOLDOUT_SET, TRAINING_SET, LifecycleNames
 
 # The training step's Kubernetes requests, and the GPU a family such as torch asks for, are the family's
 # (ml/families/base.py); the names stay importable here, where deployments and their tests look for them.

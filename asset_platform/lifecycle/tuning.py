@@ -16,8 +16,8 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration, ModelFamilySpec
+from asset_platform.declaration.names import FEATURE_PIPELINE, TRAINING_SET, LifecycleNames
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.names import FEATURE_PIPELINE, TRAINING_SET, LifecycleNames
 from asset_platform.lifecycle.training import TRAINING_OP_TAGS
 from asset_platform.registry.trigger import TRIGGER_TAG
 

@@ -15,10 +15,10 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.declaration.names import DRIFT, PERFORMANCE, REFERENCE_PROFILE, LifecycleNames
 from asset_platform.drift.evidence import BatchEvidence
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.drift.retrain import merge_drift, merge_performance, retrain_run_key, should_retrain
-from asset_platform.lifecycle.names import DRIFT, PERFORMANCE, REFERENCE_PROFILE, LifecycleNames
 from asset_platform.notify import DriftConfirmed, Notifier, RetrainingStarted
 from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, REFERENCE_TAG, TRIGGER_TAG
 from asset_platform.sensors.cursor import dump_cursor, load_cursor

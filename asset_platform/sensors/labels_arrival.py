@@ -12,12 +12,11 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.landing import LandingZone
-from asset_platform.lifecycle.names import PREDICTIONS, LifecycleNames
+from asset_platform.declaration.names import PREDICTIONS, LifecycleNames
+from asset_platform.landing import LandingZone, landed_md5
 from asset_platform.registry.trigger import TRIGGER_TAG
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
-from asset_platform.storage.hashing import md5_file
 
 
 def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
@@ -54,7 +53,7 @@ def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, jo
                 waiting.append(key)
                 continue
             try:
-                md5 = md5_file(model_landing.labels_path(key))
+                md5 = landed_md5(model_landing.labels_path(key))  # a file, or a dataset folder's digest
             except OSError as error:
                 notes.append(f"labels of {key}: {error}")
                 continue

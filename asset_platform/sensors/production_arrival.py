@@ -6,7 +6,9 @@ a file whose content duplicates another batch is quarantined, not scored twice.
 Files are registered in landing order (modification time), whatever their names.
 Unusable files (not regular, links out of the landing folder, unsafe names) are
 quarantined by the landing scan and named in the tick's skip reason; files still
-settling (`landing.settle_seconds`) are named and taken on a later tick.
+settling (`landing.settle_seconds`, or a dataset folder without its `_SUCCESS`
+marker) are named and taken on a later tick. A dataset folder (`events.parquet/`
+of part files, as Spark writes) is one batch, its md5 a digest of its parts'.
 
 A file counts as done only once its scoring run succeeded: the cursor keeps each
 requested run (`pending`) and a failed one is asked for again with an attempt
@@ -20,12 +22,11 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.landing import LandingZone, ModelLanding
-from asset_platform.lifecycle.names import LifecycleNames
+from asset_platform.declaration.names import LifecycleNames
+from asset_platform.landing import LandingZone, ModelLanding, landed_md5, landed_signature
 from asset_platform.registry.trigger import BATCH_MD5_TAG, TRIGGER_TAG
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
-from asset_platform.storage.hashing import md5_file
 
 
 def build_batch_sensor(
@@ -66,20 +67,20 @@ def build_batch_sensor(
 
         for path in _landing_order(scan.files):
             try:
-                stat = path.stat()
+                signature = landed_signature(path)
                 seen = files.get(path.name)
-                if seen and seen[:2] == [stat.st_size, stat.st_mtime_ns]:
+                if seen and seen[:2] == signature:
                     continue
-                md5 = md5_file(path)
-                after = path.stat()
+                md5 = landed_md5(path)
+                after = landed_signature(path)
             except OSError as error:  # vanished or unreadable between the scan and now: next tick
                 notes.append(f"{path.name}: {error}")
                 continue
-            if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+            if after != signature:
                 notes.append(f"settling: {path.name} (changed while it was read)")
                 state["observed"].pop(path.name, None)
                 continue
-            files[path.name] = [stat.st_size, stat.st_mtime_ns, md5]
+            files[path.name] = [*signature, md5]
             if seen and seen[2] == md5:
                 continue  # touched, same content
             owner = owners.get(md5)
@@ -164,9 +165,9 @@ def _landing_order(files: list[Path]) -> list[Path]:
 
 
 def _unchanged(landing: ModelLanding, files: dict[str, list], name: str, entry: dict[str, Any]) -> bool:
-    """Is the file the run was asked for still in production/, with the same content?"""
+    """Is the file (or dataset folder) the run was asked for still in production/, with the same content?"""
     seen = files.get(name)
-    return bool(seen) and seen[2] == entry["md5"] and (landing.production / name).is_file()
+    return bool(seen) and seen[2] == entry["md5"] and (landing.production / name).exists()
 
 
 def _given_up(name: str, entry: dict[str, Any]) -> str:

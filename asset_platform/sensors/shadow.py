@@ -16,7 +16,7 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
-from asset_platform.lifecycle.names import CHAMPION, LifecycleNames
+from asset_platform.declaration.names import CHAMPION, LifecycleNames
 from asset_platform.registry.trigger import TRIGGER_TAG
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 
@@ -31,7 +31,7 @@ def build_shadow_sensor(declaration: ModelDeclaration, names: LifecycleNames, jo
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def shadow_sensor(context: dg.SensorEvaluationContext):
-        from asset_platform.lifecycle.shadow import (
+        from asset_platform.registry.shadow import (
             SHADOW_BOUNDS_TAG,
             SHADOW_EVIDENCE_TAG,
             current_challenger,

@@ -17,10 +17,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from asset_platform.access.masking import mask_drift_results, mask_frame, mask_value
+from asset_platform.access.masking import mask_frame, mask_value
 from asset_platform.app.demo import LoopState, tick
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.drift import ReferenceProfile, build_profile, compute_drift
+from asset_platform.drift.measure import mask_drift_results
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.notify import Notifier
 from asset_platform.resources.local import local_resources

@@ -15,8 +15,8 @@ import dagster as dg
 import pytest
 
 from asset_platform.declaration import ModelDeclaration
+from asset_platform.drift.emptiness import NOTHING_TO_MEASURE
 from asset_platform.home import PlatformHome
-from asset_platform.lifecycle.emptiness import NOTHING_TO_MEASURE
 from asset_platform.lifecycle.names import DRIFT, PERFORMANCE, PREDICTIONS
 from tests.hardening.helpers import batch_frame, copy_home, declaration, loop_on, run_tick
 

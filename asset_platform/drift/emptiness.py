@@ -11,17 +11,22 @@ again on every tick. Such a batch is never judged, so it cannot trigger a retrai
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from asset_platform.declaration import ModelDeclaration
+
+class HasFeatures(Protocol):
+    """What is read of a declaration here; drift sits below `declaration/`, so it names no declaration type."""
+
+    def feature_columns(self) -> tuple[list[str], list[str]]: ...
+
 
 NOTHING_TO_MEASURE = "no rows: nothing to measure"
 
 
-def nothing_to_measure(declaration: ModelDeclaration, batch: pd.DataFrame) -> str | None:
+def nothing_to_measure(declaration: HasFeatures, batch: pd.DataFrame) -> str | None:
     """Why `batch` has nothing to measure (the reason to record), or None when it has."""
     if batch.empty:
         return NOTHING_TO_MEASURE
