@@ -23,11 +23,23 @@ rename write in place: a file modified less than `landing.settle_seconds` ago
 complete (a Parquet file ending with its footer's magic bytes), and a file whose
 size or modification time changed since the previous scan is settling whatever
 its age. A settling file is taken on a later scan, never quarantined.
+
+A batch may also land as a dataset folder named like a Parquet file
+(`events.parquet/`), the layout Spark and other distributed writers produce:
+Parquet part files (`part-*.parquet`, in `col=value/` subfolders too) beside
+bookkeeping that is not data (`_SUCCESS`, `_committed_*`, `.crc` and hidden
+files). The writer adds `_SUCCESS` last: until then the folder is settling, and
+one still without it after `unfinished_folder_hours` unchanged (its job died) is
+quarantined, as is a complete folder with no part files. The parts are read as
+one table, their schemas unified (a column missing from a part is null there);
+parts whose types disagree fail the read, naming the folder and the columns.
+A folder's identity is the md5 of its parts' names and md5s, in name order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import time
@@ -38,6 +50,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
+from asset_platform.storage.hashing import md5_file
 from asset_platform.storage.keys import UnsafeKeyError, safe_segment
 
 if TYPE_CHECKING:
@@ -51,6 +64,11 @@ _log = logging.getLogger(__name__)
 DEFAULT_STEP_MEMORY_MB = 2048
 # A file is taken once unchanged this long (landing.settle_seconds' default): writers in place pause briefly.
 DEFAULT_SETTLE_SECONDS = 5.0
+# The marker a Spark-style writer adds to a dataset folder once every part file is committed.
+SUCCESS_MARKER = "_SUCCESS"
+# A dataset folder without its marker, unchanged this long, was left by a writer that died (a Spark job
+# retried after a failure writes the folder again from scratch, well within a day).
+DEFAULT_UNFINISHED_FOLDER_HOURS = 24.0
 
 
 class BatchFileError(ValueError):
@@ -71,6 +89,13 @@ class LandingZone(dg.ConfigurableResource):
         description="Memory one step may use to take in a batch (the step pods' limit: 2 GiB in the Helm chart); "
         "a batch estimated to need more (from its Parquet metadata) fails at once, naming its size.",
     )
+    unfinished_folder_hours: float = Field(
+        default=DEFAULT_UNFINISHED_FOLDER_HOURS,
+        gt=0,
+        description=f"A dataset folder (`<batch>.parquet/` of part files, as Spark writes) is taken once its "
+        f"`{SUCCESS_MARKER}` marker appears; one still without it after this many hours unchanged (its writer "
+        "stopped before it finished) is moved to quarantine with a note.",
+    )
 
     def for_model(self, declaration: ModelDeclaration) -> ModelLanding:
         spec = declaration.landing
@@ -87,6 +112,7 @@ class LandingZone(dg.ConfigurableResource):
             label_column=declaration.label_column,
             settle_seconds=spec.settle_seconds,
             step_memory_mb=self.step_memory_mb,
+            unfinished_folder_hours=self.unfinished_folder_hours,
             declaration=declaration,
         )
 
@@ -97,9 +123,10 @@ class ScanResult:
 
     files: list[Path]
     quarantined: list[str] = field(default_factory=list)
-    # Files modified less than `settle_seconds` ago, or changed since the previous scan: taken on a later scan.
+    # Files modified less than `settle_seconds` ago, or changed since the previous scan, and dataset folders
+    # without their `_SUCCESS` marker: taken on a later scan.
     settling: list[str] = field(default_factory=list)
-    # name -> [size, mtime_ns] of every candidate seen: what the next scan compares with (a sensor keeps it).
+    # name -> [size, mtime_ns] of every candidate seen (`landed_signature`): what the next scan compares with.
     observed: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -118,6 +145,8 @@ class ModelLanding:
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
     # Memory a step may use to take in a batch (MiB); None: unchecked.
     step_memory_mb: int | None = None
+    # A dataset folder without its `_SUCCESS` marker is quarantined once unchanged this long.
+    unfinished_folder_hours: float = DEFAULT_UNFINISHED_FOLDER_HOURS
     # The model's declaration: labeled production batches are checked against its contract before
     # retraining reads them (one bad batch is skipped and named, never fails the whole read).
     declaration: ModelDeclaration | None = field(default=None, compare=False, repr=False)
@@ -165,31 +194,52 @@ class ModelLanding:
                 problem = f"cannot be inspected ({error})"
             if problem is None:
                 try:
-                    stat = path.stat()
+                    observed[path.name] = now_seen = landed_signature(path)
+                    state, problem = self._readiness(path, now_seen, (previous or {}).get(path.name), now)
                 except OSError:
                     continue  # vanished since the listing: nothing to take or move
-                observed[path.name] = now_seen = [stat.st_size, stat.st_mtime_ns]
-                before = (previous or {}).get(path.name)
-                if before is not None and list(before) != now_seen:
-                    settling.append(f"{path.name} (size or modification time changed since the previous scan)")
+                if state == "take":
+                    files.append(path)
+                if state != "problem":
+                    if state == "settling":
+                        settling.append(f"{path.name} ({problem})")
                     continue
-                age = self._age(path, now)
-                if age is None:
-                    continue
-                if age < self.settle_seconds and not _visibly_complete(path):
-                    settling.append(
-                        f"{path.name} (modified {max(age, 0):.0f} s ago; taken once unchanged for "
-                        f"{self.settle_seconds:g} s)"
-                    )
-                    continue
-                files.append(path)
-                continue
             try:
                 target = self.quarantine_file(path, f"{path.name}: {problem}")
                 moved.append(f"{path.name} ({problem}) → {target}")
             except OSError as error:  # a read-only landing folder must not stop the scan
                 moved.append(f"{path.name} ({problem}); could not be quarantined: {error}")
         return ScanResult(files, moved, settling, observed)
+
+    def _readiness(self, path: Path, seen: list[int], before: list[int] | None, now: float) -> tuple[str, str | None]:
+        """("take", None), ("settling", why), ("problem", why: quarantined) or ("gone", None) for a usable name."""
+        if path.is_dir():
+            return self._folder_readiness(path, seen, now)
+        if before is not None and list(before) != seen:
+            return "settling", "size or modification time changed since the previous scan"
+        age = self._age(path, now)
+        if age is None:
+            return "gone", None
+        if age < self.settle_seconds and not _visibly_complete(path):
+            return "settling", (f"modified {max(age, 0):.0f} s ago; taken once unchanged for {self.settle_seconds:g} s")
+        return "take", None
+
+    def _folder_readiness(self, path: Path, seen: list[int], now: float) -> tuple[str, str | None]:
+        """A dataset folder is complete once its writer added `_SUCCESS` (written last, so nothing to wait for)."""
+        hours = self.unfinished_folder_hours
+        if not (path / SUCCESS_MARKER).is_file():
+            if now - seen[1] / 1e9 < hours * 3600:
+                return "settling", (
+                    f"a dataset folder without {SUCCESS_MARKER}: waits for {SUCCESS_MARKER}, which its writer adds "
+                    f"once every part is written; quarantined if it stays unchanged without it for {hours:g} h"
+                )
+            return "problem", (
+                f"a dataset folder still without {SUCCESS_MARKER} after {hours:g} h unchanged: the job that wrote "
+                "it stopped before it finished"
+            )
+        if not part_files(path):
+            return "problem", f"a dataset folder with {SUCCESS_MARKER} but no part files (*.parquet)"
+        return "take", None
 
     def _age(self, path: Path, now: float) -> float | None:
         """Seconds since `path` (and, for a link, its target) last changed; None if it is gone."""
@@ -213,6 +263,8 @@ class ModelLanding:
             if not target.is_relative_to(self.folder.resolve()) or not target.is_file():
                 return "a symbolic link to something outside the landing folder or not a regular file"
             return None
+        if is_dataset_folder(path):
+            return None  # judged by its `_SUCCESS` marker and part files
         if not path.is_file():
             return "not a regular file (a folder, pipe or device)"
         return None
@@ -256,7 +308,7 @@ class ModelLanding:
         """Fail before reading a batch whose estimated footprint exceeds the step's memory (`step_memory_mb`)."""
         from asset_platform.memory_estimate import estimated_step_bytes
 
-        if self.step_memory_mb is None or not path.is_file():
+        if self.step_memory_mb is None or not (path.is_file() or is_dataset_folder(path)):
             return  # a missing file is read_table's error to name
         try:
             needed = estimated_step_bytes(path)
@@ -287,12 +339,10 @@ class ModelLanding:
         """
         import pandas as pd
 
-        from asset_platform.storage.hashing import md5_file
-
         frames, sources, skipped = [], {}, []
         for path in self.history_files():
             frames.append(self._timed(read_table(path, f"model {self.model} history file {path.name}"), path))
-            sources[f"history/{path.name}"] = md5_file(path)
+            sources[f"history/{path.name}"] = landed_md5(path)
         for key in self.labeled_batches():
             try:
                 frame = self.labeled_batch(key)
@@ -301,8 +351,8 @@ class ModelLanding:
                 skipped.append(f"{key}: {error}")
                 continue
             frames.append(frame)
-            sources[f"production/{self.batch_path(key).name}"] = md5_file(self.batch_path(key))
-            sources[f"labels/{self.labels_path(key).name}"] = md5_file(self.labels_path(key))
+            sources[f"production/{self.batch_path(key).name}"] = landed_md5(self.batch_path(key))
+            sources[f"labels/{self.labels_path(key).name}"] = landed_md5(self.labels_path(key))
         return pd.concat(frames, ignore_index=True), sources, skipped
 
     def _check_contract(self, key: str, frame: pd.DataFrame) -> None:
@@ -365,6 +415,64 @@ def _advice(landing: ModelLanding, folder: Path) -> str:
     )
 
 
+def is_dataset_folder(path: Path) -> bool:
+    """A folder named like a Parquet file (`events.parquet/`): a dataset of part files, as Spark writes one."""
+    return path.suffix == ".parquet" and path.is_dir() and not path.is_symlink()
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The Parquet part files of a dataset folder, in name order.
+
+    Writers' bookkeeping is not data: names starting with `_` (`_SUCCESS`, `_committed_*`, `_temporary/`)
+    or `.` (`.part-*.crc` checksums, files being written), `.crc` files, and links (which could reach outside).
+    """
+    parts = []
+    for path in sorted(folder.rglob("*.parquet")):
+        if any(name.startswith(("_", ".")) for name in path.relative_to(folder).parts):
+            continue
+        if path.is_file() and not path.is_symlink():
+            parts.append(path)
+    return parts
+
+
+def landed_signature(path: Path) -> list[int]:
+    """[size, modification time in ns] of a landed file; a change means it is being written or was rewritten.
+
+    For a dataset folder: the total size of every file in it and the newest change of the folder or any entry
+    (a part added, rewritten or removed, `_SUCCESS` written or removed).
+    """
+    stat = path.stat()
+    if not _is_dir_stat(stat):
+        return [stat.st_size, stat.st_mtime_ns]
+    size, newest = 0, stat.st_mtime_ns
+    for entry in path.rglob("*"):
+        entry_stat = entry.lstat()
+        newest = max(newest, entry_stat.st_mtime_ns)
+        if not _is_dir_stat(entry_stat):
+            size += entry_stat.st_size
+    return [size, newest]
+
+
+def landed_md5(path: Path) -> str:
+    """The md5 of a landed file, the version a batch is known by.
+
+    For a dataset folder: the md5 of its part files' relative names and md5s in name order, so a part
+    rewritten, added or removed is a new version, and the bookkeeping files are not part of it.
+    """
+    if not path.is_dir():
+        return md5_file(path)
+    digest = hashlib.md5()
+    for part in part_files(path):
+        digest.update(f"{part.relative_to(path).as_posix()}\t{md5_file(part)}\n".encode())
+    return digest.hexdigest()
+
+
+def _is_dir_stat(stat: os.stat_result) -> bool:
+    import stat as kinds
+
+    return kinds.S_ISDIR(stat.st_mode)
+
+
 def _visibly_complete(path: Path) -> bool:
     """A Parquet file ending with the footer's magic bytes: written to the end, whatever its age.
 
@@ -394,6 +502,8 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
 
     if not path.exists():
         raise BatchFileError(f"{what}: file {path} does not exist")
+    if is_dataset_folder(path):
+        return _read_dataset_folder(path, what)
     if not path.is_file():
         raise BatchFileError(f"{what}: {path.name} is not a regular file")
     if path.stat().st_size == 0:
@@ -402,3 +512,63 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
         return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except Exception as error:  # pyarrow raises several types for damaged files
         raise BatchFileError(f"{what}: {path.name} is not a readable data file ({error})") from error
+
+
+def _read_dataset_folder(folder: Path, what: str) -> pd.DataFrame:
+    """A dataset folder's part files as one frame, in part name order, their schemas unified.
+
+    A column missing from some parts is null there and an integer widens to a float (as Spark's
+    `mergeSchema` reads them); types that cannot be merged (a number in one part, text in another)
+    are named, with the parts that disagree. `col=value/` subfolders become a column each.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    parts = part_files(folder)
+    if not parts:
+        raise BatchFileError(f"{what}: dataset folder {folder.name} holds no part files (*.parquet)")
+    schemas = []
+    for part in parts:
+        try:
+            schemas.append(pq.read_schema(part))
+        except Exception as error:  # pyarrow raises several types for damaged files
+            raise BatchFileError(
+                f"{what}: part {part.relative_to(folder)} of dataset folder {folder.name} is not a readable "
+                f"Parquet file ({error})"
+            ) from error
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise BatchFileError(
+            f"{what}: the part files of dataset folder {folder.name} disagree on column types "
+            f"({_disagreements(folder, parts, schemas)}): {error}"
+        ) from error
+    try:
+        found = ds.dataset(
+            [str(p) for p in parts], format="parquet", partitioning="hive", partition_base_dir=str(folder)
+        )
+        schema = pa.unify_schemas([schema, found.schema], promote_options="permissive")
+        dataset = ds.dataset(
+            [str(p) for p in parts],
+            schema=schema,
+            format="parquet",
+            partitioning="hive",
+            partition_base_dir=str(folder),
+        )
+        return dataset.to_table().to_pandas()
+    except Exception as error:  # pyarrow raises several types for damaged files
+        raise BatchFileError(f"{what}: dataset folder {folder.name} is not readable data ({error})") from error
+
+
+def _disagreements(folder: Path, parts: list[Path], schemas: list) -> str:
+    """Each column whose type differs between parts, with the first part of each type."""
+    types: dict[str, dict[str, Path]] = {}
+    for part, schema in zip(parts, schemas, strict=True):
+        for column in schema:
+            types.setdefault(column.name, {}).setdefault(str(column.type), part)
+    return "; ".join(
+        f"{name}: " + ", ".join(f"{kind} in {part.relative_to(folder)}" for kind, part in seen.items())
+        for name, seen in types.items()
+        if len(seen) > 1
+    )

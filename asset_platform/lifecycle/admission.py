@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from asset_platform.landing import BatchFileError, read_table
+from asset_platform.landing import BatchFileError, landed_md5, read_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,8 +72,6 @@ def admit_training_rows(landing: ModelLanding) -> Admission:
     """History plus labeled production batches, each checked alone; unfit files are quarantined."""
     import pandas as pd
 
-    from asset_platform.storage.hashing import md5_file
-
     frames, sources, quarantined, skipped = [], {}, [], []
     seen = _SeenIds()
     for path in landing.history_files():
@@ -86,7 +84,7 @@ def admit_training_rows(landing: ModelLanding) -> Admission:
             continue
         seen.add(name, frame[landing.id_column])
         frames.append(frame)
-        sources[name] = md5_file(path)
+        sources[name] = landed_md5(path)  # a dataset folder's: its parts' digest
     if not frames:
         raise NothingToTrainOn(
             f"model {landing.model}: every history file was unfit and moved to {landing.quarantine} "
@@ -108,8 +106,8 @@ def admit_training_rows(landing: ModelLanding) -> Admission:
             continue
         seen.add(name, frame[landing.id_column])
         frames.append(frame)
-        sources[name] = md5_file(landing.batch_path(key))
-        sources[f"labels/{landing.labels_path(key).name}"] = md5_file(landing.labels_path(key))
+        sources[name] = landed_md5(landing.batch_path(key))
+        sources[f"labels/{landing.labels_path(key).name}"] = landed_md5(landing.labels_path(key))
     return Admission(pd.concat(frames, ignore_index=True), sources, quarantined, skipped)
 
 

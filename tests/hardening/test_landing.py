@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,11 @@ def test_a_symlink_to_dev_zero_is_quarantined_unread_and_the_good_batch_is_reque
         assert (state.landing.quarantine / link.name).is_symlink(), "the link moved, its target untouched"
 
 
-def test_a_spark_style_folder_named_like_a_batch_is_quarantined_and_the_good_batch_is_requested(
+def test_a_spark_style_folder_without_success_is_settling_and_the_good_batch_is_requested(
     home: PlatformHome,
 ) -> None:
+    # A dataset folder is a batch once its writer adds _SUCCESS (tests/storage/test_spark_folders.py);
+    # until then it waits, named, and never holds up the other batches.
     with loop_on(home) as state:
         folder = state.landing.production / "events_X.parquet"
         folder.mkdir()
@@ -80,12 +83,26 @@ def test_a_spark_style_folder_named_like_a_batch_is_quarantined_and_the_good_bat
         result = evaluate(state, state.names.batch_sensor)
 
         assert _requested(result) == [good.stem]
-        assert "not a regular file" in quarantined(state)["events_X.parquet"]
-        assert (state.landing.quarantine / "events_X.parquet" / "part-00000.parquet").exists(), "nothing deleted"
+        assert quarantined(state) == {} and (folder / "part-00000.parquet").exists(), "nothing moved or deleted"
         again = evaluate(state, state.names.batch_sensor)  # no error on the next tick either
         assert [r.run_key for r in again.run_requests] == [r.run_key for r in result.run_requests], (
             "the good batch's run, not launched yet, is asked for again under the same key"
         )
+
+
+def test_a_folder_not_named_like_a_parquet_file_is_quarantined_as_not_a_regular_file(home: PlatformHome) -> None:
+    with loop_on(home) as state:
+        folder = state.landing.production / "events_X"
+        folder.mkdir()
+        (folder / "part-00000.parquet").write_bytes(b"PAR1")
+        landing = replace(state.landing, pattern="events_*")
+        good, _labels = land(state, 0)
+
+        scan = landing.production_batches()
+
+        assert scan.files == [good]
+        assert "not a regular file" in quarantined(state)["events_X"]
+        assert (state.landing.quarantine / "events_X" / "part-00000.parquet").exists(), "nothing deleted"
 
 
 @pytest.mark.parametrize(
