@@ -27,6 +27,7 @@ INSTANCE_CONFIG = REPO_ROOT / "deployments" / "postgres" / "dagster.yaml"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 JOB, LOCATION = "ecommerce_training", "asset_platform"  # the example model's training; demo_history feeds it
 PROBE_LOCATION = "deployment_probe"  # tests/deployments/sensor_location.py: a sensor that always ticks
+PROBE_JOB = "probe_asset_job"  # ...and one small asset: the run path again in seconds, not a second training
 STARTUP_S = 180  # the webserver loads two code locations, one importing torch
 RUN_S = 240
 PG_START_S = 60
@@ -124,19 +125,21 @@ def _storages_answer(port: int) -> bool:
     return data["runsOrError"]["__typename"] == "Runs" and data["assetsOrError"]["__typename"] == "AssetConnection"
 
 
-def _run_to_success(client, processes: list[subprocess.Popen], logs: list[Path]) -> str:
+def _run_to_success(
+    client, processes: list[subprocess.Popen], logs: list[Path], job: str = JOB, location: str = LOCATION
+) -> str:
     from dagster import DagsterRunStatus
 
     # The local environment runs the steps in the run worker's process: the deployment path under
     # test (queue, daemon, launcher, run worker, event log) without a Python start-up per step.
-    run_id = client.submit_job_execution(JOB, repository_location_name=LOCATION)
+    run_id = client.submit_job_execution(job, repository_location_name=location)
     finished = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
     def final_status() -> DagsterRunStatus | None:
         status = client.get_run_status(run_id)
         return status if status in finished else None
 
-    status = wait_for(final_status, RUN_S, f"run {run_id} of {JOB} to finish", alive=processes, interval_s=2)
+    status = wait_for(final_status, RUN_S, f"run {run_id} of {job} to finish", alive=processes, interval_s=2)
     assert status == DagsterRunStatus.SUCCESS, f"run {run_id} ended {status}:\n" + "\n".join(map(tail, logs))
     return run_id
 
@@ -198,6 +201,6 @@ def test_daemon_and_webserver_on_postgres_survive_a_restart(instance_env: dict, 
         wait_for(lambda: _storages_answer(port), STARTUP_S, "the webserver to reconnect", processes)
         # The whole run path once more, on connections made after the restart:
         # queue (webserver) -> dequeue and launch (daemon) -> run worker -> event log.
-        after = _run_to_success(client, processes, logs)
+        after = _run_to_success(client, processes, logs, PROBE_JOB, PROBE_LOCATION)
         _assert_all_planned_materialized(_events_in_postgres(database, after), after)
         assert daemon.poll() is None, f"the daemon exited after the restart:\n{tail(daemon_log)}"
