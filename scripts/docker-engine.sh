@@ -44,11 +44,17 @@ start() {
         return 1
     fi
     mkdir -p "$STATE"
-    # Its own process group, outliving this script; stdin closed.
+    # Its own session, outliving this script; stdin closed. setsid forks when it already leads a
+    # process group (a caller with job control on), so $! may be setsid's own short-lived pid:
+    # the pid recorded is the dockerd's, found once it runs.
     setsid dockerd --bridge=none --iptables=false </dev/null >"$LOG" 2>&1 &
     echo $! >"$PID_FILE"
     local waited=0
     until answers; do
+        if ! ours; then
+            # No engine answered before this start: the newest dockerd is the one just started.
+            pgrep -n -x dockerd >"$PID_FILE" 2>/dev/null || true
+        fi
         if ! ours; then
             log "dockerd exited at start; its log ($LOG):"
             tail -20 "$LOG" >&2
@@ -64,6 +70,7 @@ start() {
         sleep 1
         waited=$((waited + 1))
     done
+    ours || pgrep -n -x dockerd >"$PID_FILE" 2>/dev/null || true
     log "started dockerd (pid $(cat "$PID_FILE"), log $LOG)"
 }
 
