@@ -310,8 +310,8 @@ class ModelLanding:
 
         if self.step_memory_mb is None or not (path.is_file() or is_dataset_folder(path)):
             return  # a missing file is read_table's error to name
-        try:
-            needed = estimated_step_bytes(path)
+        try:  # a dataset folder's parts become one frame: the sum of their footers' estimates
+            needed = sum(estimated_step_bytes(part) for part in (part_files(path) if path.is_dir() else [path]))
         except Exception:  # an unreadable footer: read_table names the file and quarantines it
             return
         if needed > self.step_memory_mb * 2**20:

@@ -5,9 +5,8 @@ uncompressed size; pandas holds a number in 8 bytes and a string as a Python
 object (about 50 bytes plus its characters). The `<model>/batches` step holds
 the frame read and the validated frame it returns, so its peak is about twice
 the frame (benchmarks/batch_memory.py measured 1.4-1.65 GiB for a 2M-row batch
-of the e-commerce example; this estimate gives 1.4 GiB). A dataset folder of
-part files is the sum of its parts' footers. A CSV has no metadata: its frame
-is taken as four times the file's size.
+of the e-commerce example; this estimate gives 1.4 GiB). A CSV has no metadata:
+its frame is taken as four times the file's size.
 """
 
 from __future__ import annotations
@@ -22,20 +21,9 @@ _CSV_EXPANSION = 4
 
 
 def estimated_step_bytes(path: Path) -> int:
-    """Bytes a step is expected to peak at while it reads and checks the data file `path`.
-
-    A dataset folder (`events.parquet/` of part files) needs the sum of its parts: they become one frame.
-    """
+    """Bytes a step is expected to peak at while it reads and checks the data file `path`."""
     if path.suffix != ".parquet":
         return path.stat().st_size * _CSV_EXPANSION * _STEP_COPIES
-    if path.is_dir():
-        from asset_platform.landing import part_files
-
-        return sum(_parquet_step_bytes(part) for part in part_files(path))
-    return _parquet_step_bytes(path)
-
-
-def _parquet_step_bytes(path: Path) -> int:
     import pyarrow.parquet as pq
 
     metadata = pq.read_metadata(path)

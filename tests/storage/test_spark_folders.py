@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -24,7 +25,7 @@ import pytest
 
 from asset_platform.declaration.model import LandingSpec
 from asset_platform.home import PlatformHome
-from asset_platform.landing import SUCCESS_MARKER, ModelLanding, landed_md5, read_table
+from asset_platform.landing import SUCCESS_MARKER, BatchTooLargeError, ModelLanding, landed_md5, read_table
 from asset_platform.lifecycle.names import BATCH_CONTRACT_CHECK, BATCHES, DRIFT, PREDICTIONS
 from asset_platform.memory_estimate import estimated_step_bytes
 from asset_platform.storage import AssetStore
@@ -116,12 +117,16 @@ def test_the_folders_md5_follows_its_parts_not_its_bookkeeping(tmp_path: Path) -
     assert landed_md5(folder) != before
 
 
-def test_the_step_memory_estimate_adds_every_parts_footer(tmp_path: Path) -> None:
-    folder = write_spark_folder(tmp_path / "events.parquet", batch(0))
+def test_the_step_memory_check_adds_every_parts_footer(landing: ModelLanding) -> None:
+    frame = pd.concat([batch(index) for index in range(4)], ignore_index=True)  # a few MiB to take in
+    folder = write_spark_folder(landing.production / "events.parquet", frame)
+    parts = sum(estimated_step_bytes(part) for part in folder.glob("part-*.parquet"))
+    fits = replace(landing, step_memory_mb=parts // 2**20 + 1)
+    too_small = replace(landing, step_memory_mb=parts // 2**20 - 1)
 
-    estimate = estimated_step_bytes(folder)
-
-    assert estimate == sum(estimated_step_bytes(part) for part in folder.glob("part-*.parquet")) > 0
+    assert parts > 2 * 2**20 and len(fits.read_batch("events")) == len(frame)
+    with pytest.raises(BatchTooLargeError, match="events.parquet needs about"):
+        too_small.read_batch("events")
 
 
 def test_a_folder_without_success_is_settling_then_taken_once_it_appears(landing: ModelLanding) -> None:
