@@ -23,6 +23,7 @@ from asset_platform.declaration.names import (
     TRAINING_SET,
     LifecycleNames,
 )
+from asset_platform.lifecycle.failures import deterministic_failure
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.notify import Notifier, RetrainingOutcome
 from asset_platform.registry.models import ModelLineup, ModelRegistry, ModelVersion
@@ -96,6 +97,15 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
     ) -> dg.MaterializeResult:
         from asset_platform.ml.features import FeaturePipeline, holdout_rows
 
+        if config.action != "gate" and context.job_name != names.set_champion_job:
+            # A hand decision in any other job (the implicit asset job, a training run given this config)
+            # would skip the role the set_champion job asks for: a launcher could promote what it likes.
+            raise deterministic_failure(
+                context,
+                f"{names.champion.to_user_string()}: {config.action!r} is a decision by hand, taken only in the "
+                f"{names.set_champion_job} job (it needs the editor role: asset-platform models promote|rollback, "
+                f"or that job's launchpad); {context.job_name!r} may only run the gate (action: gate)",
+            )
         lineup = lineup_for(registry, names)
         trigger = describe_trigger(context.run.tags)
         current = _current_champion(context, lineup, config)

@@ -132,3 +132,29 @@ def test_the_actor_of_a_run_is_read_from_who_launched_it() -> None:
     assert describe_trigger(cli) == "cli:eddie"
     assert describe_trigger({TRIGGER_TAG: "demo", LAUNCHED_BY_TAG: "cli:eddie"}) == "demo"
     assert describe_trigger({}) == "unidentified"
+
+
+def test_a_hand_decision_outside_the_set_champion_job_fails_and_leaves_the_champion(trained_home, tmp_path) -> None:
+    """Issue 24: the set_champion job needs the editor role; the champion step must not be a way around it.
+
+    A launcher may launch the training job or the implicit asset job, both of which hold the champion step;
+    given a hand decision's config there, the step refuses it, names the job that takes it and leaves the
+    champion as it was.
+    """
+    home = copy_home(trained_home, tmp_path / "platform")
+    with pytest.MonkeyPatch.context() as monkeypatch, open_instance(home) as instance:
+        monkeypatch.setenv("ASSET_PLATFORM_HOME", str(home.root))
+        state = start_loop(home, MODEL, instance)
+        lineup = lineup_for(state.defs.resources["registry"], state.names)
+        champion = lineup.champion().version
+        other = next(v.version for v in lineup.versions() if v.version != champion)
+        config = {"ops": {state.names.op(CHAMPION): {"config": {"action": "promote", "version": other[:12]}}}}
+        training = state.defs.resolve_job_def(state.names.training_job)
+        result = training.execute_in_process(
+            instance=instance, run_config=config, tags={LAUNCHED_BY_TAG: UI_USER}, raise_on_error=False
+        )
+        assert not result.success
+        [failure] = [event for event in result.all_events if event.is_step_failure]
+        message = failure.step_failure_data.error.message
+        assert "decision by hand" in message and state.names.set_champion_job in message and "editor" in message
+        assert lineup_for(state.defs.resources["registry"], state.names).champion().version == champion
