@@ -15,7 +15,7 @@ import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.project import broken_declarations, check_unique, platform_definitions, yaml_declarations
-from resources import environment_executor, resources_for_environment
+from resources import environment_executor, resources_for_environment, sensor_interval_s
 
 DEFAULT_OWNERS = ["team:ml-platform"]
 ASSETS_FOLDER = Path(__file__).resolve().parent / "assets"
@@ -40,6 +40,7 @@ def build_definitions(
         default_owners=DEFAULT_OWNERS,
         # A YAML declaration that did not load shows as an asset saying what to fix; the others run.
         broken=broken_declarations(ASSETS_FOLDER) if declarations is None else (),
+        sensor_interval_s=sensor_interval_s(),
     )
 
 

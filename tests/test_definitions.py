@@ -139,6 +139,29 @@ def test_unknown_environment_is_a_clear_error():
         resources_for_environment("staging")
 
 
+def test_every_sensor_looks_as_often_as_the_composition_root_says(tmp_path, monkeypatch):
+    from asset_platform.home import PlatformHome
+    from asset_platform.resources.local import local_resources
+    from resources import SENSOR_INTERVAL_VAR
+
+    home = PlatformHome(tmp_path / "platform")
+    defaults = build_definitions(resources=local_resources(home))
+    assert {sensor.minimum_interval_seconds for sensor in defaults.sensors} == {30}
+    monkeypatch.setenv(SENSOR_INTERVAL_VAR, "7")
+    quick = build_definitions(resources=local_resources(home))
+    assert {sensor.minimum_interval_seconds for sensor in quick.sensors} == {7}
+    assert {sensor.name for sensor in quick.sensors} == {sensor.name for sensor in defaults.sensors}
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "often", "2.5"])
+def test_a_bad_sensor_interval_is_a_clear_error_naming_the_variable(value, monkeypatch):
+    from resources import SENSOR_INTERVAL_VAR, sensor_interval_s
+
+    monkeypatch.setenv(SENSOR_INTERVAL_VAR, value)
+    with pytest.raises(ValueError, match=rf"\${SENSOR_INTERVAL_VAR} must be"):
+        sensor_interval_s()
+
+
 def test_heavy_ml_libraries_are_not_imported_at_load():
     code = f"import sys, {CODE_LOCATION_MODULE}; print(','.join(m for m in {HEAVY_LIBRARIES!r} if m in sys.modules))"
     result = subprocess.run(

@@ -68,7 +68,8 @@ def make_up(tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
     # Up to six step processes train side by side (two runs, three models each): one math thread
     # apiece, or OpenMP and torch threads oversubscribe a small machine many times over.
-    env = subprocess_env(ASSET_PLATFORM_HOME=str(home.root), OMP_NUM_THREADS="1")
+    # Sensors look every 5 s instead of 30 (definitions.py reads it): the walkthrough's waits, not its path, shrink.
+    env = subprocess_env(ASSET_PLATFORM_HOME=str(home.root), OMP_NUM_THREADS="1", ASSET_PLATFORM_SENSOR_INTERVAL_S="5")
     env.pop("DAGSTER_HOME", None)  # make derives it from the platform home, as for a newcomer
     # -o: the suite runs in the installed environment; never reinstall it under the other tests' feet.
     command = ["make", "-o", ".venv/.installed", "up", f"PORT={port}"]

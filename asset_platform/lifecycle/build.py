@@ -53,9 +53,13 @@ def declarations_built_since(mark: int) -> list[ModelDeclaration]:
     return list(_BUILT[mark:])
 
 
-def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
-    """Every definition of `declaration`'s lifecycle, without resources (the composition root binds them)."""
+def build_lifecycle(declaration: ModelDeclaration, sensor_interval_s: int | None = None) -> dg.Definitions:
+    """Every definition of `declaration`'s lifecycle, without resources (the composition root binds them).
+
+    `sensor_interval_s`: how often its sensors look for files and evidence (default 30 s).
+    """
     _BUILT.append(declaration)
+    from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
     from asset_platform.sensors.drift_retrain import build_drift_retrain_sensor
     from asset_platform.sensors.labels_arrival import build_labels_sensor
     from asset_platform.sensors.production_arrival import build_batch_sensor
@@ -80,15 +84,16 @@ def build_lifecycle(declaration: ModelDeclaration) -> dg.Definitions:
     if declaration.owners or declaration.description:
         assets = [a.map_asset_specs(lambda spec: _with_declaration(spec, declaration)) for a in assets]
     jobs = _jobs(declaration, names)
+    interval = sensor_interval_s or DEFAULT_SENSOR_INTERVAL_S
     sensors = [
-        build_batch_sensor(declaration, names, jobs["score"], partitions),
-        build_labels_sensor(declaration, names, jobs["performance"]),
-        build_drift_retrain_sensor(declaration, names, jobs["retraining"]),
+        build_batch_sensor(declaration, names, jobs["score"], partitions, interval),
+        build_labels_sensor(declaration, names, jobs["performance"], interval),
+        build_drift_retrain_sensor(declaration, names, jobs["retraining"], interval),
     ]
     if declaration.shadow.enabled:
         from asset_platform.sensors.shadow import build_shadow_sensor
 
-        sensors.append(build_shadow_sensor(declaration, names, jobs["set_champion"]))
+        sensors.append(build_shadow_sensor(declaration, names, jobs["set_champion"], interval))
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=list(jobs.values()), sensors=sensors)
 
 

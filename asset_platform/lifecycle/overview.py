@@ -15,6 +15,7 @@ import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import DRIFT, PERFORMANCE, LifecycleNames
+from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 
 OVERVIEW_KEY = dg.AssetKey(["fleet", "overview"])
 OVERVIEW_JOB = "fleet_overview"
@@ -35,7 +36,9 @@ _COLUMNS = (
 )
 
 
-def build_overview(declarations: Sequence[ModelDeclaration]) -> dg.Definitions:
+def build_overview(
+    declarations: Sequence[ModelDeclaration], interval_s: int = DEFAULT_SENSOR_INTERVAL_S
+) -> dg.Definitions:
     """The overview asset, its job and the sensor that refreshes it, over `declarations`."""
     from asset_platform.lifecycle.build import lifecycle_names
 
@@ -70,7 +73,7 @@ def build_overview(declarations: Sequence[ModelDeclaration]) -> dg.Definitions:
     @dg.sensor(
         name=OVERVIEW_SENSOR,
         job=job,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_s,
         description="Any model's drift, performance or champion changed → refresh fleet/overview.",
         default_status=dg.DefaultSensorStatus.RUNNING,
     )

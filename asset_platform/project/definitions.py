@@ -60,20 +60,26 @@ def platform_definitions(
     executor: dg.ExecutorDefinition | None = None,
     default_owners: Sequence[str] = (),
     broken: Sequence[BrokenDeclaration] = (),
+    sensor_interval_s: int | None = None,
 ) -> dg.Definitions:
     """Every declaration's lifecycle and the fleet overview, with `resources` bound once for all of them.
 
     `resources` is `asset_platform.resources.resources_for(environment)` in a
     project, or the test's own; `default_owners` go to every asset without owners; each of `broken`
-    (declarations that did not load, `broken_declarations(folder)`) shows as an asset saying what to fix.
+    (declarations that did not load, `broken_declarations(folder)`) shows as an asset saying what to fix;
+    `sensor_interval_s` is how often every sensor looks (default 30 s: a landed file waits at most that
+    long for its run).
     """
     from asset_platform.lifecycle import build_lifecycle
     from asset_platform.lifecycle.overview import build_overview
+    from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
     from asset_platform.sensors.run_recovery import build_run_recovery_sensor
 
     declarations = check_unique(declarations)
+    interval = sensor_interval_s or DEFAULT_SENSOR_INTERVAL_S
     lifecycles = dg.Definitions.merge(
-        *(build_lifecycle(declaration) for declaration in declarations), build_overview(declarations)
+        *(build_lifecycle(declaration, interval) for declaration in declarations),
+        build_overview(declarations, interval),
     )
     assets = list(lifecycles.assets or [])
     if default_owners:
@@ -86,7 +92,7 @@ def platform_definitions(
         asset_checks=lifecycles.asset_checks,
         jobs=lifecycles.jobs,
         # One per code location: the daemon that evaluates sensors fails runs of dead workers itself.
-        sensors=[*(lifecycles.sensors or []), build_run_recovery_sensor()],
+        sensors=[*(lifecycles.sensors or []), build_run_recovery_sensor(interval)],
         resources=resources,
         executor=executor,
     )

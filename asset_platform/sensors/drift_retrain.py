@@ -21,19 +21,22 @@ from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.drift.retrain import merge_drift, merge_performance, retrain_run_key, should_retrain
 from asset_platform.notify import DriftConfirmed, Notifier, RetrainingStarted
 from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, REFERENCE_TAG, TRIGGER_TAG
+from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 
 _HISTORY_LIMIT = 60
 
 
-def build_drift_retrain_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
+def build_drift_retrain_sensor(
+    declaration: ModelDeclaration, names: LifecycleNames, job: Any, interval_s: int = DEFAULT_SENSOR_INTERVAL_S
+) -> dg.SensorDefinition:
     sources = {names.key(DRIFT): "drift", names.key(PERFORMANCE): "performance"}
     trigger = f"sensor:{names.drift_retrain_sensor}"
 
     @dg.sensor(
         name=names.drift_retrain_sensor,
         job=job,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_s,
         description=f"Drift of {declaration.name} confirmed by its policy (feature drift, a realized "
         f"{declaration.metric_name} degradation or a label shift) → {names.retraining_job}, once per body of evidence.",
         default_status=dg.DefaultSensorStatus.RUNNING,

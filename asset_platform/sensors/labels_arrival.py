@@ -15,15 +15,18 @@ from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import PREDICTIONS, LifecycleNames
 from asset_platform.landing import LandingZone, landed_md5
 from asset_platform.registry.trigger import TRIGGER_TAG
+from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 
 
-def build_labels_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
+def build_labels_sensor(
+    declaration: ModelDeclaration, names: LifecycleNames, job: Any, interval_s: int = DEFAULT_SENSOR_INTERVAL_S
+) -> dg.SensorDefinition:
     @dg.sensor(
         name=names.labels_sensor,
         job=job,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_s,
         description=f"Delayed labels of a scored {declaration.name} batch → its realized "
         f"{declaration.metric_name} (performance); failed runs are asked for again.",
         default_status=dg.DefaultSensorStatus.RUNNING,

@@ -25,6 +25,7 @@ from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import LifecycleNames
 from asset_platform.landing import LandingZone, ModelLanding, landed_md5, landed_signature
 from asset_platform.registry.trigger import BATCH_MD5_TAG, TRIGGER_TAG
+from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 
@@ -34,11 +35,12 @@ def build_batch_sensor(
     names: LifecycleNames,
     job: Any,
     partitions: dg.DynamicPartitionsDefinition,
+    interval_s: int = DEFAULT_SENSOR_INTERVAL_S,
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name=names.batch_sensor,
         job=job,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_s,
         description=f"New or rewritten {declaration.name} production batch files → a dynamic partition each, "
         "validated, scored and checked for drift; duplicates and unusable files are quarantined, failed "
         "scoring runs are asked for again.",

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import dagster as dg
 
+from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
+
 SENSOR_NAME = "platform_run_recovery"
 
 
-def build_run_recovery_sensor() -> dg.SensorDefinition:
+def build_run_recovery_sensor(interval_s: int = DEFAULT_SENSOR_INTERVAL_S) -> dg.SensorDefinition:
     @dg.sensor(
         name=SENSOR_NAME,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Marks failed every STARTED run whose worker process is gone (a crash, a killed daemon), so "
         "the run-retry policy and the queue move on; requests nothing.",

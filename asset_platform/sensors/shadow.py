@@ -18,14 +18,17 @@ import dagster as dg
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import CHAMPION, LifecycleNames
 from asset_platform.registry.trigger import TRIGGER_TAG
+from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 
 
-def build_shadow_sensor(declaration: ModelDeclaration, names: LifecycleNames, job: Any) -> dg.SensorDefinition:
+def build_shadow_sensor(
+    declaration: ModelDeclaration, names: LifecycleNames, job: Any, interval_s: int = DEFAULT_SENSOR_INTERVAL_S
+) -> dg.SensorDefinition:
     @dg.sensor(
         name=names.shadow_sensor,
         job=job,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_s,
         description=f"{declaration.name}: the shadow challenger's labeled batches → promote it when the "
         "anytime-valid interval shows it no worse than the margin, retire it when it shows it worse.",
         default_status=dg.DefaultSensorStatus.RUNNING,
