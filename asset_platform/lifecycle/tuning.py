@@ -20,6 +20,7 @@ from asset_platform.declaration.names import FEATURE_PIPELINE, TRAINING_SET, Lif
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.lifecycle.training import TRAINING_OP_TAGS
 from asset_platform.registry.trigger import TRIGGER_TAG
+from asset_platform.tuning.storage import TuningStore
 
 # What the model asset records of the params it trained with.
 TUNED_FROM = "tuned_from"
@@ -27,11 +28,6 @@ TUNED_FROM = "tuned_from"
 
 def tuning_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list[dg.AssetsDefinition]:
     return [_tuning_asset(declaration, names, spec) for spec in declaration.models if spec.tuning is not None]
-
-
-def tuned_spec(spec: ModelFamilySpec, tuning: dict[str, Any]) -> ModelFamilySpec:
-    """`spec` with the tuning asset's best params over the declared ones."""
-    return spec.model_copy(update={"params": {**spec.params, **tuning["best_params"]}})
 
 
 def _tuning_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: ModelFamilySpec) -> dg.AssetsDefinition:
@@ -76,9 +72,11 @@ def _worker_op(
         tags=TRAINING_OP_TAGS,
         description=f"Tuning worker {index}: runs trials of the shared study until its budget is finished.",
     )
-    def worker(context: dg.OpExecutionContext, training_set: Frame, feature_pipeline: dict) -> None:
+    def worker(
+        context: dg.OpExecutionContext, training_set: Frame, feature_pipeline: dict, tuning_store: TuningStore
+    ) -> None:
         from asset_platform.tuning.objective import make_objective
-        from asset_platform.tuning.storage import open_storage, redacted, storage_url
+        from asset_platform.tuning.storage import open_storage, redacted
         from asset_platform.tuning.study import load_or_create_study
         from asset_platform.tuning.worker import finished_trials, run_worker
 
@@ -86,7 +84,7 @@ def _worker_op(
             context.log.info("drift retrain with retraining.retune off: reusing the last best params, no trials")
             return
         problem, identity = _problem(declaration, spec, training_set, feature_pipeline)
-        url = storage_url(instance=context.instance)
+        url = tuning_store.url_for(context.instance)
         study = load_or_create_study(identity, open_storage(url), spec, worker=index)
         before = finished_trials(study)
         budget = tuning.trials
@@ -107,10 +105,12 @@ def _summary_op(
         ins={"training_set": dg.In(), "feature_pipeline": dg.In(), "workers": dg.In(dg.Nothing)},
         description="Summarizes the study: best params with a bootstrap interval, top trials, importances, plots.",
     )
-    def summary(context: dg.OpExecutionContext, training_set: Frame, feature_pipeline: dict) -> dg.Output:
+    def summary(
+        context: dg.OpExecutionContext, training_set: Frame, feature_pipeline: dict, tuning_store: TuningStore
+    ) -> dg.Output:
         import optuna
 
-        from asset_platform.tuning.storage import open_storage, redacted, storage_url
+        from asset_platform.tuning.storage import open_storage, redacted
         from asset_platform.tuning.summary import summarize
 
         last = _last_tuning(context, declaration, names, key)
@@ -118,7 +118,7 @@ def _summary_op(
             value, metadata = last
             return dg.Output(value, metadata=_metadata({**metadata, "reused": True}))
         problem, identity = _problem(declaration, spec, training_set, feature_pipeline)
-        url = storage_url(instance=context.instance)
+        url = tuning_store.url_for(context.instance)
         study = optuna.load_study(study_name=identity.name, storage=open_storage(url))
         value, metadata = summarize(study, problem, redacted(url))
         return dg.Output(value, metadata=_metadata({**metadata, "reused": False}))

@@ -10,6 +10,7 @@ from asset_platform.landing import LandingZone
 from asset_platform.notify import notifier_from_env
 from asset_platform.registry.models import ModelRegistry
 from asset_platform.storage.io_manager import DvcIOManager
+from asset_platform.tuning.storage import TuningStore, configured_url
 
 
 def local_resources(home: PlatformHome | None = None) -> dict[str, Any]:
@@ -23,4 +24,6 @@ def local_resources(home: PlatformHome | None = None) -> dict[str, Any]:
         # Run log always; webhook and Slack when their environment variables are set.
         "notifier": notifier_from_env(),
         "landing": LandingZone(root=str(home.landing)),
+        # Studies under this home, unless $ASSET_PLATFORM_TUNING_DB names a database.
+        "tuning_store": TuningStore(url=configured_url(), home=str(home.root)),
     }

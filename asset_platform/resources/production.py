@@ -20,6 +20,7 @@ from asset_platform.landing import LandingZone
 from asset_platform.notify import notifier_from_env
 from asset_platform.registry.models import ModelRegistry
 from asset_platform.storage.io_manager import DvcIOManager
+from asset_platform.tuning.storage import TuningStore, configured_url
 
 DVC_WORKSPACE_VAR = "ASSET_PLATFORM_DVC_WORKSPACE"
 DVC_REMOTE_URL_VAR = "ASSET_PLATFORM_DVC_REMOTE_URL"
@@ -67,6 +68,8 @@ def production_resources() -> dict[str, Any]:
         # Webhook and Slack channels when their variables are set (from a Secret).
         "notifier": notifier_from_env(),
         "landing": LandingZone(root=dg.EnvVar(LANDING_ROOT_VAR)),
+        # $ASSET_PLATFORM_TUNING_DB when set, else a schema of the instance's PostgreSQL database.
+        "tuning_store": TuningStore(url=configured_url()),
     }
 
 

@@ -6,12 +6,13 @@ trial through the platform's own training code, `worker` runs trials against an
 exact budget, and `summary` turns a finished study into tracked evidence.
 """
 
-from asset_platform.tuning.storage import STORAGE_ENV_VAR, open_storage, redacted, storage_url
+from asset_platform.tuning.storage import STORAGE_ENV_VAR, TuningStore, open_storage, redacted, storage_url
 from asset_platform.tuning.study import StudyIdentity, load_or_create_study, study_identity
 
 __all__ = [
     "STORAGE_ENV_VAR",
     "StudyIdentity",
+    "TuningStore",
     "load_or_create_study",
     "open_storage",
     "redacted",

@@ -1,16 +1,24 @@
 """Where Optuna studies live: one RDB storage shared by every worker and the CLI.
 
-In order: the URL in $ASSET_PLATFORM_TUNING_DB (any SQLAlchemy URL, e.g. a
-PostgreSQL database of its own); else, when the Dagster instance stores runs in
-PostgreSQL (production), that database with the studies in a schema of their
-own; else a SQLite file in the platform home. Trials survive pods and runs.
+In order: an explicit SQLAlchemy URL (e.g. a PostgreSQL database of its own);
+else, when the Dagster instance stores runs in PostgreSQL (production), that
+database with the studies in a schema of their own; else a SQLite file in the
+platform home. Trials survive pods and runs.
+
+Steps get these settings from the `TuningStore` resource, which the composition
+root builds (from the home it was given, or $ASSET_PLATFORM_TUNING_DB); only
+`storage_url`, for the CLI, reads the environment itself.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+import dagster as dg
 
 from asset_platform.home import PlatformHome
 
@@ -26,19 +34,51 @@ _OPEN_ATTEMPTS = 6
 
 
 def storage_url(home: PlatformHome | None = None, instance: Any = None) -> str:
-    """$ASSET_PLATFORM_TUNING_DB, else the instance's PostgreSQL (schema `optuna_studies`), else SQLite in the home."""
+    """For a composition root (the CLI): $ASSET_PLATFORM_TUNING_DB, else the instance's PostgreSQL, else the home."""
     import os
 
-    configured = os.environ.get(STORAGE_ENV_VAR, "").strip()
-    if configured:
-        return configured
+    configured = os.environ.get(STORAGE_ENV_VAR, "").strip() or None
+    return resolve_url(configured, instance, (home or PlatformHome.from_env()).root)
+
+
+def configured_url(environ: Mapping[str, str] | None = None) -> dg.EnvVar | None:
+    """For a composition root: $ASSET_PLATFORM_TUNING_DB as an EnvVar (read where the step runs) when it is set."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    return dg.EnvVar(STORAGE_ENV_VAR) if environ.get(STORAGE_ENV_VAR, "").strip() else None
+
+
+def resolve_url(configured: str | None, instance: Any, home: Path | None) -> str:
+    """`configured`, else the instance's PostgreSQL (schema `optuna_studies`), else SQLite under `home`/tuning."""
+    if configured and configured.strip():
+        return configured.strip()
     # dagster-postgres's run storage keeps its URL in `postgres_url`; any other storage has none.
     instance_url = getattr(getattr(instance, "run_storage", None), "postgres_url", None)
     if isinstance(instance_url, str) and instance_url:
         return in_schema(instance_url, STUDY_SCHEMA)
-    folder = (home or PlatformHome.from_env()).root / "tuning"
+    if home is None:
+        raise ValueError(
+            f"no tuning study storage: set ${STORAGE_ENV_VAR} to a SQLAlchemy URL, "
+            "or run on a Dagster instance that stores runs in PostgreSQL"
+        )
+    folder = Path(home) / "tuning"
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'studies.sqlite3'}"
+
+
+class TuningStore(dg.ConfigurableResource):
+    """Where the tuning steps keep their Optuna studies (the rules of `resolve_url`).
+
+    A resource, so a step uses the home its definitions were built with, not
+    whatever home the environment of the process that runs it names.
+    """
+
+    url: str | None = None  # a SQLAlchemy URL; wins over the instance and the home
+    home: str | None = None  # the platform home: SQLite under <home>/tuning when no URL and no PostgreSQL instance
+
+    def url_for(self, instance: Any) -> str:
+        return resolve_url(self.url, instance, Path(self.home) if self.home else None)
 
 
 def in_schema(url: str, schema: str) -> str:

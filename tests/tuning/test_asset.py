@@ -147,6 +147,26 @@ def test_parallel_workers_are_steps_of_one_multiprocess_run(tuned: Tuned) -> Non
     assert metadata["trials_complete"] + metadata["trials_pruned"] == PARALLEL_TRIALS
 
 
+def test_studies_live_in_the_home_the_definitions_were_built_with(tmp_path, monkeypatch) -> None:
+    """Not in the home the environment of the running process names: the steps get it as a resource."""
+    home = PlatformHome(tmp_path / "built").ensure()
+    elsewhere = tmp_path / "environment"
+    monkeypatch.setenv("ASSET_PLATFORM_HOME", str(elsewhere))
+    monkeypatch.delenv("ASSET_PLATFORM_TUNING_DB", raising=False)
+    declaration = tuned_declaration(trials=2)
+    resources = local_resources(home)
+    defs = build_definitions([declaration], resources)
+    write_history(resources["landing"].for_model(declaration).ensure().history, dt.date(2026, 5, 1), 6, 400)
+    names = lifecycle_names(declaration)
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def(names.training_job).execute_in_process(instance=instance).success
+        record = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=names.tuning_key("lightgbm_model")), 1)
+        study = record.records[0].asset_materialization.metadata["study"].value
+    url = f"sqlite:///{home.root / 'tuning' / 'studies.sqlite3'}"
+    assert optuna.get_all_study_names(open_storage(url)) == [study]
+    assert not (elsewhere / "tuning").exists(), "the studies went to the home the environment names"
+
+
 def test_tune_show_lists_every_trial_and_marks_the_best(tuned: Tuned, capsys, monkeypatch) -> None:
     monkeypatch.setenv("ASSET_PLATFORM_HOME", str(tuned.home.root))
     monkeypatch.delenv("ASSET_PLATFORM_TUNING_DB", raising=False)
