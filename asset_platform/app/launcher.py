@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from asset_platform.access.identity import DEFAULT_SECRET_ENV, SECRET_HEADER, USER_HEADER
-from asset_platform.access.policy import USER_ENV
+from asset_platform.access.policy import USER_ENV, Role
 
 if TYPE_CHECKING:
     from asset_platform.project.locate import ProjectTarget
@@ -149,7 +149,7 @@ class LocationLauncher:
     def __enter__(self) -> LocationLauncher:
         self._folder = Path(tempfile.mkdtemp(prefix="asset-platform-launcher-"))
         (self._folder / "dagster.yaml").write_text(yaml.safe_dump(launcher_instance_config(self.dagster_home)))
-        policy = {"grants": [{"role": "admin", "users": [self.user]}]}
+        policy = {"grants": [{"role": Role.ADMIN.label, "users": [self.user]}]}
         (self._folder / "policy.yaml").write_text(yaml.safe_dump(policy))
         try:
             started = time.monotonic()

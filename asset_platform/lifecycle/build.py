@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.access.mutations import REQUIRED_ROLE_TAG
+from asset_platform.access.policy import Role
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import (
     BATCHES,
@@ -148,7 +149,7 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
             owners=owners,
             selection=dg.AssetSelection.assets(names.key(CHAMPION), names.key(REFERENCE_PROFILE)),
             # `serve --auth`: launching it from the UI needs the editor role on the model's owners.
-            tags={REQUIRED_ROLE_TAG: "editor"},
+            tags={REQUIRED_ROLE_TAG: Role.EDITOR.label},
             description=f"Promote a {declaration.name} model version or roll back its champion by hand "
             "(config: action, version, reason); the drift reference follows the champion.",
         ),
