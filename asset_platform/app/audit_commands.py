@@ -24,7 +24,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(hash_password(password))
         return 0
     if not args.auth:
-        raise ValueError("serve needs --auth POLICY.yaml (see README, 'Access control')")
+        # The Dagster UI and the pages under /platform/, with no users or roles (as `dagster dev` serves).
+        from asset_platform.app.pages.server import serve_pages
+
+        return serve_pages(args)
     from asset_platform.app.auth_server import serve_with_auth
 
     return serve_with_auth(args)
@@ -63,7 +66,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "serve",
-        help="serve the Dagster UI with users, roles (viewer/launcher/editor/admin) and an audit log",
+        help="serve the Dagster UI and the pages under /platform/; with --auth, behind users, roles and an audit log",
         description="Start the webserver only (run the daemon with `dagster-daemon run`, or use `up`). "
         "Identity: --auth-mode proxy (X-Forwarded-User/-Groups from an authenticating proxy, believed only with "
         "the shared secret, or on a loopback bind), users (HTTP Basic, argon2 hashes) or single-user (loopback).",

@@ -52,6 +52,8 @@ from asset_platform.access.mutations import (
     permission_enabled,
 )
 from asset_platform.access.policy import ROLES, Policy, Role, Roles
+from asset_platform.app.pages import PAGES_PREFIX
+from asset_platform.app.pages.server import PagesWebserver
 
 IDENTITY_KEY = "asset_platform.identity"
 ROLES_KEY = "asset_platform.roles"
@@ -60,6 +62,7 @@ PERMISSION_DENIED = "PERMISSION_DENIED"
 _META_FIELDS = frozenset({"__typename", "__schema", "__type"})
 _DAGSTER_DENIAL = "Authorization failed"  # GrapheneUnauthorizedError's default message
 _REPORT_ROUTE = "/report_asset_"  # Dagster's REST routes for runless asset events
+_PAGE_STATIC = f"{PAGES_PREFIX}/static/"  # the pages' plotly.js: the installed package's file, not audited
 
 
 class PolicyRequestContext(WorkspaceRequestContext):
@@ -378,6 +381,8 @@ class AccessMiddleware:
                 scope[IDENTITY_KEY], scope[ROLES_KEY] = identity, roles
                 if scope["type"] == "http" and _REPORT_ROUTE in scope["path"]:
                     return await self._audited_report(scope, receive, send, identity)
+                if scope["type"] == "http" and _is_page(scope["path"]):
+                    return await self._audited_page(scope, receive, send, identity)
                 return await self.app(scope, receive, send)
             status, reason = 403, f"user {identity.user!r} has no role in the access policy; ask an admin for one"
             challenge = None
@@ -422,7 +427,37 @@ class AccessMiddleware:
         audit(403, reason)
         await JSONResponse({"error": "permission denied", "reason": reason}, status_code=403)(scope, receive, send)
 
+    async def _audited_page(self, scope, receive, send, identity: Identity):
+        """A page under /platform/ reads the instance: each request is audited with its answer, as reports are."""
+
+        async def send_audited(message):
+            if message["type"] == "http.response.start":
+                code = message["status"]
+                self._audit_page(scope, identity, code < 400, f"HTTP {code}", f"HTTP {code}")
+            await send(message)
+
+        return await self.app(scope, receive, send_audited)
+
+    def _audit_page(self, scope, identity, allowed: bool, reason: str, result: str) -> None:
+        user = identity.user if isinstance(identity, Identity) else None
+        groups = list(identity.groups) if isinstance(identity, Identity) else []
+        path = scope["path"]
+        self.audit.write(
+            user=user,
+            groups=groups,
+            operation=f"{scope['method']} {path}",
+            field=path.lstrip("/"),
+            variables_sha256=variables_sha256({"query": scope.get("query_string", b"").decode()}),
+            allowed=allowed,
+            reason=reason,
+            result=result,
+            run_id=None,
+        )
+
     async def _audit_refused(self, scope, receive, identity, reason: str):
+        if scope["type"] == "http" and _is_page(scope["path"]):
+            self._audit_page(scope, identity, False, reason, PERMISSION_DENIED)
+            return receive
         if not scope["path"].rstrip("/").endswith("/graphql"):
             return receive
         chunks, more = [], True
@@ -461,8 +496,12 @@ class AccessMiddleware:
         return replay
 
 
-class AuthWebserver(DagsterWebserver):
-    """DagsterWebserver whose request context carries the caller's roles."""
+def _is_page(path: str) -> bool:
+    return (path == PAGES_PREFIX or path.startswith(f"{PAGES_PREFIX}/")) and not path.startswith(_PAGE_STATIC)
+
+
+class AuthWebserver(PagesWebserver):
+    """DagsterWebserver (with the platform's pages) whose request context carries the caller's roles."""
 
     def __init__(self, process_context, *, policy: Policy, authenticator, audit: AuditLog, **kwargs: Any):
         self.policy = policy
@@ -486,6 +525,22 @@ class AuthWebserver(DagsterWebserver):
 
     def build_graphql_middleware(self) -> list:
         return [MutationGate(self.audit), JobPermissionFields()]
+
+    def refusal(self, request: Request, keys: list) -> str | None:
+        """A page about these assets needs the viewer role on their code location or on one of their owners."""
+        context = self._make_request_context(request)
+        roles, identity = context.roles, context.identity
+        for key in keys:
+            if not context.asset_graph.has(key):
+                return f"{key.to_user_string()} is not in any loaded code location"
+            location = context.asset_graph.get_repository_handle(key).location_name
+            held = [roles.at_location(location), *(roles.for_owner(o) for o in context.get_owners_for_selector(key))]
+            if not any(role is not None and role >= Role.VIEWER for role in held):
+                return (
+                    f"{identity.user} holds no role on code location {location!r} or on the owners of "
+                    f"{key.to_user_string()}: ask an admin for the viewer role there"
+                )
+        return None
 
     def _determine_status_code(self, resolver_errors, captured_errors) -> int:
         # Dagster answers 500 for any error raised in a resolver; a refusal is a 403.
@@ -529,12 +584,6 @@ def make_authenticator(args: argparse.Namespace):
 
 
 def serve_with_auth(args: argparse.Namespace) -> int:
-    import uvicorn
-    from dagster import DagsterInstance
-    from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import WorkspaceFileTarget
-    from dagster_webserver.version import __version__
-
     from asset_platform.access.policy import load_policy
     from asset_platform.home import PlatformHome
 
@@ -543,6 +592,25 @@ def serve_with_auth(args: argparse.Namespace) -> int:
     authenticator.check_bind(args.host)
     home = PlatformHome.from_env()
     audit = AuditLog(args.audit_log or home.root / AUDIT_FILE, to_stdout=args.audit_stdout)
+
+    def build(process) -> DagsterWebserver:
+        return AuthWebserver(process, policy=policy, authenticator=authenticator, audit=audit)
+
+    banner = f"with {authenticator.mode} identities, policy {args.auth}, audit log {audit.path}"
+    return run_webserver(args, build, banner)
+
+
+def run_webserver(args: argparse.Namespace, build, banner: str) -> int:
+    """Serve `build(process context)` on --host/--port over the workspace and the platform home's instance."""
+    import uvicorn
+    from dagster import DagsterInstance
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import WorkspaceFileTarget
+    from dagster_webserver.version import __version__
+
+    from asset_platform.home import PlatformHome
+
+    home = PlatformHome.from_env()
     if args.workspace:
         workspace = Path(args.workspace).resolve()
         if not workspace.is_file():
@@ -559,11 +627,7 @@ def serve_with_auth(args: argparse.Namespace) -> int:
     with DagsterInstance.get() as instance:
         target = WorkspaceFileTarget(paths=[str(workspace)])
         with WorkspaceProcessContext(instance, version=__version__, workspace_load_target=target) as process:
-            app = AuthWebserver(process, policy=policy, authenticator=authenticator, audit=audit).create_asgi_app()
-            print(
-                f"serving {workspace} on http://{args.host}:{args.port} with {authenticator.mode} identities, "
-                f"policy {args.auth}, audit log {audit.path}",
-                flush=True,
-            )
+            app = build(process).create_asgi_app()
+            print(f"serving {workspace} on http://{args.host}:{args.port} {banner}", flush=True)
             uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -114,3 +114,29 @@ def feature_histogram_markdown(feature: FeatureDrift) -> str:
     axis.set_title(feature.name if feature.psi is None else f"{feature.name}  (PSI {feature.psi:.2f})", fontsize=8)
     axis.legend(fontsize=6)
     return png_markdown(figure, f"{feature.name} reference vs batch")
+
+
+def read_drift_table_markdown(text: str) -> list[dict[str, str | float | None]]:
+    """The rows `drift_table_markdown` wrote, as {feature, level, psi}: what the drift pages draw.
+
+    The drift asset's per-feature table is this markdown in its metadata (`features`);
+    reading it back here, beside its writer, keeps the two in step.
+    """
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    if len(lines) < 2:
+        return []
+    header = _cells(lines[0])
+    rows = []
+    for line in lines[2:]:
+        cells = dict(zip(header, _cells(line), strict=False))
+        psi = cells.get("PSI", "")
+        rows.append(
+            {"feature": cells.get("feature", ""), "level": cells.get("level", ""), "psi": float(psi) if psi else None}
+        )
+    return rows
+
+
+def _cells(line: str) -> list[str]:
+    # A cell's own "|" was written as "\|" (see _row).
+    cells = line.strip().strip("|").replace("\\|", "\0").split("|")
+    return [cell.strip().replace("\0", "|") for cell in cells]

@@ -55,7 +55,7 @@ def build_overview(
     def overview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         rows, trends = [], {}
         for declaration, names in fleet:
-            row, trend = _model_state(context.instance, declaration, names)
+            row, trend = model_state(context.instance, declaration, names)
             rows.append(row)
             if trend:
                 trends[f"trend/{declaration.name}"] = dg.MetadataValue.md(trend)
@@ -93,9 +93,10 @@ def build_overview(
     return dg.Definitions(assets=[overview], jobs=[job], sensors=[overview_sensor])
 
 
-def _model_state(
+def model_state(
     instance: dg.DagsterInstance, declaration: ModelDeclaration, names: LifecycleNames
 ) -> tuple[dict[str, Any], str]:
+    """One model's row of the overview (see `_COLUMNS`) and its trend chart; also the fleet page's rows."""
     metric = declaration.metric_name
     drift = _recent(instance, names.key(DRIFT))
     performance = list(reversed(_recent(instance, names.key(PERFORMANCE))))

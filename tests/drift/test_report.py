@@ -33,6 +33,16 @@ def test_table_has_a_row_per_feature_most_drifted_first(covariate) -> None:
     assert lines[2].startswith("| price | numeric | alert |")
 
 
+def test_table_reads_back_as_written_for_the_pages(covariate) -> None:
+    from asset_platform.drift.report import read_drift_table_markdown
+
+    table = drift_table_markdown(covariate[0])
+    rows = read_drift_table_markdown(table)
+    assert len(rows) == len(covariate[0].features)
+    assert rows[0]["feature"] == "price" and rows[0]["level"] == "alert"
+    assert rows[0]["psi"] > DriftPolicy().psi.alert
+
+
 def test_table_shows_errors(demo_profile: ReferenceProfile) -> None:
     results = compute_drift(demo_profile, demo_batch(scenario="missing_column"))
     assert "error: column 'device' is missing from the batch" in drift_table_markdown(results)
