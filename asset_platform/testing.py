@@ -302,7 +302,7 @@ def champion_decision(state: LoopState, result: Any) -> dict[str, Any]:
 
 
 def current_champion(state: LoopState) -> str | None:
-    from asset_platform.lifecycle.champion import lineup_for
+    from asset_platform.registry.models import lineup_for
 
     champion = lineup_for(state.defs.resources["registry"], state.names).champion()
     return champion.version if champion else None

@@ -90,8 +90,8 @@ def _oracle(model: str, scenario: str, seed: int, start: dt.date, days: range, r
     import pandas as pd
 
     from asset_platform.declaration import ModelFamilySpec
-    from asset_platform.lifecycle.features import fit_declared_pipeline
     from asset_platform.ml.families import TrainingData, train_family, validation_split
+    from asset_platform.ml.features import fit_declared_pipeline
     from asset_platform.ml.metrics import task_metrics
     from asset_platform.synthetic import demo_dataset
     from definitions import project_declarations

@@ -55,8 +55,8 @@ from asset_platform.fairness.audit import (  # noqa: E402
     gate_fairness,
     holdout_attribute_rows,
 )
-from asset_platform.lifecycle.scoring import score_rows  # noqa: E402
 from asset_platform.ml.features import time_split  # noqa: E402
+from asset_platform.ml.scoring import score_rows  # noqa: E402
 from asset_platform.synthetic.fairness import (  # noqa: E402
     fairness_columns,
     fairness_rows,

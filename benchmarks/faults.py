@@ -275,8 +275,8 @@ def case_labels_first(home: PlatformHome, work: Path) -> str:
 
 
 def case_model_corruption(home: PlatformHome, work: Path) -> str:
-    from asset_platform.lifecycle.champion import lineup_for
-    from asset_platform.lifecycle.scoring import score_rows
+    from asset_platform.ml.scoring import score_rows
+    from asset_platform.registry.models import lineup_for
     from asset_platform.storage import AssetStore
     from tests.storage.helpers import swap_digit
 
@@ -297,7 +297,7 @@ def case_model_corruption(home: PlatformHome, work: Path) -> str:
 
 
 def case_pointer_edit(home: PlatformHome, work: Path) -> str:
-    from asset_platform.lifecycle.champion import lineup_for
+    from asset_platform.registry.models import lineup_for
     from asset_platform.storage import AssetStore
     from tests.storage.helpers import swap_digit
 
@@ -599,7 +599,7 @@ def case_workspace_copy(home: PlatformHome, work: Path) -> str:
 
 
 def case_rollback_lost_champion(home: PlatformHome, work: Path) -> str:
-    from asset_platform.lifecycle.champion import lineup_for
+    from asset_platform.registry.models import lineup_for
 
     def set_champion(state, action: str, version: str | None = None):
         config = {"action": action, "version": version, "reason": "fault run"}

@@ -73,7 +73,7 @@ def declaration(trials: int, workers: int = 1, pruning: bool = False):
 
 def build_training_set(days: int, rows: int, folder: Path) -> tuple[Path, Path]:
     """The example's training set and feature pipeline, written to `folder` for the worker processes."""
-    from asset_platform.lifecycle.features import fit_declared_pipeline
+    from asset_platform.ml.features import fit_declared_pipeline
     from asset_platform.synthetic import demo_dataset
 
     spec = declaration(1)

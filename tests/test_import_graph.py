@@ -175,11 +175,9 @@ def summary(graph: dict[str, set[str]]) -> dict:
 # Arrows that still close a circle, each to be cut (issue 25); the list may only shrink.
 # declaration → lifecycle: `ModelDeclaration.build_defs` (the Component) builds its lifecycle.
 # ml → declaration: the families annotate `ModelFamilySpec` and use `contract.import_object`.
-# registry → lifecycle: `reproduce` retrains through `lifecycle.training.train_model`/`model_result`.
 KNOWN_BACK_ARROWS = {
     (f"{ROOT}.declaration", f"{ROOT}.lifecycle"),
     (f"{ROOT}.ml", f"{ROOT}.declaration"),
-    (f"{ROOT}.registry", f"{ROOT}.lifecycle"),
 }
 
 

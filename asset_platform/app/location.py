@@ -106,8 +106,7 @@ class CodeLocation:
         return lifecycle_names(declaration)
 
     def lineup(self, declaration: ModelDeclaration) -> ModelLineup:
-        from asset_platform.lifecycle.champion import lineup_for
-        from asset_platform.registry.models import ModelRegistry
+        from asset_platform.registry.models import ModelRegistry, lineup_for
 
         return lineup_for(ModelRegistry(workspace=str(self.workspace)), self.names(declaration))
 

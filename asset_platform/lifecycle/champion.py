@@ -14,7 +14,6 @@ from pydantic import Field
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import (
-    CHAMPION,
     DATASET,
     DRIFT,
     EVALUATION,
@@ -26,7 +25,7 @@ from asset_platform.declaration.names import (
 from asset_platform.lifecycle.failures import deterministic_failure
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.notify import Notifier, RetrainingOutcome
-from asset_platform.registry.models import ModelLineup, ModelRegistry, ModelVersion
+from asset_platform.registry.models import ModelLineup, ModelRegistry, ModelVersion, lineup_for
 from asset_platform.registry.pointer import ChampionPointer, now_iso
 from asset_platform.registry.shadow import RETIRED, SHADOW_BOUNDS_TAG, SHADOW_EVIDENCE_TAG, SHADOWED
 from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, describe_trigger
@@ -48,10 +47,6 @@ class ChampionConfig(dg.Config):
     version: str | None = Field(default=None, description="Model data version (or a prefix) for promote/rollback.")
     reason: str = Field(default="", description="Why, in words; recorded in the alias history.")
     margin: float | None = Field(default=None, description="Override the declared gate margin for this run.")
-
-
-def lineup_for(registry: ModelRegistry, names: LifecycleNames) -> ModelLineup:
-    return registry.lineup(names.path(CHAMPION), [names.path(asset) for asset in names.model_assets])
 
 
 def champion_training_data(
@@ -160,7 +155,7 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
     if shortage:
         reason = f"no decision on {best} {challenger.version[:8]}: {shortage}; {current.describe()} stays champion"
         return current, INSUFFICIENT, {"reason": reason, "challenger": challenger.version}
-    from asset_platform.lifecycle.scoring import score_rows
+    from asset_platform.ml.scoring import score_rows
 
     champion_model = lineup.load_champion(current)
     challenger_model = lineup.load(challenger.asset, challenger.version)

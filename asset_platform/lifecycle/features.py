@@ -54,7 +54,7 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     )
     def feature_sets(context: dg.AssetExecutionContext, config: SplitConfig, dataset: Frame):
         """Split by time, fit the pipeline on the earlier part, featurize both parts."""
-        from asset_platform.ml.features import time_split
+        from asset_platform.ml.features import fit_declared_pipeline, time_split
 
         time = declaration.event_time_column
         label, min_positives = _positives_needed(declaration)
@@ -146,19 +146,3 @@ def _class_counts(declaration: ModelDeclaration, rows: Frame, holdout: Frame, lo
         log.warning(f"{declaration.name}: {shortage}")
         counts["holdout_warning"] = shortage
     return counts
-
-
-def fit_declared_pipeline(declaration: ModelDeclaration, rows: Frame):
-    """The feature pipeline of `declaration`'s features and columns, fitted on `rows`."""
-    from asset_platform.ml.features import fit_pipeline
-
-    numeric, categorical = declaration.feature_columns()
-    return fit_pipeline(
-        rows,
-        numeric=numeric,
-        categorical=categorical,
-        id_column=declaration.id_column,
-        time_column=declaration.event_time_column,
-        label_column=declaration.label_column,
-        task=declaration.task,
-    )

@@ -28,9 +28,9 @@ from asset_platform.drift.emptiness import NOTHING_TO_MEASURE, nothing_to_measur
 from asset_platform.drift.evidence import ESTIMATE_SIGNAL, BatchEvidence
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.landing import BatchFileError, BatchTooLargeError, LandingZone
-from asset_platform.lifecycle.champion import champion_training_data, lineup_for
+from asset_platform.lifecycle.champion import champion_training_data
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.registry.models import ModelRegistry
+from asset_platform.registry.models import ModelRegistry, lineup_for
 from asset_platform.registry.pointer import ChampionPointer
 
 # The predictions column with each row's top feature attributions, where `explanations.top_reasons` asks for them.
@@ -163,7 +163,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         import pandas as pd
 
         from asset_platform.lifecycle.estimates import estimate_batch
-        from asset_platform.lifecycle.scoring import feature_matrix, featurize, unseen_categories
+        from asset_platform.ml.scoring import feature_matrix, featurize, unseen_categories
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
@@ -239,7 +239,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
 
     def _shadow_scores(context, registry, batch, frame, pointer) -> dict[str, Any]:
         """The shadow challenger's scores in their own column (never served), beside the champion's."""
-        from asset_platform.lifecycle.scoring import score_rows
+        from asset_platform.ml.scoring import score_rows
         from asset_platform.registry.shadow import current_challenger
 
         challenger = current_challenger(context.instance, names)
@@ -350,8 +350,8 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
     ) -> dg.MaterializeResult:
         from asset_platform.drift import build_profile
         from asset_platform.fairness.attribution_drift import mean_attribution
-        from asset_platform.lifecycle.scoring import score_rows
         from asset_platform.ml.features import FeaturePipeline, holdout_rows, training_rows
+        from asset_platform.ml.scoring import score_rows
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
@@ -394,7 +394,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
             return {"stored_with_model": True, "holdout": own.get("holdout", {})}
         if holdout.empty:
             return {}
-        from asset_platform.lifecycle.scoring import featurize, fit_model_estimator
+        from asset_platform.ml.scoring import featurize, fit_model_estimator
 
         featurized = featurize(model, holdout).assign(
             **{declaration.label_column: holdout[declaration.label_column].to_numpy()}

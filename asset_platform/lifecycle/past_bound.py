@@ -29,8 +29,8 @@ def champion_learned_until(registry: ModelRegistry, names: LifecycleNames) -> pd
     """
     import pandas as pd
 
-    from asset_platform.lifecycle.champion import lineup_for
     from asset_platform.ml.trained_model import MANIFEST
+    from asset_platform.registry.models import lineup_for
 
     pointer = lineup_for(registry, names).champion()
     if pointer is None:

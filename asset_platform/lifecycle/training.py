@@ -13,8 +13,8 @@ from asset_platform.lifecycle.frames import Frame
 from asset_platform.ml.families.base import TORCH_GPU_ENV_VAR as TORCH_GPU_ENV_VAR
 from asset_platform.ml.families.base import TRAINING_OP_TAGS as TRAINING_OP_TAGS
 from asset_platform.ml.families.base import gpu_op_tags as torch_op_tags  # noqa: F401 - see above
+from asset_platform.registry.training import train_model
 
-_TOP_FEATURES = 15
 # Metrics that count something (rounds, epochs, iterations) show as integers in the UI.
 _COUNTS = ("best_iteration", "epochs", "iterations")
 
@@ -84,61 +84,6 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
     return asset(model if spec.tuning is None else tuned_model)
 
 
-def train_model(
-    model_name: str,
-    task: str,
-    spec: ModelFamilySpec,
-    training_set: Frame,
-    holdout_set: Frame,
-    feature_pipeline: dict,
-    tuning: dict | None = None,
-    recall: float | None = None,
-) -> tuple[Any, Any]:
-    """Train `spec` on the split and score it: (the family's Fit, the resources it used).
-
-    Shared by the model assets and `reproduce`, which passes the spec recorded in
-    the model rather than today's declaration. `tuning` (the tuning asset's value)
-    overrides the params with the study's best and is recorded with the spec. `recall` (the declared
-    `metric_recall`) adds precision at that recall to the scores, and is recorded too.
-    """
-    from asset_platform.ml.families import TrainingData, train_family, validation_split
-    from asset_platform.ml.features import FeaturePipeline
-    from asset_platform.registry.tracking import track_training
-
-    if tuning is not None:
-        from asset_platform.lifecycle.tuning import tuned_spec
-
-        spec = tuned_spec(spec, tuning)
-    pipeline = FeaturePipeline.from_dict(feature_pipeline)
-    fit, valid = validation_split(training_set, pipeline.time_column)
-    with track_training() as usage:
-        trained = train_family(spec, TrainingData(pipeline, task, fit, valid))
-    trained.model.extra["declaration"] = {"model": model_name, "family": spec.model_dump()}
-    if recall is not None:  # recorded only where declared, so models without it keep their bytes
-        trained.model.extra["declaration"]["metric_recall"] = recall
-    if tuning is not None:
-        trained.model.extra["declaration"]["tuned_from"] = {"study": tuning["study"], "trial": int(tuning["trial"])}
-    splits = {"train": fit, "valid": valid, "holdout": holdout_set}
-    trained.model.metrics = {**score_splits(trained.model, pipeline.label_column, splits, recall), **trained.counts}
-    # The label-free estimator is part of the model version: a batch is always estimated with the estimator
-    # of the model that scored it, whichever model is champion and whenever the reference profile is rebuilt.
-    from asset_platform.lifecycle.scoring import fit_model_estimator
-
-    trained.model.extra["estimation"] = fit_model_estimator(trained.model, holdout_set, pipeline.label_column)
-    return trained, usage
-
-
-def score_splits(model: Any, label: str, splits: dict[str, Frame], recall: float | None = None) -> dict[str, float]:
-    """Metrics of `model` on each named split, as flat `<split>_<metric>` numbers."""
-    from asset_platform.ml.metrics import task_metrics
-
-    metrics = {}
-    for split, frame in splits.items():
-        for name, value in task_metrics(model.task, frame[label].to_numpy(), model.predict(frame), recall).items():
-            metrics[f"{split}_{name}"] = value
-    return metrics
-
-
 def _explained_rows(declaration: ModelDeclaration, holdout_set: Frame) -> Frame | None:
     """The holdout rows a model's attributions are shown on (a sample), or None when explanations are off."""
     if not declaration.explanations.enabled:
@@ -149,7 +94,8 @@ def _explained_rows(declaration: ModelDeclaration, holdout_set: Frame) -> Frame 
 
 
 def model_result(trained: Any, usage: Any, explain_on: Frame | None = None) -> dg.MaterializeResult:
-    """The materialization of a model: the model as value; params, metrics and tracking as metadata.
+    """The materialization of a model trained by `train_model`: the model as value; params, metrics and
+    tracking as metadata.
 
     With `explain_on` (featurized rows), its mean |attribution| per feature too (table and chart).
     """
@@ -157,8 +103,8 @@ def model_result(trained: Any, usage: Any, explain_on: Frame | None = None) -> d
     from asset_platform.reports import line_chart_markdown
 
     model = trained.model
-    top = dict(sorted(trained.importance.items(), key=lambda item: -abs(item[1]))[:_TOP_FEATURES])
-    model.extra["feature_importance"] = top
+    # The stored model's top features, recorded by `train_model`.
+    top = model.extra.get("feature_importance", {})
     # Resource usage stays out of the stored model: it differs run to run, and the
     # model's bytes must not, so that a rebuild can be byte-identical.
     metadata: dict[str, Any] = {

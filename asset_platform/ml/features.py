@@ -13,7 +13,7 @@ so nobody encodes by hand. Everything fitted is JSON, versioned like any asset.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -126,6 +126,33 @@ def fit_pipeline(
         vocabularies[name] = counts.index[:MAX_CATEGORIES].tolist()
         seen[name] = counts.index[:_MAX_SEEN].tolist()
     return FeaturePipeline(id_column, time_column, label_column, task, medians, flags, vocabularies, seen)
+
+
+class DeclaredColumns(Protocol):
+    """What fitting a declared model's pipeline reads of its declaration (a `ModelDeclaration`)."""
+
+    id_column: str
+    label_column: str
+    task: str
+
+    @property
+    def event_time_column(self) -> str: ...
+
+    def feature_columns(self) -> tuple[list[str], list[str]]: ...
+
+
+def fit_declared_pipeline(declaration: DeclaredColumns, rows: pd.DataFrame) -> FeaturePipeline:
+    """The feature pipeline of `declaration`'s features and columns, fitted on `rows`."""
+    numeric, categorical = declaration.feature_columns()
+    return fit_pipeline(
+        rows,
+        numeric=numeric,
+        categorical=categorical,
+        id_column=declaration.id_column,
+        time_column=declaration.event_time_column,
+        label_column=declaration.label_column,
+        task=declaration.task,
+    )
 
 
 def _numeric(rows: pd.DataFrame, name: str) -> np.ndarray:

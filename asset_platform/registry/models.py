@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -18,6 +18,9 @@ from pydantic import PrivateAttr
 from asset_platform.ml import TrainedModel
 from asset_platform.registry.pointer import ChampionPointer
 from asset_platform.storage import AssetStore, VersionNotFoundError, VersionRecord
+
+if TYPE_CHECKING:
+    from asset_platform.declaration.names import LifecycleNames
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,13 @@ class ModelRegistry(dg.ConfigurableResource):
     def lineup(self, champion: list[str], models: list[list[str]]) -> ModelLineup:
         """One declared model's view: its champion pointer asset and its model assets (key paths)."""
         return ModelLineup(self.store, champion, models)
+
+
+def lineup_for(registry: ModelRegistry, names: LifecycleNames) -> ModelLineup:
+    """The lineup of the declared model named by `names`: its champion asset and its model assets."""
+    from asset_platform.declaration.names import CHAMPION
+
+    return registry.lineup(names.path(CHAMPION), [names.path(asset) for asset in names.model_assets])
 
 
 class ModelLineup:

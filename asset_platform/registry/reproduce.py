@@ -58,19 +58,20 @@ def reproduce(
     if recorded and {"training_set", "holdout_set", "feature_pipeline"} <= set(kwargs):
         # The spec the model was trained with, not today's declaration: a version trained
         # before a params change still rebuilds byte-identically.
+        # `train_model` writes all of the stored model; the asset adds only Dagster metadata.
         from asset_platform.declaration import ModelFamilySpec
-        from asset_platform.lifecycle.training import model_result, train_model
+        from asset_platform.registry.training import train_model
 
         spec = ModelFamilySpec(**recorded["family"])
         recall = recorded.get("metric_recall")
-        result = model_result(*train_model(recorded["model"], original.task, spec, **kwargs, recall=recall))
+        rebuilt = train_model(recorded["model"], original.task, spec, **kwargs, recall=recall)[0].model
     else:
-        result = assets_def(**kwargs)
-    rebuilt_version = _stored_version(result.value)
+        rebuilt = assets_def(**kwargs).value
+    rebuilt_version = _stored_version(rebuilt)
     differences = {
-        name: result.value.metrics[name] - value
+        name: rebuilt.metrics[name] - value
         for name, value in original.metrics.items()
-        if name in result.value.metrics and result.value.metrics[name] != value
+        if name in rebuilt.metrics and rebuilt.metrics[name] != value
     }
     return Reproduction(asset, version, rebuilt_version, dict(inputs), {}, differences)
 

@@ -17,8 +17,8 @@ import pytest
 
 from asset_platform.app.demo import LoopState, tick
 from asset_platform.lifecycle import lifecycle_names
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.notify import Notifier
+from asset_platform.registry.models import lineup_for
 from asset_platform.resources.local import local_resources
 from asset_platform.synthetic import write_batches
 from asset_platform.synthetic.landing import write_labels, write_production_day

@@ -11,8 +11,8 @@ from asset_platform.app.demo import LoopState, tick
 from asset_platform.app.serve import prepare_dagster_home
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import REFERENCE_PROFILE
+from asset_platform.registry.models import lineup_for
 from asset_platform.resources.local import local_resources
 from definitions import build_definitions
 from tests.declaration.loans import land_batch, land_labels, loans_declaration, write_history

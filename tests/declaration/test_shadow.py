@@ -17,8 +17,8 @@ import pytest
 from asset_platform.app.demo import LoopState, tick
 from asset_platform.declaration.model import ModelDeclaration
 from asset_platform.lifecycle import lifecycle_names
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import CHALLENGER_VERSION, CHAMPION, SHADOW_COMPARISON, SHADOW_PREDICTION
+from asset_platform.registry.models import lineup_for
 from asset_platform.registry.shadow import current_challenger
 from asset_platform.resources.local import local_resources
 from tests.declaration.loans import generate_loans, land_batch, land_labels, loans_declaration, write_history

@@ -18,8 +18,8 @@ from asset_platform.access.mutations import LAUNCHED_BY_TAG
 from asset_platform.app.cli import main
 from asset_platform.app.demo import start_loop
 from asset_platform.app.serve import prepare_dagster_home
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import CHAMPION
+from asset_platform.registry.models import lineup_for
 from tests.monitoring.loop import MODEL, copy_home, open_instance
 
 UI_USER = "alice@example.com"

@@ -235,7 +235,7 @@ def stored_objects(
 
 def champion_objects(state: LoopState, home: PlatformHome, workspace: bool = True) -> list[Path]:
     """Every copy of the champion model's version (see `stored_objects`)."""
-    from asset_platform.lifecycle.champion import lineup_for
+    from asset_platform.registry.models import lineup_for
 
     champion = lineup_for(state.defs.resources["registry"], state.names).champion()
     assert champion is not None

@@ -15,9 +15,9 @@ import pytest
 
 from asset_platform.app.cli import main
 from asset_platform.home import PlatformHome
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import BATCHES, CHAMPION, PREDICTION, PREDICTIONS
-from asset_platform.lifecycle.scoring import score_rows
+from asset_platform.ml.scoring import score_rows
+from asset_platform.registry.models import lineup_for
 from asset_platform.storage import AssetStore, FormatMismatchError
 from asset_platform.storage.hashing import md5_file
 from tests.hardening.helpers import copy_home, forge_pickle_version, land, loop_on, run_tick

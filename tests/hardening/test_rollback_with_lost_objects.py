@@ -13,8 +13,8 @@ import dagster as dg
 import pytest
 
 from asset_platform.home import PlatformHome
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import CHAMPION
+from asset_platform.registry.models import lineup_for
 from tests.hardening.helpers import (
     champion_objects,
     copy_home,

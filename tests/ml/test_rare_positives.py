@@ -198,7 +198,7 @@ def test_rare_positives_train_gate_on_average_precision_and_refuse_a_thin_holdou
     from asset_platform.app.serve import prepare_dagster_home
     from asset_platform.home import PlatformHome
     from asset_platform.lifecycle import lifecycle_names
-    from asset_platform.lifecycle.champion import lineup_for
+    from asset_platform.registry.models import lineup_for
     from asset_platform.resources.local import local_resources
     from definitions import build_definitions
 

@@ -63,11 +63,10 @@ def test_an_empty_batch_has_no_regression_estimate(estimator) -> None:
 
 def test_the_estimator_is_stored_with_the_model_version_and_rebuilds_byte_identically(tmp_path) -> None:
     from asset_platform.declaration import ModelFamilySpec
-    from asset_platform.lifecycle.features import fit_declared_pipeline
-    from asset_platform.lifecycle.scoring import feature_matrix, featurize
-    from asset_platform.lifecycle.training import train_model
-    from asset_platform.ml.features import time_split
+    from asset_platform.ml.features import fit_declared_pipeline, time_split
+    from asset_platform.ml.scoring import feature_matrix, featurize
     from asset_platform.ml.trained_model import TrainedModel
+    from asset_platform.registry.training import train_model
     from asset_platform.synthetic import demo_dataset
     from definitions import project_declarations
 

@@ -17,9 +17,8 @@ from asset_platform.fairness.attribution_drift import (
     attribution_drift_metadata,
     mean_attribution,
 )
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import BATCHES, DRIFT, PREDICTIONS, REFERENCE_PROFILE
-from asset_platform.registry.models import ModelLineup
+from asset_platform.registry.models import ModelLineup, lineup_for
 from assets.ecommerce import ecommerce
 from tests.monitoring.loop import copy_home, land, open_instance
 

@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 
 from asset_platform.app.demo import start_loop
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import CHAMPION, PERFORMANCE, PREDICTIONS, REFERENCE_PROFILE
+from asset_platform.registry.models import lineup_for
 from tests.monitoring.loop import copy_home, open_instance, process_day
 
 # Realized AUC of a 1,200-row batch itself varies by about 0.02 from batch to batch.

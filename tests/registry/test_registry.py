@@ -21,11 +21,10 @@ import pytest
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import LifecycleNames, lifecycle_names
-from asset_platform.lifecycle.champion import lineup_for
 from asset_platform.lifecycle.names import DATASET
-from asset_platform.lifecycle.scoring import score_rows
+from asset_platform.ml.scoring import score_rows
 from asset_platform.registry.lineage import find_materialization, trace
-from asset_platform.registry.models import ModelLineup, ModelRegistry
+from asset_platform.registry.models import ModelLineup, ModelRegistry, lineup_for
 from asset_platform.synthetic import write_batches
 from definitions import build_definitions, project_declarations
 from tests.conftest import VENV_BIN, subprocess_env

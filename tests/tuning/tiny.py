@@ -37,7 +37,7 @@ def rows(days: int = 4, per_day: int = 300, seed: int = 1) -> pd.DataFrame:
 
 def training_set(declaration: ModelDeclaration, frame: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """(training set, feature pipeline dict) as the feature assets would build them from `frame`."""
-    from asset_platform.lifecycle.features import fit_declared_pipeline
+    from asset_platform.ml.features import fit_declared_pipeline
 
     frame = rows() if frame is None else frame
     pipeline = fit_declared_pipeline(declaration, frame)
