@@ -86,6 +86,12 @@ class Roles:
     def for_owner(self, owner: str) -> Role | None:
         return _max(self.global_role, self.owners.get(owner))
 
+    def holds(self, needed: Role, location: str | None = None, owners: Iterable[str] = ()) -> bool:
+        """The access rule, in one place: `needed` or a higher role held globally, at `location` or for an owner."""
+        held = [self.global_role, self.locations.get(location) if location else None]
+        held += [self.owners.get(owner) for owner in owners]
+        return any(role is not None and role >= needed for role in held)
+
 
 def _max(*roles: Role | None) -> Role | None:
     held = [r for r in roles if r is not None]
@@ -233,8 +239,7 @@ def cli_refusal(needed: Role, owners: Iterable[str], what: str, environ: Mapping
     user = environ.get(USER_ENV) or getpass.getuser()
     groups = [g.strip() for g in environ.get(GROUPS_ENV, "").split(",") if g.strip()]
     roles = load_policy(path).roles_for(user, groups)
-    held = [roles.global_role, *(roles.for_owner(owner) for owner in owners)]
-    if any(role is not None and role >= needed for role in held):
+    if roles.holds(needed, owners=owners):
         return None
     scope = ", ".join(f"owner:{o}" for o in owners) or "global"
     return f"{what} needs the {needed.label} role ({scope}) in {path}; {user} does not hold it: ask an admin"

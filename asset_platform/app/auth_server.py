@@ -286,9 +286,8 @@ def _required_role_refusal(
     needed = ROLES.get(required)
     if needed is None:
         return f"job {job_name!r} asks for an unknown role {required!r}: denied"
-    held = [context.roles.at_location(location_name or "")]
-    held += [context.roles.for_owner(owner) for key in keys for owner in context.get_owners_for_selector(key)]
-    if any(role is not None and role >= needed for role in held):
+    owners = [owner for key in keys for owner in context.get_owners_for_selector(key)]
+    if context.roles.holds(needed, location_name, owners):
         return None
     return (
         f"job {job_name!r} needs the {needed.label} role on its model's owners or its code location, "
@@ -534,8 +533,7 @@ class AuthWebserver(PagesWebserver):
             if not context.asset_graph.has(key):
                 return f"{key.to_user_string()} is not in any loaded code location"
             location = context.asset_graph.get_repository_handle(key).location_name
-            held = [roles.at_location(location), *(roles.for_owner(o) for o in context.get_owners_for_selector(key))]
-            if not any(role is not None and role >= Role.VIEWER for role in held):
+            if not roles.holds(Role.VIEWER, location, context.get_owners_for_selector(key)):
                 return (
                     f"{identity.user} holds no role on code location {location!r} or on the owners of "
                     f"{key.to_user_string()}: ask an admin for the viewer role there"

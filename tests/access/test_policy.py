@@ -41,6 +41,18 @@ def test_roles_combine_per_scope_taking_the_highest() -> None:
     assert not policy.roles_for("mallory", ["strangers"]).any_access
 
 
+def test_a_role_is_held_globally_at_the_location_or_for_an_owner() -> None:
+    """The one rule the webserver's job and page checks and the CLI's promotion check share."""
+    policy = parse_policy(POLICY)
+    assert policy.roles_for("alice").holds(Role.ADMIN), "a global grant holds everywhere"
+    bob = policy.roles_for("bob")
+    assert bob.holds(Role.EDITOR, "asset_platform") and not bob.holds(Role.EDITOR, "other")
+    assert not bob.holds(Role.VIEWER), "a location grant does not hold outside any location"
+    dave = policy.roles_for("dave", ["growth"])
+    assert dave.holds(Role.LAUNCHER, "other", ["team:ops", "team:growth"]), "one owner is enough"
+    assert not dave.holds(Role.EDITOR, "asset_platform", ["team:growth"]), "a lower role does not hold"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
