@@ -8,11 +8,11 @@ exception, read at load to check the declaration against it).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from asset_platform.declaration.errors import DeclarationError
+from asset_platform.imports import import_object
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -20,20 +20,6 @@ if TYPE_CHECKING:
     from asset_platform.declaration.model import ColumnSpec, ModelDeclaration
 
 _PANDAS_DTYPE = {"float": "float64", "int": "int64", "str": "str", "bool": "bool"}
-
-
-def import_object(path: str) -> Any:
-    """Import `module:attr` (or `module.attr`); errors name the path."""
-    module_name, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ImportError(f"cannot import {module_name!r} (from {path!r}): {error}") from error
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            raise ImportError(f"{module_name!r} has no {attr!r} (from {path!r})")
-        target = getattr(target, part)
-    return target
 
 
 def contract_schema(

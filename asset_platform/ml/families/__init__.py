@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from asset_platform.declaration import ModelFamilySpec
+    from asset_platform.ml.families.base import FamilySpec
     from asset_platform.ml.features import FeaturePipeline
     from asset_platform.ml.trained_model import TrainedModel
 
@@ -70,7 +70,7 @@ def validation_split(training_set: pd.DataFrame, time_column: str, fraction: flo
     return ordered.iloc[:cut], ordered.iloc[cut:]
 
 
-def train_family(spec: ModelFamilySpec, data: TrainingData) -> Fit:
+def train_family(spec: FamilySpec, data: TrainingData) -> Fit:
     """Train the family `spec` names on `data`."""
     from asset_platform.ml.families.registry import family
 

@@ -13,15 +13,38 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from asset_platform.declaration import ModelFamilySpec
     from asset_platform.ml.explain import Attribution
     from asset_platform.ml.families import Fit, TrainingData
     from asset_platform.ml.trained_model import TrainedModel
+
+
+class FamilySpec(Protocol):
+    """What a family reads of a declared model (`asset_platform.declaration.ModelFamilySpec`).
+
+    A protocol, so that the families stay below the declaration: the declaration
+    validates its specs against the families, never the other way round.
+    """
+
+    @property
+    def family(self) -> str: ...
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    @property
+    def estimator(self) -> str | None: ...
+
+    @property
+    def trainer(self) -> str | None: ...
+
+    @property
+    def trusted_types(self) -> list[str]: ...
+
 
 # Training steps ask Kubernetes for more memory than the default step pod.
 TRAINING_OP_TAGS = {
@@ -70,7 +93,7 @@ class ModelFamily:
     # The parameter bounding the steps (and its default), Hyperband's maximum resource.
     step_budget: ClassVar[tuple[str, int] | None] = None
 
-    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+    def train(self, spec: FamilySpec, data: TrainingData) -> Fit:
         raise NotImplementedError
 
     def save_estimator(self, model: TrainedModel, path: Path) -> None:
@@ -104,14 +127,14 @@ class ModelFamily:
 
         return sampling_attribution(model, matrix, reference)
 
-    def declare(self, spec: ModelFamilySpec) -> None:
+    def declare(self, spec: FamilySpec) -> None:
         """Record what a declared spec makes trustworthy in this process (when its asset is built)."""
 
-    def declaration_problems(self, spec: ModelFamilySpec) -> list[tuple[str, str]]:
+    def declaration_problems(self, spec: FamilySpec) -> list[tuple[str, str]]:
         """(field, what is wrong) for a spec this family cannot train, found when the declaration loads."""
         return []
 
-    def tunable_params(self, spec: ModelFamilySpec, task: str) -> frozenset[str] | None:
+    def tunable_params(self, spec: FamilySpec, task: str) -> frozenset[str] | None:
         """Parameters a search may vary, checked when tuning starts; None: any."""
         return self.tunable_at_load
 

@@ -15,7 +15,7 @@ from asset_platform.ml.families import Fit, TrainingData
 from asset_platform.ml.families.base import SkopsFamily
 
 if TYPE_CHECKING:
-    from asset_platform.declaration import ModelFamilySpec
+    from asset_platform.ml.families.base import FamilySpec
 
 
 class CustomFamily(SkopsFamily):
@@ -26,7 +26,7 @@ class CustomFamily(SkopsFamily):
     libraries = ("skops",)
     untrusted_remedy = "List them under the model's trusted_types in the declaration if you trust them."
 
-    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+    def train(self, spec: FamilySpec, data: TrainingData) -> Fit:
         return train_custom(spec.trainer or "", spec.params, data)
 
     def trusted_types(self, extra: dict[str, Any], task: str) -> list[str]:
@@ -34,17 +34,17 @@ class CustomFamily(SkopsFamily):
 
         return custom_types(extra.get("trainer", ""))
 
-    def declare(self, spec: ModelFamilySpec) -> None:
+    def declare(self, spec: FamilySpec) -> None:
         from asset_platform.ml.trust import declare_custom_trust
 
         declare_custom_trust(spec.trainer or "", spec.trusted_types)
 
-    def declaration_problems(self, spec: ModelFamilySpec) -> list[tuple[str, str]]:
+    def declaration_problems(self, spec: FamilySpec) -> list[tuple[str, str]]:
         return [] if spec.trainer else [("trainer", "a custom model needs a trainer (module:function)")]
 
 
 def train_custom(trainer: str, params: dict[str, Any], data: TrainingData) -> Fit:
-    from asset_platform.declaration.contract import import_object
+    from asset_platform.imports import import_object
     from asset_platform.ml.trained_model import TrainedModel
 
     function = import_object(trainer)

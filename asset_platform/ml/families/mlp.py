@@ -17,8 +17,8 @@ from asset_platform.ml.families import Fit, TrainingData, merged
 from asset_platform.ml.families.base import ModelFamily, gpu_op_tags
 
 if TYPE_CHECKING:
-    from asset_platform.declaration import ModelFamilySpec
     from asset_platform.ml.explain import Attribution
+    from asset_platform.ml.families.base import FamilySpec
     from asset_platform.ml.trained_model import TrainedModel
 
 DEFAULTS: dict[str, Any] = {
@@ -48,7 +48,7 @@ class TorchFamily(ModelFamily):
     pruning_warmup = 3
     step_budget: ClassVar[tuple[str, int] | None] = ("max_epochs", DEFAULTS["max_epochs"])
 
-    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+    def train(self, spec: FamilySpec, data: TrainingData) -> Fit:
         return train_mlp(spec.params, data)
 
     def save_estimator(self, model: TrainedModel, path: Path) -> None:

@@ -17,8 +17,8 @@ from asset_platform.ml.families import Fit, TrainingData
 from asset_platform.ml.families.base import SkopsFamily
 
 if TYPE_CHECKING:
-    from asset_platform.declaration import ModelFamilySpec
     from asset_platform.ml.explain import Attribution
+    from asset_platform.ml.families.base import FamilySpec
     from asset_platform.ml.trained_model import TrainedModel
 
 DEFAULT_ESTIMATORS = {
@@ -39,7 +39,7 @@ class SklearnFamily(SkopsFamily):
     kinds = frozenset({"scikitlearn"})
     libraries = ("scikit-learn", "skops")
 
-    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+    def train(self, spec: FamilySpec, data: TrainingData) -> Fit:
         return train_sklearn(spec.estimator, spec.params, data)
 
     def trusted_types(self, extra: dict[str, Any], task: str) -> list[str]:
@@ -55,13 +55,13 @@ class SklearnFamily(SkopsFamily):
         explained = sklearn_attribution(model, matrix, reference)
         return explained if explained is not None else sampling_attribution(model, matrix, reference)
 
-    def declare(self, spec: ModelFamilySpec) -> None:
+    def declare(self, spec: FamilySpec) -> None:
         from asset_platform.ml.trust import declare_estimator
 
         if spec.estimator:
             declare_estimator(spec.estimator.replace(":", "."))
 
-    def tunable_params(self, spec: ModelFamilySpec, task: str) -> frozenset[str] | None:
+    def tunable_params(self, spec: FamilySpec, task: str) -> frozenset[str] | None:
         path = (spec.estimator or DEFAULT_ESTIMATORS[task]).replace(":", ".")
         return frozenset(estimator_class(path)().get_params())
 
@@ -69,7 +69,7 @@ class SklearnFamily(SkopsFamily):
 def estimator_class(path: str) -> type:
     from sklearn.base import BaseEstimator
 
-    from asset_platform.declaration.contract import import_object
+    from asset_platform.imports import import_object
 
     cls = import_object(path)
     if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):

@@ -19,8 +19,8 @@ from asset_platform.ml.families.base import ModelFamily
 if TYPE_CHECKING:
     import numpy as np
 
-    from asset_platform.declaration import ModelFamilySpec
     from asset_platform.ml.explain import Attribution
+    from asset_platform.ml.families.base import FamilySpec
     from asset_platform.ml.trained_model import TrainedModel
 
 DEFAULTS: dict[str, Any] = {
@@ -74,7 +74,7 @@ class XGBoostFamily(ModelFamily):
     pruning_warmup = 30
     step_budget: ClassVar[tuple[str, int] | None] = ("max_rounds", DEFAULTS["max_rounds"])
 
-    def train(self, spec: ModelFamilySpec, data: TrainingData) -> Fit:
+    def train(self, spec: FamilySpec, data: TrainingData) -> Fit:
         return train_xgboost(spec.params, data)
 
     def save_estimator(self, model: TrainedModel, path: Path) -> None:
