@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from asset_platform.lifecycle import LifecycleNames
 from tests import REPO_ROOT
 from tests.conftest import VENV_BIN, subprocess_env
+from tests.processes import free_port, running, tail, wait_for
 from tests.ui.pages import UI_TIMEOUT_MS, VIEWPORT, save_screenshot
 from tests.ui.queries import runs_with_tag
 from tests.ui.webserver import Webserver, start_webserver, stop_webserver
@@ -32,6 +33,21 @@ DEMO_ARGS = ["--model", "ecommerce", "--scenario", "covariate", "--days", "4", "
 DEMO_ARGS += ["--rows-per-day", "1500"]
 DEMO_ARGS += ["--history-days", "8"]
 DEMO_TIMEOUT_S = 400
+# `serve --auth` over the demo home (test_access_roles.py, test_pages.py): the proxy's secret and the policy.
+PROXY_SECRET = "ui-test-proxy-secret"
+OWNER = "team:ml-platform"  # assets/ecommerce.py
+POLICY = f"""\
+grants:
+  - role: viewer
+    users: [auditor]
+  - role: launcher
+    users: [ml-launcher]
+    scope: owner:{OWNER}
+  - role: viewer
+    users: [logistics-viewer]
+    scope: owner:team:logistics
+"""
+SERVE_STARTUP_S = 240
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,50 @@ def viewer(demo: Demo) -> Iterator[Webserver]:
     server = start_webserver(demo.home, demo.home.parent / "viewer.log", read_only=True)
     yield server
     stop_webserver(server)
+
+
+@pytest.fixture(scope="session")
+def served(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo home behind `asset-platform serve --auth`; yields its URL once the platform's graph is loaded."""
+    import urllib.request
+
+    folder = tmp_path_factory.mktemp("served")
+    policy = folder / "policy.yaml"
+    policy.write_text(POLICY)
+    port = free_port()
+    command = [str(VENV_BIN / "asset-platform"), "serve", "--auth", str(policy)]
+    command += ["-w", str(REPO_ROOT / "workspace.yaml"), "--port", str(port)]
+    env = subprocess_env(
+        DAGSTER_HOME=str(demo.home / "dagster"),
+        ASSET_PLATFORM_HOME=str(demo.home),
+        ASSET_PLATFORM_PROXY_SECRET=PROXY_SECRET,
+    )
+    url, log = f"http://127.0.0.1:{port}", folder / "serve.log"
+
+    def post(query: str) -> dict:
+        request = urllib.request.Request(
+            f"{url}/graphql",
+            data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json", "X-Asset-Platform-Proxy-Secret": PROXY_SECRET,
+                     "X-Forwarded-User": "auditor"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["data"]
+
+    def loaded() -> bool:
+        try:
+            return bool(post("{ assetNodes { id } }")["assetNodes"])
+        except OSError:
+            return False
+
+    with running(command, log, env, REPO_ROOT) as process:
+        try:
+            wait_for(loaded, SERVE_STARTUP_S, "serve --auth with the platform's code location", [process], interval_s=2)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{tail(log)}") from None
+        # The "join the community" dialog would cover the pages; dismissing it is a viewer's right.
+        post("mutation { setNuxSeen }")
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,75 +10,15 @@ on the real lineage and model pages.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from asset_platform.lifecycle import LifecycleNames
-from tests import REPO_ROOT
 from tests.browser import requires_chromium
-from tests.conftest import VENV_BIN, subprocess_env
-from tests.processes import free_port, running, tail, wait_for
-from tests.ui.conftest import NAMES, VIEWPORT, Demo
+from tests.ui.conftest import NAMES, PROXY_SECRET, VIEWPORT
 from tests.ui.pages import materialize_buttons, metadata_row, signed_in
 
 pytestmark = requires_chromium
-SECRET = "ui-test-proxy-secret"
-OWNER = "team:ml-platform"  # assets/ecommerce.py
 OTHER = LifecycleNames("deliveries")  # assets/deliveries/defs.yaml, owned by team:logistics
-POLICY = f"""\
-grants:
-  - role: viewer
-    users: [auditor]
-  - role: launcher
-    users: [ml-launcher]
-    scope: owner:{OWNER}
-"""
-STARTUP_S = 240
-
-
-@pytest.fixture(scope="module")
-def served(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo home behind `serve --auth`; yields its URL once the platform's graph is loaded."""
-    import json
-    import urllib.request
-
-    folder = tmp_path_factory.mktemp("access-roles")
-    policy = folder / "policy.yaml"
-    policy.write_text(POLICY)
-    port = free_port()
-    command = [str(VENV_BIN / "asset-platform"), "serve", "--auth", str(policy)]
-    command += ["-w", str(REPO_ROOT / "workspace.yaml"), "--port", str(port)]
-    env = subprocess_env(
-        DAGSTER_HOME=str(demo.home / "dagster"), ASSET_PLATFORM_HOME=str(demo.home), ASSET_PLATFORM_PROXY_SECRET=SECRET
-    )
-    url, log = f"http://127.0.0.1:{port}", folder / "serve.log"
-
-    def post(query: str) -> dict:
-        request = urllib.request.Request(
-            f"{url}/graphql",
-            data=json.dumps({"query": query}).encode(),
-            headers={"Content-Type": "application/json", "X-Asset-Platform-Proxy-Secret": SECRET,
-                     "X-Forwarded-User": "auditor"},
-        )  # fmt: skip
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())["data"]
-
-    def loaded() -> bool:
-        try:
-            return bool(post("{ assetNodes { id } }")["assetNodes"])
-        except OSError:
-            return False
-
-    with running(command, log, env, REPO_ROOT) as process:
-        try:
-            wait_for(loaded, STARTUP_S, "serve --auth with the platform's code location", [process], interval_s=2)
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n{tail(log)}") from None
-        # The "join the community" dialog would cover the pages; dismissing it is a viewer's right.
-        post("mutation { setNuxSeen }")
-        yield url
 
 
 def _open_asset(page: Page, url: str, key: str) -> None:
@@ -96,7 +36,7 @@ def _materialize_states(page: Page) -> list[bool]:
 def test_an_auditor_with_the_viewer_role_browses_the_model_and_its_lineage_but_launches_nothing(
     served: str, browser: Browser
 ) -> None:
-    with signed_in(browser, SECRET, "auditor", "access_roles_viewer") as page:
+    with signed_in(browser, PROXY_SECRET, "auditor", "access_roles_viewer") as page:
         for asset in ("lgbm_model", "champion", "evaluation"):
             _open_asset(page, served, NAMES.key(asset).to_user_string())
             expect(materialize_buttons(page).first).to_be_disabled()
@@ -110,7 +50,7 @@ def test_an_auditor_with_the_viewer_role_browses_the_model_and_its_lineage_but_l
 def test_a_launcher_of_the_owning_team_may_launch_its_model_and_not_another_teams(
     served: str, browser: Browser
 ) -> None:
-    with signed_in(browser, SECRET, "ml-launcher", "access_roles_launcher") as page:
+    with signed_in(browser, PROXY_SECRET, "ml-launcher", "access_roles_launcher") as page:
         _open_asset(page, served, NAMES.key("lgbm_model").to_user_string())
         expect(materialize_buttons(page).first).to_be_enabled()
         # The other team's model (never trained in the demo): its page is filled in once it names its job.
