@@ -227,6 +227,8 @@ def tick(state: LoopState, sensor_name: str) -> list[Any]:
     state.cursors[sensor_name] = result.cursor
     for request in result.dynamic_partitions_requests or []:
         state.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    for event in result.asset_events or []:
+        state.instance.report_runless_asset_event(event)  # the daemon records a sensor's check evaluations
     results = []
     for request in result.run_requests or []:
         if state.instance.get_runs_count(dg.RunsFilter(tags={"dagster/run_key": request.run_key})):

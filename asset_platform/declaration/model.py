@@ -174,6 +174,29 @@ class RetrainingSpec(_Spec):
     )
 
 
+class FreshnessSpec(_Spec):
+    """How often production data and labels are expected; a late one fails a check and is notified once."""
+
+    data_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="A production batch is expected at least every N hours: longer since the last batch landed "
+        "fails the `data_fresh` check on <name>/batches (and its Dagster freshness policy), notified once. "
+        "None: not checked.",
+    )
+    labels_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="The labels of a scored batch are expected within N hours of its scoring: a batch scored "
+        "longer ago whose labels have not landed fails the `labels_fresh` check on <name>/predictions, named, "
+        "notified once. None: not checked.",
+    )
+
+    @property
+    def declared(self) -> bool:
+        return self.data_hours is not None or self.labels_hours is not None
+
+
 class MonitoringSpec(_Spec):
     """How production is watched: drift policy overrides and the realized-metric alarm."""
 
@@ -198,6 +221,10 @@ class MonitoringSpec(_Spec):
         default=False,
         description="Classification: a label-free estimate of the metric (from calibrated scores) this much worse "
         "than on the holdout marks a batch drifted before its labels arrive.",
+    )
+    freshness: FreshnessSpec = Field(
+        default_factory=FreshnessSpec,
+        description="Freshness of the production data and of the labels (unset: not checked).",
     )
 
 

@@ -96,6 +96,10 @@ class LifecycleNames:
         return f"{self.model}_shadow_sensor"
 
     @property
+    def freshness_sensor(self) -> str:
+        return f"{self.model}_freshness_sensor"
+
+    @property
     def partitions(self) -> str:
         return f"{self.model}_batches"
 

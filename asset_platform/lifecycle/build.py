@@ -24,6 +24,12 @@ from asset_platform.lifecycle.champion import champion_asset
 from asset_platform.lifecycle.datasets import dataset_assets
 from asset_platform.lifecycle.evaluation import evaluation_asset
 from asset_platform.lifecycle.features import feature_assets
+from asset_platform.lifecycle.freshness import (
+    build_freshness_sensor,
+    freshness_checks,
+    freshness_policy,
+    freshness_selection,
+)
 from asset_platform.lifecycle.monitoring import monitoring_assets
 from asset_platform.lifecycle.training import model_assets
 from asset_platform.lifecycle.tuning import tuning_assets
@@ -75,6 +81,7 @@ def build_lifecycle(declaration: ModelDeclaration, sensor_interval_s: int | None
         evaluation_asset(declaration, names),
         champion_asset(declaration, names),
         *monitoring_assets(declaration, names, partitions),
+        *freshness_checks(declaration, names),
     ]
     if declaration.shadow.enabled:
         from asset_platform.lifecycle.shadow import shadow_comparison_asset
@@ -84,6 +91,15 @@ def build_lifecycle(declaration: ModelDeclaration, sensor_interval_s: int | None
     checks = [d for d in definitions if _is_check(d)]
     if declaration.owners or declaration.description:
         assets = [a.map_asset_specs(lambda spec: _with_declaration(spec, declaration)) for a in assets]
+    policy = freshness_policy(declaration)
+    if policy is not None:
+        # Dagster's own freshness status of the batches (shown on the asset when its freshness daemon runs).
+        batches = names.key(BATCHES)
+
+        def with_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
+            return spec.replace_attributes(freshness_policy=policy) if spec.key == batches else spec
+
+        assets = [a.map_asset_specs(with_policy) for a in assets]
     jobs = _jobs(declaration, names)
     interval = sensor_interval_s or DEFAULT_SENSOR_INTERVAL_S
     sensors = [
@@ -91,6 +107,8 @@ def build_lifecycle(declaration: ModelDeclaration, sensor_interval_s: int | None
         build_labels_sensor(declaration, names, jobs["performance"], interval),
         build_drift_retrain_sensor(declaration, names, jobs["retraining"], interval),
     ]
+    if declaration.monitoring.freshness.declared:
+        sensors.append(build_freshness_sensor(declaration, names, interval))
     if declaration.shadow.enabled:
         from asset_platform.sensors.shadow import build_shadow_sensor
 
@@ -156,7 +174,8 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
         "score": dg.define_asset_job(
             names.score_batch_job,
             owners=owners,
-            selection=dg.AssetSelection.assets(*monitoring[:3]),
+            # The freshness checks are the freshness sensor's to evaluate, not each batch run's.
+            selection=dg.AssetSelection.assets(*monitoring[:3]) - freshness_selection(declaration, names),
             description=f"Validate one {declaration.name} production batch, score it with the champion and "
             "measure its drift.",
         ),

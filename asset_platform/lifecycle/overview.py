@@ -3,7 +3,8 @@
 `fleet/overview` reads the event log (not the models' stored values), so it is
 cheap and always shows what the UI shows elsewhere: the champion and since when,
 the last batches' drift verdicts, the realized and estimated metric with a small
-trend plot, open retrainings and the last gate decision. `fleet_overview_sensor`
+trend plot, open retrainings, the last gate decision, and freshness (when the
+last batch landed, the oldest scored batch still without labels). `fleet_overview_sensor`
 materializes it whenever a model's drift, performance or champion changed.
 """
 
@@ -15,6 +16,7 @@ import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import DRIFT, PERFORMANCE, LifecycleNames
+from asset_platform.lifecycle.freshness import read_freshness
 from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 
 OVERVIEW_KEY = dg.AssetKey(["fleet", "overview"])
@@ -33,6 +35,8 @@ _COLUMNS = (
     "estimated",
     "open_retrains",
     "last_decision",
+    "last_batch",
+    "oldest_unlabeled",
 )
 
 
@@ -50,7 +54,8 @@ def build_overview(
         kinds={"json"},
         code_version="1",
         description="Every declared model at a glance: champion and since when, the last batches' drift "
-        "verdicts, realized and estimated metric with a trend, open retrainings, the last gate decision.",
+        "verdicts, realized and estimated metric with a trend, open retrainings, the last gate decision, and "
+        "freshness: when the last batch landed and the oldest scored batch still without labels.",
     )
     def overview(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         rows, trends = [], {}
@@ -105,6 +110,8 @@ def model_state(
     estimated = [_value(r, f"performance/estimated_{metric}") for r in performance]
     latest_estimate = next((_value(r, f"estimated_{metric}") for r in drift if _value(r, f"estimated_{metric}")), None)
     changes = [r for r in champions if _value(r, "decision") in ("promoted", "rolled back")]
+    freshness = read_freshness(instance, names)
+    oldest = freshness.oldest_unlabeled
     open_runs = instance.get_runs_count(dg.RunsFilter(job_name=names.retraining_job, statuses=_OPEN))
     row = {
         "model": declaration.name,
@@ -118,6 +125,10 @@ def model_state(
         "last_decision": f"{_value(champions[0], 'decision')}: {_value(champions[0], 'reason')}"[:90]
         if champions
         else "",
+        "last_batch": f"{freshness.last_batch} ({_at(freshness.last_batch_at)})"
+        if freshness.last_batch
+        else "none yet",
+        "oldest_unlabeled": f"{oldest[0]} (scored {_at(oldest[1])})" if oldest else "",
     }
     return row, _trend(declaration.name, metric, realized, estimated)
 
@@ -133,6 +144,10 @@ def _value(record: dg.EventLogRecord, key: str) -> Any:
 
 def _when(record: dg.EventLogRecord) -> str:
     return dt.datetime.fromtimestamp(record.timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _at(timestamp: float | None) -> str:
+    return "" if timestamp is None else dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _fmt(value: float | None) -> str:

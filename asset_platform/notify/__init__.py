@@ -3,6 +3,7 @@
 from asset_platform.notify.channels import ChannelDelivery
 from asset_platform.notify.events import (
     PAYLOAD_FIELDS,
+    DataStale,
     DriftConfirmed,
     NotificationEvent,
     RetrainingOutcome,
@@ -28,6 +29,7 @@ __all__ = [
     "WEBHOOK_AUTH_ENV",
     "WEBHOOK_URL_ENV",
     "ChannelDelivery",
+    "DataStale",
     "DeliveryReport",
     "DriftConfirmed",
     "NotificationEvent",

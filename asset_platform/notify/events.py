@@ -176,6 +176,48 @@ class RetrainingOutcome(NotificationEvent):
         }
 
 
+@dataclass(frozen=True)
+class DataStale(NotificationEvent):
+    """A model's production data or labels stopped arriving: a freshness check started failing.
+
+    `check` is `data_fresh` (no batch landed within `hours`) or `labels_fresh` (the `batch_keys`
+    were scored more than `hours` ago and their labels have not landed). Sent once when the check
+    starts failing, again only after it passed in between.
+    """
+
+    kind: ClassVar[str] = "stale"
+
+    asset: str
+    model: str
+    check: str
+    hours: float
+    reason: str
+    batch_keys: tuple[str, ...] = ()
+    run_id: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return "warning"
+
+    @property
+    def title(self) -> str:
+        what = "Labels stopped arriving" if self.check == "labels_fresh" else "Production data stopped arriving"
+        return f"{what} for {self.model}"
+
+    @property
+    def text(self) -> str:
+        return self.reason
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "check": self.check,
+            "hours": _number(self.hours),
+            "batch_keys": _names(self.batch_keys),
+            "reason": self.reason,
+        }
+
+
 def _fairness_details(fairness: Mapping[str, Any]) -> dict[str, Any]:
     """The rule's verdict with JSON-safe numbers (NaN gaps of unjudged attributes become null)."""
 
