@@ -15,6 +15,12 @@ from asset_platform.ml.families.base import TRAINING_OP_TAGS as TRAINING_OP_TAGS
 from asset_platform.ml.families.base import gpu_op_tags as torch_op_tags  # noqa: F401 - see above
 from asset_platform.registry.training import train_model
 
+# The Dagster concurrency pool of every training step (model assets here, tuning workers in
+# lifecycle/tuning.py): the instance's limit on it (`concurrency: pools:` in its dagster.yaml, or
+# `dagster instance concurrency set`) caps how many trainings run at once across all runs, so a
+# burst of retraining runs queues for the training machines instead of sharing them to a crawl.
+TRAINING_POOL = "asset_platform/training"
+
 # Metrics that count something (rounds, epochs, iterations) show as integers in the UI.
 _COUNTS = ("best_iteration", "epochs", "iterations")
 
@@ -44,6 +50,7 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
         kinds=set(trained.kinds),
         code_version="1",
         op_tags=trained.op_tags(),
+        pool=TRAINING_POOL,
         ins=ins,
         description=f"{declaration.name}: {what} ({declaration.task.replace('_', ' ')}), early stopping on the "
         "newest training days, scored on the untouched holdout.",

@@ -18,7 +18,7 @@ import dagster as dg
 from asset_platform.declaration import ModelDeclaration, ModelFamilySpec
 from asset_platform.declaration.names import FEATURE_PIPELINE, TRAINING_SET, LifecycleNames
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.lifecycle.training import TRAINING_OP_TAGS
+from asset_platform.lifecycle.training import TRAINING_OP_TAGS, TRAINING_POOL
 from asset_platform.registry.trigger import TRIGGER_TAG
 from asset_platform.tuning.storage import TuningStore
 
@@ -70,6 +70,8 @@ def _worker_op(
         ins={"training_set": dg.In(), "feature_pipeline": dg.In()},
         out=dg.Out(dg.Nothing),
         tags=TRAINING_OP_TAGS,
+        # A worker trains models trial after trial: it shares the training steps' pool.
+        pool=TRAINING_POOL,
         description=f"Tuning worker {index}: runs trials of the shared study until its budget is finished.",
     )
     def worker(

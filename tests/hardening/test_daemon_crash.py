@@ -145,7 +145,7 @@ def test_after_a_daemon_crash_with_its_run_workers_up_fails_the_orphaned_runs_re
     env = subprocess_env(ASSET_PLATFORM_HOME=str(home.root), DAGSTER_HOME=str(home.dagster_home), OMP_NUM_THREADS="1")
     env["ASSET_PLATFORM_SENSOR_INTERVAL_S"] = "5"  # the recovery sensor looks every 5 s, not 30 (definitions.py)
     with open_instance(home) as instance:
-        slots = instance.run_coordinator.get_run_queue_config().max_concurrent_runs
+        slots = instance.get_concurrency_config().run_queue_config.max_concurrent_runs
 
         # First start: both trainings submitted; once both run, the whole process group dies at once.
         crashed_log, port = tmp_path / "up-crashed.log", free_port()
