@@ -62,9 +62,22 @@ def run_worker(study: Any, objective: Any, budget: int, timeout_s: float | None 
         with warnings.catch_warnings():
             # Heartbeats and stale-trial retries are marked experimental; they are what resumes a killed worker.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.optimize(guarded, n_trials=1, catch=(BudgetSpent,), callbacks=[stop_at_budget])
+            try:
+                study.optimize(guarded, n_trials=1, catch=(BudgetSpent,), callbacks=[stop_at_budget])
+            except ValueError as error:
+                if not _told_elsewhere(error):
+                    raise
+                # Two workers took the same re-queued trial (on SQLite, Optuna pops a WAITING trial with a
+                # read-then-write that other processes can interleave): the other one finished it first,
+                # and the study counts it once. Nothing is lost; look again.
+                continue
         ran += 1
     return ran
+
+
+def _told_elsewhere(error: ValueError) -> bool:
+    """Whether Optuna refused to record this trial's result because another worker already finished it."""
+    return any(f"Cannot tell a {state} trial" in str(error) for state in ("COMPLETE", "PRUNED", "FAIL"))
 
 
 def _guard(objective: Any, budget: int) -> Any:
