@@ -6,10 +6,10 @@ The only place the project reads it; the resources themselves are the library's
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from asset_platform.resources import ENVIRONMENT_VAR, ENVIRONMENTS, environment_from, executor_for, resources_for
+from asset_platform.sensors import SENSOR_INTERVAL_VAR, sensor_interval_from
 
 __all__ = [
     "ENVIRONMENT_VAR",
@@ -19,8 +19,6 @@ __all__ = [
     "resources_for_environment",
     "sensor_interval_s",
 ]
-# Seconds between two looks of every sensor (unset: the library's default, 30).
-SENSOR_INTERVAL_VAR = "ASSET_PLATFORM_SENSOR_INTERVAL_S"
 
 
 def resources_for_environment(environment: str | None = None) -> dict[str, Any]:
@@ -34,14 +32,5 @@ def environment_executor():
 
 
 def sensor_interval_s() -> int | None:
-    """$ASSET_PLATFORM_SENSOR_INTERVAL_S as whole seconds (at least 1), or None for the library's default."""
-    raw = os.environ.get(SENSOR_INTERVAL_VAR, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"${SENSOR_INTERVAL_VAR} must be a whole number of seconds, not {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"${SENSOR_INTERVAL_VAR} must be at least 1 second, not {value}")
-    return value
+    """$ASSET_PLATFORM_SENSOR_INTERVAL_S as whole seconds, or None for the library's default (30)."""
+    return sensor_interval_from()

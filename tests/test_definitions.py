@@ -153,6 +153,15 @@ def test_every_sensor_looks_as_often_as_the_composition_root_says(tmp_path, monk
     assert {sensor.name for sensor in quick.sensors} == {sensor.name for sensor in defaults.sensors}
 
 
+def test_in_a_dg_project_each_declaration_component_reads_the_sensor_interval(monkeypatch):
+    from resources import SENSOR_INTERVAL_VAR
+
+    [deliveries] = [declaration for declaration in project_declarations() if declaration.name == "deliveries"]
+    monkeypatch.setenv(SENSOR_INTERVAL_VAR, "9")
+    sensors = deliveries.build_defs(None).sensors  # the component's build (dg list defs, a defs/ folder)
+    assert sensors and {sensor.minimum_interval_seconds for sensor in sensors} == {9}
+
+
 @pytest.mark.parametrize("value", ["0", "-5", "often", "2.5"])
 def test_a_bad_sensor_interval_is_a_clear_error_naming_the_variable(value, monkeypatch):
     from resources import SENSOR_INTERVAL_VAR, sensor_interval_s

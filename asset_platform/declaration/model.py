@@ -375,9 +375,10 @@ class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         """A YAML declaration on its own (`dg list defs`); the code location builds all of them together."""
-        from asset_platform.lifecycle import build_lifecycle
+        from asset_platform.lifecycle.build import build_lifecycle, sensor_interval_from
 
-        return build_lifecycle(self)
+        # In a dg project each declaration builds its own lifecycle: this is where its sensors' interval is read.
+        return build_lifecycle(self, sensor_interval_from())
 
 
 def import_path_of(value: Any) -> Any:

@@ -48,11 +48,12 @@ class Platform(dg.Component, dg.Model, dg.Resolvable):
         from asset_platform.lifecycle.overview import build_overview
         from asset_platform.project.definitions import check_unique
         from asset_platform.resources import environment_from, executor_for, resources_for
+        from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S, sensor_interval_from
 
         # This component is the project's composition root: the one place its environment is read.
         environment = self.environment or environment_from()
         declarations = check_unique(context.component_tree.get_all_components(of_type=ModelDeclaration))
-        overview = build_overview(declarations)
+        overview = build_overview(declarations, sensor_interval_from() or DEFAULT_SENSOR_INTERVAL_S)
         return dg.Definitions(
             assets=overview.assets,
             jobs=overview.jobs,

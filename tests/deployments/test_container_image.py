@@ -284,6 +284,7 @@ def test_the_daemon_runs_training_and_a_sensor_triggered_retraining_in_container
     (home / "storage").mkdir(parents=True)
     pods_env = {**env, **PG, "DAGSTER_PG_DB": database}
     pods_env |= {"PYTHONPATH": TEST_LOCATION_DIR, "ASSET_PLATFORM_DEFINITIONS_MODULE": definitions_module()}
+    pods_env["ASSET_PLATFORM_SENSOR_INTERVAL_S"] = "5"  # definitions.py reads it: shorter waits, the same path
     mounts = {data: mount, home: str(home), TEST_LOCATION_FILE: f"{TEST_LOCATION_DIR}/{TEST_LOCATION_FILE.name}"}
     launcher = {
         "module": "dagster_docker",
