@@ -57,36 +57,29 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
         metadata={"asset_platform/family": spec.family},
     )
 
-    def model(training_set: Frame, holdout_set: Frame, feature_pipeline: dict) -> dg.MaterializeResult:
-        return model_result(
-            *train_model(
-                declaration.name,
-                declaration.task,
-                spec,
-                training_set,
-                holdout_set,
-                feature_pipeline,
-                recall=declaration.metric_recall,
-            ),
-            explain_on=_explained_rows(declaration, holdout_set),
+    def trained(
+        training_set: Frame, holdout_set: Frame, feature_pipeline: dict, tuning: dict | None = None
+    ) -> dg.MaterializeResult:
+        fit = train_model(
+            declaration.name,
+            declaration.task,
+            spec,
+            training_set,
+            holdout_set,
+            feature_pipeline,
+            tuning,
+            recall=declaration.metric_recall,
         )
+        return model_result(*fit, explain_on=_explained_rows(declaration, holdout_set))
+
+    # Two signatures because Dagster reads the asset's inputs from its function's parameters.
+    def model(training_set: Frame, holdout_set: Frame, feature_pipeline: dict) -> dg.MaterializeResult:
+        return trained(training_set, holdout_set, feature_pipeline)
 
     def tuned_model(
         training_set: Frame, holdout_set: Frame, feature_pipeline: dict, tuning: dict
     ) -> dg.MaterializeResult:
-        return model_result(
-            *train_model(
-                declaration.name,
-                declaration.task,
-                spec,
-                training_set,
-                holdout_set,
-                feature_pipeline,
-                tuning,
-                recall=declaration.metric_recall,
-            ),
-            explain_on=_explained_rows(declaration, holdout_set),
-        )
+        return trained(training_set, holdout_set, feature_pipeline, tuning)
 
     return asset(model if spec.tuning is None else tuned_model)
 
