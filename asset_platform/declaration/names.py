@@ -7,6 +7,8 @@ The CLI, the sensors and the tests read names from here, never spell them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import dagster as dg
@@ -22,10 +24,32 @@ SHADOW_COMPARISON = "shadow_comparison"
 CONTRACT_CHECK = "matches_contract"
 BATCH_CONTRACT_CHECK = "batch_matches_contract"
 POLICY_CHECK = "drift_within_policy"
+# One check per profiled feature on `<model>/drift` and its batch partition: `drift_<feature>`.
+FEATURE_CHECK_PREFIX = "drift_"
 # The column of `predictions` holding the champion's score.
 PREDICTION = "prediction"
 # Columns of `predictions` during a shadow period: the challenger's score (never served) and its version.
 SHADOW_PREDICTION, CHALLENGER_VERSION = "shadow_prediction", "challenger_version"
+
+
+def feature_check_names(features: Iterable[str]) -> dict[str, str]:
+    """Each feature's drift check name: `drift_<feature>` with what Dagster does not allow in a name made `_`.
+
+    Column names are the team's (spaces, dots, non-ASCII letters); check names allow letters, digits and
+    underscores only. Two features that read alike once made valid (`unit-price`, `unit_price`), or a
+    feature named like the policy check, get a numbered suffix in declaration order; the check's
+    description names the feature as declared.
+    """
+    taken, names = {POLICY_CHECK}, {}
+    for feature in features:
+        base = FEATURE_CHECK_PREFIX + (re.sub(r"[^A-Za-z0-9_]", "_", feature) or "_")
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base}_{number}"
+        taken.add(name)
+        names[feature] = name
+    return names
 
 
 @dataclass(frozen=True)

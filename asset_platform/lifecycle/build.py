@@ -40,6 +40,11 @@ from asset_platform.lifecycle.tuning import tuning_assets
 warnings.filterwarnings(
     "ignore", message=r"Parameter `owners` of .*(JobDefinition|to_job).* is currently in beta", category=dg.BetaWarning
 )
+# The per-feature drift checks are partitioned like the batches (so the UI shows each batch's verdict per
+# feature); Dagster 1.13 marks a check's `partitions_def` as preview and warns at each definition load.
+warnings.filterwarnings(
+    "ignore", message=r"Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning
+)
 
 
 def lifecycle_names(declaration: ModelDeclaration) -> LifecycleNames:

@@ -23,6 +23,7 @@ from asset_platform.declaration.names import (
     REFERENCE_PROFILE,
     SHADOW_PREDICTION,
     LifecycleNames,
+    feature_check_names,
 )
 from asset_platform.drift.emptiness import NOTHING_TO_MEASURE, nothing_to_measure
 from asset_platform.drift.evidence import ESTIMATE_SIGNAL, BatchEvidence
@@ -404,12 +405,19 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
     return reference_profile
 
 
+def _feature_label(feature: str) -> str:
+    return "The champion's predictions" if feature == PREDICTION else f"Feature {feature!r}"
+
+
 # Keys the reference profile asset stores beside the drift profile itself.
 PROFILE_EXTRAS = ("champion_version", "label_reference", "label_reference_std", "estimation", "attribution")
 
 
 def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinition:
     key = names.key(DRIFT)
+    numeric, categorical = declaration.feature_columns()
+    # The reference profile's features, in its order: one check each, per batch (see drift/feature_checks.py).
+    feature_checks = feature_check_names([*numeric, PREDICTION, *categorical])
 
     @dg.asset(
         key=key,
@@ -423,7 +431,17 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             "reference_profile": dg.AssetIn(key=names.key(REFERENCE_PROFILE)),
         },
         check_specs=[
-            dg.AssetCheckSpec(POLICY_CHECK, asset=key, description="Drift of the batch is within the policy.")
+            dg.AssetCheckSpec(POLICY_CHECK, asset=key, description="Drift of the batch is within the policy."),
+            *(
+                dg.AssetCheckSpec(
+                    check,
+                    asset=key,
+                    partitions_def=partitions,
+                    description=f"{_feature_label(feature)} of the batch is within the drift policy "
+                    "(fails when drifted, as an error when unmeasurable or its missing rate jumped).",
+                )
+                for feature, check in feature_checks.items()
+            ),
         ],
         description=f"{declaration.name}: how far one production batch moved from the champion's training data, "
         "feature by feature (PSI, KS, Jensen-Shannon, Wasserstein, chi-square, missing and unseen values) and "
@@ -438,6 +456,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         registry: ModelRegistry,
     ):
         from asset_platform.drift import ReferenceProfile, assess_batch, compute_drift
+        from asset_platform.drift.feature_checks import feature_checks as checks_of_features
         from asset_platform.drift.policy import BatchAssessment
         from asset_platform.drift.report import drift_histograms_markdown, drift_summary, drift_table_markdown
 
@@ -489,7 +508,17 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             metadata["attribution_drift"] = dg.MetadataValue.md(empty)
         else:
             metadata.update(_attribution_drift(context, registry, batch, reference_profile, drifted))
-        return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check])
+        per_feature = [
+            dg.AssetCheckResult(
+                check_name=feature_checks[outcome.feature],
+                passed=outcome.passed,
+                severity=dg.AssetCheckSeverity.ERROR if outcome.is_error else dg.AssetCheckSeverity.WARN,
+                description=f"batch {partition}: {outcome.description}",
+                metadata={"level": outcome.level, **outcome.metadata},
+            )
+            for outcome in checks_of_features(list(feature_checks), results, assessment)
+        ]
+        return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check, *per_feature])
 
     def _attribution_drift(context, registry, batch, reference_profile: dict, drifted: list[str]) -> dict[str, Any]:
         """Which drifted features move the champion's output on this batch (see fairness/attribution_drift.py)."""

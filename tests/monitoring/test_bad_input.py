@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from asset_platform.app.demo import start_loop, tick
+from asset_platform.declaration.names import feature_check_names
 from asset_platform.lifecycle.names import BATCHES, DRIFT, POLICY_CHECK, PREDICTIONS
 from tests.monitoring.loop import ROWS, batch_name, copy_home, land, open_instance, retraining_runs
 
@@ -145,6 +146,19 @@ def test_a_nullable_column_entirely_null_is_a_quality_error_not_a_retrain(stream
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "days_since_last_visit" in (check.description or "")
     assert retraining_runs(state) == []
+
+
+def test_the_entirely_null_feature_fails_its_own_check_as_an_error(stream):
+    _, outcomes = stream
+    batch, results = outcomes["nullable_all_null"]
+    checks = {e.check_name: e for r in results for e in r.get_asset_check_evaluations()}
+    [name] = feature_check_names(["days_since_last_visit"]).values()
+    null = checks[name]
+    assert not null.passed and null.severity == dg.AssetCheckSeverity.ERROR and null.partition == batch
+    assert "data quality" in (null.description or "") and "days_since_last_visit" in (null.description or "")
+    # The other features of the batch are measured and pass: one bad column never hides the rest.
+    [price] = feature_check_names(["price"]).values()
+    assert checks[price].passed
 
 
 def test_no_retraining_from_invalid_data(stream):

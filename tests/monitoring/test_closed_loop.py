@@ -16,8 +16,10 @@ import dagster as dg
 import pytest
 
 from asset_platform.app.demo import LoopState, start_loop
+from asset_platform.declaration.names import DRIFT, POLICY_CHECK, PREDICTION, feature_check_names
 from asset_platform.notify import Notifier
 from asset_platform.resources.local import local_resources
+from assets.ecommerce import ecommerce
 from tests.monitoring.loop import batch_name, copy_home, open_instance, process_day, retraining_runs
 
 STABLE_DAYS, DRIFTED_DAYS = 3, 3
@@ -147,3 +149,31 @@ def test_restarted_sensor_evaluation_launches_no_duplicate(loops):
     later = _evaluate(state, None)
     existing = {run.tags["dagster/run_key"] for run in retraining_runs(state)}
     assert {request.run_key for request in later.run_requests or []} <= existing
+
+
+def test_each_feature_of_each_batch_has_its_own_drift_check(loops):
+    """The UI's checks name the feature that drifted, batch by batch, not one policy check over a table."""
+    loop = loops("covariate")
+    state = loop.state
+    numeric, categorical = ecommerce.feature_columns()
+    checks = feature_check_names([*numeric, PREDICTION, *categorical])
+
+    def evaluations(day: dict) -> dict[str, dg.AssetCheckEvaluation]:
+        found = [e for r in day["scored"] for e in r.get_asset_check_evaluations()]
+        return {e.check_name: e for e in found if e.asset_key == state.names.key(DRIFT)}
+
+    for day in loop.days[:STABLE_DAYS]:
+        stable = evaluations(day)
+        assert set(checks.values()) <= set(stable), sorted(stable)
+        assert all(stable[name].passed for name in checks.values()), day["batch"]
+    drifted = evaluations(loop.days[STABLE_DAYS])
+    # The covariate scenario doubles the prices: that feature's check fails, named on its batch.
+    price = drifted[checks["price"]]
+    assert not price.passed and price.severity == dg.AssetCheckSeverity.WARN
+    assert price.partition == loop.days[STABLE_DAYS]["batch"]
+    assert "drifted" in price.description and "price" in price.description
+    assert price.metadata["psi"].value > 0.25
+    # The batch's own policy check still judges the batch as a whole.
+    assert not drifted[POLICY_CHECK].passed
+    # Features the scenario leaves alone pass on the drifted batch too.
+    assert drifted[checks["country"]].passed
