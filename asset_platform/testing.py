@@ -38,7 +38,7 @@ import dagster as dg
 
 from asset_platform.declaration.names import DRIFT, PERFORMANCE
 from asset_platform.drift.evidence import BatchEvidence
-from asset_platform.lifecycle.overview import OVERVIEW_SENSOR
+from asset_platform.lifecycle.overview import OVERVIEW_JOB, OVERVIEW_KEY
 from asset_platform.registry.trigger import TRIGGER_TAG
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ class LoopState:
     names: LifecycleNames
     landing: ModelLanding
     cursors: dict[str, str | None] = field(default_factory=dict)
+    # The automation conditions' cursor (see `automate`), as the daemon keeps it.
+    automation_cursor: Any = None
     retrains: list[dict[str, Any]] = field(default_factory=list)
     # Runs go through the code location when set; executed in this process when None.
     launcher: RunLauncher | None = None
@@ -207,7 +209,7 @@ def run_day(
         decision = champion_decision(state, result)
         state.retrains.append({"day": index, "run_id": result.run_id, **decision})
         outcome.retrain = decision.get("decision", "failed")
-    tick(state, OVERVIEW_SENSOR)  # the daemon also refreshes the fleet overview when any model changed
+    automate(state)  # the daemon also refreshes the fleet overview when any model changed
     champion = current_champion(state)
     outcome.champion = champion[:8] if champion else ""
     return outcome
@@ -239,6 +241,16 @@ def tick(state: LoopState, sensor_name: str) -> list[Any]:
             execute(state, job_name, tags=tags, partition_key=request.partition_key, run_config=request.run_config)
         )
     return results
+
+
+def automate(state: LoopState) -> list[Any]:
+    """Evaluate the assets' automation conditions from the stored cursor and run what they request, as the
+    daemon's automation sensor would (only the fleet overview carries one)."""
+    result = dg.evaluate_automation_conditions(state.defs, state.instance, cursor=state.automation_cursor)
+    state.automation_cursor = result.cursor
+    if not result.get_num_requested(OVERVIEW_KEY):
+        return []
+    return [execute(state, OVERVIEW_JOB, tags={"dagster/from_automation_condition": "true"})]
 
 
 def execute(

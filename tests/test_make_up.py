@@ -28,6 +28,7 @@ from asset_platform.lifecycle.names import (
     REFERENCE_PROFILE,
     TRAINING_SET,
 )
+from asset_platform.lifecycle.overview import OVERVIEW_AUTOMATION
 from asset_platform.synthetic import write_batches
 from definitions import project_declarations
 from tests import REPO_ROOT
@@ -93,6 +94,13 @@ def _wait_for_runs(make_up, jobs: list[str], timeout_s: float, what: str) -> dic
     return wait_for(finished, timeout_s, what, alive=[process], interval_s=2)
 
 
+def _overview_refreshes(port: int) -> list[dict]:
+    """The finished runs the overview's automation sensor launched, newest first."""
+    runs = graphql(port, _RUNS_QUERY)["runsOrError"]["results"]
+    launched = [run for run in runs if {"key": "dagster/sensor_name", "value": OVERVIEW_AUTOMATION} in run["tags"]]
+    return [run for run in launched if run["status"] in _FINISHED]
+
+
 def _asset_keys(nodes: list[dict]) -> set[str]:
     return {"/".join(node["assetKey"]["path"]) for node in nodes}
 
@@ -154,6 +162,11 @@ def test_the_readme_walkthrough_reaches_a_retrain_and_a_hand_promotion(make_up):
     assert statuses[names.retraining_job] == "SUCCESS"
     decisions = _run(history, env)
     assert f"by sensor:{names.drift_retrain_sensor}" in decisions, decisions
+    # Dagster's own automation refreshed fleet/overview once the batches changed a model's drift.
+    refreshed = wait_for(
+        lambda: _overview_refreshes(port), 120, "fleet/overview refreshed by its automation", [process], interval_s=2
+    )
+    assert refreshed[0]["status"] == "SUCCESS", refreshed
     # A hand promotion of a version the champion is not: the retrained challenger, or the baseline it replaced.
     versions = _versions(env)
     assert {row["version"] for row in versions} > baseline_versions  # the retrain added versions

@@ -4,8 +4,12 @@
 cheap and always shows what the UI shows elsewhere: the champion and since when,
 the last batches' drift verdicts, the realized and estimated metric with a small
 trend plot, open retrainings, the last gate decision, and freshness (when the
-last batch landed, the oldest scored batch still without labels). `fleet_overview_sensor`
-materializes it whenever a model's drift, performance or champion changed.
+last batch landed, the oldest scored batch still without labels).
+
+It depends on every model's drift, performance and champion, and Dagster's own
+declarative automation refreshes it when any of them changed (`REFRESH`,
+evaluated by the `fleet_overview_automation` sensor at the composition root's
+interval): no hand-written sensor, and the lineage shows what it reads.
 """
 
 import datetime as dt
@@ -21,7 +25,11 @@ from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 
 OVERVIEW_KEY = dg.AssetKey(["fleet", "overview"])
 OVERVIEW_JOB = "fleet_overview"
-OVERVIEW_SENSOR = "fleet_overview_sensor"
+OVERVIEW_AUTOMATION = "fleet_overview_automation"
+# Refresh once after any watched asset changed, never twice at once; an empty overview waits for a first change.
+REFRESH = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled() & ~dg.AutomationCondition.in_progress()
+).with_label("a model's drift, performance or champion changed")
 _RECENT = 12
 _OPEN = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING]
 _OPEN += [dg.DagsterRunStatus.STARTED]
@@ -43,16 +51,20 @@ _COLUMNS = (
 def build_overview(
     declarations: Sequence[ModelDeclaration], interval_s: int = DEFAULT_SENSOR_INTERVAL_S
 ) -> dg.Definitions:
-    """The overview asset, its job and the sensor that refreshes it, over `declarations`."""
+    """The overview asset, its job (to refresh it by hand) and its automation sensor, over `declarations`."""
     from asset_platform.lifecycle.build import lifecycle_names
 
     fleet = [(declaration, lifecycle_names(declaration)) for declaration in declarations]
+    watched = [key for _d, names in fleet for key in (names.key(DRIFT), names.key(PERFORMANCE), names.champion)]
 
     @dg.asset(
         key=OVERVIEW_KEY,
         group_name="fleet",
         kinds={"json"},
         code_version="1",
+        # Read from the event log, not loaded: every batch partition of a model's drift feeds it.
+        deps=watched,
+        automation_condition=REFRESH,
         description="Every declared model at a glance: champion and since when, the last batches' drift "
         "verdicts, realized and estimated metric with a trend, open retrainings, the last gate decision, and "
         "freshness: when the last batch landed and the oldest scored batch still without labels.",
@@ -73,29 +85,14 @@ def build_overview(
     job = dg.define_asset_job(
         OVERVIEW_JOB, selection=dg.AssetSelection.assets(OVERVIEW_KEY), description="Refresh fleet/overview."
     )
-    watched = [key for _d, names in fleet for key in (names.key(DRIFT), names.key(PERFORMANCE), names.champion)]
-
-    @dg.sensor(
-        name=OVERVIEW_SENSOR,
-        job=job,
+    automation = dg.AutomationConditionSensorDefinition(
+        OVERVIEW_AUTOMATION,
+        target=dg.AssetSelection.assets(OVERVIEW_KEY),
         minimum_interval_seconds=interval_s,
-        description="Any model's drift, performance or champion changed → refresh fleet/overview.",
         default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Refreshes fleet/overview when any model's drift, performance or champion changed.",
     )
-    def overview_sensor(context: dg.SensorEvaluationContext):
-        newest = 0
-        for key in watched:
-            records = context.instance.fetch_materializations(key, limit=1).records
-            newest = max([newest, *(record.storage_id for record in records)])
-        if newest == 0 or str(newest) == context.cursor:
-            return dg.SensorResult(
-                skip_reason="no model's drift, performance or champion changed since the last refresh",
-                cursor=context.cursor,
-            )
-        # The run key follows the newest event: a replayed tick never refreshes twice for it.
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"overview-{newest}")], cursor=str(newest))
-
-    return dg.Definitions(assets=[overview], jobs=[job], sensors=[overview_sensor])
+    return dg.Definitions(assets=[overview], jobs=[job], sensors=[automation])
 
 
 def model_state(
