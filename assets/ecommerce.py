@@ -36,4 +36,7 @@ ecommerce = ModelDeclaration(
     segments=["device", "channel"],
     # Report only (no tolerance): per-device figures on the evaluation and champion pages, never a block.
     fairness={"attributes": ["device"]},
+    # A batch lands every day and conversions are known within hours: the freshness checks say when either
+    # stops arriving (labels_fresh names the scored batches still without labels after 6 h).
+    monitoring={"freshness": {"data_hours": 24, "labels_hours": 6}},
 )

@@ -71,6 +71,14 @@ def test_demo_drift_day_outside_the_days_is_a_clear_error(platform_home, tmp_pat
     assert not (tmp_path / "demo").exists()  # refused before anything was written
 
 
+@pytest.mark.parametrize("day", ["-1", "3"])
+def test_demo_labels_stop_day_outside_the_days_is_a_clear_error(platform_home, tmp_path, capsys, day):
+    command = ["demo", "--days", "3", "--drift-day", "1", "--labels-stop-day", day, "--home", str(tmp_path / "demo")]
+    assert main(command) == 2
+    assert f"--labels-stop-day must be between 0 and 2, got {day}" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
+
+
 def test_demo_unknown_scenario_is_refused_before_anything_is_written(platform_home, tmp_path, capsys):
     command = ["demo", "--model", "deliveries", "--scenario", "earthquake", "--home", str(tmp_path / "demo")]
     assert main(command) == 2

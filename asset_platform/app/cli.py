@@ -185,6 +185,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     if not 0 <= args.drift_day < args.days:
         raise CliError(f"--drift-day must be between 0 and {args.days - 1}, got {args.drift_day}")
+    if args.labels_stop_day is not None and not 0 <= args.labels_stop_day < args.days:
+        raise CliError(f"--labels-stop-day must be between 0 and {args.days - 1}, got {args.labels_stop_day}")
     from asset_platform.synthetic import demo_dataset
 
     scenarios = demo_dataset(args.model).scenarios
@@ -202,6 +204,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         args.seed,
         model=args.model,
         in_process=args.in_process,
+        labels_stop_day=args.labels_stop_day,
     )
     print(f"demo home: {home.root} (training the baseline first)", flush=True)
     print(f"{'day':>3}  {'batch':22} {'drift?':6} {'status':7} {'share':>6} {'metric':>6}  {'retrain':10} champion")
@@ -239,6 +242,12 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--days", type=int, default=20, help="production batches, one per day (default 20)")
     parser.add_argument("--drift-day", type=int, default=10, help="0-based day the scenario starts (default 10)")
     parser.add_argument("--rows-per-day", type=int, default=2000, help="sessions per batch (default 2000)")
+    parser.add_argument(
+        "--labels-stop-day",
+        type=int,
+        help="0-based day from which no labels land (default: every batch gets its labels): with "
+        "monitoring.freshness.labels_hours declared, labels_fresh fails once those batches are late",
+    )
     parser.add_argument("--history-days", type=int, default=21, help="days of history for the baseline")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", type=Path, help="platform home for the demo (default: a new folder under demos/)")

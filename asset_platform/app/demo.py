@@ -53,6 +53,8 @@ class DemoSettings:
     intensity: float = 1.0
     model: str = "ecommerce"
     in_process: bool = False
+    # From this 0-based day on no labels land (labels stopped arriving); None: every batch gets its labels.
+    labels_stop_day: int | None = None
 
 
 def start_loop(
@@ -146,7 +148,8 @@ def _day(state: LoopState, settings: DemoSettings, index: int) -> DayOutcome:
     def land_labels():
         write_labels(state.landing.labels, landed["day"], landed["labels"], settings.model)
 
-    return run_day(state, index, drifting, land_batch, land_labels)
+    labeled = settings.labels_stop_day is None or index < settings.labels_stop_day
+    return run_day(state, index, drifting, land_batch, land_labels if labeled else None)
 
 
 def summarize_demo(
