@@ -21,14 +21,16 @@ def test_twenty_declarations_pass_dagster_definitions_validate(tmp_path) -> None
         [
             str(VENV_BIN / "python"),
             "-c",
-            "from benchmarks.fleet_location import defs; "
-            "print(len(defs.resolve_all_asset_keys()), len(defs.jobs), len(defs.sensors))",
+            "from benchmarks.fleet_location import defs, fleet; "
+            "print(len(defs.resolve_all_asset_keys()), len(defs.jobs), len(defs.sensors), "
+            "sum(d.monitoring.freshness.declared for d in fleet()))",
         ],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    assets, jobs, sensors = map(int, counted.stdout.split())
-    # Five jobs and three sensors per model, plus the fleet overview's one of each and the run recovery sensor.
-    assert assets >= 280 and jobs == 20 * 5 + 1 and sensors == 20 * 3 + 2
+    assets, jobs, sensors, fresh = map(int, counted.stdout.split())
+    # Five jobs and three sensors per model, a freshness sensor per model that declares freshness, plus the
+    # fleet overview's job and automation sensor and the run recovery sensor.
+    assert assets >= 280 and jobs == 20 * 5 + 1 and 0 < fresh < 20 and sensors == 20 * 3 + fresh + 2
