@@ -4,6 +4,8 @@ Typical use (the assets, the asset check and the sensor wire these together):
 
     profile = build_profile(training_frame, numeric=[...], categorical=[...])   # once
     results = compute_drift(ReferenceProfile.from_dict(stored), batch, batch_key="2026-03-01")
+    # the same, from a batch too large for memory or summarized in parts (merge in any order):
+    results = drift_from_summary(profile, summarize_parquet(profile, "batch.parquet/"), batch_key="2026-03-01")
     assessment = assess_batch(results, DriftPolicy())                           # per-feature verdicts
     evidence = assessment.evidence()                 # what the batch showed; evidence.verdict(): pass / warn / error
     decision = should_retrain([*cursor_records, evidence.to_record()], DriftPolicy())
@@ -20,7 +22,9 @@ from typing import Any
 _HOMES = {
     "BatchAssessment": "asset_platform.drift.policy",
     "BatchEvidence": "asset_platform.drift.evidence",
+    "BatchSummary": "asset_platform.drift.summary",
     "CategoricalProfile": "asset_platform.drift.profile",
+    "CategoricalSummary": "asset_platform.drift.summary",
     "Decision": "asset_platform.drift.retrain",
     "DriftInputError": "asset_platform.drift.columns",
     "DriftPolicy": "asset_platform.drift.policy",
@@ -29,9 +33,11 @@ _HOMES = {
     "FeatureOverride": "asset_platform.drift.policy",
     "FeatureVerdict": "asset_platform.drift.policy",
     "NumericProfile": "asset_platform.drift.profile",
+    "NumericSummary": "asset_platform.drift.summary",
     "OTHER_CATEGORY": "asset_platform.drift.profile",
     "PSI_EPSILON": "asset_platform.drift.statistics",
     "ReferenceProfile": "asset_platform.drift.profile",
+    "SummaryMismatchError": "asset_platform.drift.summary",
     "Thresholds": "asset_platform.drift.policy",
     "adjust_p_values": "asset_platform.drift.statistics",
     "assess_batch": "asset_platform.drift.policy",
@@ -40,6 +46,7 @@ _HOMES = {
     "check_policy": "asset_platform.drift.policy",
     "chi_square": "asset_platform.drift.statistics",
     "compute_drift": "asset_platform.drift.measure",
+    "drift_from_summary": "asset_platform.drift.measure",
     "drift_histograms_markdown": "asset_platform.drift.report",
     "drift_summary": "asset_platform.drift.report",
     "drift_table_markdown": "asset_platform.drift.report",
@@ -52,6 +59,8 @@ _HOMES = {
     "ks_two_sample": "asset_platform.drift.statistics",
     "psi": "asset_platform.drift.statistics",
     "should_retrain": "asset_platform.drift.retrain",
+    "summarize": "asset_platform.drift.summary",
+    "summarize_parquet": "asset_platform.drift.summary",
     "wasserstein": "asset_platform.drift.statistics",
     "wasserstein_binned": "asset_platform.drift.statistics",
     "wasserstein_sorted": "asset_platform.drift.statistics",
@@ -69,7 +78,9 @@ __all__ = [
     "PSI_EPSILON",
     "BatchAssessment",
     "BatchEvidence",
+    "BatchSummary",
     "CategoricalProfile",
+    "CategoricalSummary",
     "Decision",
     "DriftInputError",
     "DriftPolicy",
@@ -78,7 +89,9 @@ __all__ = [
     "FeatureOverride",
     "FeatureVerdict",
     "NumericProfile",
+    "NumericSummary",
     "ReferenceProfile",
+    "SummaryMismatchError",
     "Thresholds",
     "adjust_p_values",
     "assess_batch",
@@ -87,6 +100,7 @@ __all__ = [
     "check_policy",
     "chi_square",
     "compute_drift",
+    "drift_from_summary",
     "drift_histograms_markdown",
     "drift_summary",
     "drift_table_markdown",
@@ -99,6 +113,8 @@ __all__ = [
     "ks_two_sample",
     "psi",
     "should_retrain",
+    "summarize",
+    "summarize_parquet",
     "wasserstein",
     "wasserstein_binned",
     "wasserstein_sorted",

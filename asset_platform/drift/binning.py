@@ -93,17 +93,27 @@ class Cuts:
 
 @dataclass(frozen=True)
 class BinnedBatch:
-    """A batch placed among cut points: counts and standardized sums per cell code."""
+    """A batch placed among cut points: counts and standardized sums per cell code.
+
+    `values` is None when the batch is known by its counts only (a batch summary,
+    summary.py); every statistic but scipy's exact KS p-value (`ks_binned`) needs no more.
+    """
 
     cuts: Cuts
-    values: np.ndarray
+    values: np.ndarray | None
     counts: np.ndarray
     cumulative: np.ndarray
     sums: np.ndarray
 
     @property
     def n(self) -> int:
-        return int(self.values.size)
+        return int(self.cumulative[-1])
+
+    @classmethod
+    def from_counts(cls, cuts: Cuts, counts: np.ndarray, sums: np.ndarray) -> BinnedBatch:
+        """A batch known by its counts and standardized sums per cell code only."""
+        counts = np.asarray(counts, dtype=np.int64)
+        return cls(cuts=cuts, values=None, counts=counts, cumulative=np.cumsum(counts), sums=sums)
 
     def count_below(self, positions: np.ndarray) -> np.ndarray:
         """Batch values strictly below the cut points at `positions`."""
