@@ -125,21 +125,32 @@ def verdict_strip(rows: Sequence[tuple[str, Sequence[DriftBatch]]]) -> dict[str,
 
 
 def fleet_table(rows: Sequence[dict[str, Any]]) -> str:
-    """The fleet/overview rows as an HTML table, each model linked to its drift page and its assets."""
+    """The fleet/overview rows as an HTML table, each model linked to its drift page and its versions page."""
     columns = ("model", "task", "champion", "champion_since", "realized", "estimated", "open_retrains")
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in (*columns, "last decision"))
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in (*columns, "last decision", "pages"))
     body = []
     for row in rows:
         model = str(row["model"])
         cells = [f'<td><a href="{html.escape(drift_page(model))}">{html.escape(model)}</a></td>']
         cells += [f"<td>{html.escape(str(row[c]))}</td>" for c in columns[1:]]
         cells.append(f"<td>{html.escape(str(row['last_decision']))}</td>")
+        cells.append(f'<td><a href="{html.escape(model_page(model))}">versions</a></td>')
         body.append(f'<tr data-model="{html.escape(model)}">{"".join(cells)}</tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def drift_page(model: str) -> str:
     return f"{PAGES_PREFIX}/models/{model}/drift"
+
+
+def model_page(model: str, versions: Sequence[str] = ()) -> str:
+    """The model page's address, comparing `versions` (`?versions=a,b`) when given."""
+    return f"{PAGES_PREFIX}/models/{model}" + (f"?versions={','.join(versions)}" if versions else "")
+
+
+def figure_div(name: str) -> str:
+    """Where a figure is drawn; `render_page` appends the figures whose place the body does not hold."""
+    return f'<div class="figure" id="{html.escape(name)}"></div>'
 
 
 def asset_link(key_path: Sequence[str], label: str | None = None) -> str:
@@ -150,14 +161,15 @@ def asset_link(key_path: Sequence[str], label: str | None = None) -> str:
 
 def render_page(title: str, body: str, figures: dict[str, dict[str, Any]]) -> str:
     """One HTML page: the body, one <div> per figure and one script that draws them all."""
-    divs = "".join(f'<div class="figure" id="{html.escape(name)}"></div>' for name in figures)
+    divs = "".join(figure_div(name) for name in figures if figure_div(name) not in body)
     # "</" inside a <script> would end it; JSON allows "<\/".
     data = json.dumps(figures, allow_nan=False, default=str).replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}}nav a{{margin-right:1rem}}
 table{{border-collapse:collapse;font-size:.9rem}}td,th{{border:1px solid #ddd;padding:.3rem .5rem;text-align:left}}
-.figure{{max-width:1200px}}</style>
+.figure{{max-width:1200px}}tr.differs td,tr.differs th{{background:#fff3c4}}.notes{{color:#555}}
+#diff td{{max-width:24rem;overflow-wrap:anywhere}}</style>
 <script src="{PLOTLY_JS}"></script></head>
 <body><nav><a href="{PAGES_PREFIX}/fleet">Fleet</a><a href="/assets">Dagster assets</a></nav>
 <h1>{html.escape(title)}</h1>{body}{divs}

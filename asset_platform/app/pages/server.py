@@ -12,6 +12,7 @@ mount goes first, ahead of the UI's catch-all) and its `_process_context` (the i
 from __future__ import annotations
 
 import argparse
+import html
 import importlib.resources
 import threading
 from pathlib import Path
@@ -29,6 +30,7 @@ from asset_platform.app.pages.figures import (
     drift_heatmap,
     fleet_table,
     metric_figure,
+    model_page,
     render_page,
     verdict_strip,
 )
@@ -52,6 +54,7 @@ class PagesWebserver(DagsterWebserver):
             routes=[
                 Route("/", lambda _: RedirectResponse(f"{PAGES_PREFIX}/fleet"), methods=_GET),
                 Route("/fleet", self.fleet_page, methods=_GET),
+                Route("/models/{model}", self.model_page, methods=_GET),
                 Route("/models/{model}/drift", self.drift_page, methods=_GET),
                 # Cached a day by the browser: it is the file of the installed plotly, not the instance's data.
                 Route("/static/plotly.min.js", lambda _: _static(Path(str(plotly_js))), methods=_GET),
@@ -85,25 +88,48 @@ class PagesWebserver(DagsterWebserver):
         body = f"<p>{asset_link(OVERVIEW_KEY.path)}</p>{fleet_table(rows)}"
         return HTMLResponse(render_page("Fleet", body, {"verdicts": strip}))
 
-    def drift_page(self, request: Request) -> Response:
-        from asset_platform.app.pages.data import drift_batches
-        from asset_platform.declaration.names import DRIFT
-
+    def _declared(self, request: Request) -> tuple[Any, Any] | Response:
+        """The page's model (declaration, names), or the answer: 404 for a model not declared, 403 if refused."""
         model = request.path_params["model"]
         found = self.declared_models().get(model)
         if found is None:
             listed = ", ".join(self.declared_models()) or "none"
             return JSONResponse({"error": f"no declared model is named {model!r}; declared: {listed}"}, 404)
+        refusal = self.refusal(request, _model_keys(found[1]))
+        return found if refusal is None else _denied(refusal)
+
+    def model_page(self, request: Request) -> Response:
+        from asset_platform.app.pages.compare import BadQuery, UnknownVersion
+        from asset_platform.app.pages.model_page import model_page_parts
+
+        found = self._declared(request)
+        if isinstance(found, Response):
+            return found
+        query = {name: request.query_params.getlist(name) for name in request.query_params}
+        try:
+            title, body, figures = model_page_parts(self._process_context.instance, *found, query)
+        except BadQuery as error:
+            return JSONResponse({"error": str(error), "parameter": error.parameter}, 400)
+        except UnknownVersion as error:
+            return JSONResponse({"error": str(error)}, 404)
+        return HTMLResponse(render_page(title, body, figures))
+
+    def drift_page(self, request: Request) -> Response:
+        from asset_platform.app.pages.data import drift_batches
+        from asset_platform.declaration.names import DRIFT
+
+        found = self._declared(request)
+        if isinstance(found, Response):
+            return found
         declaration, names = found
-        refusal = self.refusal(request, _model_keys(names))
-        if refusal is not None:
-            return _denied(refusal)
+        model = declaration.name
         batches = drift_batches(self._process_context.instance, names)
         figures = {"drift": drift_heatmap(model, batches)}
         metric = metric_figure(model, declaration.metric_name, batches)
         if metric is not None:
             figures["metric"] = metric
-        body = f"<p>{asset_link(names.key(DRIFT).path)} · {len(batches)} batch(es)</p>"
+        versions = f'<a href="{html.escape(model_page(model))}">model versions</a>'
+        body = f"<p>{asset_link(names.key(DRIFT).path)} · {versions} · {len(batches)} batch(es)</p>"
         if not batches:
             body += "<p>No batch was measured for drift yet.</p>"
         return HTMLResponse(render_page(f"{model}: drift", body, figures))
