@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
+from asset_platform.dataset_folders import part_files
 from asset_platform.storage.hashing import md5_file
 from asset_platform.storage.keys import UnsafeKeyError, safe_segment
 
@@ -418,21 +419,6 @@ def _advice(landing: ModelLanding, folder: Path) -> str:
 def is_dataset_folder(path: Path) -> bool:
     """A folder named like a Parquet file (`events.parquet/`): a dataset of part files, as Spark writes one."""
     return path.suffix == ".parquet" and path.is_dir() and not path.is_symlink()
-
-
-def part_files(folder: Path) -> list[Path]:
-    """The Parquet part files of a dataset folder, in name order.
-
-    Writers' bookkeeping is not data: names starting with `_` (`_SUCCESS`, `_committed_*`, `_temporary/`)
-    or `.` (`.part-*.crc` checksums, files being written), `.crc` files, and links (which could reach outside).
-    """
-    parts = []
-    for path in sorted(folder.rglob("*.parquet")):
-        if any(name.startswith(("_", ".")) for name in path.relative_to(folder).parts):
-            continue
-        if path.is_file() and not path.is_symlink():
-            parts.append(path)
-    return parts
 
 
 def landed_signature(path: Path) -> list[int]:

@@ -1,9 +1,10 @@
 """A governed model, declared once: the data, the contract, the task, the models and the policies.
 
-`ModelDeclaration` is plain data (a pydantic model) and a Dagster Component: the
-same type is written in Python or as `type: asset_platform.ModelDeclaration` in a
-`defs.yaml`. `asset_platform.lifecycle.build_lifecycle` turns one into every
-asset, check, job and sensor of the model's lifecycle.
+`ModelDeclaration` is plain data (a pydantic model), written in Python or, as
+the component `asset_platform.project.ModelDeclaration` (the same fields), as
+`type: asset_platform.project.ModelDeclaration` in a `defs.yaml`.
+`asset_platform.lifecycle.build_lifecycle` turns one into every asset, check,
+job and sensor of the model's lifecycle.
 """
 
 from asset_platform.declaration.errors import DeclarationError

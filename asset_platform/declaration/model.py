@@ -19,7 +19,6 @@ from asset_platform.declaration.base import Spec as _Spec
 from asset_platform.declaration.errors import DeclarationError
 from asset_platform.declaration.explain import explain
 from asset_platform.declaration.fairness import ExplanationSpec, FairnessSpec
-from asset_platform.declaration.scaffold import ModelDeclarationScaffolder
 from asset_platform.declaration.schema import ClosedSets
 from asset_platform.declaration.tuning import TuningSpec
 from asset_platform.ml.families.registry import FAMILY_NAMES
@@ -249,9 +248,13 @@ class ShadowSpec(_Spec):
     )
 
 
-@dg.scaffold_with(ModelDeclarationScaffolder)
-class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
-    """A governed model: its data, contract, task, model families, gate and monitoring, declared once."""
+class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
+    """A governed model: its data, contract, task, model families, gate and monitoring, declared once.
+
+    Plain data: `asset_platform.lifecycle.build_lifecycle` turns it into definitions. In a dg project's
+    defs folder the same fields are the component `asset_platform.project.ModelDeclaration`, which builds
+    its own lifecycle (a component must, and only the composing package may import the builder).
+    """
 
     name: str = Field(description="Lowercase identifier: the asset key prefix and the start of job names.")
     description: str = ""
@@ -372,13 +375,6 @@ class ModelDeclaration(ClosedSets, dg.Component, dg.Model, dg.Resolvable):
         numeric = [name for name in chosen if specs[name].dtype in ("float", "int")]
         categorical = [name for name in chosen if specs[name].dtype in ("str", "bool")]
         return numeric, categorical
-
-    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        """A YAML declaration on its own (`dg list defs`); the code location builds all of them together."""
-        from asset_platform.lifecycle.build import build_lifecycle, sensor_interval_from
-
-        # In a dg project each declaration builds its own lifecycle: this is where its sensors' interval is read.
-        return build_lifecycle(self, sensor_interval_from())
 
 
 def import_path_of(value: Any) -> Any:

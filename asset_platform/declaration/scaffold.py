@@ -1,4 +1,4 @@
-"""`dg scaffold defs asset_platform.declaration.ModelDeclaration <name>`: a declaration to fill in.
+"""`dg scaffold defs asset_platform.project.ModelDeclaration <name>`: a declaration to fill in.
 
 Dagster's default scaffolder writes `attributes: {}`, which fails at load with a
 list of missing fields. Ours writes every required field with a placeholder and

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from asset_platform.dataset_folders import part_files
 from asset_platform.drift.binning import STANDARD_CAP
 from asset_platform.drift.columns import DriftInputError, category_counts, numeric_values, require_frame
 from asset_platform.drift.profile import CategoricalProfile, NumericProfile, ReferenceProfile
@@ -577,7 +578,7 @@ def _open_dataset(path: Path) -> Any:
             return ds.dataset(str(path), format="parquet")
         except (OSError, ValueError) as error:
             raise ValueError(f"{path} is not a readable Parquet file ({error})") from error
-    parts = dataset_parts(path)
+    parts = part_files(path)
     if not parts:
         raise ValueError(f"dataset folder {path} holds no part files (*.parquet)")
     try:
@@ -594,23 +595,6 @@ def exact_units(value: float) -> int:
     """A finite float as a whole number of units 2^-1126 (exactly)."""
     numerator, denominator = float(value).as_integer_ratio()
     return numerator << (_UNIT_BITS - denominator.bit_length() + 1)
-
-
-def dataset_parts(folder: Path) -> list[Path]:
-    """The Parquet part files of a dataset folder, in name order: landing.part_files' rule.
-
-    Writers' bookkeeping is not data: names starting with `_` (`_SUCCESS`,
-    `_committed_*`, `_temporary/`) or `.` (`.crc` checksums, files being
-    written), and links. Written out here because landing imports the
-    declaration, which imports drift; landing could import this one instead.
-    """
-    parts = []
-    for path in sorted(folder.rglob("*.parquet")):
-        if any(name.startswith(("_", ".")) for name in path.relative_to(folder).parts):
-            continue
-        if path.is_file() and not path.is_symlink():
-            parts.append(path)
-    return parts
 
 
 def _exact_float(total: int | float) -> float:

@@ -65,13 +65,6 @@ def declarations_built_since(mark: int) -> list[ModelDeclaration]:
     return list(_BUILT[mark:])
 
 
-def sensor_interval_from(environ=None) -> int | None:
-    """$ASSET_PLATFORM_SENSOR_INTERVAL_S (see `asset_platform.sensors`): for a dg project's declaration components."""
-    from asset_platform.sensors import sensor_interval_from as read
-
-    return read(environ)
-
-
 def build_lifecycle(declaration: ModelDeclaration, sensor_interval_s: int | None = None) -> dg.Definitions:
     """Every definition of `declaration`'s lifecycle, without resources (the composition root binds them).
 

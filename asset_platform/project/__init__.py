@@ -7,5 +7,13 @@ from asset_platform.project.definitions import (
     platform_definitions,
     yaml_declarations,
 )
+from asset_platform.project.model_component import ModelDeclaration
 
-__all__ = ["Platform", "broken_declarations", "check_unique", "platform_definitions", "yaml_declarations"]
+__all__ = [
+    "ModelDeclaration",
+    "Platform",
+    "broken_declarations",
+    "check_unique",
+    "platform_definitions",
+    "yaml_declarations",
+]

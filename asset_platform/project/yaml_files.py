@@ -75,7 +75,7 @@ def _load_document(text: str, index: int, document: Any, folder: str) -> ModelDe
             DeclarationError(
                 folder,
                 "type",
-                f"{document['type']!r} does not import; a declaration is asset_platform.ModelDeclaration",
+                f"{document['type']!r} does not import; a declaration is asset_platform.project.ModelDeclaration",
             ),
         )
     if not (isinstance(component_type, type) and issubclass(component_type, ModelDeclaration)):

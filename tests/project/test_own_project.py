@@ -63,8 +63,8 @@ def test_the_wheel_installs_the_librarys_own_package_only(wheel):
         entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt"))).decode()
     assert {name for name in top_level if not name.endswith(".dist-info")} == {"asset_platform"}
     assert "asset-platform = asset_platform.app.cli:main" in entry_points
-    # dg finds the component types through these (dg list components, dg scaffold defs).
-    assert "asset_platform.declaration" in entry_points and "asset_platform.project" in entry_points
+    # dg finds the component types (ModelDeclaration, Platform) through this (dg list components, dg scaffold defs).
+    assert "asset_platform_project = asset_platform.project" in entry_points
     with zipfile.ZipFile(wheel) as archive:
         assert "asset_platform/app/dagster.yaml" in archive.namelist()  # the embedded instance `up` writes
 
@@ -163,7 +163,7 @@ def test_a_team_project_runs_the_readme_commands_from_scaffold_to_retrain(wheel,
 
 
 def _check(command: str, output: str, project: Project) -> None:
-    if command.startswith("dg scaffold defs asset_platform.declaration.ModelDeclaration"):
+    if command.startswith("dg scaffold defs asset_platform.project.ModelDeclaration"):
         yaml_file = project.root / "src" / "loans_project" / "defs" / "loans" / "defs.yaml"
         assert "REQUIRED" in yaml_file.read_text()
     elif command == "dg check defs":
