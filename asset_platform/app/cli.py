@@ -329,10 +329,20 @@ def _registrars() -> list:
     """Each area of the platform adds its own subcommands from its own module."""
     from asset_platform.app.audit_commands import register as access_commands
     from asset_platform.app.models_commands import register as registry_commands
+    from asset_platform.app.serve_model_commands import register as serving_commands
     from asset_platform.app.storage_commands import register as storage_commands
     from asset_platform.app.tune_commands import register as tune_commands
 
-    return [_add_generate, _add_up, _add_demo, storage_commands, registry_commands, access_commands, tune_commands]
+    return [
+        _add_generate,
+        _add_up,
+        _add_demo,
+        storage_commands,
+        registry_commands,
+        access_commands,
+        tune_commands,
+        serving_commands,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

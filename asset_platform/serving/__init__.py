@@ -1,0 +1,7 @@
+"""The champion as a service: an MLServer runtime that answers the Open Inference Protocol (V2).
+
+`runtime.ChampionRuntime` loads a declared model's champion through the registry (hash-checked,
+skops-trusted, as every other load) and follows the champion pointer; `rows` turns a V2 request
+into contract rows, refusing what the declaration's contract refuses; `server.serve` runs it on
+MLServer. Imported only by `asset-platform serve-model`: MLServer is slow to import.
+"""

@@ -1,0 +1,218 @@
+"""A V2 inference request as rows of the model's data contract, or a 4xx that names the field.
+
+One input per contract column (MLServer's pandas convention: `name` = column, `shape` = [rows]
+or [rows, 1]), the label excepted: a request carries none, labels arrive later joined by id.
+The rows then pass the very schema a production batch passes (`contract_schema`, checked by
+`check_against_schema`), so a request is refused for exactly what would quarantine a batch.
+Messages name columns and checks, never a value: a column may be declared sensitive.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlserver.errors import MLServerError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlserver.types import InferenceRequest, RequestInput
+
+    from asset_platform.declaration import ModelDeclaration
+    from asset_platform.declaration.model import ColumnSpec
+
+SCORES = "scores"  # the one output: per row, the positive class's probability or the predicted value
+
+_FLOATS = ("FP64", "FP32", "FP16")
+_INTS = ("INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8")
+# The V2 datatypes each contract dtype accepts; times travel as ISO strings (or a year as an int).
+DATATYPES: dict[str, tuple[str, ...]] = {
+    "float": _FLOATS + _INTS,
+    "int": _INTS,
+    "year": _INTS,
+    "bool": ("BOOL",),
+    "str": ("BYTES",),
+    "datetime": ("BYTES",),
+    "date": ("BYTES",),
+    "month": ("BYTES",),
+}
+_INT64_LIMIT = 2**63
+
+
+class BadRequest(MLServerError):
+    """The request breaks the protocol or the contract: 400, the message names the input."""
+
+    def __init__(self, message: str):
+        super().__init__(message, status_code=400)
+
+
+class PayloadTooLarge(MLServerError):
+    """More rows than one request may carry: 413."""
+
+    def __init__(self, message: str):
+        super().__init__(message, status_code=413)
+
+
+@dataclass
+class RequestContract:
+    """What a request to one declared model must hold, and the contract its rows must meet."""
+
+    declaration: ModelDeclaration
+    max_rows: int
+    columns: list[ColumnSpec] = field(init=False)
+    _schemas: dict[Any, Any] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        label = self.declaration.label_column
+        self.columns = [column for column in self.declaration.contract_columns() if column.name != label]
+
+    def rows(self, request: InferenceRequest, learned_until: Any = None) -> pd.DataFrame:
+        """The request's rows, validated and coerced as the contract says; `learned_until` bounds times in the
+        past as for an arriving batch (`lifecycle.past_bound`)."""
+        import pandas as pd
+
+        from asset_platform.declaration.contract import normalize_times
+        from asset_platform.declaration.model import LANDED_AT
+        from asset_platform.validation.checks import check_against_schema
+
+        self._check_outputs(request)
+        inputs = self._inputs(request)
+        count = self._row_count(inputs)
+        frame = pd.DataFrame({spec.name: _column(spec, inputs[spec.name], count) for spec in self.columns})
+        if self.declaration.time_column is None:
+            # A landed file's rows are timed by its arrival; a request's by its own.
+            frame[LANDED_AT] = pd.Timestamp.now(tz="UTC")
+        report = check_against_schema(normalize_times(frame, self.declaration), self._schema(learned_until))
+        if not report.passed:
+            raise BadRequest(f"rows break the data contract of model {self.declaration.name!r}: {report.summary()}")
+        return report.validated
+
+    def _schema(self, learned_until: Any) -> Any:
+        from asset_platform.declaration.contract import contract_schema
+
+        if learned_until not in self._schemas:  # one per champion: its data bounds the past
+            self._schemas = {learned_until: contract_schema(self.declaration, False, learned_until=learned_until)}
+        return self._schemas[learned_until]
+
+    def _check_outputs(self, request: InferenceRequest) -> None:
+        for output in request.outputs or []:
+            if output.name != SCORES:
+                raise BadRequest(f"unknown output {output.name!r}: model {self.declaration.name!r} answers {SCORES!r}")
+
+    def _inputs(self, request: InferenceRequest) -> dict[str, RequestInput]:
+        model, label = self.declaration.name, self.declaration.label_column
+        inputs: dict[str, RequestInput] = {}
+        for tensor in request.inputs:
+            if tensor.name in inputs:
+                raise BadRequest(f"input {tensor.name!r} is sent twice")
+            inputs[tensor.name] = tensor
+        if label in inputs:
+            raise BadRequest(
+                f"input {label!r} is the label of model {model!r}: a request carries none "
+                f"(labels arrive later, joined by {self.declaration.id_column!r})"
+            )
+        expected = [column.name for column in self.columns]
+        unknown = [name for name in inputs if name not in expected]
+        if unknown:
+            raise BadRequest(
+                f"unknown input(s) {', '.join(map(repr, unknown))}: not in the data contract of model {model!r}, "
+                f"which declares {', '.join(expected)}"
+            )
+        missing = [name for name in expected if name not in inputs]
+        if missing:
+            raise BadRequest(
+                f"missing input(s) {', '.join(map(repr, missing))}: the data contract of model {model!r} "
+                "declares them (send null for a missing value where the column is nullable)"
+            )
+        return inputs
+
+    def _row_count(self, inputs: dict[str, RequestInput]) -> int:
+        counts = {name: (tensor.shape[0] if tensor.shape else -1) for name, tensor in inputs.items()}
+        first = next(iter(counts))
+        for name, count in counts.items():
+            tensor = inputs[name]
+            if count < 0 or list(tensor.shape) not in ([count], [count, 1]):
+                raise BadRequest(f"input {name!r}: shape {list(tensor.shape)} is not [rows] or [rows, 1]")
+            if count != counts[first]:
+                raise BadRequest(
+                    f"input {name!r} holds {count} rows and input {first!r} {counts[first]}: "
+                    "every input holds one value per row"
+                )
+        count = counts[first]
+        if count == 0:
+            raise BadRequest("the request holds no rows: every input's shape is [0]")
+        if count > self.max_rows:
+            raise PayloadTooLarge(
+                f"{count} rows in one request; model {self.declaration.name!r} takes at most {self.max_rows} "
+                "(serve-model --max-rows)"
+            )
+        return count
+
+
+def _column(spec: ColumnSpec, tensor: RequestInput, count: int) -> Any:
+    """One input's values as a column of the contract's dtype, after checking its datatype and each value."""
+    import pandas as pd
+
+    accepted = DATATYPES[spec.dtype]
+    datatype = str(getattr(tensor.datatype, "value", tensor.datatype))  # MLServer keeps enum values as str
+    if datatype not in accepted:
+        raise BadRequest(
+            f"input {spec.name!r} is {spec.dtype} in the data contract: datatype {' or '.join(accepted[:3])} "
+            f"expected, not {datatype}"
+        )
+    values = _flat(spec, tensor.data.root, count)
+    kind = _kind(spec, datatype)
+    for row, value in enumerate(values):
+        if value is not None and not _fits(kind, value):
+            raise BadRequest(
+                f"input {spec.name!r}, row {row}: a JSON {_json_type(value)} where the data contract wants "
+                f"{_WANTED[kind]} (null for a missing value)"
+            )
+    if kind == "number":
+        return pd.Series(values, dtype="float64")
+    if kind == "integer":
+        return pd.Series(values, dtype="Int64" if None in values else "int64")
+    if kind == "bool":
+        return pd.Series(values, dtype="boolean" if None in values else "bool")
+    return pd.Series(values, dtype="object")
+
+
+def _flat(spec: ColumnSpec, data: Any, count: int) -> list:
+    if not isinstance(data, list):
+        raise BadRequest(f"input {spec.name!r}: data must be a list of {count} values")
+    if data and all(isinstance(item, list) and len(item) == 1 for item in data):
+        data = [item[0] for item in data]  # shape [rows, 1] sent nested
+    if len(data) != count:
+        raise BadRequest(f"input {spec.name!r}: shape says {count} rows, data holds {len(data)} values")
+    return data
+
+
+def _kind(spec: ColumnSpec, datatype: str) -> str:
+    if datatype in _FLOATS or (spec.dtype == "float" and datatype in _INTS):
+        return "number"
+    if datatype in _INTS:
+        return "integer"
+    return "bool" if datatype == "BOOL" else "string"
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind == "number":
+        return isinstance(value, int | float)
+    if kind == "integer":
+        whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+        return whole and abs(value) < _INT64_LIMIT
+    return isinstance(value, str) if kind == "string" else False
+
+
+_WANTED = {"number": "a number", "integer": "a whole number", "bool": "true or false", "string": "a string"}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number" if isinstance(value, int) or math.isfinite(value) else "non-finite number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)

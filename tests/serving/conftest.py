@@ -1,0 +1,133 @@
+"""The serving tests' model and server: the loans declaration trained once, served by a real process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from asset_platform.app.serve import prepare_dagster_home
+from asset_platform.home import PlatformHome
+from asset_platform.lifecycle import lifecycle_names
+from asset_platform.lifecycle.names import CHAMPION
+from asset_platform.registry.models import ModelLineup, lineup_for
+from asset_platform.resources.local import local_resources
+from definitions import build_definitions
+from tests import REPO_ROOT
+from tests.conftest import subprocess_env
+from tests.declaration.loans import loans_declaration, write_history
+from tests.serving.client import get
+
+MODEL = "loans"
+HISTORY_START, HISTORY_DAYS, ROWS_PER_DAY = dt.date(2026, 7, 1), 5, 900
+POLL_S = 0.5  # how often the server reads the champion pointer
+MAX_ROWS, MAX_BODY_MB = 500, 0.25
+
+
+@dataclass
+class Trained:
+    """A platform home where loans trained once (two model versions, one the champion)."""
+
+    home: PlatformHome
+    defs: dg.Definitions
+
+    @property
+    def names(self):
+        return lifecycle_names(loans_declaration())
+
+    def lineup(self) -> ModelLineup:
+        return lineup_for(self.defs.resources["registry"], self.names)
+
+    def set_champion(self, action: str, version: str | None = None) -> None:
+        """Promote or roll back as `asset-platform models promote/rollback` does: the set_champion job."""
+        config = {"action": action, "version": version, "reason": f"serving test: {action}"}
+        with dg.DagsterInstance.from_config(str(prepare_dagster_home(self.home))) as instance:
+            result = self.defs.resolve_job_def(self.names.set_champion_job).execute_in_process(
+                instance=instance,
+                run_config={"ops": {self.names.op(CHAMPION): {"config": config}}},
+                asset_selection=[self.names.champion],
+            )
+        assert result.success
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    home = PlatformHome(tmp_path_factory.mktemp("serving") / "platform").ensure()
+    declaration = loans_declaration()
+    resources = local_resources(home)
+    defs = build_definitions([declaration], resources)
+    write_history(
+        resources["landing"].for_model(declaration).ensure().history, HISTORY_START, HISTORY_DAYS, ROWS_PER_DAY
+    )
+    with dg.DagsterInstance.from_config(str(prepare_dagster_home(home))) as instance:
+        job = defs.resolve_job_def(lifecycle_names(declaration).training_job)
+        assert job.execute_in_process(instance=instance).success
+    return Trained(home, defs)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_model_command(*options: str) -> list[str]:
+    project = ["-m", "tests.serving.loans_project", "-d", str(REPO_ROOT)]
+    return [sys.executable, "-m", "asset_platform.app.cli", *project, "serve-model", "--model", MODEL, *options]
+
+
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen
+    log: Path
+
+    def url(self, model: str = MODEL) -> str:
+        return f"{self.base}/v2/models/{model}/infer"
+
+
+@pytest.fixture(scope="session")
+def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`asset-platform serve-model` on a free loopback port, until the session ends."""
+    port = free_port()
+    options = ["--port", str(port), "--poll-s", str(POLL_S), "--max-rows", str(MAX_ROWS)]
+    options += ["--max-body-mb", str(MAX_BODY_MB)]
+    env = subprocess_env(ASSET_PLATFORM_HOME=str(trained.home.root), DAGSTER_HOME=str(trained.home.dagster_home))
+    log = tmp_path_factory.mktemp("serving-log") / "serve-model.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(serve_model_command(*options), env=env, stdout=out, stderr=subprocess.STDOUT)
+    served = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_ready(served)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait_ready(served: Server, limit_s: float = 120) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            raise AssertionError(f"serve-model exited with {served.process.returncode}:\n{served.log.read_text()}")
+        try:
+            if get(f"{served.base}/v2/models/{MODEL}/ready")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"serve-model not ready after {limit_s}s:\n{served.log.read_text()[-3000:]}")
