@@ -80,9 +80,23 @@ async def _serve(declaration: ModelDeclaration, lineup: ModelLineup, options: Se
             }
         ),
     )
+    _log_to_stderr()
     server = MLServer(settings)  # in the running loop: it installs its signal handlers on it
     _guard(server, options)
     await server.start([model])
+
+
+def _log_to_stderr() -> None:
+    """The runtime's lines (which version serves, a swap, a failed load) beside MLServer's own."""
+    import logging
+
+    from asset_platform.serving.runtime import logger
+
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s - %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def _guard(server: Any, options: ServingOptions) -> None:

@@ -89,6 +89,7 @@ def test_promotion_and_rollback_under_continuous_requests_fail_none(trained, ser
         stop.set()
         thread.join(timeout=60)
     assert errors == []
+    assert f"now serving {new.asset} {new.version}" in server.log.read_text()
     versions = [version for _at, version in answers]
     # Each version answers in one unbroken run: the swap is atomic, never back and forth.
     runs = [version for i, version in enumerate(versions) if i == 0 or version != versions[i - 1]]
