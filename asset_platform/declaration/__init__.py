@@ -17,6 +17,7 @@ from asset_platform.declaration.model import (
     ModelFamilySpec,
     MonitoringSpec,
     RetrainingSpec,
+    TrainingSpec,
 )
 from asset_platform.declaration.tuning import ParamSpec, TuningSpec
 
@@ -32,5 +33,6 @@ __all__ = [
     "MonitoringSpec",
     "ParamSpec",
     "RetrainingSpec",
+    "TrainingSpec",
     "TuningSpec",
 ]

@@ -173,6 +173,25 @@ class RetrainingSpec(_Spec):
     )
 
 
+class TrainingSpec(_Spec):
+    """How much of the learning window a training run reads: all of it, or a bounded sample."""
+
+    max_rows: int | None = Field(
+        default=None,
+        ge=100,
+        description="Train on at most this many rows of the window: a sample that keeps each day's (and, for a "
+        "classifier, each class's) share, chosen by a seeded hash of the id, so the same rows always give the same "
+        "sample. None: every row. Models record rows used of rows available.",
+    )
+    max_holdout_rows: int | None = Field(
+        default=None,
+        ge=100,
+        description="The holdout the gate judges on stays a full time slice: at most its newest N rows (rows at "
+        "the cut's instant all stay), never fewer than the gate's min_positives need. None: the whole slice.",
+    )
+    seed: int = Field(default=0, ge=0, description="Seed of the training sample's hash.")
+
+
 class FreshnessSpec(_Spec):
     """How often production data and labels are expected; a late one fails a check and is notified once."""
 
@@ -289,6 +308,7 @@ class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
     models: list[ModelFamilySpec] = Field(min_length=1)
     gate: GateSpec = Field(default_factory=GateSpec)
     retraining: RetrainingSpec = Field(default_factory=RetrainingSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     shadow: ShadowSpec = Field(default_factory=ShadowSpec)
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)

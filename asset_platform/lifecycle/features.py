@@ -54,27 +54,37 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
     )
     def feature_sets(context: dg.AssetExecutionContext, config: SplitConfig, dataset: Frame):
         """Split by time, fit the pipeline on the earlier part, featurize both parts."""
-        from asset_platform.ml.features import fit_declared_pipeline, time_split
+        from asset_platform.ml.features import fit_declared_pipeline, sample_by_time, time_split
 
         time = declaration.event_time_column
         label, min_positives = _positives_needed(declaration)
         rows = learning_window(dataset, time, config, label, min_positives)
         fraction = config.holdout_fraction or declaration.retraining.holdout_fraction
-        train_rows, holdout_rows, cutoff = time_split(rows, time, fraction, label, min_positives)
+        sizes = declaration.training
+        train_rows, holdout_rows, cutoff = time_split(
+            rows, time, fraction, label, min_positives, max_holdout_rows=sizes.max_holdout_rows
+        )
         if train_rows.empty or holdout_rows.empty:
             raise dg.Failure(
                 f"{declaration.name}: the time split at {cutoff} leaves an empty side; "
                 f"need rows at more than one instant of {time!r}"
             )
+        available = len(train_rows)
+        train_rows = sample_by_time(train_rows, time, declaration.id_column, sizes.max_rows, sizes.seed, label)
         pipeline = fit_declared_pipeline(declaration, train_rows)
         pipeline.cutoff, pipeline.window_start = cutoff.isoformat(), rows[time].min().isoformat()
         pipeline.holdout_end = rows[time].max().isoformat()
+        if len(train_rows) < available:
+            pipeline.sample_rows, pipeline.sample_seed, pipeline.rows_available = sizes.max_rows, sizes.seed, available
+            context.log.info(f"{declaration.name}: training on a sample of {len(train_rows)} of {available} rows")
         split_metadata = {
             "cutoff": pipeline.cutoff,
             "window_start": pipeline.window_start,
             "holdout_fraction": fraction,
             "window_days": "all history" if config.window_days is None else str(config.window_days),
             "since": config.since or "",
+            "training/rows_available": available,
+            "training/rows_used": len(train_rows),
             **_class_counts(declaration, rows, holdout_rows, log=context.log),
         }
         yield dg.Output(

@@ -54,7 +54,11 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
         ins=ins,
         description=f"{declaration.name}: {what} ({declaration.task.replace('_', ' ')}), early stopping on the "
         "newest training days, scored on the untouched holdout.",
-        metadata={"asset_platform/family": spec.family},
+        # The model page `asset-platform serve` adds beside this UI (asset_platform/app/pages/).
+        metadata={
+            "asset_platform/family": spec.family,
+            "asset_platform/page": dg.MetadataValue.url(f"/platform/models/{declaration.name}"),
+        },
     )
 
     def trained(
@@ -70,7 +74,10 @@ def _model_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mod
             tuning,
             recall=declaration.metric_recall,
         )
-        return model_result(*fit, explain_on=_explained_rows(declaration, holdout_set))
+        # Rows used of rows available: fewer than all when `training.max_rows` sampled the window.
+        available = feature_pipeline.get("rows_available") or len(training_set)
+        rows = (len(training_set), available)
+        return model_result(*fit, explain_on=_explained_rows(declaration, holdout_set), training_rows=rows)
 
     # Two signatures because Dagster reads the asset's inputs from its function's parameters.
     def model(training_set: Frame, holdout_set: Frame, feature_pipeline: dict) -> dg.MaterializeResult:
@@ -93,9 +100,11 @@ def _explained_rows(declaration: ModelDeclaration, holdout_set: Frame) -> Frame 
     return sample_rows(holdout_set, declaration.explanations.sample_rows)
 
 
-def model_result(trained: Any, usage: Any, explain_on: Frame | None = None) -> dg.MaterializeResult:
+def model_result(
+    trained: Any, usage: Any, explain_on: Frame | None = None, training_rows: tuple[int, int] | None = None
+) -> dg.MaterializeResult:
     """The materialization of a model trained by `train_model`: the model as value; params, metrics and
-    tracking as metadata.
+    tracking as metadata, with `training_rows`: (rows trained on, rows available in its learning window).
 
     With `explain_on` (featurized rows), its mean |attribution| per feature too (table and chart).
     """
@@ -120,6 +129,9 @@ def model_result(trained: Any, usage: Any, explain_on: Frame | None = None) -> d
         "library_versions": dg.MetadataValue.json(library_versions()),
         "git_commit": git_commit() or "unknown (not a git checkout)",
     }
+    if training_rows is not None:
+        metadata["training/rows_used"] = dg.MetadataValue.int(training_rows[0])
+        metadata["training/rows_available"] = dg.MetadataValue.int(training_rows[1])
     tuned_from = model.extra.get("declaration", {}).get("tuned_from")
     if tuned_from:
         # Lineage to the tuning evidence: the study and trial whose params this model trained with.

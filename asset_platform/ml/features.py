@@ -41,6 +41,11 @@ class FeaturePipeline:
     window_start: str = ""
     # The newest row the split saw: the holdout is [cutoff, holdout_end], however much data arrives later.
     holdout_end: str = ""
+    # A bounded training sample (declaration `training.max_rows`): its size and seed, and the window's rows
+    # before sampling; `training_rows` draws the same sample again from the same rows.
+    sample_rows: int | None = None
+    sample_seed: int = 0
+    rows_available: int | None = None
 
     @property
     def numeric(self) -> list[str]:
@@ -181,32 +186,75 @@ def time_split(
     holdout_fraction: float,
     label_column: str | None = None,
     min_positives: int = 0,
+    max_holdout_rows: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
     """Split at a time cutoff: everything before trains, everything from it on is holdout.
 
     With `label_column` and `min_positives` (a classifier's), a holdout that would hold fewer positives
     reaches back in time until it holds them, up to `MAX_HOLDOUT_FRACTION` of the rows: it stays the
-    newest rows, so nothing trained on is newer than what it is judged on.
+    newest rows, so nothing trained on is newer than what it is judged on. With `max_holdout_rows` the
+    cutoff moves later until the holdout holds at most that many rows (all rows at the cut's instant stay,
+    and never past where the positives it needs begin): still the newest rows, a full time slice.
     """
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be between 0 and 1, got {holdout_fraction}")
-    cutoff = rows[time_column].quantile(1 - holdout_fraction)
+    times = rows[time_column]
+    cutoff = times.quantile(1 - holdout_fraction)
+    needed = None
     if label_column is not None and min_positives > 0:
         positive_times = rows.loc[rows[label_column] == 1, time_column]
+        # The newest `min_positives` positives start at the min_positives-th newest positive's time.
+        needed = positive_times.nlargest(min_positives).min() if len(positive_times) else None
         if int((positive_times >= cutoff).sum()) < min_positives:
-            # The newest `min_positives` positives start at the min_positives-th newest positive's time.
-            needed = positive_times.nlargest(min_positives).min() if len(positive_times) else cutoff
-            earliest = rows[time_column].quantile(1 - max(holdout_fraction, MAX_HOLDOUT_FRACTION))
-            cutoff = max(min(cutoff, needed), earliest)
-    before = rows[time_column] < cutoff
+            earliest = times.quantile(1 - max(holdout_fraction, MAX_HOLDOUT_FRACTION))
+            cutoff = max(min(cutoff, needed if needed is not None else cutoff), earliest)
+    if max_holdout_rows is not None and int((times >= cutoff).sum()) > max_holdout_rows:
+        capped = times.nlargest(max_holdout_rows).min()
+        cutoff = max(cutoff, capped if needed is None else min(capped, needed))
+    before = times < cutoff
     return rows[before], rows[~before], cutoff
+
+
+def sample_by_time(
+    rows: pd.DataFrame,
+    time_column: str,
+    id_column: str,
+    max_rows: int | None,
+    seed: int = 0,
+    class_column: str | None = None,
+) -> pd.DataFrame:
+    """At most `max_rows` of `rows`: each calendar day (and each class of `class_column`) keeps its share.
+
+    Within a stratum the rows with the smallest seeded hash of their id are kept, so the same rows give the
+    same sample whatever their order (a reference profile or a reproduction draws it again from the dataset
+    version). Quotas are proportional, rounded by largest remainder so they add up to `max_rows` exactly.
+    """
+    if max_rows is None or len(rows) <= max_rows:
+        return rows
+    keys = [rows[time_column].dt.floor("D")]
+    if class_column is not None:
+        keys.append(rows[class_column])
+    stratum = pd.Series(rows.groupby(keys, sort=True, dropna=False).ngroup().to_numpy(), index=rows.index)
+    sizes = np.bincount(stratum.to_numpy())
+    exact = sizes * (max_rows / len(rows))
+    quota = np.floor(exact).astype(np.int64)
+    # Largest remainders first; equal remainders in stratum order (older days first).
+    order = np.lexsort((np.arange(len(sizes)), -(exact - quota)))
+    quota[order[: max_rows - int(quota.sum())]] += 1
+    hashed = pd.util.hash_pandas_object(rows[id_column].astype(str), index=False, hash_key=f"{seed:016d}"[-16:])
+    rank = pd.Series(hashed.to_numpy(), index=rows.index).groupby(stratum).rank(method="first") - 1
+    return rows[rank.to_numpy() < quota[stratum.to_numpy()]]
 
 
 def training_rows(rows: pd.DataFrame, pipeline: FeaturePipeline) -> pd.DataFrame:
     """The rows a pipeline (and the models trained with it) learned from: its window, before the cutoff."""
     times = rows[pipeline.time_column]
     start = pd.Timestamp(pipeline.window_start) if pipeline.window_start else times.min()
-    return rows[(times >= start) & (times < pd.Timestamp(pipeline.cutoff))]
+    window = rows[(times >= start) & (times < pd.Timestamp(pipeline.cutoff))]
+    classes = pipeline.label_column if pipeline.task != "regression" else None
+    return sample_by_time(
+        window, pipeline.time_column, pipeline.id_column, pipeline.sample_rows, pipeline.sample_seed, classes
+    )
 
 
 def holdout_rows(rows: pd.DataFrame, pipeline: FeaturePipeline) -> pd.DataFrame:
