@@ -179,6 +179,10 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
         "score": dg.define_asset_job(
             names.score_batch_job,
             owners=owners,
+            # A batch's light steps share the run's process in every environment: on Kubernetes one pod per
+            # batch, not one per step (each pod loads the code location and its libraries again, seconds
+            # for steps of milliseconds); the run pod has the step pods' resources (deployments/k8s).
+            executor_def=dg.in_process_executor,
             # The freshness checks are the freshness sensor's to evaluate, not each batch run's.
             selection=dg.AssetSelection.assets(*monitoring[:3]) - freshness_selection(declaration, names),
             description=f"Validate one {declaration.name} production batch, score it with the champion and "
@@ -187,6 +191,7 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
         "performance": dg.define_asset_job(
             names.performance_job,
             owners=owners,
+            executor_def=dg.in_process_executor,  # as the score job: one process (one pod) per labeled batch
             selection=dg.AssetSelection.assets(names.key(PERFORMANCE), *shadow),
             description=f"Realized {declaration.metric_name} of a scored {declaration.name} batch once its labels "
             "arrived.",

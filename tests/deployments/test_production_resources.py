@@ -67,7 +67,7 @@ def test_remote_options_are_the_ones_whose_variable_is_set():
     assert dvc_remote_options({}) == {}
 
 
-def test_production_jobs_run_each_step_in_its_own_kubernetes_pod(
+def test_production_trainings_run_each_step_in_its_own_pod_and_a_batch_in_one(
     no_production_env: None, monkeypatch: pytest.MonkeyPatch
 ):
     from dagster_k8s import k8s_job_executor
@@ -75,10 +75,14 @@ def test_production_jobs_run_each_step_in_its_own_kubernetes_pod(
     assert production_executor() is k8s_job_executor
     # Binding it needs no cluster: Kubernetes is first contacted when a run starts.
     monkeypatch.setenv("ASSET_PLATFORM_ENV", "production")
-    jobs = list(build_definitions().resolve_all_job_defs())
-    assert {f"{model}_training" for model in EXAMPLE_MODELS} <= {job.name for job in jobs}
-    for job in jobs:
-        assert job.executor_def is k8s_job_executor, job.name
+    jobs = {job.name: job for job in build_definitions().resolve_all_job_defs()}
+    assert {f"{model}_training" for model in EXAMPLE_MODELS} <= set(jobs)
+    light = {f"{model}_{job}" for model in EXAMPLE_MODELS for job in ("score_batch", "batch_performance")}
+    assert light <= set(jobs)
+    for name, job in jobs.items():
+        # A batch's scoring and its performance: one pod for the run, every step in it.
+        expected = dg.in_process_executor if name in light else k8s_job_executor
+        assert job.executor_def is expected, name
 
 
 def test_torch_gpu_limit_follows_the_environment_variable(monkeypatch: pytest.MonkeyPatch):
