@@ -26,10 +26,12 @@ examples' synthetic data.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -246,11 +248,25 @@ def tick(state: LoopState, sensor_name: str) -> list[Any]:
 def automate(state: LoopState) -> list[Any]:
     """Evaluate the assets' automation conditions from the stored cursor and run what they request, as the
     daemon's automation sensor would (only the fleet overview carries one)."""
-    result = dg.evaluate_automation_conditions(state.defs, state.instance, cursor=state.automation_cursor)
+    result = _without_running_loop(
+        lambda: dg.evaluate_automation_conditions(state.defs, state.instance, cursor=state.automation_cursor)
+    )
     state.automation_cursor = result.cursor
     if not result.get_num_requested(OVERVIEW_KEY):
         return []
     return [execute(state, OVERVIEW_JOB, tags={"dagster/from_automation_condition": "true"})]
+
+
+def _without_running_loop(call: Callable[[], Any]) -> Any:
+    """Call `call` where no asyncio loop runs: Dagster's evaluator starts its own with asyncio.run, which
+    refuses inside a running loop (a Jupyter notebook's, or Playwright's sync API in the same thread), so
+    there it runs in a worker thread, which has none."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(call).result()
 
 
 def execute(

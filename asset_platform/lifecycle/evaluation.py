@@ -68,10 +68,12 @@ def evaluation_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg
             **evaluation_charts(declaration.task, labels, scores, config.threshold),
         }
         metadata.update(_fairness_and_explanations(holdout, inputs.get("dataset"), scores, models))
+        from asset_platform.reports.numbers import shown
+
         for row in table.to_dict("records"):
             for name, value in row.items():
                 if name not in ("model", "flavor"):
-                    metadata[f"{row['model']}/{name}"] = dg.MetadataValue.float(float(value))
+                    metadata[f"{row['model']}/{name}"] = dg.MetadataValue.float(shown(value))
         return dg.MaterializeResult(value=table, metadata=metadata)
 
     def _fairness_and_explanations(holdout, dataset, scores, models) -> dict[str, Any]:

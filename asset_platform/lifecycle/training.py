@@ -110,6 +110,7 @@ def model_result(
     """
     from asset_platform.registry.tracking import git_commit, library_versions
     from asset_platform.reports import line_chart_markdown
+    from asset_platform.reports.numbers import shown
 
     model = trained.model
     # The stored model's top features, recorded by `train_model`.
@@ -123,9 +124,9 @@ def model_result(
         "seed": dg.MetadataValue.int(int(model.params.get("seed", model.params.get("random_state", 0)) or 0)),
         "feature_count": dg.MetadataValue.int(len(model.feature_names)),
         **{f"metrics/{name}": _number(name, value) for name, value in model.metrics.items()},
-        "training/wall_s": dg.MetadataValue.float(usage.wall_s),
-        "training/cpu_s": dg.MetadataValue.float(usage.cpu_s),
-        "training/peak_rss_mb": dg.MetadataValue.float(usage.peak_rss_mb),
+        "training/wall_s": dg.MetadataValue.float(shown(usage.wall_s)),
+        "training/cpu_s": dg.MetadataValue.float(shown(usage.cpu_s)),
+        "training/peak_rss_mb": dg.MetadataValue.float(shown(usage.peak_rss_mb)),
         "library_versions": dg.MetadataValue.json(library_versions()),
         "git_commit": git_commit() or "unknown (not a git checkout)",
     }
@@ -156,4 +157,7 @@ def model_result(
 
 
 def _number(name: str, value: float) -> dg.MetadataValue:
-    return dg.MetadataValue.int(int(value)) if name in _COUNTS else dg.MetadataValue.float(float(value))
+    from asset_platform.reports.numbers import shown
+
+    # Shown to four significant digits; the stored model keeps its metrics at full precision.
+    return dg.MetadataValue.int(int(value)) if name in _COUNTS else dg.MetadataValue.float(shown(value))

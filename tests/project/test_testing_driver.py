@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from asset_platform.testing import BatchFiles, run_declared_loop
@@ -12,13 +14,19 @@ def test_a_declared_models_loop_reports_its_detection_delay_and_gate_decisions(t
     declaration = loans_declaration()
     history, batches = sample_files(declaration, tmp_path / "samples")
     seen = []
-    result = run_declared_loop(
-        declaration,
-        history=history,
-        batches=[BatchFiles(production, labels, drifting) for production, labels, drifting in batches],
-        home=tmp_path / "home",
-        report=seen.append,
-    )
+
+    async def in_a_notebook_cell():
+        # A notebook (or Playwright's sync API) keeps an asyncio loop running in this thread; Dagster's
+        # automation evaluator starts its own loop, which the driver must not do inside this one.
+        return run_declared_loop(
+            declaration,
+            history=history,
+            batches=[BatchFiles(production, labels, drifting) for production, labels, drifting in batches],
+            home=tmp_path / "home",
+            report=seen.append,
+        )
+
+    result = asyncio.run(in_a_notebook_cell())
     assert result.baseline["decision"] == "promoted"
     assert [day.batch for day in seen] == [production.stem for production, _labels, _drifting in batches]
     # Clean batches pass, the shifted ones are judged drifted and the first one retrains.
