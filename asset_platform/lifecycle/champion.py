@@ -80,6 +80,8 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
         },
         description=f"{declaration.name}: the model version in production, a pointer (model asset, DVC version, "
         "metrics, reason). Changed only through the promotion gate, by hand or by a rollback.",
+        # The model page `asset-platform serve` adds beside this UI (asset_platform/app/pages/).
+        metadata={"asset_platform/page": dg.MetadataValue.url(f"/platform/models/{declaration.name}")},
     )
     def champion(
         context: dg.AssetExecutionContext,

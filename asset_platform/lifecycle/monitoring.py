@@ -446,6 +446,8 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         description=f"{declaration.name}: how far one production batch moved from the champion's training data, "
         "feature by feature (PSI, KS, Jensen-Shannon, Wasserstein, chi-square, missing and unseen values) and "
         "for the champion's predictions, judged by the drift policy.",
+        # The drift page `asset-platform serve` adds beside this UI (asset_platform/app/pages/).
+        metadata={"asset_platform/page": dg.MetadataValue.url(f"/platform/models/{declaration.name}/drift")},
     )
     def drift(
         context: dg.AssetExecutionContext,

@@ -50,7 +50,11 @@ def _tuning_asset(declaration: ModelDeclaration, names: LifecycleNames, spec: Mo
         f"trials, {tuning.workers} parallel worker step(s), pruning {'on' if tuning.pruning else 'off'}), "
         f"judged by {declaration.metric_name} on the training set's validation split; the best params, with "
         "their evidence, are what the model trains with.",
-        metadata={"asset_platform/family": spec.family},
+        # The tuning page `asset-platform serve` adds beside this UI (asset_platform/app/pages/).
+        metadata={
+            "asset_platform/family": spec.family,
+            "asset_platform/page": dg.MetadataValue.url(f"/platform/models/{declaration.name}/tuning"),
+        },
     )
     def tuning_graph(training_set, feature_pipeline):
         finished = [worker(training_set, feature_pipeline) for worker in workers]

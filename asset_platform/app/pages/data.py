@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -16,15 +17,20 @@ from asset_platform.drift.report import read_drift_table_markdown
 FEATURES_ENTRY = "features"
 # Newest events read per asset: enough for the last batches of a model, bounded for a long history.
 _EVENTS = 400
+DATA_VERSION_TAG = "dagster/data_version"
+# An interval of the label-free estimate, where a materialization records one: `estimated_<metric>` with
+# these suffixes, as the tuning summary names its interval (`best_value_ci_low`, `best_value_ci_high`).
+INTERVAL_SUFFIXES = ("_ci_low", "_ci_high")
 
 
 def drift_batches(instance: dg.DagsterInstance, names: LifecycleNames, last: int = 30) -> list[DriftBatch]:
     """The newest drift materialization of each of the last `last` batches, oldest first, with realized metrics."""
     newest: dict[str, dg.EventLogRecord] = {}
-    for record in instance.fetch_materializations(names.key(DRIFT), limit=_EVENTS).records:
+    events = max(_EVENTS, 2 * last)  # each batch once, and room for the batches measured again
+    for record in instance.fetch_materializations(names.key(DRIFT), limit=events).records:
         newest.setdefault(record.partition_key or "", record)
     realized: dict[str, float] = {}
-    for record in instance.fetch_materializations(names.key(PERFORMANCE), limit=_EVENTS).records:
+    for record in instance.fetch_materializations(names.key(PERFORMANCE), limit=events).records:
         value = BatchEvidence.from_metadata(record.asset_materialization.metadata).realized_metric
         if value is not None:
             realized.setdefault(record.partition_key or "", value)
@@ -43,7 +49,23 @@ def _batch(key: str, record: dg.EventLogRecord, realized: float | None) -> Drift
         features={str(row["feature"]): (row["psi"], str(row["level"])) for row in rows},  # type: ignore[misc]
         estimated_metric=evidence.estimated_metric,
         realized_metric=realized if realized is not None else evidence.realized_metric,
+        estimate_interval=estimate_interval(metadata),
+        run_id=record.run_id,
+        data_version=record.asset_materialization.tags.get(DATA_VERSION_TAG, ""),
     )
+
+
+def estimate_interval(metadata: Mapping[str, Any]) -> tuple[float, float] | None:
+    """(low, high) of the label-free estimate where the metadata records both ends, else None."""
+    low_suffix, high_suffix = INTERVAL_SUFFIXES
+    for name in metadata:
+        if name.startswith("estimated_") and name.endswith(low_suffix):
+            low = metadata.get(name)
+            high = metadata.get(name.removesuffix(low_suffix) + high_suffix)
+            values = [getattr(entry, "value", entry) for entry in (low, high)]
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                return float(values[0]), float(values[1])
+    return None
 
 
 def fleet_rows(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asset_platform.app.pages import PAGES_PREFIX
+from asset_platform.declaration.names import CHAMPION
 
 # A feature's level (drift/policy.py `judge_feature`) and a batch's verdict, worst last.
 LEVELS = ("pass", "warn", "alert", "error")
@@ -18,13 +19,20 @@ PLOTLY_JS = f"{PAGES_PREFIX}/static/plotly.min.js"
 
 @dataclass(frozen=True)
 class DriftBatch:
-    """One batch's drift materialization: its verdict, each feature's PSI and level, estimate and realized metric."""
+    """One batch's drift materialization: its verdict, each feature's PSI and level, estimate and realized metric.
+
+    `estimate_interval` is (low, high) where the materialization records one; `data_version` names the
+    stored results (the histograms), `run_id` the run that measured the batch.
+    """
 
     batch_key: str
     verdict: str
     features: dict[str, tuple[float | None, str]] = field(default_factory=dict)
     estimated_metric: float | None = None
     realized_metric: float | None = None
+    estimate_interval: tuple[float, float] | None = None
+    run_id: str = ""
+    data_version: str = ""
 
 
 def level_code(level: str) -> int | None:
@@ -69,7 +77,8 @@ def drift_heatmap(model: str, batches: Sequence[DriftBatch]) -> dict[str, Any]:
 
 
 def metric_figure(model: str, metric: str, batches: Sequence[DriftBatch]) -> dict[str, Any] | None:
-    """The champion's estimated and realized metric per batch; None when neither was measured."""
+    """The champion's estimated (with its interval where recorded) and realized metric per batch; None when
+    neither was measured."""
     x = [batch.batch_key for batch in batches]
     series = {"estimated": [b.estimated_metric for b in batches], "realized": [b.realized_metric for b in batches]}
     if all(value is None for values in series.values() for value in values):
@@ -79,6 +88,14 @@ def metric_figure(model: str, metric: str, batches: Sequence[DriftBatch]) -> dic
         for name, values in series.items()
         if any(value is not None for value in values)
     ]
+    if any(b.estimate_interval is not None for b in batches) and data[0]["name"].startswith("estimated"):
+        data[0]["name"] += " (95% interval)"
+        data[0]["error_y"] = {
+            "type": "data",
+            "symmetric": False,
+            "array": [_above(b) for b in batches],
+            "arrayminus": [_below(b) for b in batches],
+        }
     layout = {
         "title": {"text": f"{model}: {metric} per batch"},
         "height": 260,
@@ -86,6 +103,18 @@ def metric_figure(model: str, metric: str, batches: Sequence[DriftBatch]) -> dic
         "xaxis": {"type": "category"},
     }
     return {"data": data, "layout": layout}
+
+
+def _above(batch: DriftBatch) -> float | None:
+    if batch.estimate_interval is None or batch.estimated_metric is None:
+        return None
+    return max(0.0, batch.estimate_interval[1] - batch.estimated_metric)
+
+
+def _below(batch: DriftBatch) -> float | None:
+    if batch.estimate_interval is None or batch.estimated_metric is None:
+        return None
+    return max(0.0, batch.estimated_metric - batch.estimate_interval[0])
 
 
 def verdict_strip(rows: Sequence[tuple[str, Sequence[DriftBatch]]]) -> dict[str, Any]:
@@ -125,7 +154,7 @@ def verdict_strip(rows: Sequence[tuple[str, Sequence[DriftBatch]]]) -> dict[str,
 
 
 def fleet_table(rows: Sequence[dict[str, Any]]) -> str:
-    """The fleet/overview rows as an HTML table, each model linked to its drift page and its versions page."""
+    """The fleet/overview rows as an HTML table, each model linked to its pages and its champion in Dagster."""
     columns = ("model", "task", "champion", "champion_since", "realized", "estimated", "open_retrains")
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in (*columns, "last decision", "pages"))
     body = []
@@ -134,13 +163,20 @@ def fleet_table(rows: Sequence[dict[str, Any]]) -> str:
         cells = [f'<td><a href="{html.escape(drift_page(model))}">{html.escape(model)}</a></td>']
         cells += [f"<td>{html.escape(str(row[c]))}</td>" for c in columns[1:]]
         cells.append(f"<td>{html.escape(str(row['last_decision']))}</td>")
-        cells.append(f'<td><a href="{html.escape(model_page(model))}">versions</a></td>')
+        pages = f'<a href="{html.escape(model_page(model))}">versions</a> · '
+        pages += f'<a href="{html.escape(tuning_page(model))}">tuning</a> · '
+        pages += asset_link([model, CHAMPION], "champion")
+        cells.append(f"<td>{pages}</td>")
         body.append(f'<tr data-model="{html.escape(model)}">{"".join(cells)}</tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def drift_page(model: str) -> str:
     return f"{PAGES_PREFIX}/models/{model}/drift"
+
+
+def tuning_page(model: str) -> str:
+    return f"{PAGES_PREFIX}/models/{model}/tuning"
 
 
 def model_page(model: str, versions: Sequence[str] = ()) -> str:
@@ -159,11 +195,17 @@ def asset_link(key_path: Sequence[str], label: str | None = None) -> str:
     return f'<a class="dagster" href="/assets/{html.escape(path)}">{html.escape(label or path)} in Dagster</a>'
 
 
-def render_page(title: str, body: str, figures: dict[str, dict[str, Any]]) -> str:
-    """One HTML page: the body, one <div> per figure and one script that draws them all."""
+def json_script(element_id: str, data: Any) -> str:
+    """Data for the page's scripts, inert until read (`JSON.parse` of the element's text)."""
+    # "</" inside a <script> would end it; JSON allows "<\\/".
+    text = json.dumps(data, allow_nan=False, default=str).replace("</", "<\\/")
+    return f'<script id="{html.escape(element_id)}" type="application/json">{text}</script>'
+
+
+def render_page(title: str, body: str, figures: dict[str, dict[str, Any]], script: str = "") -> str:
+    """One HTML page: the body, one <div> per figure and one script that draws them all, then `script`
+    (the page's own JavaScript, run once the figures are drawn)."""
     divs = "".join(figure_div(name) for name in figures if figure_div(name) not in body)
-    # "</" inside a <script> would end it; JSON allows "<\/".
-    data = json.dumps(figures, allow_nan=False, default=str).replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}}nav a{{margin-right:1rem}}
@@ -173,10 +215,10 @@ table{{border-collapse:collapse;font-size:.9rem}}td,th{{border:1px solid #ddd;pa
 <script src="{PLOTLY_JS}"></script></head>
 <body><nav><a href="{PAGES_PREFIX}/fleet">Fleet</a><a href="/assets">Dagster assets</a></nav>
 <h1>{html.escape(title)}</h1>{body}{divs}
-<script id="figures" type="application/json">{data}</script>
+{json_script("figures", figures)}
 <script>const figures = JSON.parse(document.getElementById("figures").textContent);
 for (const [id, f] of Object.entries(figures)) Plotly.newPlot(id, f.data, f.layout, {{responsive: true}});
-</script></body></html>"""
+</script>{f"<script>{script}</script>" if script else ""}</body></html>"""
 
 
 def _psi_text(value: float | None) -> str:

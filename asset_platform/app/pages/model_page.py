@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from asset_platform.app.pages.compare import chosen_versions, diff_rows
-from asset_platform.app.pages.figures import asset_link, drift_page, figure_div
+from asset_platform.app.pages.figures import asset_link, drift_page, figure_div, tuning_page
 from asset_platform.app.pages.model_figures import curve_figures, label, segment_figure, timeline
 from asset_platform.app.pages.model_html import diff_table, versions_table
 from asset_platform.app.pages.versions import (
@@ -36,7 +36,11 @@ def model_page_parts(
     chosen = chosen_versions(model, query, versions, decisions)
     links = [asset_link(names.champion.path), asset_link(names.key(EVALUATION).path)]
     links += [asset_link(key.path) for key in names.model_keys]
+    if decisions:
+        run = html.escape(decisions[-1].run_id)
+        links.append(f'<a href="/runs/{run}">the last gate decision\'s run {run[:8]}</a>')
     links.append(f'<a href="{html.escape(drift_page(model))}">drift page</a>')
+    links.append(f'<a href="{html.escape(tuning_page(model))}">tuning page</a>')
     body = f"<p>{' · '.join(links)}</p>"
     body += f"<p>{len(versions)} version(s) of {len(names.model_keys)} model asset(s), {len(decisions)} gate "
     body += "decision(s), read from the Dagster event log.</p>"

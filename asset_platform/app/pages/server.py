@@ -12,7 +12,6 @@ mount goes first, ahead of the UI's catch-all) and its `_process_context` (the i
 from __future__ import annotations
 
 import argparse
-import html
 import importlib.resources
 import threading
 from pathlib import Path
@@ -25,15 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route, Router
 
 from asset_platform.app.pages import PAGES_PREFIX
-from asset_platform.app.pages.figures import (
-    asset_link,
-    drift_heatmap,
-    fleet_table,
-    metric_figure,
-    model_page,
-    render_page,
-    verdict_strip,
-)
+from asset_platform.app.pages.figures import asset_link, fleet_table, render_page, verdict_strip
 
 _GET = ["GET", "HEAD"]
 
@@ -42,7 +33,9 @@ class PagesWebserver(DagsterWebserver):
     """DagsterWebserver whose routes start with the platform's pages."""
 
     _models: dict[str, tuple[Any, Any]] | None = None
+    _location: Any = None
     _models_lock = threading.Lock()
+    _storages: dict[str, Any] | None = None
 
     def refusal(self, request: Request, keys: list[dg.AssetKey]) -> str | None:
         """Why the caller may not see pages about these assets (None: it may). Without --auth anyone may."""
@@ -56,6 +49,7 @@ class PagesWebserver(DagsterWebserver):
                 Route("/fleet", self.fleet_page, methods=_GET),
                 Route("/models/{model}", self.model_page, methods=_GET),
                 Route("/models/{model}/drift", self.drift_page, methods=_GET),
+                Route("/models/{model}/tuning", self.tuning_page, methods=_GET),
                 # Cached a day by the browser: it is the file of the installed plotly, not the instance's data.
                 Route("/static/plotly.min.js", lambda _: _static(Path(str(plotly_js))), methods=_GET),
             ]
@@ -69,11 +63,40 @@ class PagesWebserver(DagsterWebserver):
                 from asset_platform.app.location import CodeLocation
 
                 location = CodeLocation.load()
+                self._location = location
                 self._models = {
                     name: (declaration, location.names(declaration))
                     for name, declaration in sorted(location.declarations.items())
                 }
         return self._models
+
+    def model_resources(self, model: str) -> dict[str, Any]:
+        """The resources the model's code location binds (its DVC workspace, its tuning store)."""
+        self.declared_models()
+        return self._location.model_resources.get(model, self._location.resources)
+
+    def asset_store(self, model: str) -> Any:
+        """The DVC store the model's code location writes, read-only (nothing pushed); None if it has none yet."""
+        from asset_platform.app.location import resolved
+        from asset_platform.storage.store import AssetStore
+
+        io_manager = self.model_resources(model).get("io_manager")
+        workspace = getattr(io_manager, "workspace", None)
+        if workspace is None:
+            return None
+        path = Path(resolved(workspace))
+        return AssetStore(path, push=False) if (path / ".dvc").is_dir() else None
+
+    def study_storage(self, url: str) -> Any:
+        """One read-only Optuna storage per URL, kept: opening one checks its schema (tens of ms)."""
+        from asset_platform.app.pages.tuning_data import open_read_only
+
+        with self._models_lock:
+            if self._storages is None:
+                self._storages = {}
+            if url not in self._storages:
+                self._storages[url] = open_read_only(url)
+            return self._storages[url]
 
     def fleet_page(self, request: Request) -> Response:
         from asset_platform.app.pages.data import drift_batches, fleet_rows
@@ -115,24 +138,35 @@ class PagesWebserver(DagsterWebserver):
         return HTMLResponse(render_page(title, body, figures))
 
     def drift_page(self, request: Request) -> Response:
-        from asset_platform.app.pages.data import drift_batches
-        from asset_platform.declaration.names import DRIFT
+        from asset_platform.app.pages.compare import BadQuery
+        from asset_platform.app.pages.drift_page import drift_page_parts
 
         found = self._declared(request)
         if isinstance(found, Response):
             return found
         declaration, names = found
-        model = declaration.name
-        batches = drift_batches(self._process_context.instance, names)
-        figures = {"drift": drift_heatmap(model, batches)}
-        metric = metric_figure(model, declaration.metric_name, batches)
-        if metric is not None:
-            figures["metric"] = metric
-        versions = f'<a href="{html.escape(model_page(model))}">model versions</a>'
-        body = f"<p>{asset_link(names.key(DRIFT).path)} · {versions} · {len(batches)} batch(es)</p>"
-        if not batches:
-            body += "<p>No batch was measured for drift yet.</p>"
-        return HTMLResponse(render_page(f"{model}: drift", body, figures))
+        query = {name: request.query_params.getlist(name) for name in request.query_params}
+        try:
+            title, body, figures, script = drift_page_parts(
+                self._process_context.instance, declaration, names, query, self.asset_store(declaration.name)
+            )
+        except BadQuery as error:
+            return JSONResponse({"error": str(error), "parameter": error.parameter}, 400)
+        return HTMLResponse(render_page(title, body, figures, script))
+
+    def tuning_page(self, request: Request) -> Response:
+        from asset_platform.app.pages.tuning_data import study_storage_url
+        from asset_platform.app.pages.tuning_page import tuning_page_parts
+
+        found = self._declared(request)
+        if isinstance(found, Response):
+            return found
+        declaration, names = found
+        instance = self._process_context.instance
+        store = self.model_resources(declaration.name).get("tuning_store")
+        url = study_storage_url(store, instance) if store is not None else None
+        title, body, figures = tuning_page_parts(instance, declaration, names, url, self.study_storage)
+        return HTMLResponse(render_page(title, body, figures))
 
 
 def _model_keys(names) -> list[dg.AssetKey]:
