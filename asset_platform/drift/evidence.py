@@ -64,6 +64,9 @@ class BatchEvidence:
     quality_issues: tuple[str, ...] = ()
     max_psi: float | None = None
     estimated_metric: float | None = None
+    # Where the realized metric should fall (95 %) if the estimator is right (ml/estimation.py).
+    estimate_low: float | None = None
+    estimate_high: float | None = None
     estimate_reference: float | None = None
     estimated_drop: float | None = None
     max_estimated_drop: float | None = None
@@ -158,6 +161,8 @@ class BatchEvidence:
         optional = {
             "max_psi": self.max_psi,
             "estimated_metric": self.estimated_metric,
+            "estimate_low": self.estimate_low,
+            "estimate_high": self.estimate_high,
             "estimate_reference": self.estimate_reference,
             "estimated_drop": self.estimated_drop,
             "max_estimated_drop": self.max_estimated_drop,
@@ -202,6 +207,8 @@ class BatchEvidence:
             quality_issues=tuple(record.get("quality_issues", ())),
             max_psi=_float(record.get("max_psi")),
             estimated_metric=_float(record.get("estimated_metric")),
+            estimate_low=_float(record.get("estimate_low")),
+            estimate_high=_float(record.get("estimate_high")),
             estimate_reference=_float(record.get("estimate_reference")),
             estimated_drop=_float(record.get("estimated_drop")),
             max_estimated_drop=_float(record.get("max_estimated_drop")),

@@ -32,6 +32,8 @@ class BatchEstimate:
     estimator_version: str
     # Why there is no estimate, when there is none.
     note: str = ""
+    # (low, high): where the batch's realized metric should fall (95 %) if the estimator is right.
+    interval: tuple[float, float] | None = None
 
 
 def estimator_of(model: Any, version: str, reference_profile: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
@@ -59,7 +61,7 @@ def estimate_batch(
     features: np.ndarray | None,
 ) -> BatchEstimate:
     """The estimate of `metric` for a batch `model` scored (`features`: its own feature matrix)."""
-    from asset_platform.ml.estimation import estimate, holdout_estimate
+    from asset_platform.ml.estimation import estimate, estimate_interval, holdout_estimate
 
     estimator, used, note = estimator_of(model, version, reference_profile)
     if not estimator:
@@ -67,4 +69,5 @@ def estimate_batch(
     value = estimate(metric, estimator, scores, features)
     if value is None:
         return BatchEstimate(None, None, used, f"no label-free estimate of {metric} for this batch")
-    return BatchEstimate(value, holdout_estimate(estimator, metric), used)
+    interval = estimate_interval(metric, estimator, scores, features)
+    return BatchEstimate(value, holdout_estimate(estimator, metric), used, interval=interval)
