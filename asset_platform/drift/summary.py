@@ -267,9 +267,18 @@ def feature_fingerprint(reference: NumericProfile | CategoricalProfile) -> str:
 
 def summarize(profile: ReferenceProfile, frame: pd.DataFrame) -> BatchSummary:
     """The summary of `frame` against `profile`; columns the profile lacks are ignored."""
-    frame = require_frame(frame, "the batch")
+    return summarize_frames(profile, [require_frame(frame, "the batch")])
+
+
+def summarize_frames(profile: ReferenceProfile, frames: Iterable[pd.DataFrame]) -> BatchSummary:
+    """The summary of a batch given as consecutive frames (chunks with the same columns), one at a time.
+
+    Equal to `summarize(profile, pd.concat(frames))`; give at least one frame (an empty one for a batch of
+    no rows), so that missing and non-numeric columns are recorded.
+    """
     summarizer = _Summarizer(profile)
-    summarizer.add(frame)
+    for frame in frames:
+        summarizer.add(frame)
     return summarizer.summary()
 
 
@@ -517,16 +526,8 @@ def summarize_parquet(
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a positive number of rows, got {chunk_rows!r}")
-    import pyarrow.dataset as ds
-
-    dataset = _open_dataset(Path(path))
-    scan = {
-        "batch_size": chunk_rows,
-        "batch_readahead": 1,
-        "fragment_readahead": 1,
-        "use_threads": False,
-        "fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False),
-    }
+    dataset = open_dataset(Path(path))
+    scan = scan_options(chunk_rows)
     try:
         columns = [name for name in profile.features if name in dataset.schema.names]
         as_float = _integer_categories_with_nulls(dataset, profile, columns, scan)
@@ -538,6 +539,22 @@ def summarize_parquet(
     except (OSError, ValueError, TypeError) as error:  # pyarrow's errors for damaged files derive from these
         raise ValueError(f"Parquet data {path} cannot be read ({error})") from error
     return summarizer.summary()
+
+
+def scan_options(chunk_rows: int) -> dict[str, Any]:
+    """`Dataset.to_batches` options that read at most `chunk_rows` rows at a time, one batch ahead.
+
+    Without pre-buffering and on this thread: see `summarize_parquet` for why memory grew otherwise.
+    """
+    import pyarrow.dataset as ds
+
+    return {
+        "batch_size": chunk_rows,
+        "batch_readahead": 1,
+        "fragment_readahead": 1,
+        "use_threads": False,
+        "fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False),
+    }
 
 
 def _to_frame(batch: Any, as_float: Iterable[str]) -> pd.DataFrame:
@@ -565,7 +582,7 @@ def _integer_categories_with_nulls(
     ]
 
 
-def _open_dataset(path: Path) -> Any:
+def open_dataset(path: Path) -> Any:
     """A Parquet file, or a folder of part files read as landing.py reads one (schemas unified, hive columns)."""
     import pyarrow as pa
     import pyarrow.dataset as ds

@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from asset_platform.batch_engine import BatchEngine
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import (
     BATCH_CONTRACT_CHECK,
@@ -21,11 +22,10 @@ from asset_platform.declaration.names import (
     PREDICTION,
     PREDICTIONS,
     REFERENCE_PROFILE,
-    SHADOW_PREDICTION,
     LifecycleNames,
     feature_check_names,
 )
-from asset_platform.drift.emptiness import NOTHING_TO_MEASURE, nothing_to_measure
+from asset_platform.drift.emptiness import NOTHING_TO_MEASURE
 from asset_platform.drift.evidence import ESTIMATE_SIGNAL, BatchEvidence
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.landing import BatchFileError, BatchTooLargeError, LandingZone
@@ -33,9 +33,6 @@ from asset_platform.lifecycle.champion import champion_training_data
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.registry.models import ModelRegistry, lineup_for
 from asset_platform.registry.pointer import ChampionPointer
-
-# The predictions column with each row's top feature attributions, where `explanations.top_reasons` asks for them.
-REASONS = "reasons"
 
 
 def monitoring_assets(
@@ -147,7 +144,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         kinds={"pandas"},
         code_version="2",
         ins={
-            "batch": dg.AssetIn(key=names.key(BATCHES)),
+            # Read chunk by chunk from its stored version by the batch engine, not loaded whole.
+            "batch": dg.AssetIn(key=names.key(BATCHES), dagster_type=dg.Nothing),
             "champion": dg.AssetIn(key=names.champion),
             "reference_profile": dg.AssetIn(key=names.key(REFERENCE_PROFILE)),
         },
@@ -156,44 +154,47 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
     )
     def predictions(
         context: dg.AssetExecutionContext,
-        batch: Frame,
         champion: dict,
         reference_profile: dict,
         registry: ModelRegistry,
+        batch_engine: BatchEngine,
     ) -> dg.MaterializeResult:
-        import pandas as pd
+        import uuid
 
+        from asset_platform.batch_engine import ParquetParts, stored_parquet
         from asset_platform.lifecycle.estimates import estimate_batch
-        from asset_platform.ml.scoring import feature_matrix, featurize, unseen_categories
+        from asset_platform.storage.formats import WrittenParquet
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
-        features = featurize(model, batch)
-        scores = model.predict(features)
-        # The champion's holdout metric travels with the scores: realized performance is judged against it.
-        frame = pd.DataFrame(
-            {
-                declaration.id_column: batch[declaration.id_column].to_numpy(),
-                PREDICTION: scores,
-                "champion_version": pointer.version,
-                "reference_metric": pointer.holdout(declaration.metric_name),
-            }
-        )
-        unseen = unseen_categories(model, batch)
-        empty = nothing_to_measure(declaration, batch)
+        # The batch is read from its stored version chunk by chunk, never whole (see batch_engine.py); the
+        # predictions are written the same way, under the store's staging folder, then stored as they are.
+        batch = stored_parquet(registry.store, names.path(BATCHES), context.partition_key)
+        registry.store.staging.mkdir(parents=True, exist_ok=True)
+        scored_path, stored_path = (registry.store.staging / f"{uuid.uuid4().hex}-{part}.parquet" for part in "ab")
+        challenger, extra = _shadow_challenger(context, registry, pointer)
+        with ParquetParts(scored_path) as out:
+            scored = batch_engine.score(declaration, model, batch, out, challenger)
+        empty = scored.nothing_to_measure
         # The champion's own estimator (stored with its version), never one left from a previous champion.
         found = estimate_batch(
-            declaration.metric_name, model, pointer.version, reference_profile, scores, feature_matrix(model, features)
+            declaration.metric_name, model, pointer.version, reference_profile, scored.scores, scored.matrix
         )
         estimated = None if empty else found.value
-        frame["estimated_metric"] = float("nan") if estimated is None else estimated
-        frame["estimate_reference"] = float("nan") if found.reference is None else found.reference
-        frame["estimator_version"] = found.estimator_version
-        frame["reference_label"] = float(reference_profile.get("label_reference", float("nan")))
-        frame["reference_label_std"] = float(reference_profile.get("label_reference_std", float("nan")))
-        extra: dict[str, Any] = _explanations(model, batch, frame, pointer.version)
-        if declaration.shadow.enabled:
-            extra.update(_shadow_scores(context, registry, batch, frame, pointer))
+        # One figure per batch, on every row: the champion's holdout metric, which realized performance is
+        # judged against, and the estimate made before any label arrives.
+        figures = {
+            "champion_version": pointer.version,
+            "reference_metric": pointer.holdout(declaration.metric_name),
+            "estimated_metric": float("nan") if estimated is None else estimated,
+            "estimate_reference": float("nan") if found.reference is None else found.reference,
+            "estimator_version": found.estimator_version,
+            "reference_label": float(reference_profile.get("label_reference", float("nan"))),
+            "reference_label_std": float(reference_profile.get("label_reference_std", float("nan"))),
+        }
+        with ParquetParts(stored_path) as out:
+            batch_engine.with_figures(scored_path, figures, out)
+        extra.update(_explanations(model, scored.attribution_sample, pointer.version))
         if estimated is not None:
             extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(estimated)
             extra["estimator_version"] = found.estimator_version
@@ -201,56 +202,51 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             extra["estimate"] = empty
         elif found.note:
             extra["estimate"] = found.note
+        scores = scored.scores
         return dg.MaterializeResult(
-            value=frame,
+            value=WrittenParquet(stored_path),
             metadata={
                 **extra,
                 "champion": pointer.describe(),
                 "champion_version": pointer.version,
                 "mean_prediction": dg.MetadataValue.float(float(scores.mean()) if len(scores) else float("nan")),
-                "rows": len(frame),
-                "unseen_categories": dg.MetadataValue.json(unseen),
-                "unseen_category_rows": dg.MetadataValue.int(sum(unseen.values())),
+                "rows": scored.rows,
+                "dagster/row_count": dg.MetadataValue.int(scored.rows),
+                "unseen_categories": dg.MetadataValue.json(scored.unseen),
+                "unseen_category_rows": dg.MetadataValue.int(sum(scored.unseen.values())),
             },
         )
 
-    def _explanations(model, batch, frame, version: str) -> dict[str, Any]:
-        """Each row's top reasons where declared, and the batch's mean |attribution| for the drift step.
+    def _explanations(model, sample, version: str) -> dict[str, Any]:
+        """The batch's mean |attribution| for the drift step, where explanations are declared.
 
         The drift step compares that mean with the reference profile's. Computed here, where the champion is
-        loaded anyway, it spares the drift step (a step process of its own) a second load of the model per batch.
+        loaded anyway, it spares the drift step a second load of the model per batch. `sample`: the rows
+        `mean_attribution` would sample from the whole batch (the engine picked them while scoring).
         """
-        from asset_platform.fairness.attribution_drift import (
-            BATCH_ATTRIBUTION,
-            batch_attribution,
-            explain_rows,
-            mean_attribution,
-            top_reasons,
-        )
+        from asset_platform.fairness.attribution_drift import BATCH_ATTRIBUTION, batch_attribution, mean_attribution
 
-        spec = declaration.explanations
-        if not spec.enabled:
+        if not declaration.explanations.enabled:
             return {}
-        explained = None
-        if spec.top_reasons:
-            explained = explain_rows(model, batch) if not batch.empty else None
-            frame[REASONS] = top_reasons(model, batch, spec.top_reasons, explained)
-        summary = batch_attribution(version, mean_attribution(declaration, model, batch, explained))
+        summary = batch_attribution(version, mean_attribution(declaration, model, sample))
         return {BATCH_ATTRIBUTION: dg.MetadataValue.json(summary)}
 
-    def _shadow_scores(context, registry, batch, frame, pointer) -> dict[str, Any]:
-        """The shadow challenger's scores in their own column (never served), beside the champion's."""
-        from asset_platform.ml.scoring import score_rows
+    def _shadow_challenger(context, registry, pointer) -> tuple[tuple[Any, str] | None, dict[str, Any]]:
+        """The shadow challenger (model, version) to score beside the champion (never served), and its metadata."""
         from asset_platform.registry.shadow import current_challenger
 
+        if not declaration.shadow.enabled:
+            return None, {}
         challenger = current_challenger(context.instance, names)
         if not challenger or challenger == pointer.version:
-            return {}
+            return None, {}
         lineup = lineup_for(registry, names)
         version = lineup.find(challenger)
-        frame[SHADOW_PREDICTION] = score_rows(lineup.load(version.asset, version.version), batch)
-        frame[CHALLENGER_VERSION] = version.version
-        return {"challenger": f"{version.asset} {version.version}", CHALLENGER_VERSION: version.version}
+        model = lineup.load(version.asset, version.version)
+        return (model, version.version), {
+            "challenger": f"{version.asset} {version.version}",
+            CHALLENGER_VERSION: version.version,
+        }
 
     return predictions
 
@@ -426,8 +422,9 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         kinds={"json"},
         code_version="2",
         ins={
-            "batch": dg.AssetIn(key=names.key(BATCHES)),
-            "predictions": dg.AssetIn(key=names.key(PREDICTIONS)),
+            # Both read chunk by chunk, in step, from their stored versions by the batch engine.
+            "batch": dg.AssetIn(key=names.key(BATCHES), dagster_type=dg.Nothing),
+            "predictions": dg.AssetIn(key=names.key(PREDICTIONS), dagster_type=dg.Nothing),
             "reference_profile": dg.AssetIn(key=names.key(REFERENCE_PROFILE)),
         },
         check_specs=[
@@ -451,13 +448,13 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
     )
     def drift(
         context: dg.AssetExecutionContext,
-        batch: Frame,
-        predictions: Frame,
         reference_profile: dict,
         drift_monitor: DriftMonitor,
         registry: ModelRegistry,
+        batch_engine: BatchEngine,
     ):
-        from asset_platform.drift import ReferenceProfile, assess_batch, compute_drift
+        from asset_platform.batch_engine import stored_parquet
+        from asset_platform.drift import ReferenceProfile, assess_batch, drift_from_summary
         from asset_platform.drift.feature_checks import feature_checks as checks_of_features
         from asset_platform.drift.policy import BatchAssessment
         from asset_platform.drift.report import drift_histograms_markdown, drift_summary, drift_table_markdown
@@ -465,26 +462,31 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         partition = context.partition_key
         policy = drift_monitor.policy_for(declaration.monitoring.drift)
         profile = ReferenceProfile.from_dict({k: v for k, v in reference_profile.items() if k not in PROFILE_EXTRAS})
-        frame = batch.assign(**{PREDICTION: predictions[PREDICTION].to_numpy()})
+        batch = stored_parquet(registry.store, names.path(BATCHES), partition)
+        predictions = stored_parquet(registry.store, names.path(PREDICTIONS), partition)
+        # The verdict comes from the batch's summary, merged over its chunks (see batch_engine.py).
+        found = batch_engine.summarize(declaration, profile, batch, predictions)
         from asset_platform.access.masking import sensitive_columns
         from asset_platform.drift.measure import mask_drift_results
 
         # Sensitive columns' categories and bin edges are hashed before any report, reason or stored result.
-        results = mask_drift_results(compute_drift(profile, frame, batch_key=partition), sensitive_columns(declaration))
+        measured = drift_from_summary(profile, found.summary, batch_key=partition)
+        results = mask_drift_results(measured, sensitive_columns(declaration))
         assessment = assess_batch(results, policy)
-        empty = nothing_to_measure(declaration, batch)
+        empty = found.nothing_to_measure
         if empty:  # recorded, never judged: neither an error nor a retrain trigger
-            assessment = BatchAssessment(partition, "warn", len(batch), 0.0, False, (), (), (empty,), judged=False)
+            rows = found.summary.n_rows
+            assessment = BatchAssessment(partition, "warn", rows, 0.0, False, (), (), (empty,), judged=False)
         summary = drift_summary(results, assessment, prediction=PREDICTION)
         evidence = replace(
             assessment.evidence(),
             max_psi=round(summary["max_psi"], 4),
             reference_champion_version=reference_profile.get("champion_version", ""),
         )
-        if declaration.event_time_column in batch and len(batch):
-            evidence = replace(evidence, batch_start=batch[declaration.event_time_column].min().isoformat())
-        if not empty:
-            evidence = _with_estimate(evidence, predictions, reference_profile)
+        if found.batch_start is not None:
+            evidence = replace(evidence, batch_start=found.batch_start.isoformat())
+        if not empty and found.first_predictions is not None:
+            evidence = _with_estimate(evidence, found.first_predictions, reference_profile)
         status = evidence.verdict()
         estimate_reason = _estimate_reason(evidence)
         reasons = [*assessment.reasons, *([estimate_reason] if estimate_reason else [])]
@@ -509,7 +511,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         if empty:
             metadata["attribution_drift"] = dg.MetadataValue.md(empty)
         else:
-            metadata.update(_attribution_drift(context, registry, batch, reference_profile, drifted))
+            metadata.update(_attribution_drift(context, registry, batch_engine, batch, reference_profile, drifted))
         per_feature = [
             dg.AssetCheckResult(
                 check_name=feature_checks[outcome.feature],
@@ -522,7 +524,9 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         ]
         return dg.MaterializeResult(value=results.to_dict(), metadata=metadata, check_results=[check, *per_feature])
 
-    def _attribution_drift(context, registry, batch, reference_profile: dict, drifted: list[str]) -> dict[str, Any]:
+    def _attribution_drift(
+        context, registry, batch_engine: BatchEngine, batch, reference_profile: dict, drifted: list[str]
+    ) -> dict[str, Any]:
         """Which drifted features move the champion's output on this batch (see fairness/attribution_drift.py)."""
         from asset_platform.fairness.attribution_drift import attribution_drift_metadata, mean_attribution
 
@@ -536,7 +540,8 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             # the batch must be explained by the reference's model, so load it here.
             lineup = lineup_for(registry, names)
             found = lineup.find(version)
-            batch_figure = mean_attribution(declaration, lineup.load(found.asset, found.version), batch)
+            sample = batch_engine.attribution_sample(declaration, batch)
+            batch_figure = mean_attribution(declaration, lineup.load(found.asset, found.version), sample)
         return attribution_drift_metadata(reference_profile["attribution"], batch_figure, drifted)
 
     def _predictions_attribution(context: dg.AssetExecutionContext, version: str) -> dict[str, float] | None:

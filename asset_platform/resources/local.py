@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asset_platform.batch_engine import BatchEngine
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.home import PlatformHome
 from asset_platform.landing import LandingZone
@@ -20,6 +21,8 @@ def local_resources(home: PlatformHome | None = None) -> dict[str, Any]:
             workspace=str(home.dvc_workspace), remote_url=str(home.dvc_remote), create_local_remote=True
         ),
         "drift_monitor": DriftMonitor(),
+        # Production batches read, scored and summarized in chunks: a step's memory does not grow with the batch.
+        "batch_engine": BatchEngine(),
         "registry": ModelRegistry(workspace=str(home.dvc_workspace)),
         # Run log always; webhook and Slack when their environment variables are set.
         "notifier": notifier_from_env(),

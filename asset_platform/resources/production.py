@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_k8s import k8s_job_executor
 
+from asset_platform.batch_engine import BatchEngine
 from asset_platform.drift.monitor import DriftMonitor
 from asset_platform.landing import LandingZone
 from asset_platform.notify import notifier_from_env
@@ -64,6 +65,8 @@ def production_resources() -> dict[str, Any]:
             create_local_remote=False,
         ),
         "drift_monitor": DriftMonitor(),
+        # Production batches read, scored and summarized in chunks: a step's memory does not grow with the batch.
+        "batch_engine": BatchEngine(),
         "registry": ModelRegistry(workspace=workspace),
         # Webhook and Slack channels when their variables are set (from a Secret).
         "notifier": notifier_from_env(),

@@ -3,6 +3,7 @@
 | value                    | format    | stored as                                       |
 | ------------------------ | --------- | ----------------------------------------------- |
 | pandas DataFrame         | `parquet` | one Parquet file (pyarrow)                      |
+| `WrittenParquet`         | `parquet` | the Parquet file a step streamed, as it is      |
 | `TrainedModel`           | `model`   | a folder: the library's own file + model.json   |
 | dict / list of JSON data | `json`    | one JSON file, keys sorted so equal data hashes equal |
 | anything else            | `pickle`  | only if the asset declares it (`FORMAT_METADATA_KEY`) |
@@ -51,6 +52,17 @@ class StagedValue:
     size: int
 
 
+@dataclass(frozen=True)
+class WrittenParquet:
+    """A Parquet file a step wrote itself, chunk by chunk, to keep a big frame out of memory.
+
+    Stored as it is (read back like any stored frame), and removed once stored. Write it under the
+    store's staging folder, whose leftovers are cleaned if the run stops before the file is stored.
+    """
+
+    path: Path
+
+
 def suffix_for(fmt: str) -> str:
     return _FILE_SUFFIX[fmt]
 
@@ -68,7 +80,7 @@ def choose_format(value: Any, declared: str | None, what: str) -> str:
         if declared not in FORMATS:
             raise UnsupportedValueError(f"{what}: unknown storage format {declared!r}; use one of {FORMATS}")
         return declared
-    if is_frame(value):
+    if is_frame(value) or isinstance(value, WrittenParquet):
         return "parquet"
     if isinstance(value, TrainedModel):
         return "model"
@@ -100,10 +112,17 @@ def write_staged(value: Any, fmt: str, path: Path) -> StagedValue:
     return StagedValue(path, fmt, False, sink.md5, sink.size)
 
 
-def _write_parquet(frame: pd.DataFrame, sink: HashingWriter) -> None:
+def _write_parquet(frame: pd.DataFrame | WrittenParquet, sink: HashingWriter) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if isinstance(frame, WrittenParquet):
+        import shutil
+
+        with open(frame.path, "rb") as source:
+            shutil.copyfileobj(source, sink, 1 << 20)
+        frame.path.unlink()
+        return
     if not is_frame(frame):
         raise UnsupportedValueError(f"format 'parquet' needs a DataFrame, got {type(frame).__name__}")
     pq.write_table(pa.Table.from_pandas(frame), sink)

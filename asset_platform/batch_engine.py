@@ -1,0 +1,344 @@
+"""The data engine a production batch's steps read it with, as a resource chosen per deployment.
+
+`local` (the default, and the only engine yet): the stored batch is read as Arrow record
+batches (`pyarrow.dataset`) of `chunk_rows` rows, each turned into a pandas frame, so a step
+holds one chunk and the model at a time, never the whole batch. What the steps compute from
+the chunks either merges (drift summaries add up, see drift/summary.py) or is written chunk
+by chunk (predictions, as row groups of one Parquet file). The chunk size changes memory and
+speed, never a result: the chunks are cut at exactly `chunk_rows` rows, whatever the row
+groups of the stored file, so two files of the same rows (a batch and its predictions) are
+read in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import dagster as dg
+from pydantic import Field
+
+from asset_platform.declaration.names import CHALLENGER_VERSION, PREDICTION, SHADOW_PREDICTION
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from asset_platform.declaration import ModelDeclaration
+    from asset_platform.drift.profile import ReferenceProfile
+    from asset_platform.drift.summary import BatchSummary
+    from asset_platform.storage.store import AssetStore
+
+# drift/summary.py's default (not imported from there: it imports pandas, which the code location never loads).
+DEFAULT_CHUNK_ROWS = 131_072
+# The predictions column with each row's top feature attributions, where `explanations.top_reasons` asks for them.
+REASONS = "reasons"
+# Predictions columns that hold one figure for the whole batch (the label-free estimate and its reference).
+_BATCH_FIGURES = ("estimated_metric", "estimate_reference")
+# Seed of the rows a batch's mean attribution explains (fairness/attribution_drift.py samples with it).
+_ATTRIBUTION_SEED = 0
+
+
+@dataclass
+class ScoredBatch:
+    """What scoring a batch chunk by chunk leaves beside the per-row predictions it wrote."""
+
+    rows: int
+    # Every score in row order (8 bytes a row): the label-free estimate ranks them all.
+    scores: np.ndarray
+    # The model's feature matrix, kept only where the estimator reads it (regression's loss models).
+    matrix: np.ndarray | None
+    unseen: dict[str, int]
+    # Some row has a value in some feature (drift/emptiness.py judges the whole batch).
+    measurable: bool
+    # The rows the batch's mean attribution explains: those `sample_rows` would take from the whole batch.
+    attribution_sample: pd.DataFrame | None
+
+    @property
+    def nothing_to_measure(self) -> str | None:
+        return _nothing_to_measure(self.rows, self.measurable)
+
+
+class BatchEngine(dg.ConfigurableResource):
+    """How the predictions and drift steps read a production batch: in chunks of `chunk_rows` rows."""
+
+    engine: Literal["local"] = Field(
+        default="local", description="`local`: Arrow record batches in this process, memory bounded by a chunk."
+    )
+    chunk_rows: int = Field(
+        default=DEFAULT_CHUNK_ROWS,
+        ge=1,
+        description="Rows read, scored and summarized at a time. A chunk of 20 features takes a few tens of MB; "
+        "the results do not depend on it.",
+    )
+
+    def frames(self, path: Path, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        """The rows of a Parquet file or dataset folder, `chunk_rows` at a time (see `stream_frames`)."""
+        return stream_frames(path, self.chunk_rows, columns)
+
+    def score(
+        self,
+        declaration: ModelDeclaration,
+        model: Any,
+        batch: Path,
+        out: ParquetParts,
+        challenger: tuple[Any, str] | None = None,
+    ) -> ScoredBatch:
+        """Score the batch at `batch` chunk by chunk, writing id, prediction (and where declared the top
+        reasons, the shadow challenger's score and version) to `out`; the rest is returned."""
+        import numpy as np
+
+        from asset_platform.drift.emptiness import nothing_to_measure
+        from asset_platform.ml.scoring import feature_matrix, featurize, unseen_categories
+
+        spec = declaration.explanations
+        sample = RowSample(row_count(batch), spec.sample_rows, _ATTRIBUTION_SEED) if spec.enabled else None
+        background = _explanation_background(model, batch) if spec.enabled and spec.top_reasons else None
+        scores, matrices, unseen, measurable = [], [], dict[str, int](), False
+        for chunk in self.frames(batch):
+            features = featurize(model, chunk)
+            chunk_scores = model.predict(features)
+            scores.append(chunk_scores)
+            if declaration.task == "regression":
+                matrices.append(feature_matrix(model, features))
+            for name, count in unseen_categories(model, chunk).items():
+                unseen[name] = unseen.get(name, 0) + count
+            measurable = measurable or (len(chunk) > 0 and nothing_to_measure(declaration, chunk) is None)
+            rows = {declaration.id_column: chunk[declaration.id_column].to_numpy(), PREDICTION: chunk_scores}
+            if background is not None:
+                rows[REASONS] = _top_reasons(model, features, background, spec.top_reasons)
+            if challenger is not None:
+                from asset_platform.ml.scoring import score_rows
+
+                rows[SHADOW_PREDICTION] = score_rows(challenger[0], chunk)
+                rows[CHALLENGER_VERSION] = challenger[1]
+            out.write(_frame(rows))
+            if sample is not None:
+                sample.add(chunk)
+        return ScoredBatch(
+            rows=out.rows,
+            scores=np.concatenate(scores),
+            matrix=np.concatenate(matrices) if matrices else None,
+            unseen=unseen,
+            measurable=measurable,
+            attribution_sample=None if sample is None else sample.frame(chunk),
+        )
+
+    def with_figures(self, scored: Path, figures: dict[str, Any], out: ParquetParts) -> None:
+        """Copy the predictions `score` wrote at `scored` to `out`, chunk by chunk, with the batch-wide `figures`
+        (known once every row is scored) after the id and prediction columns; `scored` is removed."""
+        import pandas as pd
+
+        for chunk in self.frames(scored):
+            first = list(chunk.columns[:2])
+            out.write(pd.concat([chunk[first].assign(**figures), chunk.drop(columns=first)], axis=1))
+        scored.unlink()
+
+    def attribution_sample(self, declaration: ModelDeclaration, batch: Path) -> pd.DataFrame:
+        """The rows of the batch its mean attribution explains (those `mean_attribution` samples from it whole)."""
+        sample = RowSample(row_count(batch), declaration.explanations.sample_rows, _ATTRIBUTION_SEED)
+        for chunk in self.frames(batch):
+            sample.add(chunk)
+        return sample.frame(chunk)
+
+    def summarize(
+        self, declaration: ModelDeclaration, profile: ReferenceProfile, batch: Path, predictions: Path
+    ) -> SummarizedBatch:
+        """The drift summary of a batch with its champion's predictions, read in step chunk by chunk and
+        merged (equal to `summarize(profile, batch.assign(prediction=...))` of the whole batch in memory)."""
+        import pandas as pd
+
+        from asset_platform.drift.emptiness import nothing_to_measure
+        from asset_platform.drift.summary import summarize_frames
+
+        numeric, categorical = declaration.feature_columns()
+        time = declaration.event_time_column
+        present = set(row_schema(batch).names)
+        wanted = [*profile.features, *numeric, *categorical, time]
+        columns = [name for name in dict.fromkeys(wanted) if name in present and name != PREDICTION]
+        scored = [name for name in (PREDICTION, *_BATCH_FIGURES) if name in row_schema(predictions).names]
+        measurable, first, times = False, None, []
+
+        def chunks() -> Iterator[pd.DataFrame]:
+            nonlocal measurable, first
+            for chunk, scores in zip(self.frames(batch, columns), self.frames(predictions, scored), strict=True):
+                first = scores.head(1) if first is None else first
+                measurable = measurable or (len(chunk) > 0 and nothing_to_measure(declaration, chunk) is None)
+                if time in chunk and len(chunk):
+                    times.append(chunk[time].min())
+                yield chunk.assign(**{PREDICTION: scores[PREDICTION].to_numpy()})
+
+        summary = summarize_frames(profile, chunks())
+        earliest = pd.Series(times).min() if times else None
+        start = None if earliest is None or pd.isna(earliest) else earliest
+        return SummarizedBatch(summary, measurable, start, first)
+
+
+@dataclass
+class SummarizedBatch:
+    """What the drift step needs of a batch, gathered in one pass over its chunks."""
+
+    summary: BatchSummary
+    measurable: bool
+    # The earliest event time (None for a batch without rows or times).
+    batch_start: Any
+    # The predictions' first row of the batch-wide figures (`_BATCH_FIGURES`), where stored.
+    first_predictions: pd.DataFrame | None
+
+    @property
+    def nothing_to_measure(self) -> str | None:
+        return _nothing_to_measure(self.summary.n_rows, self.measurable)
+
+
+def _nothing_to_measure(rows: int, measurable: bool) -> str | None:
+    """What drift/emptiness.py's `nothing_to_measure` says of the whole batch, from what its chunks showed."""
+    from asset_platform.drift.emptiness import NOTHING_TO_MEASURE
+
+    if measurable:
+        return None
+    return f"{NOTHING_TO_MEASURE} (every feature is null in all {rows} rows)" if rows else NOTHING_TO_MEASURE
+
+
+def _frame(columns: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns)
+
+
+def _explanation_background(model: Any, batch: Path) -> pd.DataFrame:
+    """The batch's first rows, featurized: what explaining the whole batch at once compares each row with."""
+    from asset_platform.ml.explain import BACKGROUND_ROWS
+    from asset_platform.ml.scoring import featurize
+
+    return featurize(model, next(stream_frames(batch, BACKGROUND_ROWS)))
+
+
+def _top_reasons(model: Any, features: pd.DataFrame, background: pd.DataFrame, count: int) -> list[str]:
+    from asset_platform.fairness.attribution_drift import top_reasons
+    from asset_platform.ml.explain import explain
+
+    if features.empty:
+        return []
+    return top_reasons(model, features, count, explain(model, features, background))
+
+
+def row_schema(path: Path) -> Any:
+    """The Arrow schema of a Parquet file or dataset folder."""
+    from asset_platform.drift.summary import open_dataset
+
+    return open_dataset(Path(path)).schema
+
+
+def stream_frames(path: Path, chunk_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """Consecutive frames of exactly `chunk_rows` rows (the last one fewer) of `path`'s `columns` (None: all).
+
+    A file of no rows gives one empty frame with its columns. Each frame is converted with the file's pandas
+    metadata, so its dtypes are those `pd.read_parquet` gives for the whole file.
+    """
+    import pyarrow as pa
+
+    from asset_platform.drift.summary import open_dataset, scan_options
+
+    dataset = open_dataset(Path(path))
+    schema = dataset.schema if columns is None else pa.schema([dataset.schema.field(name) for name in columns])
+    pending: list[Any] = []
+    held = 0
+    for batch in dataset.to_batches(columns=columns, **scan_options(chunk_rows)):
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= chunk_rows:
+            table = pa.Table.from_batches(pending, schema=schema)
+            yield table.slice(0, chunk_rows).to_pandas()
+            rest = table.slice(chunk_rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held or not dataset.count_rows():
+        yield pa.Table.from_batches(pending, schema=schema).to_pandas()
+
+
+def row_count(path: Path) -> int:
+    """Rows of a Parquet file or dataset folder, from its metadata."""
+    from asset_platform.drift.summary import open_dataset
+
+    return open_dataset(Path(path)).count_rows()
+
+
+def stored_parquet(store: AssetStore, asset_path: list[str], partition: str | None) -> Path:
+    """The local path of the latest stored version of a frame asset's partition (checked as a load checks it)."""
+    from asset_platform.storage.store import check_format
+
+    record = store.record(asset_path, partition)
+    check_format(record, "parquet")
+    return store.ensure_local(record)
+
+
+class RowSample:
+    """The rows `pandas.DataFrame.sample(n=rows, random_state=seed)` takes from a whole batch, taken from its chunks.
+
+    pandas draws `RandomState(seed).choice(total, rows, replace=False)`; the same positions are picked here
+    while the chunks stream by, and `frame()` returns them in the order pandas gives them.
+    """
+
+    def __init__(self, total: int, rows: int, seed: int) -> None:
+        import numpy as np
+
+        self.order = (
+            np.arange(total) if total <= rows else np.random.RandomState(seed).choice(total, size=rows, replace=False)
+        )
+        self.sorted = np.sort(self.order)
+        self.start = 0
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        import numpy as np
+
+        end = self.start + len(chunk)
+        low, high = np.searchsorted(self.sorted, [self.start, end])
+        if high > low:
+            self.parts.append(chunk.iloc[self.sorted[low:high] - self.start])
+        self.start = end
+
+    def frame(self, empty: pd.DataFrame) -> pd.DataFrame:
+        """The sampled rows in pandas' order (`empty`: a frame of the batch's columns, for a batch of no rows)."""
+        import numpy as np
+        import pandas as pd
+
+        if not self.parts:
+            return empty.iloc[:0]
+        rows = pd.concat(self.parts, ignore_index=True)
+        return rows.iloc[np.searchsorted(self.sorted, self.order)].reset_index(drop=True)
+
+
+class ParquetParts:
+    """Frames written one after another as row groups of one Parquet file, the schema fixed by the first.
+
+    Read back with `pd.read_parquet`, the file is the concatenation of the frames (with a fresh index).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: Any = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+        elif not table.schema.equals(self._writer.schema, check_metadata=False):
+            table = table.cast(self._writer.schema)  # e.g. a column of nulls only in this chunk
+        self._writer.write_table(table)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def __enter__(self) -> ParquetParts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,246 @@
+"""Benchmark: the `local` batch engine on big production batches, memory and time against the limit.
+
+A generated batch (20 features: 15 numeric, some with missing values, 5 categorical) is
+written as a Parquet file and taken through what the `<model>/predictions` and
+`<model>/drift` steps run (asset_platform/batch_engine.py), each measurement in a fresh
+process that reports its peak resident memory (ru_maxrss, libraries and model included):
+
+* local - the engine path: score chunk by chunk (predictions written as Parquet row
+  groups), the label-free estimate, the batch-wide figures, then the drift summary of
+  batch and predictions read in step and merged, and the drift results from it;
+* limit - reading the same Parquet file with pyarrow and the champion's predict on the
+  same rows, in the same chunks: no engine can do less.
+
+The champion is a LightGBM model trained on 20,000 reference rows; its reference profile
+(the step's input) is built from them. The batch is shifted in two features, so the drift
+summary has work to do. `--quick`: one batch of 1,000,000 rows; full: 5M, 20M and 50M rows
+(`--rows` to choose). The last line is JSON: `rows` (the largest batch), `local_peak_mb`
+(its peak), `local_vs_limit` (its wall time over the limit's), and per size the peak and
+times. Not measured here yet (the issue's other keys): the spark engine (`spark_s`,
+`spark_counts_equal`), the reference profile at scale (`reference_peak_mb`, `ks_bound`)
+and the peers (`peer_rows_max`). Run: .venv/bin/python benchmarks/scale.py [--quick].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+NUMERIC = [f"x{i:02d}" for i in range(15)]
+CATEGORICAL = [f"c{i}" for i in range(5)]
+CATEGORIES = [f"v{i}" for i in range(12)]
+ID, TIME, LABEL = "row_id", "at", "y"
+REFERENCE_ROWS = 20_000
+# Rows generated and written at a time: generation stays small for a batch of any size.
+WRITE_ROWS = 1_000_000
+
+
+def scale_declaration(sample_rows: int = 1000) -> Any:
+    """A binary classifier over the generated columns (one small LightGBM family)."""
+    from asset_platform.declaration import ColumnSpec, ModelDeclaration
+
+    columns = [
+        ColumnSpec(name=ID, dtype="int"),
+        ColumnSpec(name=TIME, dtype="datetime"),
+        *(ColumnSpec(name=name, dtype="float", nullable=True) for name in NUMERIC),
+        *(ColumnSpec(name=name, dtype="str") for name in CATEGORICAL),
+        ColumnSpec(name=LABEL, dtype="int"),
+    ]
+    return ModelDeclaration(
+        name="scale",
+        description="The scale benchmark's generated batches.",
+        owners=["team:ml-platform"],
+        task="binary_classification",
+        metric="auc",
+        id_column=ID,
+        label_column=LABEL,
+        time_column=TIME,
+        columns=columns,
+        models=[{"family": "lightgbm", "params": {"max_rounds": 40, "early_stopping_rounds": 10}}],
+        explanations={"sample_rows": sample_rows},
+    )
+
+
+def generate(rows: int, seed: int, shift: float = 0.0, start: int = 0) -> Any:
+    """`rows` rows (ids from `start`) with the label; `shift` moves x00 and the share of c0's first category."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng([seed, start])
+    data: dict[str, Any] = {
+        ID: np.arange(start, start + rows, dtype=np.int64),
+        TIME: pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 86_399, rows), unit="s"),
+    }
+    for index, name in enumerate(NUMERIC):
+        values = rng.normal(shift if index == 0 else 0.0, 1.0 + index / 10, rows)
+        if index % 4 == 1:
+            values[rng.random(rows) < 0.05] = np.nan
+        data[name] = values
+    for index, name in enumerate(CATEGORICAL):
+        weights = np.linspace(2.0, 1.0, len(CATEGORIES))
+        if index == 0:
+            weights[0] += 10 * shift
+        data[name] = np.asarray(CATEGORIES)[rng.choice(len(CATEGORIES), rows, p=weights / weights.sum())]
+    logit = data["x00"] - 0.5 * np.nan_to_num(data["x01"]) + (data["c0"] == CATEGORIES[0]) - 0.5
+    data[LABEL] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    return pd.DataFrame(data)
+
+
+def write_batch(path: Path, rows: int, seed: int = 7, shift: float = 0.3) -> None:
+    """A production batch (no label) as one Parquet file, written `WRITE_ROWS` rows at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    for start in range(0, rows, WRITE_ROWS):
+        frame = generate(min(WRITE_ROWS, rows - start), seed, shift, start).drop(columns=[LABEL])
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
+
+
+def train_champion(declaration: Any, rows: int = REFERENCE_ROWS) -> tuple[Any, Any]:
+    """(the champion, its reference profile), trained and profiled on `rows` generated reference rows."""
+    from asset_platform.declaration.names import PREDICTION
+    from asset_platform.drift import build_profile
+    from asset_platform.ml.families import TrainingData, train_family, validation_split
+    from asset_platform.ml.features import fit_declared_pipeline
+    from asset_platform.ml.scoring import score_rows
+
+    reference = generate(rows, seed=1)
+    pipeline = fit_declared_pipeline(declaration, reference)
+    fit, valid = validation_split(pipeline.transform(reference), TIME)
+    spec = declaration.models[0]
+    model = train_family(spec, TrainingData(pipeline, declaration.task, fit, valid)).model
+    scored = reference.assign(**{PREDICTION: score_rows(model, reference)})
+    profile = build_profile(scored, numeric=[*NUMERIC, PREDICTION], categorical=CATEGORICAL)
+    return model, profile
+
+
+def local_path(declaration: Any, model: Any, profile: Any, batch: Path, chunk_rows: int, folder: Path) -> dict:
+    """What the predictions and drift steps compute for `batch` (asset_platform/lifecycle/monitoring.py)."""
+    from asset_platform.batch_engine import BatchEngine, ParquetParts
+    from asset_platform.drift import drift_from_summary
+    from asset_platform.fairness.attribution_drift import mean_attribution
+    from asset_platform.lifecycle.estimates import estimate_batch
+
+    engine = BatchEngine(chunk_rows=chunk_rows)
+    scored_path, predictions = folder / "scored.parquet", folder / "predictions.parquet"
+    with ParquetParts(scored_path) as out:
+        scored = engine.score(declaration, model, batch, out)
+    found = estimate_batch(declaration.metric_name, model, "bench", {}, scores=scored.scores, features=scored.matrix)
+    figures = {"champion_version": "bench", "estimated_metric": float("nan") if found.value is None else found.value}
+    with ParquetParts(predictions) as out:
+        engine.with_figures(scored_path, figures, out)
+    mean_attribution(declaration, model, scored.attribution_sample)
+    found = engine.summarize(declaration, profile, batch, predictions)
+    results = drift_from_summary(profile, found.summary)
+    return {
+        "n_rows": results.n_rows,
+        "counts": {name: list(item.counts) for name, item in found.summary.numeric.items()},
+        "drifted_psi": sorted(f.name for f in results.features if (f.psi or 0) > 0.2),
+    }
+
+
+def limit_path(model: Any, batch: Path, chunk_rows: int) -> dict:
+    """Read the Parquet file with pyarrow and predict on the same rows, chunk by chunk: nothing more."""
+    import pyarrow.dataset as ds
+
+    from asset_platform.ml.scoring import featurize
+
+    rows = 0
+    for record_batch in ds.dataset(str(batch), format="parquet").to_batches(batch_size=chunk_rows):
+        chunk = record_batch.to_pandas()
+        model.predict(featurize(model, chunk))
+        rows += len(chunk)
+    return {"n_rows": rows}
+
+
+def _measure(name: str, batch: Path, chunk_rows: int, folder: Path) -> dict:
+    """One contender in this process: its wall time (after the champion is trained) and peak memory."""
+    declaration = scale_declaration()
+    model, profile = train_champion(declaration)
+    started = time.perf_counter()
+    if name == "local":
+        found = local_path(declaration, model, profile, batch, chunk_rows, folder)
+    else:
+        found = limit_path(model, batch, chunk_rows)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {**found, "seconds": round(seconds, 2), "peak_mb": round(peak, 1)}
+
+
+def _run(name: str, batch: Path, chunk_rows: int, folder: Path) -> dict:
+    command = [sys.executable, __file__, "--contender", name, "--path", str(batch), "--chunk-rows", str(chunk_rows)]
+    command += ["--folder", str(folder)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=7200).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_benchmark(sizes: list[int], chunk_rows: int, quick: bool) -> dict:
+    per_size = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        for rows in sizes:
+            batch = folder / f"batch-{rows}.parquet"
+            started = time.perf_counter()
+            write_batch(batch, rows)
+            generated = time.perf_counter() - started
+            local, limit = _run("local", batch, chunk_rows, folder), _run("limit", batch, chunk_rows, folder)
+            assert local["n_rows"] == limit["n_rows"] == rows, (local["n_rows"], limit["n_rows"], rows)
+            entry = {
+                "rows": rows,
+                "local_peak_mb": local["peak_mb"],
+                "local_s": local["seconds"],
+                "limit_peak_mb": limit["peak_mb"],
+                "limit_s": limit["seconds"],
+                "local_vs_limit": round(local["seconds"] / limit["seconds"], 2),
+                "drifted_psi": local["drifted_psi"],
+                "generate_s": round(generated, 1),
+            }
+            print(json.dumps(entry), flush=True)
+            per_size.append(entry)
+            batch.unlink()
+    largest = per_size[-1]
+    return {
+        "bench": "scale",
+        "rows": largest["rows"],
+        "local_peak_mb": largest["local_peak_mb"],
+        "local_vs_limit": largest["local_vs_limit"],
+        "chunk_rows": chunk_rows,
+        "sizes": [{k: e[k] for k in ("rows", "local_peak_mb", "limit_peak_mb", "local_vs_limit")} for e in per_size],
+        "not_measured": ["spark_s", "spark_counts_equal", "reference_peak_mb", "ks_bound", "peer_rows_max"],
+        "quick": quick,
+    }
+
+
+def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from asset_platform.batch_engine import DEFAULT_CHUNK_ROWS
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one batch of 1,000,000 rows")
+    parser.add_argument("--rows", type=int, nargs="+", help="batch sizes (default 5M 20M 50M)")
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--contender", choices=["local", "limit"], help=argparse.SUPPRESS)
+    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.contender:
+        print(json.dumps(_measure(args.contender, args.path, args.chunk_rows, args.folder)))
+        return
+    sizes = args.rows or ([1_000_000] if args.quick else [5_000_000, 20_000_000, 50_000_000])
+    print(json.dumps(run_benchmark(sizes, args.chunk_rows, args.quick)))
+
+
+if __name__ == "__main__":
+    main()
