@@ -138,11 +138,16 @@ _TWO_PERIODS_DAYS = {"year": 732, "month": 62}
 
 
 def _check_time(declaration: ModelDeclaration, specs: dict[str, ColumnSpec]) -> None:
-    from asset_platform.declaration.model import LANDED_AT, TIME_DTYPES
+    from asset_platform.declaration.model import LANDED_AT, SERVED_COLUMNS, TIME_DTYPES
 
     name, time = declaration.name, declaration.time_column
     if LANDED_AT in specs:
         raise DeclarationError(name, "columns", f"{LANDED_AT!r} is reserved for the landing time; rename the column")
+    served = [column for column in SERVED_COLUMNS if column in specs]
+    if served:
+        raise DeclarationError(
+            name, "columns", f"{', '.join(map(repr, served))}: reserved for what serve-model captures; rename"
+        )
     if time is None:
         if declaration.landing.history_asset is not None:
             raise DeclarationError(

@@ -52,6 +52,12 @@ def contract_schema(
             coerce=True,
             strict=False,
         )
+    if schema.strict:
+        # A strict user schema refuses unknown columns; those serve-model adds to a captured batch are the
+        # platform's bookkeeping (declarations may not use the names), optional and of any type.
+        from asset_platform.declaration.model import SERVED_COLUMNS
+
+        schema = schema.add_columns({name: pa.Column(required=False, nullable=True) for name in SERVED_COLUMNS})
     label = declaration.label_column
     if label in schema.columns:
         schema = schema.update_column(label, required=bool(with_label))

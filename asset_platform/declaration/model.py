@@ -32,6 +32,10 @@ DType = Literal["float", "int", "str", "bool", "datetime", "date", "year", "mont
 TIME_DTYPES = ("datetime", "date", "year", "month")
 # The time column of a declaration without one: every row of a landed file is timed by the file's landing.
 LANDED_AT = "_landed_at"
+# The columns `serve-model` adds to each request's rows it captures as a production batch (what it answered,
+# which version, how fast: asset_platform/serving/capture.py). Bookkeeping, not contract data: a strict contract
+# lets them pass (contract.py), and no declaration may name a column so.
+SERVED_COLUMNS = ("_served_score", "_served_version", "_served_latency_ms", "_served_at", "_served_request")
 
 # The metric each task is judged by, and which of them the gate and monitoring understand.
 TASK_METRICS: dict[str, tuple[str, ...]] = {

@@ -3,5 +3,7 @@
 `runtime.ChampionRuntime` loads a declared model's champion through the registry (hash-checked,
 skops-trusted, as every other load) and follows the champion pointer; `rows` turns a V2 request
 into contract rows, refusing what the declaration's contract refuses; `server.serve` runs it on
-MLServer. Imported only by `asset-platform serve-model`: MLServer is slow to import.
+MLServer; `capture` makes each answered request's rows production batches of the model, and
+`metrics` counts requests, errors and latency per version for Prometheus. Imported only by
+`asset-platform serve-model`: MLServer is slow to import.
 """

@@ -5,18 +5,23 @@ skops with the declared trust), never from a path of its own. Every `poll_s` sec
 is read again; when it names another version, that version is loaded beside the one serving and
 then swapped in by one assignment, so a request is scored wholly by one version and says which.
 A version that fails to load is logged and tried again on the next read; the old one keeps serving.
+Each answered request's rows are captured (capture.py) before its answer, and counted (metrics.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlserver import MLModel
+from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters, ResponseOutput
 
+from asset_platform.serving import metrics
+from asset_platform.serving.capture import CaptureError, TrafficCapture
 from asset_platform.serving.rows import SCORES, RequestContract
 
 if TYPE_CHECKING:
@@ -29,6 +34,13 @@ logger = logging.getLogger("asset_platform.serving")
 
 class NoChampionError(LookupError):
     """The model has no champion to serve yet."""
+
+
+class ServiceUnavailable(MLServerError):
+    """The request's rows could not be captured: 503, not acknowledged; the client may retry."""
+
+    def __init__(self, message: str):
+        super().__init__(message, status_code=503)
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,8 @@ class ChampionRuntime(MLModel):
     """V2 `infer` for one declared model: contract rows in, one output of scores out, the version named.
 
     Reads from `parameters.extra`: `declaration` (a ModelDeclaration), `lineup` (its ModelLineup),
-    `poll_s` (how often the champion pointer is read) and `max_rows` (per request).
+    `poll_s` (how often the champion pointer is read), `max_rows` (per request) and `capture` (a started
+    TrafficCapture, or None to capture nothing).
     """
 
     async def load(self) -> bool:
@@ -68,6 +81,7 @@ class ChampionRuntime(MLModel):
         self._lineup: ModelLineup = extra["lineup"]
         self._contract = RequestContract(extra["declaration"], int(extra["max_rows"]))
         self._poll_s = float(extra["poll_s"])
+        self._capture: TrafficCapture | None = extra.get("capture")
         pointer = await asyncio.to_thread(self._lineup.champion)
         if pointer is None:
             raise NoChampionError(f"model {self.name!r} has no champion yet: train it first")
@@ -87,9 +101,25 @@ class ChampionRuntime(MLModel):
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         from asset_platform.ml.scoring import score_rows
 
+        started = time.perf_counter()
         served = self._served  # read once: the version named below is the version that scored
-        rows = self._contract.rows(payload, served.learned_until)
-        scores = score_rows(served.model, rows)
+        version = served.pointer.version
+        try:
+            rows = self._contract.rows(payload, served.learned_until)
+            scores = score_rows(served.model, rows)
+            if self._capture is not None:  # answered only once its rows are on disk
+                inference_s = time.perf_counter() - started
+                await self._capture.record(rows, scores, version, inference_s, payload.id or "")
+        except CaptureError as error:
+            metrics.refused(self.name, version, 503)
+            raise ServiceUnavailable(f"model {self.name!r}: {error}") from error
+        except MLServerError as error:
+            metrics.refused(self.name, version, error.status_code)
+            raise
+        except Exception:
+            metrics.refused(self.name, version, 500)
+            raise
+        metrics.answered(self.name, version, len(rows), time.perf_counter() - started)
         return InferenceResponse(
             model_name=self.name,
             model_version=served.pointer.version,

@@ -1,5 +1,9 @@
 """Run `ChampionRuntime` on MLServer: V2 REST (and gRPC) on loopback by default, in this process.
 
+Served traffic is captured (capture.py) until the server stopped answering (what is buffered is then
+written and sealed); Prometheus metrics are served by MLServer's metrics server on `metrics_port`
+(metrics.py).
+
 Two guards sit in front of MLServer's REST app, which has no hook for either: a request body over
 `max_body_bytes` is refused with 413 before it is parsed, and MLServer's model repository API
 (`/v2/repository/...`, which loads and unloads models on request) is not served: what is served
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
     from asset_platform.registry.models import ModelLineup
+    from asset_platform.serving.capture import TrafficCapture
 
 _REPOSITORY_API = "/v2/repository"
 
@@ -29,13 +34,15 @@ class ServingOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     grpc_port: int = 0  # 0: a free port (the V2 gRPC endpoint MLServer always opens)
+    metrics_port: int = 8082  # MLServer's metrics server: Prometheus scrapes /metrics there
     poll_s: float = 5.0  # how often the champion pointer is read: a promotion is served within this plus a load
     max_rows: int = 10_000
     max_body_bytes: int = 16 * 2**20
 
     def __post_init__(self) -> None:
         # Named as the command line names them: that is where a wrong value comes from.
-        for option, value in (("--port", self.port), ("--grpc-port", self.grpc_port)):
+        ports = (("--port", self.port), ("--grpc-port", self.grpc_port), ("--metrics-port", self.metrics_port))
+        for option, value in ports:
             if not 0 <= value <= 65535:
                 raise ValueError(f"{option} must be between 0 and 65535, got {value}")
         if not (math.isfinite(self.poll_s) and self.poll_s > 0):
@@ -46,24 +53,39 @@ class ServingOptions:
             raise ValueError(f"--max-body-mb must be above 0, got {self.max_body_bytes / 2**20:g}")
 
 
-def serve(declaration: ModelDeclaration, lineup: ModelLineup, options: ServingOptions) -> None:
-    """Serve `declaration`'s champion until SIGINT or SIGTERM."""
+def serve(
+    declaration: ModelDeclaration,
+    lineup: ModelLineup,
+    options: ServingOptions,
+    capture: TrafficCapture | None = None,
+) -> None:
+    """Serve `declaration`'s champion until SIGINT or SIGTERM; `capture` (opened) takes each answered request."""
     with tempfile.TemporaryDirectory(prefix="asset-platform-serving-") as empty:
-        asyncio.run(_serve(declaration, lineup, options, empty))
+        asyncio.run(_serve(declaration, lineup, options, empty, capture))
 
 
-async def _serve(declaration: ModelDeclaration, lineup: ModelLineup, options: ServingOptions, empty: str) -> None:
+async def _serve(
+    declaration: ModelDeclaration,
+    lineup: ModelLineup,
+    options: ServingOptions,
+    empty: str,
+    capture: TrafficCapture | None,
+) -> None:
     from mlserver import MLServer
     from mlserver.settings import ModelParameters, ModelSettings, Settings
 
     from asset_platform.serving.runtime import ChampionRuntime
 
+    _log_to_stderr()
+    if capture is not None:
+        await capture.start()
     settings = Settings(
         host=options.host,
         http_port=options.port,
         grpc_port=options.grpc_port,
         parallel_workers=0,  # in this process: the follower's swap is seen by every request
-        metrics_endpoint=None,  # Prometheus metrics are not served yet
+        metrics_endpoint="/metrics",  # prometheus_client's default registry, where metrics.py counts
+        metrics_port=options.metrics_port,
         model_repository_root=empty,  # nothing to find there: only the declared model is served
         load_models_at_startup=False,
         debug=False,
@@ -77,13 +99,17 @@ async def _serve(declaration: ModelDeclaration, lineup: ModelLineup, options: Se
                 "lineup": lineup,
                 "poll_s": options.poll_s,
                 "max_rows": options.max_rows,
+                "capture": capture,
             }
         ),
     )
-    _log_to_stderr()
     server = MLServer(settings)  # in the running loop: it installs its signal handlers on it
     _guard(server, options)
-    await server.start([model])
+    try:
+        await server.start([model])  # returns once stopped, in-flight requests answered
+    finally:
+        if capture is not None:
+            await capture.close()
 
 
 def _log_to_stderr() -> None:

@@ -42,8 +42,12 @@ class Trained:
     defs: dg.Definitions
 
     @property
+    def declaration(self):
+        return loans_declaration()
+
+    @property
     def names(self):
-        return lifecycle_names(loans_declaration())
+        return lifecycle_names(self.declaration)
 
     def lineup(self) -> ModelLineup:
         return lineup_for(self.defs.resources["registry"], self.names)
@@ -88,35 +92,58 @@ def serve_model_command(*options: str) -> list[str]:
 
 @dataclass
 class Server:
+    """A serve-model process; `kill` and `start` again on the same ports and capture folder."""
+
     base: str
-    process: subprocess.Popen
+    metrics: str  # the Prometheus scrape URL
+    command: list[str]
+    env: dict[str, str]
     log: Path
+    process: subprocess.Popen | None = None
 
     def url(self, model: str = MODEL) -> str:
         return f"{self.base}/v2/models/{model}/infer"
 
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        _wait_ready(self)
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is flushed or sealed."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
 
 @pytest.fixture(scope="session")
 def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`asset-platform serve-model` on a free loopback port, until the session ends."""
-    port = free_port()
+    """`asset-platform serve-model` on free loopback ports, until the session ends.
+
+    Served rows are captured into the home's landing; a batch is sealed only when a server stops or
+    starts again after a kill (the row and minute limits are out of reach), so the tests know the batches.
+    """
+    port, metrics_port = free_port(), free_port()
     options = ["--port", str(port), "--poll-s", str(POLL_S), "--max-rows", str(MAX_ROWS)]
-    options += ["--max-body-mb", str(MAX_BODY_MB)]
+    options += ["--max-body-mb", str(MAX_BODY_MB), "--metrics-port", str(metrics_port)]
+    options += ["--batch-rows", "1000000", "--batch-minutes", "600"]
     env = subprocess_env(ASSET_PLATFORM_HOME=str(trained.home.root), DAGSTER_HOME=str(trained.home.dagster_home))
     log = tmp_path_factory.mktemp("serving-log") / "serve-model.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(serve_model_command(*options), env=env, stdout=out, stderr=subprocess.STDOUT)
-    served = Server(f"http://127.0.0.1:{port}", process, log)
+    served = Server(
+        f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", serve_model_command(*options), env, log
+    )
     try:
-        _wait_ready(served)
+        served.start()
         yield served
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        if served.process is not None:
+            served.stop()
 
 
 def _wait_ready(served: Server, limit_s: float = 120) -> None:

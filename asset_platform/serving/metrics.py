@@ -1,0 +1,50 @@
+"""Prometheus metrics of a served model, per model and answering version, on MLServer's metrics server.
+
+MLServer serves `prometheus_client`'s default registry at `/metrics` on its own port (`metrics_port`)
+when it runs in one process, beside its REST metrics (`rest_server_requests_total`, a latency
+histogram per path and status). Its model metrics do not fit: they are labelled with the version in
+the model's settings (here always empty, as the champion changes under one name) and its duration is
+a Summary, which Prometheus cannot turn into p50/p99 across servers. So the runtime counts here, with
+the champion version that answered: requests, refused requests by status, rows, a latency histogram,
+and the batches of served traffic landed. Registered on the default registry, served by MLServer.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+_LABELS = ("model", "version")
+# Inference from the request's arrival at the runtime to its answer (contract check, scoring, capture's fsync).
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUESTS = Counter("asset_platform_serving_requests", "Inference requests received, answered or refused.", _LABELS)
+ERRORS = Counter(
+    "asset_platform_serving_request_errors",
+    "Inference requests refused, by HTTP status (4xx: the request; 503: capture could not keep up; 500: a bug).",
+    (*_LABELS, "code"),
+)
+ROWS = Counter("asset_platform_serving_rows", "Rows scored in answered requests.", _LABELS)
+LATENCY = Histogram(
+    "asset_platform_serving_request_duration_seconds",
+    "Time to answer an inference request in the runtime (contract check, scoring, capture).",
+    _LABELS,
+    buckets=LATENCY_BUCKETS_S,
+)
+BATCHES = Counter(
+    "asset_platform_serving_batches_landed", "Batches of served traffic landed in production.", ("model",)
+)
+
+
+def answered(model: str, version: str, rows: int, seconds: float) -> None:
+    REQUESTS.labels(model, version).inc()
+    ROWS.labels(model, version).inc(rows)
+    LATENCY.labels(model, version).observe(seconds)
+
+
+def refused(model: str, version: str, code: int) -> None:
+    REQUESTS.labels(model, version).inc()
+    ERRORS.labels(model, version, str(code)).inc()
+
+
+def batch_landed(model: str) -> None:
+    BATCHES.labels(model).inc()
