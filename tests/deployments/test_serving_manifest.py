@@ -86,7 +86,9 @@ def test_the_command_is_serve_model_of_the_code_locations_module_on_the_named_po
     code_server_args = _code_location()["codeServerArgs"]
     assert args.module == code_server_args[code_server_args.index("-m") + 1]
     ports = {port["name"]: port["containerPort"] for port in _container()["ports"]}
-    assert ports == {"http": args.port, "grpc": args.grpc_port}
+    assert ports == {"http": args.port, "grpc": args.grpc_port, "metrics": args.metrics_port}
+    annotations = _documents()["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(args.metrics_port)
 
 
 def test_the_service_selects_the_pods_and_forwards_each_named_port() -> None:
