@@ -6,7 +6,8 @@ promoted with the set_champion job). Then, one server at a time on 127.0.0.1:
 
 * ours - `asset-platform serve-model --model loans` (MLServer 1.7, one process): V2 requests,
   one input per contract column; each request is checked against the data contract,
-  featurized and scored;
+  featurized and scored, and (where serve-model captures served traffic) its rows are made
+  durable before it is answered; `ours_no_capture` is the same with `--no-capture`;
 * peer - `mlflow models serve --env-manager local` of the same booster, saved with mlflow's
   lightgbm flavour, in a virtualenv of its own (created under
   ~/.cache/asset-platform-bench/mlflow-venv on first use: `pip install mlflow==MLFLOW_PIN
@@ -19,17 +20,20 @@ promoted with the set_champion job). Then, one server at a time on 127.0.0.1:
 
 Load: this process, a raw HTTP/1.1 keep-alive client on asyncio (uvloop where installed),
 C connections each sending its next request when the last is answered (closed loop), for
-C = 1, 8, 32 and 1-row and 100-row requests. Every answer must be 200. rps is the answers
-completed in the timed window over its length; p50/p99 are the client's per-request times.
+C = 1, 8, 32 and 1-row and 100-row requests. Answers other than 200 are counted (`errors`).
+rps is the answers completed in the timed window over its length; p50/p99 are the client's
+times of the requests sent in the window.
 The client is not the bottleneck when the empty handler answers it several times faster than
-ours at the same concurrency (`client.headroom_c32`) and when the server process is busy
-near one core while the client is not (`cpu` per cell: CPU seconds per wall second, from
+the faster server at the same concurrency (`client.headroom_c32`) and when the server process
+is busy near one core while the client is not (`cpu` per cell: CPU seconds per wall second, from
 /proc via psutil, the server's process tree and this process).
 
 Headline: `rps_ours`, `rps_peer`, `vs_peer` at concurrency 32 with 1-row requests (the goal:
 vs_peer >= 2); `p99_ms_ours` at concurrency 1 with 1 row; `p99_ms_limit` = the in-process
 call's p99 + the empty handler's p99 for that request (the goal: p99_ms_ours <= 3 x it).
-Timings are reported, never asserted; on a shared machine they move with its load.
+Timings are reported, never asserted; on a shared machine they move with its load. Every
+server and the in-process call inherit this process's environment: `OMP_NUM_THREADS=1` (as
+deployments/k8s/serving.yaml sets) keeps LightGBM from waking a thread team per request.
 
 Run: .venv/bin/python benchmarks/serving.py [--quick]. The last line is JSON.
 """
@@ -41,6 +45,7 @@ import asyncio
 import datetime as dt
 import importlib.metadata
 import json
+import math
 import os
 import subprocess
 import sys
@@ -58,6 +63,7 @@ DEFAULT_PEER_VENV = Path.home() / ".cache" / "asset-platform-bench" / "mlflow-ve
 CONCURRENCY = (1, 8, 32)
 SIZES = (1, 100)
 HOST = "127.0.0.1"
+ANSWER_LIMIT_S = 120  # liveness only: a server that answers nothing in this long fails the run
 
 
 # ---------------------------------------------------------------- the empty handler (the limit's HTTP part)
@@ -125,12 +131,16 @@ class Cell:
     def as_dict(self) -> dict[str, Any]:
         return {
             "rps": round(self.rps, 1),
-            "p50_ms": round(self.p50_ms, 3),
-            "p99_ms": round(self.p99_ms, 3),
+            "p50_ms": _ms(self.p50_ms),
+            "p99_ms": _ms(self.p99_ms),
             "requests": self.requests,
             "errors": self.errors,
             "cpu": {k: round(v, 2) for k, v in self.cpu.items()},
         }
+
+
+def _ms(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 3)
 
 
 def http_request(path: str, body: bytes) -> bytes:
@@ -160,12 +170,15 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _load(port: int, request: bytes, concurrency: int, warm_s: float, measure_s: float) -> Cell:
+    """Closed loop: requests sent in the timed window give the latencies (however long they take),
+    those also answered in it the rate."""
     latencies: list[float] = []
-    errors: list[str] = []
+    answered, errors = 0, 0
     start = time.perf_counter()
     measure_from, stop_at = start + warm_s, start + warm_s + measure_s
 
     async def connection() -> None:
+        nonlocal answered, errors
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             while True:
@@ -173,29 +186,29 @@ async def _load(port: int, request: bytes, concurrency: int, warm_s: float, meas
                 if sent >= stop_at:
                     return
                 writer.write(request)
-                status, body = await _read_answer(reader)
+                status, _ = await asyncio.wait_for(_read_answer(reader), ANSWER_LIMIT_S)
                 done = time.perf_counter()
-                if sent >= measure_from and done <= stop_at:
+                if sent >= measure_from:
                     latencies.append(done - sent)
-                    if status != 200:
-                        errors.append(f"{status}: {body[:200]!r}")
+                    answered += done <= stop_at
+                    errors += status != 200
         finally:
             writer.close()
 
     await asyncio.gather(*(connection() for _ in range(concurrency)))
-    if not latencies:
-        raise RuntimeError("no request was answered in the timed window")
     latencies.sort()
     return Cell(
-        rps=len(latencies) / measure_s,
+        rps=answered / measure_s,
         p50_ms=1000 * _quantile(latencies, 0.5),
         p99_ms=1000 * _quantile(latencies, 0.99),
         requests=len(latencies),
-        errors=len(errors),
+        errors=errors,
     )
 
 
 def _quantile(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return float("nan")
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
@@ -221,8 +234,8 @@ def measure(port: int, request: bytes, concurrency: int, warm_s: float, measure_
     wall = time.perf_counter() - wall_before
     server, client = cpu_seconds(tree) - server_before, cpu_seconds(me) - client_before
     cell.cpu = {"server": server / wall, "client": client / wall}
-    if cell.errors:
-        raise RuntimeError(f"{cell.errors} of {cell.requests} answers were not 200 at concurrency {concurrency}")
+    if cell.errors:  # counted, not hidden: every answer should be 200
+        print(f"  {cell.errors} of {cell.requests} answers were not 200 at concurrency {concurrency}", flush=True)
     return cell
 
 
@@ -374,6 +387,22 @@ def peer_version(python: Path) -> str:
 # ---------------------------------------------------------------- the run
 
 
+def ours_variants(env: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """`ours` as deployed (served traffic captured, where serve-model captures), and without capture."""
+    from tests.processes import free_port
+    from tests.serving.conftest import serve_model_command
+
+    usage = subprocess.run(
+        [*serve_model_command(), "--help"], capture_output=True, text=True, env=env, cwd=REPO, check=True
+    ).stdout
+    # A free metrics port: the default one may be taken on a shared machine.
+    metrics = ["--metrics-port", str(free_port())] if "--metrics-port" in usage else []
+    variants = [("ours", metrics)]
+    if "--no-capture" in usage:
+        variants.append(("ours_no_capture", [*metrics, "--no-capture"]))
+    return variants
+
+
 def post_json(port: int, path: str, payload: Any) -> Any:
     import urllib.request
 
@@ -446,13 +475,15 @@ def run(root: Path, args: argparse.Namespace, timing: tuple[float, float], loop:
         wait_for(lambda: post_json(port, "/", {}) == {}, 30, "the empty handler", [process], interval_s=0.1)
         detail["empty"] = sweep("empty", port, ours_requests, process.pid, timing)
 
-    port = free_port()
     env = subprocess_env(ASSET_PLATFORM_HOME=str(trained.home.root), DAGSTER_HOME=str(trained.home.dagster_home))
-    with running(serve_model_command("--port", str(port)), root / "ours.log", env, REPO) as process:
-        wait_for(lambda: answers(port, f"/v2/models/{MODEL}/ready"), 180, "serve-model", [process], 0.2)
-        answer = post_json(port, path, ours_payloads[100])
-        np.testing.assert_allclose(answer["outputs"][0]["data"], expected, rtol=0, atol=1e-9)
-        detail["ours"] = sweep("ours", port, ours_requests, process.pid, timing)
+    for name, options in ours_variants(env):
+        port = free_port()
+        options = [*options, "--port", str(port)]
+        with running(serve_model_command(*options), root / f"{name}.log", env, REPO) as process:
+            wait_for(lambda p=port: answers(p, f"/v2/models/{MODEL}/ready"), 180, "serve-model", [process], 0.2)
+            answer = post_json(port, path, ours_payloads[100])
+            np.testing.assert_allclose(answer["outputs"][0]["data"], expected, rtol=0, atol=1e-9)
+            detail[name] = sweep(name, port, ours_requests, process.pid, timing)
 
     peer = None
     python = ensure_peer_venv(args.peer_venv)
@@ -478,35 +509,47 @@ def run(root: Path, args: argparse.Namespace, timing: tuple[float, float], loop:
 def summary(
     detail: dict, limit: dict, peer: str | None, loop: str, quick: bool, request_bytes: dict[int, int]
 ) -> dict[str, Any]:
-    def cell(server: str, size: int, concurrency: int) -> dict[str, Any] | None:
-        return detail.get(server, {}).get(str(size), {}).get(str(concurrency))
+    def cell(server: str, size: int, concurrency: int) -> dict[str, Any]:
+        return detail.get(server, {}).get(str(size), {}).get(str(concurrency), {})
 
-    rps_ours = cell("ours", 1, 32)["rps"]
-    rps_peer = cell("peer", 1, 32)["rps"] if peer else None
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 2) if a is not None and b else None
+
+    rps_ours = cell("ours", 1, 32).get("rps")
+    rps_peer = cell("peer", 1, 32).get("rps")
     p99_limit = limit["predict"]["1"]["p99_ms"] + cell("empty", 1, 1)["p99_ms"]
-    p99_ours = cell("ours", 1, 1)["p99_ms"]
-    vs_peer = round(rps_ours / rps_peer, 2) if rps_peer else None
-    vs_peer_100 = round(cell("ours", 100, 32)["rps"] / cell("peer", 100, 32)["rps"], 2) if peer else None
-    return {
+    p99_ours = cell("ours", 1, 1).get("p99_ms")
+    vs_peer = ratio(rps_ours, rps_peer)
+    result = {
         "bench": "serving",
         "rps_ours": rps_ours,
         "rps_peer": rps_peer,
         "vs_peer": vs_peer,
-        "vs_peer_100_rows": vs_peer_100,
+        "vs_peer_100_rows": ratio(cell("ours", 100, 32).get("rps"), cell("peer", 100, 32).get("rps")),
         "p99_ms_ours": p99_ours,
         "p99_ms_limit": round(p99_limit, 3),
-        "p99_vs_limit": round(p99_ours / p99_limit, 2),
+        "p99_vs_limit": ratio(p99_ours, p99_limit),
         "goal_throughput_2x_peer": bool(vs_peer and vs_peer >= 2),
-        "goal_p99_within_3x_limit": p99_ours <= 3 * p99_limit,
+        "goal_p99_within_3x_limit": p99_ours is not None and p99_ours <= 3 * p99_limit,
+    }
+    if "ours_no_capture" in detail:
+        result["rps_ours_no_capture"] = cell("ours_no_capture", 1, 32)["rps"]
+        result["vs_peer_no_capture"] = ratio(result["rps_ours_no_capture"], rps_peer)
+        result["p99_ms_ours_no_capture"] = cell("ours_no_capture", 1, 1)["p99_ms"]
+    return {
+        **result,
         "peer": peer or "unavailable",
         "in_process_ms": limit,
         "client": {
             "kind": f"raw HTTP/1.1 keep-alive, asyncio ({loop}), closed loop, one process",
-            "headroom_c32": round(cell("empty", 1, 32)["rps"] / rps_ours, 1),
+            "headroom_c32": ratio(cell("empty", 1, 32)["rps"], max(rps_ours or 0, rps_peer or 0)),
             "request_bytes": {str(k): v for k, v in request_bytes.items()},
         },
         "detail": detail,
         "cpus": os.cpu_count(),
+        # Other work on the machine takes cores from the servers and the client alike.
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
         "quick": quick,
     }
 
