@@ -23,6 +23,7 @@ from asset_platform.serving.capture import (
     SERVED_REQUEST,
     SERVED_SCORE,
     SERVED_VERSION,
+    CaptureError,
     CaptureFolderInUse,
     CaptureSettings,
     TrafficCapture,
@@ -209,3 +210,30 @@ def test_a_declaration_may_not_name_a_column_as_capture_does() -> None:
     fields["columns"].append({"name": SERVED_SCORE, "dtype": "float"})
     with pytest.raises(DeclarationError, match="'_served_score': reserved for what serve-model captures"):
         ModelDeclaration.model_validate(fields)
+
+
+def test_rows_that_cannot_be_written_are_refused_never_acknowledged(tmp_path) -> None:
+    settings = _settings(tmp_path, buffer_rows=4)
+
+    async def serve() -> list[str]:
+        capture = TrafficCapture(settings)
+        capture.open()
+        await capture.start()
+        refused = []
+        with pytest.raises(CaptureError, match="at most 4"):  # more than the buffer holds
+            await _record(capture, _rows(5, seed=1), "too-many")
+        await _record(capture, _rows(2, seed=2), "written")
+        (tmp_path / "gone").mkdir()
+        settings.folder.rename(tmp_path / "gone" / "served")  # the disk lost: the write fails
+        try:
+            await _record(capture, _rows(2, seed=3), "lost")
+        except CaptureError as error:
+            refused.append(str(error))
+        (tmp_path / "gone" / "served").rename(settings.folder)
+        await capture.close()
+        return refused
+
+    [refused] = asyncio.run(serve())
+    assert "could not be written" in refused
+    [batch] = _landed(settings.production)
+    assert set(read_table(batch, "batch")[SERVED_REQUEST]) == {"written"}
