@@ -156,6 +156,25 @@ class GateSpec(_Spec):
     )
 
 
+class FollowUpSpec(_Spec):
+    """Retraining again after a drift-triggered retrain, while the model has not recovered.
+
+    A first retrain learns from the first two or three drifted batches. While the realized metric of the
+    batches labeled since then stays below its pre-drift level (by more than the declared drop alarm),
+    the loop retrains again on the whole post-drift window, which has grown meanwhile, each time through
+    the gate. It stops when the metric is back in band, when a follow-up's challenger is rejected by the
+    gate (the window stopped improving), or after `max_follow_ups`. Stable data never starts one.
+    """
+
+    max_follow_ups: int = Field(default=2, ge=0, description="Retrains after the drift-triggered one (0: none).")
+    min_new_rows: int = Field(
+        default=2000, ge=1, description="Rows of batches labeled since the last retrain needed before another."
+    )
+    cooldown_batches: int = Field(
+        default=2, ge=1, description="Labeled batches since the last retrain before another (their mean is judged)."
+    )
+
+
 class RetrainingSpec(_Spec):
     """What training learns from."""
 
@@ -174,6 +193,9 @@ class RetrainingSpec(_Spec):
         default=False,
         description="A drift-triggered retrain re-tunes hyperparameters (default: reuse the last best params; "
         "a manual or scheduled training run re-tunes).",
+    )
+    follow_up: FollowUpSpec = Field(
+        default_factory=FollowUpSpec, description="Retrains after a drift-triggered one, until the model recovers."
     )
 
 

@@ -18,6 +18,11 @@ names the run with `retrain_run_key`. Whether a batch drifted is its evidence's
 * a retrain that failed is no retrain: the cooldown runs from the last one that
   succeeded, but its evidence is spent (`spent_batch`): the same batches would
   derive the same run key, which Dagster never launches twice.
+
+After a drift-triggered retrain the loop keeps going until the model recovers
+(`Recovery`, `should_follow_up`): the pre-drift level of the realized metric is
+remembered, and while the batches labeled since the last retrain stay below it,
+another retrain learns from the whole post-drift window.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class Decision:
     retrain: bool
     reason: str
     evidence: tuple[str, ...] = ()
+    # For a follow-up decision: the recovery is over (back in band, or no follow-up left).
+    finished: bool = False
 
     def confirming(self, policy: DriftPolicy) -> tuple[str, ...]:
         """The batches that first met the policy: a replay from an older cursor, which sees
@@ -154,6 +161,7 @@ def merge_performance(
     max_drop: float,
     label_shift: float | None = None,
     max_label_shift: float | None = None,
+    realized_metric: float | None = None,
 ) -> None:
     """Record what a batch's labels showed; the batch counts as drifted when its realized metric
     fell by more than `max_drop`, or its labels moved (prior shift) by more than `max_label_shift`.
@@ -163,4 +171,91 @@ def merge_performance(
     """
     # Until the assessment arrives: evidence of labels only, not judged, so `should_retrain` skips it.
     previous = records.get(key, BatchEvidence(batch_key=key))
-    records[key] = previous.with_labels(degradation, max_drop, label_shift, max_label_shift)
+    records[key] = previous.with_labels(degradation, max_drop, label_shift, max_label_shift, realized_metric)
+
+
+# Stable labeled batches before the drift whose mean realized metric is the level to recover to.
+_BAND_BATCHES = 3
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a drift-triggered retrain set out to win back, kept in the sensor's cursor until it is won.
+
+    `level`: the mean realized metric of the last stable labeled batches before the drift; `since`: the
+    start of the drift's first batch, where every follow-up's learning window begins; `follow_ups`: how
+    many retrains after the drift-triggered one were asked for.
+    """
+
+    level: float
+    since: str
+    follow_ups: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "since": self.since, "follow_ups": self.follow_ups}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recovery:
+        return cls(float(data["level"]), str(data["since"]), int(data.get("follow_ups", 0)))
+
+
+def recovery_after(
+    history: Sequence[BatchEvidence | BatchAssessment | Mapping[str, Any]], evidence: Sequence[str]
+) -> Recovery | None:
+    """The recovery a retrain on `evidence` (batch keys, oldest first) starts; None when there is no
+    pre-drift level to recover to (no stable batch before the drift had its labels) or no drift start."""
+    records = list(map(as_evidence, history))
+    keys = [record.batch_key for record in records]
+    if not evidence or evidence[0] not in keys:
+        return None
+    before = records[: keys.index(evidence[0])]
+    stable = [r.realized_metric for r in before if r.judged and not r.drift_detected and r.realized_metric is not None]
+    starts = [r.batch_start for r in records if r.batch_key in evidence and r.batch_start]
+    if not stable or not starts:
+        return None
+    level = stable[-_BAND_BATCHES:]
+    return Recovery(sum(level) / len(level), min(starts))
+
+
+def should_follow_up(
+    history: Sequence[BatchEvidence | BatchAssessment | Mapping[str, Any]],
+    recovery: Recovery,
+    *,
+    metric: str,
+    max_drop: float,
+    max_follow_ups: int,
+    min_new_rows: int,
+    cooldown_batches: int,
+    last_retrain_batch: str | None,
+) -> Decision:
+    """Whether to retrain again on the post-drift window: the batches labeled since the last retrain
+    (at least `cooldown_batches` of them, `min_new_rows` rows in all) still fall short of the pre-drift
+    level by more than `max_drop` (`ml.metrics.degradation`'s measure) on their mean realized metric.
+    The evidence is those batches' keys; `finished` says the recovery is over."""
+    from asset_platform.ml.metrics import degradation
+
+    if recovery.follow_ups >= max_follow_ups:
+        made = f"recovery: {recovery.follow_ups} of {max_follow_ups} follow-up retrains made"
+        return Decision(False, made, finished=True)
+    records = _since(list(map(as_evidence, history)), last_retrain_batch)
+    labeled = [record for record in records if record.judged and record.realized_metric is not None]
+    evidence = tuple(record.batch_key for record in labeled)
+    rows = sum(record.n_rows for record in labeled)
+    if len(labeled) < cooldown_batches or rows < min_new_rows:
+        return Decision(
+            False,
+            f"recovery: {len(labeled)} labeled batch(es), {rows} rows since the last retrain; a follow-up needs "
+            f"{cooldown_batches} and {min_new_rows}",
+            evidence,
+        )
+    realized = sum(record.realized_metric for record in labeled) / len(labeled)
+    gap = degradation(metric, recovery.level, realized)
+    shown = f"{metric} {realized:.4g} over {len(labeled)} batch(es) since the last retrain"
+    if not gap > max_drop:  # a NaN gap (no level to compare with) ends it too
+        back = f"recovered: {shown}, within {max_drop:g} of the pre-drift {recovery.level:.4g}"
+        return Decision(False, back, evidence, finished=True)
+    reason = (
+        f"follow-up {recovery.follow_ups + 1} of {max_follow_ups}: {shown} is {gap:.4g} worse than the pre-drift "
+        f"{recovery.level:.4g} (> {max_drop:g}); learning from the post-drift window since {recovery.since}"
+    )
+    return Decision(True, reason, evidence)

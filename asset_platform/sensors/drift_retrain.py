@@ -10,6 +10,7 @@ arrived (their partitions' creation order), never in name order.
 """
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
@@ -18,13 +19,24 @@ from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import DRIFT, PERFORMANCE, REFERENCE_PROFILE, LifecycleNames
 from asset_platform.drift.evidence import BatchEvidence
 from asset_platform.drift.monitor import DriftMonitor
-from asset_platform.drift.retrain import merge_drift, merge_performance, retrain_run_key, should_retrain
+from asset_platform.drift.retrain import (
+    Recovery,
+    merge_drift,
+    merge_performance,
+    recovery_after,
+    retrain_run_key,
+    should_follow_up,
+    should_retrain,
+)
 from asset_platform.notify import DriftConfirmed, Notifier, RetrainingStarted
 from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, REFERENCE_TAG, TRIGGER_TAG
 from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 
 _HISTORY_LIMIT = 60
+# The trigger suffix and run-key part of a retrain that follows a drift-triggered one.
+FOLLOW_UP = "follow-up"
+RUN_KEY = "dagster/run_key"
 
 
 def build_drift_retrain_sensor(
@@ -56,7 +68,7 @@ def build_drift_retrain_sensor(
             del records[stale]
         state["records"] = {key: evidence.to_record() for key, evidence in records.items()}
         history = [records[key] for key in arrived[-_HISTORY_LIMIT:]]
-        _settle_pending_retrain(context.instance, state)
+        _settle_pending_retrain(context.instance, state, names.champion)
         last_at = state.get("last_retrain_at")
         decision = should_retrain(
             history,
@@ -66,19 +78,16 @@ def build_drift_retrain_sensor(
             spent_batch=state.get("spent_batch"),
         )
         if not decision.retrain:
-            return dg.SensorResult(cursor=dump_cursor(state), skip_reason=decision.reason)
+            return _follow_up(context, notifier, state, history, records, decision.reason)
         evidence = decision.confirming(policy)
         reference = records[evidence[-1]].reference_version
         run_key = retrain_run_key(declaration.name, reference, evidence)
-        # Counted as a retrain now (a tick must not ask twice); taken back if the run fails.
-        state["pending_retrain"] = {
-            "run_key": run_key,
-            "batch": decision.evidence[-1],
-            "previous_batch": state.get("last_retrain_batch"),
-            "previous_at": state.get("last_retrain_at"),
-        }
-        state["last_retrain_batch"] = decision.evidence[-1]
-        state["last_retrain_at"] = dt.datetime.now(dt.UTC).isoformat()
+        # What this retrain sets out to win back: follow-ups retrain again until it is (drift/retrain.py).
+        recovery = recovery_after(history, evidence)
+        state.pop("recovery", None)
+        if recovery is not None and declaration.retraining.follow_up.max_follow_ups > 0:
+            state["recovery"] = recovery.to_dict()
+        _count_retrain(state, run_key, decision.evidence[-1])
         tags = {
             TRIGGER_TAG: trigger,
             EVIDENCE_TAG: ",".join(evidence),
@@ -89,12 +98,63 @@ def build_drift_retrain_sensor(
         request = dg.RunRequest(run_key=run_key, tags=tags, run_config=_retraining_config(records, evidence))
         return dg.SensorResult(run_requests=[request], cursor=dump_cursor(state))
 
+    def _follow_up(context, notifier, state, history, records, drift_reason: str) -> dg.SensorResult:
+        """No new drift: while a recovery is open, retrain again on the post-drift window if it calls for it."""
+        if "recovery" not in state:
+            return dg.SensorResult(cursor=dump_cursor(state), skip_reason=drift_reason)
+        recovery = Recovery.from_dict(state["recovery"])
+        spec = declaration.retraining.follow_up
+        decision = should_follow_up(
+            history,
+            recovery,
+            metric=declaration.metric_name,
+            max_drop=declaration.metric_drop_alarm,
+            max_follow_ups=spec.max_follow_ups,
+            min_new_rows=spec.min_new_rows,
+            cooldown_batches=spec.cooldown_batches,
+            last_retrain_batch=state.get("last_retrain_batch"),
+        )
+        if decision.finished:
+            state.pop("recovery")
+        if not decision.retrain:
+            return dg.SensorResult(cursor=dump_cursor(state), skip_reason=f"{drift_reason}; {decision.reason}")
+        reference = records[decision.evidence[-1]].reference_version
+        run_key = retrain_run_key(declaration.name, reference, (FOLLOW_UP, recovery.since, *decision.evidence))
+        state["recovery"] = replace(recovery, follow_ups=recovery.follow_ups + 1).to_dict()
+        _count_retrain(state, run_key, decision.evidence[-1], follow_up=True)
+        tags = {
+            TRIGGER_TAG: f"{trigger}:{FOLLOW_UP}",
+            EVIDENCE_TAG: ",".join(decision.evidence),
+            REFERENCE_TAG: reference,
+            DRIFT_REASON_TAG: decision.reason[:1000],
+        }
+        started = RetrainingStarted(
+            asset=names.retraining_job,
+            run_id=run_key,
+            trigger=tags[TRIGGER_TAG],
+            evidence={"model": declaration.name, "batches": list(decision.evidence), "reason": decision.reason},
+        )
+        notifier.notify(started, log=context.log)
+        request = dg.RunRequest(run_key=run_key, tags=tags, run_config=_follow_up_config(recovery.since))
+        return dg.SensorResult(run_requests=[request], cursor=dump_cursor(state))
+
     def _retraining_config(records: dict[str, BatchEvidence], evidence: tuple[str, ...]) -> dict:
         spec = declaration.retraining
         config: dict[str, Any] = {"window_days": spec.window_days, "holdout_fraction": spec.retrain_holdout_fraction}
         starts = [records[key].batch_start for key in evidence if records[key].batch_start]
         if spec.from_evidence and starts:
             config.update(since=min(starts), min_rows=spec.min_rows)
+        return {"ops": {names.feature_op: {"config": config}}}
+
+    def _follow_up_config(since: str) -> dict:
+        """The whole post-drift window, however long it has grown: `since` the drift began, no window_days cap."""
+        spec = declaration.retraining
+        config = {
+            "window_days": None,
+            "holdout_fraction": spec.retrain_holdout_fraction,
+            "since": since,
+            "min_rows": spec.min_rows,
+        }
         return {"ops": {names.feature_op: {"config": config}}}
 
     def _announce(notifier, context, names, keys, reason, evidence, run_key) -> None:
@@ -122,8 +182,22 @@ def build_drift_retrain_sensor(
     return drift_retrain_sensor
 
 
-def _settle_pending_retrain(instance: dg.DagsterInstance, state: dict[str, Any]) -> None:
-    """A requested retrain that failed for good does not count for the cooldown; its evidence stays spent."""
+def _count_retrain(state: dict[str, Any], run_key: str, batch: str, follow_up: bool = False) -> None:
+    """Counted as a retrain now (a tick must not ask twice); taken back if the run fails for good."""
+    state["pending_retrain"] = {
+        "run_key": run_key,
+        "batch": batch,
+        "previous_batch": state.get("last_retrain_batch"),
+        "previous_at": state.get("last_retrain_at"),
+        "follow_up": follow_up,
+    }
+    state["last_retrain_batch"] = batch
+    state["last_retrain_at"] = dt.datetime.now(dt.UTC).isoformat()
+
+
+def _settle_pending_retrain(instance: dg.DagsterInstance, state: dict[str, Any], champion: dg.AssetKey) -> None:
+    """A requested retrain that failed for good does not count for the cooldown; its evidence stays spent.
+    A follow-up whose challenger the gate rejected ends the recovery: the growing window stopped improving."""
     from asset_platform.sensors.retries import review
 
     pending = state.get("pending_retrain")
@@ -133,10 +207,22 @@ def _settle_pending_retrain(instance: dg.DagsterInstance, state: dict[str, Any])
     if outcome == "done":
         state.pop("pending_retrain")
         state.pop("spent_batch", None)
+        if pending.get("follow_up") and _gate_decision(instance, pending["run_key"], champion) == "rejected":
+            state.pop("recovery", None)
     elif outcome == "failed":  # failed, and Dagster's run-retry policy will not run it again
         state.pop("pending_retrain")
         state["last_retrain_batch"], state["last_retrain_at"] = pending["previous_batch"], pending["previous_at"]
         state["spent_batch"] = pending["batch"]
+
+
+def _gate_decision(instance: dg.DagsterInstance, run_key: str, champion: dg.AssetKey) -> str | None:
+    """The promotion gate's decision in the run of `run_key` (promoted, rejected, ...), None if it made none."""
+    runs = {record.dagster_run.run_id for record in instance.get_run_records(dg.RunsFilter(tags={RUN_KEY: run_key}))}
+    for record in instance.fetch_materializations(champion, limit=20).records:
+        if record.run_id in runs:
+            decision = record.asset_materialization.metadata.get("decision")
+            return None if decision is None else str(getattr(decision, "value", decision))
+    return None
 
 
 def arrival_order(instance: dg.DagsterInstance, partitions_name: str, keys) -> list[str]:
@@ -169,5 +255,11 @@ def _merge(
         merge_drift(records, key, shown, reference)
     elif shown.degradation is not None:  # a batch with nothing to measure records no degradation
         merge_performance(
-            records, key, shown.degradation, max_drop, label_shift=shown.label_shift, max_label_shift=max_label_shift
+            records,
+            key,
+            shown.degradation,
+            max_drop,
+            label_shift=shown.label_shift,
+            max_label_shift=max_label_shift,
+            realized_metric=shown.realized_metric,
         )

@@ -1,0 +1,109 @@
+"""Recovery after a drift-triggered retrain: follow-up retrains on the growing post-drift window."""
+
+from __future__ import annotations
+
+import pytest
+
+from asset_platform.declaration import ModelDeclaration
+from asset_platform.declaration.errors import DeclarationError
+from asset_platform.drift.evidence import BatchEvidence
+from asset_platform.drift.retrain import Recovery, merge_performance, recovery_after, should_follow_up
+
+RULES = {"metric": "auc", "max_drop": 0.03, "max_follow_ups": 2, "min_new_rows": 1500, "cooldown_batches": 2}
+
+
+def _batch(key: str, realized: float | None, drifted: bool = False, rows: int = 1000) -> BatchEvidence:
+    return BatchEvidence(
+        key, rows, judged=True, feature_drift=drifted, realized_metric=realized, batch_start=f"2026-01-{key[1:]}"
+    )
+
+
+STABLE = [_batch("d01", 0.80), _batch("d02", 0.82), _batch("d03", 0.81), _batch("d04", 0.79)]
+DRIFTED = [_batch("d05", 0.70, drifted=True), _batch("d06", 0.69, drifted=True)]
+
+
+def test_a_retrain_on_drift_remembers_the_pre_drift_level_and_where_the_drift_began() -> None:
+    recovery = recovery_after([*STABLE, *DRIFTED], ("d05", "d06"))
+    assert recovery.level == pytest.approx((0.82 + 0.81 + 0.79) / 3)  # the last three stable batches
+    assert recovery.since == "2026-01-05"
+    assert Recovery.from_dict(recovery.to_dict()) == recovery
+
+
+def test_no_recovery_without_a_labeled_stable_batch_before_the_drift() -> None:
+    unlabeled = [_batch("d01", None), *DRIFTED]
+    assert recovery_after(unlabeled, ("d05", "d06")) is None
+    assert recovery_after([*STABLE, *DRIFTED], ()) is None
+
+
+def test_still_below_the_pre_drift_level_after_enough_labeled_rows_retrains_again() -> None:
+    recovery = Recovery(0.80, "2026-01-05")
+    after = [*STABLE, *DRIFTED, _batch("d07", 0.74), _batch("d08", 0.75)]
+    decision = should_follow_up(after, recovery, last_retrain_batch="d06", **RULES)
+    assert decision.retrain and not decision.finished
+    assert decision.evidence == ("d07", "d08")
+    assert "follow-up 1 of 2" in decision.reason and "since 2026-01-05" in decision.reason
+
+
+def test_it_waits_for_enough_labeled_batches_and_rows() -> None:
+    recovery = Recovery(0.80, "2026-01-05")
+    one = should_follow_up([*DRIFTED, _batch("d07", 0.70)], recovery, last_retrain_batch="d06", **RULES)
+    assert not one.retrain and not one.finished and "needs 2 and 1500" in one.reason
+    small = [*DRIFTED, _batch("d07", 0.70, rows=500), _batch("d08", 0.70, rows=500)]
+    assert not should_follow_up(small, recovery, last_retrain_batch="d06", **RULES).retrain
+    unlabeled = [*DRIFTED, _batch("d07", None), _batch("d08", None)]
+    assert not should_follow_up(unlabeled, recovery, last_retrain_batch="d06", **RULES).retrain
+
+
+def test_back_in_band_ends_the_recovery() -> None:
+    recovery = Recovery(0.80, "2026-01-05")
+    decision = should_follow_up(
+        [*DRIFTED, _batch("d07", 0.78), _batch("d08", 0.79)], recovery, last_retrain_batch="d06", **RULES
+    )
+    assert not decision.retrain and decision.finished and decision.reason.startswith("recovered")
+
+
+def test_no_more_than_the_declared_follow_ups() -> None:
+    spent = Recovery(0.80, "2026-01-05", follow_ups=2)
+    decision = should_follow_up(
+        [*DRIFTED, _batch("d07", 0.60), _batch("d08", 0.60)], spent, last_retrain_batch="d06", **RULES
+    )
+    assert not decision.retrain and decision.finished
+    never = should_follow_up(
+        [*DRIFTED, _batch("d07", 0.60), _batch("d08", 0.60)],
+        Recovery(0.80, "2026-01-05"),
+        last_retrain_batch="d06",
+        **{**RULES, "max_follow_ups": 0},
+    )
+    assert not never.retrain and never.finished
+
+
+def test_an_error_metric_is_judged_by_its_relative_rise() -> None:
+    rules = {**RULES, "metric": "rmse", "max_drop": 0.1}
+    recovery = Recovery(8.0, "2026-01-05")
+    worse = [*DRIFTED, _batch("d07", 9.2), _batch("d08", 9.0)]  # 14 % above 8.0
+    assert should_follow_up(worse, recovery, last_retrain_batch="d06", **rules).retrain
+    close = [*DRIFTED, _batch("d07", 8.5), _batch("d08", 8.6)]  # 7 % above
+    assert should_follow_up(close, recovery, last_retrain_batch="d06", **rules).finished
+
+
+def test_the_labels_realized_metric_reaches_the_sensors_history() -> None:
+    records = {"d07": BatchEvidence("d07", 1000, judged=True)}
+    merge_performance(records, "d07", 0.05, 0.03, realized_metric=0.75)
+    assert records["d07"].realized_metric == 0.75
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "field"),
+    [
+        ({"max_follow_ups": -1}, "max_follow_ups"),
+        ({"cooldown_batches": 0}, "cooldown_batches"),
+        ({"every": 2}, "every"),
+    ],
+)
+def test_a_bad_follow_up_declaration_is_refused_naming_the_field(follow_up, field) -> None:
+    from assets.ecommerce import ecommerce
+
+    declared = ecommerce.model_dump(mode="python")
+    declared["retraining"]["follow_up"] = follow_up
+    with pytest.raises((DeclarationError, ValueError), match=field):
+        ModelDeclaration.model_validate(declared)
