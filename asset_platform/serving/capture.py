@@ -111,6 +111,7 @@ class TrafficCapture:
     _buffer: list[_Waiting] = field(default_factory=list, init=False)
     _buffered_rows: int = field(default=0, init=False)
     _parts: list[tuple[str, int]] = field(default_factory=list, init=False)  # durable, not sealed: (name, rows)
+    _parts_rows: int = field(default=0, init=False)  # their rows
     _last_ns: int = field(default=0, init=False)
     _closing: bool = field(default=False, init=False)
     _sealers: set[asyncio.Task] = field(default_factory=set, init=False)
@@ -213,31 +214,31 @@ class TrafficCapture:
                 return
 
     async def _write_buffered(self) -> None:
-        import pandas as pd
-
         taken, self._buffer = self._buffer, []
         if not taken:
             return
         rows = sum(len(waiting.frame) for waiting in taken)
         try:
-            frame = pd.concat([waiting.frame for waiting in taken], ignore_index=True)
-            name = await asyncio.to_thread(self._write_part, frame)
+            name = await asyncio.to_thread(self._write_part, [waiting.frame for waiting in taken])
         except Exception as error:  # a full or read-only disk: refuse these requests, keep serving
             logger.error(f"{self.settings.model}: served rows could not be written to {self.settings.folder}: {error}")
             for waiting in taken:
                 waiting.done.set_exception(CaptureError(f"the served rows could not be written ({error})"))
         else:
             self._parts.append((name, rows))
+            self._parts_rows += rows
             for waiting in taken:
                 waiting.done.set_result(None)
         finally:
             self._buffered_rows -= rows
-        if sum(count for _name, count in self._parts) >= self.settings.batch_rows:
+        if self._parts_rows >= self.settings.batch_rows:
             self._start_sealing()
 
-    def _write_part(self, frame: pd.DataFrame) -> str:
+    def _write_part(self, frames: list[pd.DataFrame]) -> str:
+        import pandas as pd
         import pyarrow as pa
 
+        frame = pd.concat(frames, ignore_index=True)  # here, off the serving loop
         now = max(time.time_ns(), self._last_ns + 1)  # names in write order, never repeated
         self._last_ns = now
         name = f"{_PART}{now:020d}.parquet"
@@ -262,12 +263,14 @@ class TrafficCapture:
         async with self._sealing:
             if not self._parts:
                 return
-            taken, self._parts = self._parts, []
+            taken, self._parts, self._parts_rows = self._parts, [], 0
             try:
                 await asyncio.to_thread(self._land_and_seal, [name for name, _rows in taken])
             except Exception as error:  # what is left on disk is sealed or landed by the next seal or start
                 folder = self.settings.folder
-                self._parts[:0] = [(name, rows) for name, rows in taken if (folder / name).exists()]
+                left = [(name, rows) for name, rows in taken if (folder / name).exists()]
+                self._parts[:0] = left
+                self._parts_rows += sum(rows for _name, rows in left)
                 logger.error(f"{self.settings.model}: served rows could not be sealed into a batch: {error}")
 
     def _land_and_seal(self, parts: list[str]) -> None:
