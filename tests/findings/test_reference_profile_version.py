@@ -40,8 +40,18 @@ def test_a_rejected_retrain_leaves_the_reference_profile_version_unchanged(tmp_p
     names = lifecycle_names(declaration)
     store = lineup_for(resources["registry"], names).store
     with dg.DagsterInstance.get() as instance:
-        assert defs.resolve_job_def(names.training_job).execute_in_process(instance=instance).success
+        trained = defs.resolve_job_def(names.training_job).execute_in_process(instance=instance)
+        assert trained.success
         reference = store.record(names.path(REFERENCE_PROFILE), None).data_version
+        # The profile shows what it holds: every feature in a table, the predictions' distribution first.
+        [profiled] = [
+            e for e in trained.get_asset_materialization_events() if e.asset_key == names.key(REFERENCE_PROFILE)
+        ]
+        shown = profiled.materialization.metadata["distributions"].value
+        numeric, categorical = declaration.feature_columns()
+        listed = [line.split(" | ")[0].strip("| ") for line in shown.splitlines() if line.startswith("| ")][1:]
+        assert listed[0] == "prediction" and sorted(listed[1:]) == sorted([*numeric, *categorical])
+        assert "data:image/png;base64," in shown
         dataset = store.record(names.path(DATASET), None).data_version
         # A labeled production batch dated on the second history day: inside the champion's window.
         labels = land_batch(landing, START + dt.timedelta(days=1), 600, None, seed=2)
