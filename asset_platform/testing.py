@@ -41,7 +41,7 @@ import dagster as dg
 from asset_platform.declaration.names import DRIFT, PERFORMANCE
 from asset_platform.drift.evidence import BatchEvidence
 from asset_platform.lifecycle.overview import OVERVIEW_JOB, OVERVIEW_KEY
-from asset_platform.registry.trigger import TRIGGER_TAG
+from asset_platform.registry.trigger import FOLLOW_UP, TRIGGER_TAG
 
 if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
@@ -209,7 +209,9 @@ def run_day(
             _read_performance(state, result, outcome)
     for result in tick(state, state.names.drift_retrain_sensor):
         decision = champion_decision(state, result)
-        state.retrains.append({"day": index, "run_id": result.run_id, **decision})
+        trigger = state.instance.get_run_by_id(result.run_id).tags.get(TRIGGER_TAG, "")
+        follow_up = trigger.endswith(f":{FOLLOW_UP}")  # a retrain after the drift-triggered one (drift/retrain.py)
+        state.retrains.append({"day": index, "run_id": result.run_id, "follow_up": follow_up, **decision})
         outcome.retrain = decision.get("decision", "failed")
     automate(state)  # the daemon also refreshes the fleet overview when any model changed
     champion = current_champion(state)
@@ -358,6 +360,7 @@ def summarize(
         "drift_day": drift_day,
         "detection_delay_batches": None if first_after is None or drift_day is None else first_after - drift_day,
         "retrains_triggered": len(retrains),
+        "follow_ups": sum(1 for r in retrains if r.get("follow_up")),
         "false_retrains": sum(1 for r in retrains if r["day"] < drift_at),
         "promotions_after_drift": sum(1 for r in after if r.get("decision") == "promoted"),
         "gate_decisions": [r.get("decision", "failed") for r in retrains],

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 TRIGGER_TAG = "asset_platform/trigger"
 USER_TAG = "asset_platform/user"
 EVIDENCE_TAG = "asset_platform/evidence"
+# The trigger's suffix on a retrain that follows a drift-triggered one until the model recovers.
+FOLLOW_UP = "follow-up"
 
 
 def describe_trigger(tags: Mapping[str, str]) -> str:

@@ -29,13 +29,11 @@ from asset_platform.drift.retrain import (
     should_retrain,
 )
 from asset_platform.notify import DriftConfirmed, Notifier, RetrainingStarted
-from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, REFERENCE_TAG, TRIGGER_TAG
+from asset_platform.registry.trigger import DRIFT_REASON_TAG, EVIDENCE_TAG, FOLLOW_UP, REFERENCE_TAG, TRIGGER_TAG
 from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
 
 _HISTORY_LIMIT = 60
-# The trigger suffix and run-key part of a retrain that follows a drift-triggered one.
-FOLLOW_UP = "follow-up"
 RUN_KEY = "dagster/run_key"
 
 
