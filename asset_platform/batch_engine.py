@@ -96,7 +96,8 @@ class BatchEngine(dg.ConfigurableResource):
         spec = declaration.explanations
         sample = RowSample(row_count(batch), spec.sample_rows, _ATTRIBUTION_SEED) if spec.enabled else None
         background = _explanation_background(model, batch) if spec.enabled and spec.top_reasons else None
-        scores, matrices, unseen, measurable = [], [], dict[str, int](), False
+        scores, matrices, measurable = [], [], False
+        unseen: dict[str, int] = {}
         for chunk in self.frames(batch):
             features = featurize(model, chunk)
             chunk_scores = model.predict(features)

@@ -11,19 +11,22 @@ process that reports its peak resident memory (ru_maxrss, libraries and model in
 * limit - reading the same Parquet file with pyarrow and the champion's predict on the
   same rows, in the same chunks: no engine can do less.
 
-The champion is a LightGBM model trained on 20,000 reference rows; its reference profile
-(the step's input) is built from them. The batch is shifted in two features, so the drift
-summary has work to do. `--quick`: one batch of 1,000,000 rows; full: 5M, 20M and 50M rows
-(`--rows` to choose). The last line is JSON: `rows` (the largest batch), `local_peak_mb`
-(its peak), `local_vs_limit` (its wall time over the limit's), and per size the peak and
-times. Not measured here yet (the issue's other keys): the spark engine (`spark_s`,
-`spark_counts_equal`), the reference profile at scale (`reference_peak_mb`, `ks_bound`)
-and the peers (`peer_rows_max`). Run: .venv/bin/python benchmarks/scale.py [--quick].
+The champion is a LightGBM model trained on 20,000 reference rows, with its label-free
+estimator; its reference profile (the step's input) is built from them. The batch is
+shifted in two features, so the drift summary has work to do. `--quick`: one batch of
+1,000,000 rows; full: 5M, 20M and 50M rows (`--rows` to choose). One JSON line per size
+(peaks, times, and each phase of the local path: the peak so far and its seconds), then
+the last line, JSON: `rows` (the largest batch), `local_peak_mb` (its peak),
+`local_vs_limit` (its wall time over the limit's) and the sizes. Not measured here yet
+(the issue's other keys): the spark engine (`spark_s`, `spark_counts_equal`), the
+reference profile at scale (`reference_peak_mb`, `ks_bound`) and the peers (`peer_rows_max`).
+Run: .venv/bin/python benchmarks/scale.py [--quick].
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import subprocess
@@ -114,13 +117,15 @@ def train_champion(declaration: Any, rows: int = REFERENCE_ROWS) -> tuple[Any, A
     from asset_platform.drift import build_profile
     from asset_platform.ml.families import TrainingData, train_family, validation_split
     from asset_platform.ml.features import fit_declared_pipeline
-    from asset_platform.ml.scoring import score_rows
+    from asset_platform.ml.scoring import fit_model_estimator, score_rows
 
     reference = generate(rows, seed=1)
     pipeline = fit_declared_pipeline(declaration, reference)
     fit, valid = validation_split(pipeline.transform(reference), TIME)
     spec = declaration.models[0]
     model = train_family(spec, TrainingData(pipeline, declaration.task, fit, valid)).model
+    # The label-free estimator, fitted on the holdout as the training step fits it.
+    model.extra["estimation"] = fit_model_estimator(model, valid, LABEL)
     scored = reference.assign(**{PREDICTION: score_rows(model, reference)})
     profile = build_profile(scored, numeric=[*NUMERIC, PREDICTION], categorical=CATEGORICAL)
     return model, profile
@@ -135,18 +140,30 @@ def local_path(declaration: Any, model: Any, profile: Any, batch: Path, chunk_ro
 
     engine = BatchEngine(chunk_rows=chunk_rows)
     scored_path, predictions = folder / "scored.parquet", folder / "predictions.parquet"
+    phases, started = {}, time.perf_counter()
+
+    def phase(name: str) -> None:  # the peak so far and the seconds since the previous phase
+        nonlocal started
+        phases[name] = {"peak_mb": round(_peak_mb(), 1), "s": round(time.perf_counter() - started, 2)}
+        started = time.perf_counter()
+
     with ParquetParts(scored_path) as out:
         scored = engine.score(declaration, model, batch, out)
+    phase("score")
     found = estimate_batch(declaration.metric_name, model, "bench", {}, scores=scored.scores, features=scored.matrix)
+    phase("estimate")
     figures = {"champion_version": "bench", "estimated_metric": float("nan") if found.value is None else found.value}
     with ParquetParts(predictions) as out:
         engine.with_figures(scored_path, figures, out)
     mean_attribution(declaration, model, scored.attribution_sample)
-    found = engine.summarize(declaration, profile, batch, predictions)
-    results = drift_from_summary(profile, found.summary)
+    del scored
+    phase("figures_and_attribution")
+    summarized = engine.summarize(declaration, profile, batch, predictions)
+    results = drift_from_summary(profile, summarized.summary)
+    phase("drift")
     return {
         "n_rows": results.n_rows,
-        "counts": {name: list(item.counts) for name, item in found.summary.numeric.items()},
+        "phases": phases,
         "drifted_psi": sorted(f.name for f in results.features if (f.psi or 0) > 0.2),
     }
 
@@ -165,59 +182,92 @@ def limit_path(model: Any, batch: Path, chunk_rows: int) -> dict:
     return {"n_rows": rows}
 
 
-def _measure(name: str, batch: Path, chunk_rows: int, folder: Path) -> dict:
-    """One contender in this process: its wall time (after the champion is trained) and peak memory."""
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def prepare(folder: Path, sizes: list[int]) -> None:
+    """Train the champion, store it and its reference profile as the steps load them, and write the batches."""
     declaration = scale_declaration()
     model, profile = train_champion(declaration)
-    started = time.perf_counter()
+    (folder / "model").mkdir()
+    model.save(folder / "model")
+    (folder / "profile.json").write_text(json.dumps(profile.to_dict()))
+    for rows in sizes:
+        write_batch(folder / f"batch-{rows}.parquet", rows)
+
+
+def _measure(name: str, folder: Path, rows: int, chunk_rows: int | None) -> dict:
+    """One contender in this process: its wall time and peak memory (ru_maxrss, the champion loaded)."""
+    from asset_platform.batch_engine import DEFAULT_CHUNK_ROWS
+    from asset_platform.drift import ReferenceProfile
+    from asset_platform.ml import TrainedModel
+
+    chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
+    model = TrainedModel.load(folder / "model")
+    profile = ReferenceProfile.from_dict(json.loads((folder / "profile.json").read_text()))
+    batch = folder / f"batch-{rows}.parquet"
+    gc.collect()
+    start, started = round(_peak_mb(), 1), time.perf_counter()
     if name == "local":
-        found = local_path(declaration, model, profile, batch, chunk_rows, folder)
+        found = local_path(scale_declaration(), model, profile, batch, chunk_rows, folder)
     else:
         found = limit_path(model, batch, chunk_rows)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {**found, "seconds": round(seconds, 2), "peak_mb": round(peak, 1)}
+    return {**found, "seconds": round(seconds, 2), "peak_mb": round(_peak_mb(), 1), "start_mb": start}
 
 
-def _run(name: str, batch: Path, chunk_rows: int, folder: Path) -> dict:
-    command = [sys.executable, __file__, "--contender", name, "--path", str(batch), "--chunk-rows", str(chunk_rows)]
-    command += ["--folder", str(folder)]
+def _child(*arguments: str) -> dict:
+    """Run this script with `arguments` in a fresh process (ru_maxrss survives fork and exec: the parent
+    stays small and generates nothing itself) and return its last line's JSON."""
+    command = [sys.executable, __file__, *arguments]
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=7200).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    lines = output.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
 
 
-def run_benchmark(sizes: list[int], chunk_rows: int, quick: bool) -> dict:
+def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick: bool) -> dict:
     per_size = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        started = time.perf_counter()
+        _child("--prepare", "--folder", str(folder), "--rows", *map(str, sizes))
+        print(json.dumps({"prepared_s": round(time.perf_counter() - started, 1)}), flush=True)
         for rows in sizes:
-            batch = folder / f"batch-{rows}.parquet"
-            started = time.perf_counter()
-            write_batch(batch, rows)
-            generated = time.perf_counter() - started
-            local, limit = _run("local", batch, chunk_rows, folder), _run("limit", batch, chunk_rows, folder)
+            runs: dict[str, list[dict]] = {"local": [], "limit": []}
+            for _ in range(repeats):  # alternated, so that a busy machine slows both alike; the fastest counts
+                for name in runs:
+                    arguments = ["--contender", name, "--folder", str(folder), "--rows", str(rows)]
+                    runs[name].append(_child(*arguments, *(["--chunk-rows", str(chunk_rows)] if chunk_rows else [])))
+            local, limit = (min(found, key=lambda run: run["seconds"]) for found in runs.values())
             assert local["n_rows"] == limit["n_rows"] == rows, (local["n_rows"], limit["n_rows"], rows)
             entry = {
                 "rows": rows,
-                "local_peak_mb": local["peak_mb"],
+                "local_peak_mb": max(run["peak_mb"] for run in runs["local"]),
+                "limit_peak_mb": max(run["peak_mb"] for run in runs["limit"]),
+                "model_loaded_mb": local["start_mb"],
                 "local_s": local["seconds"],
-                "limit_peak_mb": limit["peak_mb"],
                 "limit_s": limit["seconds"],
                 "local_vs_limit": round(local["seconds"] / limit["seconds"], 2),
+                "local_phases": local["phases"],
                 "drifted_psi": local["drifted_psi"],
-                "generate_s": round(generated, 1),
             }
             print(json.dumps(entry), flush=True)
             per_size.append(entry)
-            batch.unlink()
+            (folder / f"batch-{rows}.parquet").unlink()
     largest = per_size[-1]
     return {
         "bench": "scale",
         "rows": largest["rows"],
         "local_peak_mb": largest["local_peak_mb"],
         "local_vs_limit": largest["local_vs_limit"],
-        "chunk_rows": chunk_rows,
-        "sizes": [{k: e[k] for k in ("rows", "local_peak_mb", "limit_peak_mb", "local_vs_limit")} for e in per_size],
+        "limit_peak_mb": largest["limit_peak_mb"],
+        "estimate_s": largest["local_phases"]["estimate"]["s"],
+        "chunk_rows": chunk_rows or "default",
+        "sizes": [
+            {k: e[k] for k in ("rows", "local_peak_mb", "limit_peak_mb", "local_s", "limit_s", "local_vs_limit")}
+            for e in per_size
+        ],
         "not_measured": ["spark_s", "spark_counts_equal", "reference_peak_mb", "ks_bound", "peer_rows_max"],
         "quick": quick,
     }
@@ -225,21 +275,23 @@ def run_benchmark(sizes: list[int], chunk_rows: int, quick: bool) -> dict:
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from asset_platform.batch_engine import DEFAULT_CHUNK_ROWS
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one batch of 1,000,000 rows")
     parser.add_argument("--rows", type=int, nargs="+", help="batch sizes (default 5M 20M 50M)")
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--chunk-rows", type=int, help="rows per chunk (default: BatchEngine's)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each contender per size (fastest counts)")
     parser.add_argument("--contender", choices=["local", "limit"], help=argparse.SUPPRESS)
-    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.contender:
-        print(json.dumps(_measure(args.contender, args.path, args.chunk_rows, args.folder)))
-        return
     sizes = args.rows or ([1_000_000] if args.quick else [5_000_000, 20_000_000, 50_000_000])
-    print(json.dumps(run_benchmark(sizes, args.chunk_rows, args.quick)))
+    if args.prepare:
+        prepare(args.folder, sizes)
+        return
+    if args.contender:
+        print(json.dumps(_measure(args.contender, args.folder, sizes[0], args.chunk_rows)))
+        return
+    print(json.dumps(run_benchmark(sizes, args.chunk_rows, args.repeats, args.quick)))
 
 
 if __name__ == "__main__":

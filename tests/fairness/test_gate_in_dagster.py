@@ -144,9 +144,12 @@ def test_the_drift_report_says_which_drifted_features_move_the_output(runs) -> N
 
 
 def test_predictions_carry_each_rows_top_reasons(runs) -> None:
+    import pandas as pd
+
     *_, monitored = runs
+    # The predictions as stored (the step writes them chunk by chunk to a Parquet file, not a frame in memory).
     [frame] = [
-        result.output_for_node(NAMES.op("predictions"))
+        pd.read_parquet(_metadata(result, "predictions")["dvc/path"])
         for result in monitored
         if NAMES.op("predictions") in {node.name for node in result.job_def.nodes}
     ]
