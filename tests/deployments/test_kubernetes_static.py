@@ -25,6 +25,7 @@ from kubernetes.client import ApiClient, V1Job
 
 from asset_platform.lifecycle.training import TRAINING_OP_TAGS, torch_op_tags
 from tests import REPO_ROOT
+from tests.manifests import as_model, round_trip
 
 DEPLOYMENTS = REPO_ROOT / "deployments"
 VALUES = DEPLOYMENTS / "k8s" / "values.yaml"
@@ -100,17 +101,6 @@ def test_schema_check_rejects_a_misspelt_key(helm_reference: Path):
     assert any("maxConcurentRuns" in error for error in _schema_errors(helm_reference, values))
 
 
-class _Payload:
-    """What ApiClient.deserialize reads: a response with a JSON body."""
-
-    def __init__(self, obj: Any):
-        self.data = json.dumps(obj)
-
-
-def _as_model(obj: Any, klass: str) -> Any:
-    return ApiClient().deserialize(_Payload(obj), klass)
-
-
 @pytest.mark.parametrize(
     ("field", "klass"),
     [
@@ -126,7 +116,7 @@ def _as_model(obj: Any, klass: str) -> Any:
 def test_kubernetes_objects_match_the_client_models(field: str, klass: str):
     value = _deployment(_values())[field]
     # A misspelt key is dropped by the model, so the round trip would differ.
-    assert ApiClient().sanitize_for_serialization(_as_model(value, klass)) == value
+    assert round_trip(value, klass) == value
 
 
 def _job_config(values: dict) -> DagsterK8sJobConfig:
@@ -166,7 +156,7 @@ def _step_job(values: dict, step: str, tags: dict[str, str]) -> V1Job:
         user_defined_k8s_config=user_config,
         labels={"dagster/op": step},
     )
-    return _as_model(ApiClient().sanitize_for_serialization(job), "V1Job")
+    return as_model(ApiClient().sanitize_for_serialization(job), "V1Job")
 
 
 def _training_steps() -> dict[str, dict[str, str]]:
