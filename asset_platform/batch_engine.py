@@ -93,15 +93,18 @@ class BatchEngine(dg.ConfigurableResource):
         from asset_platform.drift.emptiness import nothing_to_measure
         from asset_platform.ml.scoring import feature_matrix, featurize, unseen_categories
 
-        spec = declaration.explanations
-        sample = RowSample(row_count(batch), spec.sample_rows, _ATTRIBUTION_SEED) if spec.enabled else None
+        spec, total = declaration.explanations, row_count(batch)
+        sample = RowSample(total, spec.sample_rows, _ATTRIBUTION_SEED) if spec.enabled else None
         background = _explanation_background(model, batch) if spec.enabled and spec.top_reasons else None
-        scores, matrices, measurable = [], [], False
+        scores, matrices, measurable, done = None, [], False, 0
         unseen: dict[str, int] = {}
         for chunk in self.frames(batch):
             features = featurize(model, chunk)
             chunk_scores = model.predict(features)
-            scores.append(chunk_scores)
+            if scores is None:  # filled in place: a list of chunks concatenated at the end would need twice as much
+                scores = np.empty(total, dtype=chunk_scores.dtype)
+            scores[done : done + len(chunk)] = chunk_scores
+            done += len(chunk)
             if declaration.task == "regression":
                 matrices.append(feature_matrix(model, features))
             for name, count in unseen_categories(model, chunk).items():
@@ -120,7 +123,7 @@ class BatchEngine(dg.ConfigurableResource):
                 sample.add(chunk)
         return ScoredBatch(
             rows=out.rows,
-            scores=np.concatenate(scores),
+            scores=scores,
             matrix=np.concatenate(matrices) if matrices else None,
             unseen=unseen,
             measurable=measurable,
@@ -240,13 +243,13 @@ def stream_frames(path: Path, chunk_rows: int, columns: list[str] | None = None)
     """
     import pyarrow as pa
 
-    from asset_platform.drift.summary import open_dataset, scan_options
+    from asset_platform.drift.summary import open_dataset, record_batches
 
     dataset = open_dataset(Path(path))
     schema = dataset.schema if columns is None else pa.schema([dataset.schema.field(name) for name in columns])
     pending: list[Any] = []
     held = 0
-    for batch in dataset.to_batches(columns=columns, **scan_options(chunk_rows)):
+    for batch in record_batches(Path(path), dataset, columns, chunk_rows):
         pending.append(batch)
         held += batch.num_rows
         while held >= chunk_rows:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -534,11 +534,26 @@ def summarize_parquet(
         summarizer = _Summarizer(profile)
         # The empty frame records, for a batch of no rows too, which columns are missing or not numeric.
         summarizer.add(_to_frame(dataset.schema.empty_table().select(columns), as_float))
-        for batch in dataset.to_batches(columns=columns, **scan):
+        for batch in record_batches(Path(path), dataset, columns, chunk_rows):
             summarizer.add(_to_frame(batch, as_float))
     except (OSError, ValueError, TypeError) as error:  # pyarrow's errors for damaged files derive from these
         raise ValueError(f"Parquet data {path} cannot be read ({error})") from error
     return summarizer.summary()
+
+
+def record_batches(path: Path, dataset: Any, columns: list[str] | None, chunk_rows: int) -> Iterator[Any]:
+    """Arrow record batches of at most `chunk_rows` rows of `columns` (None: all) of `dataset`, opened at `path`.
+
+    A single file is read row group by row group, on this thread and without pre-buffering: memory is
+    bounded by one row group. Arrow's dataset scanner, even with read-ahead 1, held more as the file grew
+    (measured on 1M-row row groups: 373 MB at 1M rows, 534 MB at 3M); it still reads dataset folders.
+    """
+    if not path.is_dir():
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path, pre_buffer=False)
+        return parquet.iter_batches(batch_size=chunk_rows, columns=columns, use_threads=False)
+    return dataset.to_batches(columns=columns, **scan_options(chunk_rows))
 
 
 def scan_options(chunk_rows: int) -> dict[str, Any]:
