@@ -3,7 +3,9 @@
 MLServer answers `POST /v2/models/<model>/infer`; the served version follows the champion
 pointer (promotions, rollbacks) within `--poll-s` seconds plus the new version's load. Each
 answered request's rows are captured and land as the model's production batches (by
-`--batch-rows` or `--batch-minutes`); Prometheus scrapes `/metrics` on `--metrics-port`.
+`--batch-rows` or `--batch-minutes`); Prometheus scrapes `/metrics` on `--metrics-port`. Where the
+declaration's `serving.canary_fraction` is set, the challenger in shadow answers that share of requests
+until its failures or latency pass the declared margins (asset_platform/serving/canary.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from asset_platform.serving.canary import CanaryRegistry
     from asset_platform.serving.capture import TrafficCapture
 
 
@@ -92,16 +95,38 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
         training = location.names(declaration).training_job
         raise CliError(f"model {declaration.name!r} has no champion yet: run its {training} job first")
     capture = None if args.no_capture else _open_capture(args, location, declaration, options)
+    canary = _canary_registry(location, declaration, options)
     url = f"http://{options.host}:{options.port}/v2/models/{declaration.name}/infer"
+    fraction = declaration.serving.canary_fraction
     print(
         f"serving {declaration.name} (champion {pointer.describe()}) at {url}; "
         f"the champion pointer is read every {options.poll_s:g}s; "
-        f"metrics at http://{options.host}:{options.metrics_port}/metrics; "
+        + (f"the challenger in shadow answers {fraction:.0%} of requests as a canary; " if canary else "")
+        + f"metrics at http://{options.host}:{options.metrics_port}/metrics; "
         + (f"served rows land in {capture.settings.production}" if capture else "served rows are not captured"),
         flush=True,
     )
-    serve(declaration, lineup, options, capture)
+    serve(declaration, lineup, options, capture, canary)
     return 0
+
+
+def _canary_registry(location, declaration, options) -> CanaryRegistry | None:
+    """Where a declared canary is found and its withdrawal recorded: the project's Dagster instance."""
+    import os
+    import socket
+
+    if declaration.serving.canary_fraction <= 0:
+        return None
+    import dagster as dg
+
+    from asset_platform.app.serve import prepare_dagster_home
+    from asset_platform.home import PlatformHome
+    from asset_platform.serving.canary import CanaryRegistry
+
+    os.environ.setdefault("DAGSTER_HOME", str(prepare_dagster_home(PlatformHome.from_env())))
+    actor = f"serve-model:{socket.gethostname()}:{options.port}"
+    notifier = location.resources["notifier"]
+    return CanaryRegistry(dg.DagsterInstance.get(), location.names(declaration), notifier, actor)
 
 
 def _open_capture(args: argparse.Namespace, location, declaration, options) -> TrafficCapture:

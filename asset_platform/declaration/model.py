@@ -293,6 +293,35 @@ class ShadowSpec(_Spec):
     )
 
 
+class ServingSpec(_Spec):
+    """Online serving (`asset-platform serve-model`): a canary release of the challenger in shadow (off by default)."""
+
+    canary_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description="The share of requests the challenger in shadow answers (a gray release), assigned by a hash "
+        "of each request's id so an id always meets the same version; 0: the champion answers every request.",
+    )
+    max_error_rate_increase: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="The canary is withdrawn when its share of failed requests exceeds the champion's by more "
+        "than this (0.01: one point); a request it fails is answered by the champion.",
+    )
+    max_p99_ratio: float = Field(
+        default=1.5,
+        ge=1,
+        description="The canary is withdrawn when its p99 request latency exceeds this multiple of the champion's.",
+    )
+    min_requests: int = Field(
+        default=200,
+        ge=1,
+        description="Requests each version must have answered before the canary is judged.",
+    )
+
+
 class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
     """A governed model: its data, contract, task, model families, gate and monitoring, declared once.
 
@@ -337,6 +366,9 @@ class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     shadow: ShadowSpec = Field(default_factory=ShadowSpec)
+    serving: ServingSpec = Field(
+        default_factory=ServingSpec, description="Online serving: the canary release (serve-model)."
+    )
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
     explanations: ExplanationSpec = Field(default_factory=ExplanationSpec)
     segments: list[str] = Field(default_factory=list, description="Categorical columns evaluation reports by.")

@@ -3,6 +3,7 @@
 from asset_platform.notify.channels import ChannelDelivery
 from asset_platform.notify.events import (
     PAYLOAD_FIELDS,
+    CanaryWithdrawn,
     DataStale,
     DriftConfirmed,
     NotificationEvent,
@@ -28,6 +29,7 @@ __all__ = [
     "SLACK_TOKEN_ENV",
     "WEBHOOK_AUTH_ENV",
     "WEBHOOK_URL_ENV",
+    "CanaryWithdrawn",
     "ChannelDelivery",
     "DataStale",
     "DeliveryReport",

@@ -218,6 +218,51 @@ class DataStale(NotificationEvent):
         }
 
 
+@dataclass(frozen=True)
+class CanaryWithdrawn(NotificationEvent):
+    """`serve-model` withdrew a canary: the challenger failed or slowed requests beyond the declared margins.
+
+    `canary` and `champion` are each version's requests since the canary began: `requests`, `errors`,
+    `error_rate` and `p99_ms`. All traffic is the champion's again; the challenger's shadow period goes on.
+    """
+
+    kind: ClassVar[str] = "canary_withdrawn"
+
+    asset: str
+    model: str
+    challenger_version: str
+    champion_version: str
+    reason: str
+    canary: Mapping[str, Any] = field(default_factory=dict)
+    champion: Mapping[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return "warning"
+
+    @property
+    def title(self) -> str:
+        return f"Canary withdrawn for {self.model}"
+
+    @property
+    def text(self) -> str:
+        return (
+            f"Challenger {self.challenger_version[:12]} no longer answers requests; champion "
+            f"{self.champion_version[:12]} answers all: {self.reason}."
+        )
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "challenger_version": self.challenger_version,
+            "champion_version": self.champion_version,
+            "reason": self.reason,
+            "canary": {key: _number(value) for key, value in self.canary.items()},
+            "champion": {key: _number(value) for key, value in self.champion.items()},
+        }
+
+
 def _fairness_details(fairness: Mapping[str, Any]) -> dict[str, Any]:
     """The rule's verdict with JSON-safe numbers (NaN gaps of unjudged attributes become null)."""
 

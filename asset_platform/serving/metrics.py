@@ -6,12 +6,13 @@ histogram per path and status). Its model metrics do not fit: they are labelled 
 the model's settings (here always empty, as the champion changes under one name) and its duration is
 a Summary, which Prometheus cannot turn into p50/p99 across servers. So the runtime counts here, with
 the champion version that answered: requests, refused requests by status, rows, a latency histogram,
-and the batches of served traffic landed. Registered on the default registry, served by MLServer.
+and the batches of served traffic landed; for a canary (canary.py) its assigned share and the requests it
+failed (which the champion answered). Registered on the default registry, served by MLServer.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 _LABELS = ("model", "version")
 # Inference from the request's arrival at the runtime to its answer (contract check, scoring, capture's fsync).
@@ -34,6 +35,17 @@ BATCHES = Counter(
     "asset_platform_serving_batches_landed", "Batches of served traffic landed in production.", ("model",)
 )
 
+CANARY = Gauge(
+    "asset_platform_serving_canary_fraction",
+    "The share of requests a canary (the challenger in shadow) is assigned; 0 once it ended or was withdrawn.",
+    _LABELS,
+)
+CANARY_FAILURES = Counter(
+    "asset_platform_serving_canary_failures",
+    "Requests a canary failed to score; the champion answered them (and they count in its requests).",
+    _LABELS,
+)
+
 
 def answered(model: str, version: str, rows: int, seconds: float) -> None:
     REQUESTS.labels(model, version).inc()
@@ -44,6 +56,14 @@ def answered(model: str, version: str, rows: int, seconds: float) -> None:
 def refused(model: str, version: str, code: int) -> None:
     REQUESTS.labels(model, version).inc()
     ERRORS.labels(model, version, str(code)).inc()
+
+
+def canary(model: str, version: str, fraction: float) -> None:
+    CANARY.labels(model, version).set(fraction)
+
+
+def canary_failed(model: str, version: str) -> None:
+    CANARY_FAILURES.labels(model, version).inc()
 
 
 def batch_landed(model: str) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
     from asset_platform.registry.models import ModelLineup
+    from asset_platform.serving.canary import CanaryRegistry
     from asset_platform.serving.capture import TrafficCapture
 
 _REPOSITORY_API = "/v2/repository"
@@ -58,10 +59,12 @@ def serve(
     lineup: ModelLineup,
     options: ServingOptions,
     capture: TrafficCapture | None = None,
+    canary: CanaryRegistry | None = None,
 ) -> None:
-    """Serve `declaration`'s champion until SIGINT or SIGTERM; `capture` (opened) takes each answered request."""
+    """Serve `declaration`'s champion until SIGINT or SIGTERM; `capture` (opened) takes each answered request;
+    `canary` (where the declaration asks for one) names the challenger and records its withdrawal."""
     with tempfile.TemporaryDirectory(prefix="asset-platform-serving-") as empty:
-        asyncio.run(_serve(declaration, lineup, options, empty, capture))
+        asyncio.run(_serve(declaration, lineup, options, empty, capture, canary))
 
 
 async def _serve(
@@ -70,6 +73,7 @@ async def _serve(
     options: ServingOptions,
     empty: str,
     capture: TrafficCapture | None,
+    canary: CanaryRegistry | None,
 ) -> None:
     from mlserver import MLServer
     from mlserver.settings import ModelParameters, ModelSettings, Settings
@@ -100,6 +104,7 @@ async def _serve(
                 "poll_s": options.poll_s,
                 "max_rows": options.max_rows,
                 "capture": capture,
+                "canary": canary,
             }
         ),
     )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -20,12 +23,14 @@ from asset_platform.app.serve import prepare_dagster_home
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.names import CHAMPION
+from asset_platform.notify import WEBHOOK_URL_ENV
 from asset_platform.registry.models import ModelLineup, lineup_for
 from asset_platform.resources.local import local_resources
 from definitions import build_definitions
 from tests import REPO_ROOT
 from tests.conftest import subprocess_env
 from tests.declaration.loans import loans_declaration, write_history
+from tests.serving.canary_model import BEHAVIOUR_ENV
 from tests.serving.client import get
 
 MODEL = "loans"
@@ -122,19 +127,53 @@ class Server:
             self.kill()
 
 
+@dataclass
+class Webhook:
+    """A loopback webhook receiver: every JSON payload posted to it, in order."""
+
+    url: str
+    received: list[dict] = field(default_factory=list)
+
+
 @pytest.fixture(scope="session")
-def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook("")
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            return
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    hook.url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    yield hook
+    receiver.shutdown()
+    receiver.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(trained: Trained, webhook: Webhook, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`asset-platform serve-model` on free loopback ports, until the session ends.
 
     Served rows are captured into the home's landing; a batch is sealed only when a server stops or
     starts again after a kill (the row and minute limits are out of reach), so the tests know the batches.
+    Notifications go to `webhook`; the canary's model behaves as the file `$FLAKY_BEHAVIOUR_FILE` says.
     """
     port, metrics_port = free_port(), free_port()
     options = ["--port", str(port), "--poll-s", str(POLL_S), "--max-rows", str(MAX_ROWS)]
     options += ["--max-body-mb", str(MAX_BODY_MB), "--metrics-port", str(metrics_port)]
     options += ["--batch-rows", "1000000", "--batch-minutes", "600"]
-    env = subprocess_env(ASSET_PLATFORM_HOME=str(trained.home.root), DAGSTER_HOME=str(trained.home.dagster_home))
     log = tmp_path_factory.mktemp("serving-log") / "serve-model.log"
+    env = subprocess_env(
+        ASSET_PLATFORM_HOME=str(trained.home.root),
+        DAGSTER_HOME=str(trained.home.dagster_home),
+        **{WEBHOOK_URL_ENV: webhook.url, BEHAVIOUR_ENV: str(log.parent / "flaky-behaviour")},
+    )
     served = Server(
         f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", serve_model_command(*options), env, log
     )
