@@ -12,6 +12,9 @@ with the libraries imported:
 * peer  - what a pandera user writes: `schema.validate(pd.read_parquet(path), lazy=True)`
   (a coerced copy), after normalizing times on a deep copy.
 
+The steps after it (`<model>/predictions`, `<model>/drift`) read the stored batch in
+chunks: benchmarks/scale.py measures them.
+
 Run: .venv/bin/python benchmarks/batch_memory.py [--quick] (2,000,000 rows; --quick
 200,000). The last line is JSON; `vs_limit` = ours / limit, `vs_peer` = ours / peer.
 """

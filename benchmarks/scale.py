@@ -20,6 +20,8 @@ the last line, JSON: `rows` (the largest batch), `local_peak_mb` (its peak),
 `local_vs_limit` (its wall time over the limit's) and the sizes. Not measured here yet
 (the issue's other keys): the spark engine (`spark_s`, `spark_counts_equal`), the
 reference profile at scale (`reference_peak_mb`, `ks_bound`) and the peers (`peer_rows_max`).
+The `<model>/batches` step before them (landing, the contract check) still holds the whole
+batch in pandas: benchmarks/batch_memory.py measures it.
 Run: .venv/bin/python benchmarks/scale.py [--quick].
 """
 
