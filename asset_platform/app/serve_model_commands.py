@@ -101,7 +101,7 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
     print(
         f"serving {declaration.name} (champion {pointer.describe()}) at {url}; "
         f"the champion pointer is read every {options.poll_s:g}s; "
-        + (f"the challenger in shadow answers {fraction:.0%} of requests as a canary; " if canary else "")
+        + (f"a challenger in shadow answers {fraction:.0%} of requests as a canary; " if canary else "")
         + f"metrics at http://{options.host}:{options.metrics_port}/metrics; "
         + (f"served rows land in {capture.settings.production}" if capture else "served rows are not captured"),
         flush=True,

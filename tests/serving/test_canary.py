@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from asset_platform.app.serve import prepare_dagster_home
 from asset_platform.lifecycle import lifecycle_names
@@ -73,6 +74,13 @@ def canary(trained: Trained, server: Server) -> Iterator[Shadowed]:
             set_champion(instance, "retire", flaky.version)
 
 
+def get_text(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode()
+
+
 def _ask(server: Server, index: int) -> tuple[int, dict]:
     return post(server.url(), {"inputs": v2_inputs(ROWS.iloc[[index]])})
 
@@ -125,6 +133,13 @@ def test_a_failing_canary_is_withdrawn_and_no_client_sees_a_failure(
     canary.behaviour.write_text("ok")
     taken = [i for i in range(30) if takes_canary(ROWS["loan_id"].iloc[i], canary.challenger, FRACTION)]
     assert {_ask(server, i)[1]["model_version"] for i in taken} == {canary.champion}
+    metrics = {
+        (sample.name, sample.labels.get("version")): sample.value
+        for family in text_string_to_metric_families(get_text(server.metrics))
+        for sample in family.samples
+    }
+    assert metrics[("asset_platform_serving_canary_failures_total", canary.challenger)] >= 1
+    assert metrics[("asset_platform_serving_canary_fraction", canary.challenger)] == 0
     with dg.DagsterInstance.from_config(str(prepare_dagster_home(trained.home))) as instance:
         [record] = instance.fetch_observations(trained.names.champion, limit=1).records
     metadata = record.asset_observation.metadata
