@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK_ROWS = 131_072
 # The predictions column with each row's top feature attributions, where `explanations.top_reasons` asks for them.
 REASONS = "reasons"
-# Predictions columns that hold one figure for the whole batch (the label-free estimate and its reference).
-_BATCH_FIGURES = ("estimated_metric", "estimate_reference")
+# Predictions columns that hold one figure for the whole batch (the label-free estimate, its interval and its
+# reference).
+_BATCH_FIGURES = ("estimated_metric", "estimate_low", "estimate_high", "estimate_reference")
 # Seed of the rows a batch's mean attribution explains (fairness/attribution_drift.py samples with it).
 _ATTRIBUTION_SEED = 0
 

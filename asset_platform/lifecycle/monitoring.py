@@ -33,6 +33,7 @@ from asset_platform.lifecycle.champion import champion_training_data
 from asset_platform.lifecycle.frames import Frame
 from asset_platform.registry.models import ModelRegistry, lineup_for
 from asset_platform.registry.pointer import ChampionPointer
+from asset_platform.reports.numbers import shown
 
 
 def monitoring_assets(
@@ -187,6 +188,9 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             "champion_version": pointer.version,
             "reference_metric": pointer.holdout(declaration.metric_name),
             "estimated_metric": float("nan") if estimated is None else estimated,
+            # Where the realized metric should fall (95 %) if the estimator is right (ml/estimation.py).
+            "estimate_low": float("nan") if estimated is None or found.interval is None else found.interval[0],
+            "estimate_high": float("nan") if estimated is None or found.interval is None else found.interval[1],
             "estimate_reference": float("nan") if found.reference is None else found.reference,
             "estimator_version": found.estimator_version,
             "reference_label": float(reference_profile.get("label_reference", float("nan"))),
@@ -196,7 +200,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             batch_engine.with_figures(scored_path, figures, out)
         extra.update(_explanations(model, scored.attribution_sample, pointer.version))
         if estimated is not None:
-            extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(estimated)
+            extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(shown(estimated))
+            extra.update(_interval_metadata(declaration.metric_name, found.interval))
             extra["estimator_version"] = found.estimator_version
         elif empty:
             extra["estimate"] = empty
@@ -320,6 +325,22 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         return dg.MaterializeResult(value=table, metadata=metadata)
 
     return performance
+
+
+# The predictions' columns of the label-free estimate's interval, and the metadata names it is shown under
+# (`estimated_<metric>_ci_low` and `_ci_high`, the suffixes the pages read: app/pages/data.py).
+_INTERVAL = ("estimate_low", "estimate_high")
+
+
+def _interval_metadata(metric: str, interval: tuple[float, float] | None) -> dict[str, Any]:
+    """The estimate's 95 % interval as metadata entries beside `estimated_<metric>` (none without one)."""
+    if interval is None:
+        return {}
+    low, high = interval
+    return {
+        f"estimated_{metric}_ci_low": dg.MetadataValue.float(shown(low)),
+        f"estimated_{metric}_ci_high": dg.MetadataValue.float(shown(high)),
+    }
 
 
 def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinition:
@@ -510,6 +531,10 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         )
         if evidence.estimated_metric is not None:
             metadata[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(evidence.estimated_metric)
+            if evidence.estimate_low is not None and evidence.estimate_high is not None:
+                metadata.update(
+                    _interval_metadata(declaration.metric_name, (evidence.estimate_low, evidence.estimate_high))
+                )
         # Signals (an estimated drop) listed with the features, as the recorded evidence lists them.
         drifted = list(evidence.drifted)
         if empty:
@@ -570,7 +595,9 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         estimated = float(predictions["estimated_metric"].iloc[0])
         if estimated != estimated:
             return evidence
-        evidence = replace(evidence, estimated_metric=round(estimated, 4))
+        low, high = (float(predictions[name].iloc[0]) if name in predictions else float("nan") for name in _INTERVAL)
+        interval = {"estimate_low": shown(low), "estimate_high": shown(high)} if low == low and high == high else {}
+        evidence = replace(evidence, estimated_metric=round(estimated, 4), **interval)
         reference = _estimate_reference(predictions, reference_profile)
         if not declaration.monitoring.use_estimated_performance or reference is None:
             return evidence

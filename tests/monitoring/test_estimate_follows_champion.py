@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from asset_platform.app.demo import start_loop
-from asset_platform.lifecycle.names import CHAMPION, PERFORMANCE, PREDICTIONS, REFERENCE_PROFILE
+from asset_platform.lifecycle.names import CHAMPION, DRIFT, PERFORMANCE, PREDICTIONS, REFERENCE_PROFILE
 from asset_platform.registry.models import lineup_for
 from tests.monitoring.loop import copy_home, open_instance, process_day
 
@@ -52,6 +52,7 @@ def promoted(trained_home, tmp_path_factory: pytest.TempPathFactory) -> dict:
             "profile_version": profile["champion_version"],
             "predictions": _latest(instance, state.names.key(PREDICTIONS)),
             "performance": _latest(instance, state.names.key(PERFORMANCE)),
+            "drift": _latest(instance, state.names.key(DRIFT)),
         }
 
 
@@ -67,3 +68,14 @@ def test_the_new_champions_estimate_stays_close_to_the_realized_auc(promoted) ->
     assert performance["champion_version"] == promoted["new"]
     error = performance["performance/estimated_auc"] - performance["performance/auc"]
     assert abs(error) < SMALL_ERROR, performance
+
+
+def test_the_estimate_comes_with_its_interval_on_the_predictions_and_the_drift_asset(promoted) -> None:
+    predictions, drift = promoted["predictions"], promoted["drift"]
+    low, high = predictions["estimated_auc_ci_low"], predictions["estimated_auc_ci_high"]
+    assert low < predictions["estimated_auc"] < high < 1.0
+    assert high - low < 0.2  # a 1,200-row batch: a few hundredths either side
+    assert (drift["estimated_auc_ci_low"], drift["estimated_auc_ci_high"]) == (low, high)
+    assert drift["assessment"]["estimate_low"] == low
+    realized = promoted["performance"]["performance/auc"]
+    assert low - SMALL_ERROR < realized < high + SMALL_ERROR

@@ -172,7 +172,7 @@ def drift_page_parts(
         body += figure_div("metric")
     body += f"<h2>Label-free estimate and realized {html.escape(declaration.metric_name)} per batch</h2>"
     if not any(batch.estimate_interval for batch in batches):
-        body += "<p class='notes'>No interval of the label-free estimate is recorded: the drift materializations "
-        body += f"carry the point estimate only (<code>estimated_{html.escape(declaration.metric_name)}</code>).</p>"
+        body += "<p class='notes'>No interval of the label-free estimate is recorded: these batches were measured "
+        body += f"with the point estimate only (<code>estimated_{html.escape(declaration.metric_name)}</code>).</p>"
     body += estimate_table(declaration.metric_name, batches)
     return f"{model}: drift", body, figures, _SCRIPT
