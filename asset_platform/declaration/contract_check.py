@@ -1,7 +1,7 @@
 """The data contract's verdict on a small frame by vector operations: what `contract_schema` decides, without pandera.
 
 Serving checks every request's rows against the contract; pandera spends some 8 ms on a 1-row frame (a
-failure-case table per check, every column coerced through its engine), numpy and pandas a few tens of µs.
+failure-case table per check, every column coerced through its engine), numpy and pandas well under one.
 `ContractCheck` is compiled once per schema: each column and each check of the pandera schema must be one this
 module reproduces exactly (known by the name `contract._column` gives it, its bounds read from the check), else
 the whole schema stays with pandera. A frame the plan cannot judge exactly (a column missing, a dtype the
