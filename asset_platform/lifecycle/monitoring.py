@@ -199,6 +199,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         with ParquetParts(stored_path) as out:
             batch_engine.with_figures(scored_path, figures, out)
         extra.update(_explanations(model, scored.attribution_sample, pointer.version))
+        extra.update(_served_latency(batch_engine, batch))
         if estimated is not None:
             extra[f"estimated_{declaration.metric_name}"] = dg.MetadataValue.float(shown(estimated))
             extra.update(_interval_metadata(declaration.metric_name, found.interval))
@@ -325,6 +326,29 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         return dg.MaterializeResult(value=table, metadata=metadata)
 
     return performance
+
+
+def _served_latency(batch_engine: BatchEngine, batch) -> dict[str, Any]:
+    """For a batch of traffic `serve-model` answered (asset_platform/serving/capture.py): the inference
+    latency it recorded per row, as p50 and p99 in ms; nothing for a batch that was not served."""
+    import numpy as np
+
+    from asset_platform.batch_engine import row_schema
+    from asset_platform.declaration.model import SERVED_COLUMNS
+
+    latency = SERVED_COLUMNS[2]
+    if latency not in row_schema(batch).names:
+        return {}
+    values = np.concatenate([frame[latency].to_numpy(dtype=float) for frame in batch_engine.frames(batch, [latency])])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return {}
+    p50, p99 = np.percentile(values, [50, 99])
+    return {
+        "serving/latency_p50_ms": dg.MetadataValue.float(shown(p50)),
+        "serving/latency_p99_ms": dg.MetadataValue.float(shown(p99)),
+        "serving/rows_served": dg.MetadataValue.int(int(values.size)),
+    }
 
 
 # The predictions' columns of the label-free estimate's interval, and the metadata names it is shown under

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from asset_platform.app.serve import prepare_dagster_home
-from asset_platform.declaration.names import BATCH_CONTRACT_CHECK, BATCHES, DRIFT
+from asset_platform.declaration.names import BATCH_CONTRACT_CHECK, BATCHES, DRIFT, PREDICTIONS
 from asset_platform.landing import read_table
 from asset_platform.serving.capture import SERVED_LATENCY_MS, SERVED_VERSION
 from asset_platform.testing import LoopState, tick
@@ -154,6 +154,10 @@ def test_the_served_batch_is_judged_as_a_landed_file_is(trained, server, killed:
         assert result.success
         [contract] = [e for e in result.get_asset_check_evaluations() if e.check_name == BATCH_CONTRACT_CHECK]
         assert contract.passed
-        materialized = {event.asset_key for event in result.get_asset_materialization_events()}
-        assert {names.key(BATCHES), names.key(DRIFT)} <= materialized
+        events = {event.asset_key: event.materialization for event in result.get_asset_materialization_events()}
+        assert {names.key(BATCHES), names.key(DRIFT)} <= set(events)
+        # The inference latency the server recorded per row, on the batch's predictions for the on-call.
+        served = events[names.key(PREDICTIONS)].metadata
+        assert 0 < served["serving/latency_p50_ms"].value <= served["serving/latency_p99_ms"].value
+        assert served["serving/rows_served"].value == served["rows"].value  # every row of it was served
     assert get(f"{server.base}/v2/models/loans/ready")[0] == 200
