@@ -53,7 +53,7 @@ def _every_dtype(time_column: str | None) -> ModelDeclaration:
     if time_column is None:
         columns = [column for column in columns if column.name != "at"]
     return ModelDeclaration(
-        name="every_dtype" if time_column else "every_dtype_landed",
+        name={"at": "every_dtype", None: "every_dtype_landed"}.get(time_column, f"every_dtype_by_{time_column}"),
         owners=["team:test"],
         task="binary_classification",
         metric="auc",
@@ -62,6 +62,7 @@ def _every_dtype(time_column: str | None) -> ModelDeclaration:
         time_column=time_column,
         columns=columns,
         models=[{"family": "lightgbm"}],
+        retraining={"window_days": None},  # a month-timed model cannot split a few days
     )
 
 
@@ -70,7 +71,7 @@ def _declarations() -> list[ModelDeclaration]:
     from assets.ecommerce import ecommerce
 
     (deliveries,), _ = load_declaration_file(ROOT / "assets" / "deliveries" / "defs.yaml")
-    return [ecommerce, deliveries, _every_dtype("at"), _every_dtype(None)]
+    return [ecommerce, deliveries, _every_dtype("at"), _every_dtype(None), _every_dtype("month")]
 
 
 DECLARATIONS = {declaration.name: declaration for declaration in _declarations()}
@@ -109,7 +110,7 @@ def _bad(spec: Col) -> list[object]:
     return {
         "datetime": [None, "not a time", future.isoformat(), far_past.isoformat()],
         "date": [None, "2024-13-40", f"{future:%Y-%m-%d}", f"{far_past:%Y-%m-%d}"],
-        "month": [None, "March", f"{far_past:%Y-%m}"],
+        "month": [None, "March", f"{far_past:%Y-%m}", f"{NOW + pd.Timedelta(days=62):%Y-%m}"],
         "year": [None, 1500, future.year + 1],
     }[spec.dtype]
 
@@ -141,8 +142,9 @@ def _frame(declaration: ModelDeclaration, rows: int, faults: dict[tuple[str, int
 def _cases(declaration: ModelDeclaration) -> list[tuple[str, pd.DataFrame]]:
     specs = [spec for spec in declaration.contract_columns() if spec.name != declaration.label_column]
     cases = [("valid, 1 row", _frame(declaration, 1, {})), ("valid, 3 rows", _frame(declaration, 3, {}))]
-    # Without a time column the columns are every_dtype's: there only the landing time's checks are new.
-    for spec in specs if declaration.time_column is not None else []:
+    # every_dtype's variants (timed by a month, or by landing) differ from it in their time checks alone.
+    variant = declaration.name.startswith("every_dtype_")
+    for spec in specs if not variant else [spec for spec in specs if spec.name == declaration.time_column]:
         for value in _bad(spec):
             cases.append((f"{spec.name}={value!r}", _frame(declaration, 2, {(spec.name, 1): value})))
         if spec.unique or spec.name == declaration.id_column:  # a value repeated
@@ -191,11 +193,12 @@ def test_the_fast_path_judges_as_pandera_does(name: str) -> None:
             pd.testing.assert_frame_equal(fast.validated, expected.validated)
         refused |= {key.split(" ", 1)[1].split("(")[0] for key in fast.failure_counts}
     # The cases reach every kind of check the request's columns have.
-    tried = [declaration.event_time_column] if declaration.time_column is None else list(check.schema.columns)
-    reachable = {"not_nullable", "field_uniqueness"} if declaration.time_column is not None else set()
-    reachable |= {
-        kind.name for name in tried if name != declaration.label_column for kind in check.schema.columns[name].checks
-    }
+    variant = declaration.name.startswith("every_dtype_")
+    tried = [declaration.event_time_column] if variant else list(check.schema.columns)
+    columns = [check.schema.columns[name] for name in tried if name != declaration.label_column]
+    reachable = {kind.name for column in columns for kind in column.checks}
+    if not variant:
+        reachable |= {"not_nullable", "field_uniqueness"}
     assert reachable <= refused, reachable - refused
 
 
