@@ -160,6 +160,18 @@ def test_every_family_is_stored_and_loaded_back_with_safe_loaders_predicting_the
 
 
 @pytest.mark.parametrize("name", FAMILY_NAMES)
+def test_every_family_scores_a_few_rows_as_it_scores_them_in_a_big_batch(name, frame, trained) -> None:
+    """An online request of a row or two is scored as the same rows in a batch (a family may score few rows
+    another way, e.g. LightGBM on one thread). Matrix products may round differently by batch size (torch's
+    float32): within 1e-6."""
+    model = _model(name, frame, trained)
+    _pipeline, features = frame
+    whole = model.predict(features)
+    for rows in ([0], [3, 1], list(range(0, len(features), max(1, len(features) // 50)))):
+        np.testing.assert_allclose(model.predict(features.iloc[rows]), whole[rows], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", FAMILY_NAMES)
 def test_every_family_rebuilds_byte_identically_from_the_same_inputs_and_seed(name, frame, trained) -> None:
     first = _model(name, frame, trained)
     assert _stored_md5(_train(name, frame)) == _stored_md5(first)
