@@ -191,6 +191,10 @@ def _column(spec: ColumnSpec, declaration: ModelDeclaration) -> pa.Column:
     dtype: Any = pd.DatetimeTZDtype(unit="ns", tz="UTC") if timed else _PANDAS_DTYPE[spec.dtype]
     if spec.dtype == "int" and spec.nullable:
         dtype = "Int64"
+    if spec.dtype == "bool":
+        # pandas' nullable boolean: numpy's bool has no missing value, so coercing to it turned a missing flag
+        # into False (a non-nullable column passed it silently, a nullable one could never hold one).
+        dtype = "boolean"
     unique = spec.unique or spec.name == declaration.id_column
     nullable = spec.nullable and spec.name != declaration.id_column
     return pa.Column(dtype, checks=checks, nullable=nullable, unique=unique, coerce=True)

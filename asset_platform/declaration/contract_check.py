@@ -31,7 +31,7 @@ _Fails = Callable[[Any], Any]
 @dataclass(frozen=True)
 class _ColumnPlan:
     name: str
-    target: str  # float64, int64, Int64, bool, str, datetime (datetime64[ns, UTC])
+    target: str  # float64, int64, Int64, bool, boolean, str, datetime (datetime64[ns, UTC])
     required: bool
     nullable: bool
     unique: bool
@@ -175,6 +175,10 @@ def _coerce(series: pd.Series, target: str) -> Any:
         if dtype == "bool":
             return series
         return series.astype("bool") if dtype == "boolean" and not series.hasnans else None
+    if target == "boolean":  # a nullable flag
+        if dtype == "boolean":
+            return series
+        return series.astype("boolean") if dtype == "bool" else None
     if target == "str":
         # Text as the request path builds it: str or missing; anything else pandera turns into text.
         if dtype is not np.dtype(object) or not all(isinstance(value, str) or value is None for value in series.array):
@@ -196,6 +200,8 @@ def _values(series: pd.Series, target: str) -> tuple[Any, Any]:
         return series.to_numpy(), None
     if target == "Int64":
         return series.to_numpy(dtype="int64", na_value=0), series.isna().to_numpy()
+    if target == "boolean":
+        return series.to_numpy(dtype=bool, na_value=False), series.isna().to_numpy()
     if target == "str":
         values = series.to_numpy()
         return values, np.fromiter((value is None for value in values), dtype=bool, count=len(values))
@@ -227,11 +233,11 @@ def _compile(
     return tuple(plans)
 
 
-_CONTRACT = {"float": ("float64",), "int": ("int64", "Int64"), "bool": ("bool",), "str": ("str",)}
+_CONTRACT = {"float": ("float64",), "int": ("int64", "Int64"), "bool": ("bool", "boolean"), "str": ("str",)}
 
 
 def _target(dtype: str) -> str:
-    if dtype in ("float64", "int64", "Int64", "bool", "str"):
+    if dtype in ("float64", "int64", "Int64", "bool", "boolean", "str"):
         return dtype
     if dtype == "datetime64[ns, UTC]":
         return "datetime"

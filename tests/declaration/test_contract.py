@@ -87,3 +87,20 @@ def test_a_passing_check_returns_the_validated_frame_and_a_failing_one_none(rows
     rows.loc[3, declaration.label_column] = 7
     failed = check_against_schema(normalize_times(rows, declaration), schema, inplace=True)
     assert not failed.passed and failed.validated is None
+
+
+@pytest.mark.parametrize("nullable", [True, False])
+def test_a_flag_declared_nullable_takes_missing_values_and_one_not_declared_so_refuses_them(nullable) -> None:
+    from asset_platform.declaration.model import ColumnSpec
+
+    declaration = loans_declaration()
+    flag = ColumnSpec(name="is_returning", dtype="bool", nullable=nullable)
+    declared = declaration.model_copy(update={"columns": [*declaration.columns, flag]})
+    frame = generate_loans(6, dt.date(2026, 1, 1), 1).assign(is_returning=[True, None, False, True, None, False])
+    report = check_against_schema(normalize_times(frame, declared), contract_schema(declared, True))
+    assert report.passed is nullable
+    if nullable:
+        assert report.validated["is_returning"].isna().sum() == 2
+        assert report.validated["is_returning"].dropna().tolist() == [True, False, True, False]
+    else:
+        assert "is_returning" in report.summary()

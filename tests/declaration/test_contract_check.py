@@ -165,10 +165,11 @@ def _cases(declaration: ModelDeclaration) -> list[tuple[str, pd.DataFrame]]:
 
 
 def _leaves_to_pandera(frame: pd.DataFrame, declaration: ModelDeclaration) -> bool:
-    """Pandera fails to coerce a null in an int64 or bool column: its wording is left to it."""
+    """Pandera fails to coerce a null in a non-nullable int64 column: its wording is left to it (a flag's
+    column is pandas' nullable boolean whatever it declares, so a missing flag is judged by the fast path)."""
     for spec in declaration.contract_columns():
         held = str(frame[spec.name].dtype) if spec.name in frame else None
-        if held in ("Int64", "boolean") and (spec.dtype == "bool" or not spec.nullable):
+        if held == "Int64" and spec.dtype == "int" and not spec.nullable:
             return True
     return False
 
