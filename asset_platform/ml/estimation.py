@@ -183,6 +183,10 @@ def estimate(
 # of 200 draws move by about 1 % of the interval's width between seeds.
 _DRAWS = 200
 _DRAW_CHUNK = 10  # draws simulated at once: memory is _DRAW_CHUNK x rows floats
+# Above this many rows the draws are simulated on a seeded sample of this size and their spread around the
+# sample's mean shrunk by sqrt(sample / rows) (the metric's sampling error falls as 1/sqrt(rows)): memory and
+# time stay bounded (a 20M-row batch simulated whole held 1.8 GB for 81 s).
+MAX_SIMULATED_ROWS = 100_000
 
 
 def estimate_interval(
@@ -202,16 +206,26 @@ def estimate_interval(
     approximately normal with the summed per-row variances; the interval is that mean's, mapped to the
     metric (the root for RMSE).
     """
-    if estimate(metric, estimator, predictions, features) is None:
+    center = estimate(metric, estimator, predictions, features)
+    if center is None:
         return None
     tail = (1.0 - level) / 2.0
     if estimator.get("method", "cbpe") == "cbpe":
-        draws = _simulated_metrics(metric, calibrate(predictions, estimator.get("calibration")))
+        probabilities = calibrate(predictions, estimator.get("calibration"))
+        if probabilities.size <= MAX_SIMULATED_ROWS:
+            draws = _simulated_metrics(metric, probabilities)
+            draws = draws[np.isfinite(draws)]
+            return None if draws.size == 0 else tuple(float(q) for q in np.quantile(draws, [tail, 1.0 - tail]))
+        sample = np.sort(np.random.default_rng(0).choice(probabilities.size, MAX_SIMULATED_ROWS, replace=False))
+        draws = _simulated_metrics(metric, probabilities[sample])
         draws = draws[np.isfinite(draws)]
         if draws.size == 0:
             return None
-        low, high = np.quantile(draws, [tail, 1.0 - tail])
-        return float(low), float(high)
+        # The sample's spread, narrowed to the batch's size, around the whole batch's own estimate.
+        spread = np.sqrt(MAX_SIMULATED_ROWS / probabilities.size) * (
+            np.quantile(draws, [tail, 1.0 - tail]) - draws.mean()
+        )
+        return float(center + spread[0]), float(center + spread[1])
     return _loss_interval(metric, estimator, predictions, features, tail)
 
 

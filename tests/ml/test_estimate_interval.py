@@ -67,3 +67,15 @@ def test_a_regression_batchs_realized_error_falls_in_the_interval(metric) -> Non
 def test_no_interval_where_there_is_no_estimate() -> None:
     assert estimate_interval("auc", {}, np.array([0.2, 0.8])) is None
     assert estimate_interval("rmse", CALIBRATED, np.array([0.2, 0.8])) is None
+
+
+def test_a_batch_bigger_than_the_simulation_gets_the_interval_of_a_sample_narrowed_to_its_size(monkeypatch) -> None:
+    import asset_platform.ml.estimation as estimation
+
+    scores, _labels = _calibrated_batch(40_000, np.random.default_rng(6))
+    whole = estimate_interval("auc", CALIBRATED, scores)
+    monkeypatch.setattr(estimation, "MAX_SIMULATED_ROWS", 4_000)
+    sampled = estimate_interval("auc", CALIBRATED, scores)
+    width, sampled_width = whole[1] - whole[0], sampled[1] - sampled[0]
+    assert abs(sampled_width - width) < 0.2 * width
+    assert abs((sampled[0] + sampled[1]) / 2 - (whole[0] + whole[1]) / 2) < 0.5 * width
