@@ -40,7 +40,7 @@ def evaluation_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg
 
         from asset_platform.ml.features import FeaturePipeline
         from asset_platform.ml.metrics import METRIC_DIRECTION, task_metrics
-        from asset_platform.reports.evaluation import evaluation_charts, segment_table
+        from asset_platform.reports.evaluation import CURVE_VALUES, curve_values, evaluation_charts, segment_table
 
         holdout: Frame = inputs["holdout_set"]
         pipeline = FeaturePipeline.from_dict(inputs["feature_pipeline"])
@@ -66,6 +66,8 @@ def evaluation_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg
             "best_model": str(table.loc[ranked.idxmax(), "model"]) if np.isfinite(ranked).any() else "n/a",
             "segments": dg.MetadataValue.md(segment_table(declaration, pipeline, holdout, labels, scores)),
             **evaluation_charts(declaration.task, labels, scores, config.threshold),
+            # The same curves as numbers: the model page overlays versions evaluated in different runs.
+            CURVE_VALUES: dg.MetadataValue.json(curve_values(declaration.task, labels, scores)),
         }
         metadata.update(_fairness_and_explanations(holdout, inputs.get("dataset"), scores, models))
         from asset_platform.reports.numbers import shown

@@ -40,6 +40,54 @@ def evaluation_charts(task: str, labels: np.ndarray, scores: dict[str, np.ndarra
     }
 
 
+# Points kept of each curve in the metadata values: enough to draw it, small in the event log.
+_CURVE_POINTS = 60
+_RESIDUAL_BINS = 30
+CURVE_VALUES = "curve_values"
+
+
+def curve_values(task: str, labels: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The evaluation's curves as numbers, per model, so pages can overlay versions evaluated in different runs:
+    ROC and calibration for a classifier, predicted-vs-actual deciles and the residual histogram (shared
+    bins across the models) for a regression model. {} where a classifier's holdout has one class."""
+    labels = np.asarray(labels, dtype=np.float64)
+    if task == "regression":
+        residuals = {name: labels - np.asarray(s, dtype=np.float64) for name, s in scores.items()}
+        pooled = np.concatenate(list(residuals.values())) if residuals else np.array([])
+        pooled = pooled[np.isfinite(pooled)]
+        if pooled.size == 0:
+            return {}
+        edges = np.histogram_bin_edges(pooled, bins=_RESIDUAL_BINS)
+        found: dict[str, Any] = {}
+        for name, s in scores.items():
+            predicted, actual = _decile_means(labels, np.asarray(s, dtype=np.float64))
+            counts, _ = np.histogram(residuals[name], bins=edges)
+            found[name] = {
+                "predicted_vs_actual": {"predicted": _rounded(predicted), "actual": _rounded(actual)},
+                "residuals": {"edges": _rounded(edges), "counts": counts.tolist()},
+            }
+        return found
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import roc_curve
+
+    if len(np.unique(labels)) < 2:
+        return {}
+    found = {}
+    for name, s in scores.items():
+        fpr, tpr, _ = roc_curve(labels, s)
+        keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), _CURVE_POINTS)).round().astype(int))
+        observed, predicted = calibration_curve(labels, s, n_bins=10, strategy="quantile")
+        found[name] = {
+            "roc": {"fpr": _rounded(fpr[keep]), "tpr": _rounded(tpr[keep])},
+            "calibration": {"predicted": _rounded(predicted), "observed": _rounded(observed)},
+        }
+    return found
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 4) for v in values]
+
+
 def _decile_means(labels: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(predictions, kind="stable")
     chunks = [chunk for chunk in np.array_split(order, 10) if len(chunk)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
@@ -14,6 +17,7 @@ from tests import REPO_ROOT
 UI_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1400, "height": 900}
 ARTIFACTS = REPO_ROOT / "artifacts" / "ui"
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 
 
 def save_screenshot(page: Page, name: str) -> None:
@@ -109,3 +113,17 @@ def _choose_from_menu(page: Page, opener: Locator, item_name: str) -> bool:
         except PlaywrightError:
             page.keyboard.press("Escape")
     raise AssertionError(f"the menu item {item_name!r} kept moving away from the pointer")
+
+
+def drawn_figures(page: Page) -> dict[str, Any]:
+    """The Plotly figures a platform page embeds, once plotly.js has drawn each of them."""
+    figures = json.loads(page.locator("script#figures").text_content() or "{}")
+    for name in figures:
+        expect(page.locator(f"#{name} .main-svg").first).to_be_visible()
+    return figures
+
+
+def keep_screenshot(name: str) -> None:
+    """Keep the screenshot `name` (saved under ARTIFACTS) in the README's folder."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")

@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from asset_platform.access.audit import AUDIT_FILE
 from asset_platform.app.pages.compare import flatten
@@ -25,7 +25,7 @@ from assets.ecommerce import ecommerce
 from tests import REPO_ROOT
 from tests.browser import requires_chromium
 from tests.ui.conftest import PROXY_SECRET, Demo
-from tests.ui.pages import signed_in
+from tests.ui.pages import drawn_figures, signed_in
 
 pytestmark = requires_chromium
 NAMES = lifecycle_names(ecommerce)
@@ -65,13 +65,6 @@ def recorded(demo: Demo) -> Recorded:
     return Recorded(versions, decisions)
 
 
-def _figures(page: Page) -> dict[str, Any]:
-    figures = json.loads(page.locator("script#figures").text_content() or "{}")
-    for name in figures:
-        expect(page.locator(f"#{name} .main-svg").first).to_be_visible()
-    return figures
-
-
 def _get(url: str, user: str | None, method: str = "GET") -> tuple[int, str]:
     headers = {"X-Asset-Platform-Proxy-Secret": PROXY_SECRET, **({"X-Forwarded-User": user} if user else {})}
     request = urllib.request.Request(url, headers=headers, method=method, data=b"{}" if method == "POST" else None)
@@ -94,7 +87,7 @@ def test_the_model_page_lists_the_event_logs_versions_and_compares_them(
         assert sorted(listed) == sorted(recorded.versions)
         checked = page.locator("#versions input:checked").evaluate_all("boxes => boxes.map(box => box.value)")
         assert set(checked) == recorded.default_pair()
-        timeline = {trace["name"] for trace in _figures(page)["timeline"]["data"]}
+        timeline = {trace["name"] for trace in drawn_figures(page)["timeline"]["data"]}
         assert {"champion", *(d["decision"] for d in recorded.decisions)} <= timeline
 
         # Two lightgbm versions and a scikit-learn one, checked in the form: two AUC curves overlaid, and
@@ -104,8 +97,12 @@ def test_the_model_page_lists_the_event_logs_versions_and_compares_them(
             box.set_checked(box.get_attribute("value") in compared)
         page.get_by_role("button", name="Compare the checked versions").click()
         expect(page.get_by_role("heading", name="Comparing")).to_contain_text(compared[2][:8])
-        curves = _figures(page)["curve_auc"]["data"]
+        figures = drawn_figures(page)
+        curves = figures["curve_auc"]["data"]
         assert sorted(trace["name"].split()[0] for trace in curves) == sorted(v[:8] for v in compared[:2])
+        # Each version's ROC from the evaluation that scored it, overlaid (with the chance line).
+        roc = [trace["name"].split()[0] for trace in figures["roc"]["data"]]
+        assert sorted(roc[:-1]) == sorted(v[:8] for v in compared) and roc[-1] == "chance"
         assert page.get_by_text("no learning curve recorded").count() == 1  # the scikit-learn version's
         params = [flatten(recorded.versions[version]["params"]) for version in compared]
         names = set().union(*params)

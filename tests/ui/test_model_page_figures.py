@@ -7,11 +7,17 @@ import pandas as pd
 import pytest
 
 from asset_platform.app.pages.compare import BadQuery, UnknownVersion, chosen_versions, diff_rows
-from asset_platform.app.pages.model_figures import DECISION_MARKERS, curve_figures, segment_figure, timeline
+from asset_platform.app.pages.model_figures import (
+    DECISION_MARKERS,
+    curve_figures,
+    evaluation_figures,
+    segment_figure,
+    timeline,
+)
 from asset_platform.app.pages.model_html import diff_table, versions_table
 from asset_platform.app.pages.model_page import comparison_notes
 from asset_platform.app.pages.versions import Evaluated, GateDecision, evaluated, version_from_metadata
-from asset_platform.reports.evaluation import evaluation_charts
+from asset_platform.reports.evaluation import curve_values, evaluation_charts
 
 LGBM_OLD, SKLEARN, LGBM_NEW = (
     "d0f8c61d25f07ecab76d1ef3f0dc87f1",
@@ -152,3 +158,49 @@ def test_learning_curves_overlay_by_quantity_and_segments_group_by_version() -> 
     )
     assert "e6cea4b5 sklearn_model: no learning curve recorded" in notes and "ROC and calibration" in notes
     assert "b1512497 lgbm_model: validation curve only" in notes and 'href="/runs/r"' in notes
+
+
+def test_evaluation_curves_recorded_as_numbers_overlay_the_compared_versions() -> None:
+    rng = np.random.default_rng(0)
+    labels = (rng.random(400) < 0.3).astype(int)
+    scores = {"lgbm_model": np.clip(labels * 0.4 + rng.random(400) * 0.6, 0, 1), "sklearn_model": rng.random(400)}
+    recorded = curve_values("binary_classification", labels, scores)
+    roc = recorded["lgbm_model"]["roc"]
+    assert roc["fpr"][0] == 0.0 and roc["fpr"][-1] == 1.0 and len(roc["fpr"]) <= 60
+    assert len(recorded["lgbm_model"]["calibration"]["predicted"]) == 10
+    evaluations = {
+        LGBM_OLD: Evaluated("r1", curves=recorded["sklearn_model"]),
+        LGBM_NEW: Evaluated("r2", curves=recorded["lgbm_model"]),
+    }
+    figures = evaluation_figures("shop", "binary_classification", [VERSIONS[0], VERSIONS[2]], evaluations)
+    assert set(figures) == {"roc", "calibration"}
+    assert [t["name"] for t in figures["roc"]["data"]] == [
+        "d0f8c61d lgbm_model",
+        "b1512497 lgbm_model",
+        "chance / ideal",
+    ]
+    assert figures["roc"]["data"][1]["y"] == roc["tpr"]
+    # A version evaluated before curves were recorded is left out and named in the notes.
+    older = {LGBM_OLD: Evaluated("r1"), LGBM_NEW: evaluations[LGBM_NEW]}
+    assert len(evaluation_figures("shop", "binary_classification", VERSIONS, older)["roc"]["data"]) == 2
+    notes = " ".join(comparison_notes(VERSIONS, older, "shop/evaluation", "binary_classification"))
+    assert "d0f8c61d lgbm_model: its evaluation in shop/evaluation predates recorded curve values" in notes
+    assert evaluation_figures("shop", "binary_classification", VERSIONS, {}) == {}
+
+
+def test_a_regression_comparison_overlays_predicted_vs_actual_and_residuals_on_shared_bins() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.normal(30, 8, 500)
+    scores = {"lgbm_model": labels + rng.normal(0, 2, 500), "sklearn_model": labels + rng.normal(3, 6, 500)}
+    recorded = curve_values("regression", labels, scores)
+    good, poor = recorded["lgbm_model"]["residuals"], recorded["sklearn_model"]["residuals"]
+    assert good["edges"] == poor["edges"] and sum(good["counts"]) == sum(poor["counts"]) == 500
+    evaluations = {
+        LGBM_OLD: Evaluated("r1", curves=recorded["sklearn_model"]),
+        LGBM_NEW: Evaluated("r2", curves=recorded["lgbm_model"]),
+    }
+    figures = evaluation_figures("trips", "regression", [VERSIONS[0], VERSIONS[2]], evaluations)
+    assert set(figures) == {"predicted_vs_actual", "residuals"}
+    assert [len(t["y"]) for t in figures["residuals"]["data"]] == [30, 30]
+    assert curve_values("regression", labels[:0], {"m": labels[:0]}) == {}
+    assert curve_values("binary_classification", np.zeros(5), {"m": np.full(5, 0.2)}) == {}

@@ -9,33 +9,21 @@ is answered. The screenshots are README's (docs/screenshots/).
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.error
 import urllib.request
-from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from asset_platform.access.audit import AUDIT_FILE
 from asset_platform.app.pages.figures import LEVELS
 from asset_platform.drift import DriftPolicy
-from tests import REPO_ROOT
 from tests.browser import requires_chromium
 from tests.ui.conftest import DEMO_ARGS, NAMES, PROXY_SECRET, Demo
-from tests.ui.pages import ARTIFACTS, signed_in
+from tests.ui.pages import drawn_figures, keep_screenshot, signed_in
 
 pytestmark = requires_chromium
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 DRIFT_PAGE = f"/platform/models/{NAMES.model}/drift"
 DRIFT_DAY = int(DEMO_ARGS[DEMO_ARGS.index("--drift-day") + 1])
-
-
-def _figures(page: Page) -> dict[str, Any]:
-    """The figures the page drew, once plotly.js has drawn each of them."""
-    figures = json.loads(page.locator("script#figures").text_content() or "{}")
-    for name in figures:
-        expect(page.locator(f"#{name} .main-svg").first).to_be_visible()
-    return figures
 
 
 def _request(url: str, user: str | None, method: str = "GET") -> int:
@@ -48,16 +36,11 @@ def _request(url: str, user: str | None, method: str = "GET") -> int:
         return error.code
 
 
-def _keep(name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
-
-
 def test_the_drift_page_shows_the_covariate_batches_drifted_cells(served: str, browser: Browser) -> None:
     with signed_in(browser, PROXY_SECRET, "auditor", "pages-drift") as page:
         response = page.goto(f"{served}{DRIFT_PAGE}")
         assert response is not None and response.status == 200
-        heatmap = _figures(page)["drift"]["data"][0]
+        heatmap = drawn_figures(page)["drift"]["data"][0]
         expect(page.get_by_role("link", name=f"{NAMES.model}/drift in Dagster")).to_have_attribute(
             "href", f"/assets/{NAMES.model}/drift"
         )
@@ -77,7 +60,7 @@ def test_the_drift_page_shows_the_covariate_batches_drifted_cells(served: str, b
     assert not drifted(0), f"the batch before the drift day has drifted cells: {drifted(0)}"
     for column in range(DRIFT_DAY, len(batches)):
         assert drifted(column), f"batch {batches[column]} shows no feature over PSI {threshold}"
-    _keep("pages-drift")
+    keep_screenshot("pages-drift")
 
 
 def test_the_fleet_page_lists_the_model_with_its_champion(served: str, browser: Browser, demo: Demo) -> None:
@@ -85,7 +68,7 @@ def test_the_fleet_page_lists_the_model_with_its_champion(served: str, browser: 
         page.goto(f"{served}/platform/fleet")
         row = page.locator(f'tr[data-model="{NAMES.model}"]')
         expect(row).to_be_visible()
-        strip = _figures(page)["verdicts"]["data"][0]
+        strip = drawn_figures(page)["verdicts"]["data"][0]
         champion = row.locator("td").nth(2).inner_text()
         # Checked by its address, not followed: the screenshot is of the fleet page.
         expect(row.get_by_role("link", name=NAMES.model)).to_have_attribute("href", DRIFT_PAGE)
@@ -93,7 +76,7 @@ def test_the_fleet_page_lists_the_model_with_its_champion(served: str, browser: 
     versions |= {r.get(k) for r in demo.summary["retrains"] for k in ("champion_version", "challenger_version")}
     assert any(v and v.startswith(champion) for v in versions) and len(champion) == 12, (champion, versions)
     assert NAMES.model in strip["y"]
-    _keep("pages-fleet")
+    keep_screenshot("pages-fleet")
 
 
 def test_pages_need_the_viewer_role_on_the_model_answer_get_only_and_are_audited(served: str, demo: Demo) -> None:

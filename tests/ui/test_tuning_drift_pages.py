@@ -10,38 +10,21 @@ are README's (docs/screenshots/).
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from asset_platform.app.pages.figures import drift_page, render_page, tuning_page
 from asset_platform.app.pages.tuning_page import NO_STUDY, NO_TUNING, tuning_page_parts
-from tests import REPO_ROOT
 from tests.browser import requires_chromium
 from tests.ui.conftest import NAMES, PROXY_SECRET
 from tests.ui.offline import ORIGIN, offline_page
-from tests.ui.pages import ARTIFACTS, signed_in
+from tests.ui.pages import drawn_figures, keep_screenshot, signed_in
 from tests.ui.test_tuning_page_figures import DELIVERIES, VERSION, event_log, write_study
 from tests.ui.test_tuning_page_figures import NAMES as DELIVERIES_NAMES
 
 pytestmark = requires_chromium
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-
-
-def _figures(page: Page) -> dict[str, Any]:
-    """The figures the page drew, once plotly.js has drawn each of them."""
-    figures = json.loads(page.locator("script#figures").text_content() or "{}")
-    for name in figures:
-        expect(page.locator(f"#{name} .main-svg").first).to_be_visible()
-    return figures
-
-
-def _keep(name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
 
 
 def test_a_model_without_tuning_or_without_a_study_gets_a_page_saying_so(served: str, browser: Browser) -> None:
@@ -63,7 +46,7 @@ def test_the_tuning_page_draws_the_trials_and_the_importances(browser: Browser, 
     with offline_page(browser, "pages-tuning") as (page, served):
         served[tuning_page("deliveries")] = render_page(title, body, figures)
         page.goto(f"{ORIGIN}{tuning_page('deliveries')}")
-        drawn = _figures(page)
+        drawn = drawn_figures(page)
         assert set(drawn) == {"parcoords_lightgbm_model", "importance_lightgbm_model"}
         # One polyline per complete trial in the parallel coordinates, one bar per parameter.
         expect(page.locator("#parcoords_lightgbm_model .axis-title")).to_have_count(4)
@@ -71,13 +54,13 @@ def test_the_tuning_page_draws_the_trials_and_the_importances(browser: Browser, 
         best = page.locator("table.trials tbody tr").first
         expect(best).to_contain_text("best")
         expect(best.get_by_role("link", name=VERSION[:12])).to_have_attribute("href", "/platform/models/deliveries")
-    _keep("pages-tuning")
+    keep_screenshot("pages-tuning")
 
 
 def test_a_clicked_drift_cell_shows_that_features_reference_and_batch_histograms(served: str, browser: Browser) -> None:
     with signed_in(browser, PROXY_SECRET, "auditor", "pages-drift-histogram") as page:
         page.goto(f"{served}{drift_page(NAMES.model)}")
-        heatmap = _figures(page)["drift"]["data"][0]
+        heatmap = drawn_figures(page)["drift"]["data"][0]
         histograms = json.loads(page.locator("script#histograms").text_content() or "{}")
         assert set(histograms) == set(heatmap["x"]), "every batch's stored results give its histograms"
         drawn = page.locator("#histogram")
@@ -97,8 +80,11 @@ def test_a_clicked_drift_cell_shows_that_features_reference_and_batch_histograms
         shares = drawn.evaluate("element => element.data.map(trace => trace.y)")
         assert shares == [histograms[batch][feature]["reference"], histograms[batch][feature]["batch"]]
         expect(page.locator("#estimates tbody tr")).to_have_count(columns)
-        expect(page.get_by_text("No interval of the label-free estimate is recorded")).to_be_visible()
-    _keep("pages-drift-histogram")
+        # Each batch's estimate with its 95 % interval, as the predictions step recorded it.
+        intervals = page.locator("#estimates tbody tr td:nth-child(4)").all_text_contents()
+        assert all(" to " in cell for cell in intervals), intervals
+        assert page.get_by_text("No interval of the label-free estimate is recorded").count() == 0
+    keep_screenshot("pages-drift-histogram")
 
 
 def test_the_dagster_asset_pages_link_to_the_matching_page(served: str) -> None:

@@ -143,3 +143,81 @@ def segment_figure(
 
 def _metric(version: TrainedVersion | None, name: str) -> float | None:
     return None if version is None else version.metrics.get(name)
+
+
+# The evaluation curves each task records (reports.evaluation.curve_values): figure name → (curve, x, y, axes).
+_OVERLAYS = {
+    "binary_classification": {
+        "roc": ("roc", "fpr", "tpr", ("false positive rate", "true positive rate"), True),
+        "calibration": ("calibration", "predicted", "observed", ("mean predicted", "observed rate"), True),
+    },
+    "regression": {
+        "predicted_vs_actual": (
+            "predicted_vs_actual",
+            "predicted",
+            "actual",
+            ("mean predicted (decile)", "mean actual"),
+            False,
+        ),
+    },
+}
+
+
+def evaluation_figures(
+    model: str, task: str, versions: Sequence[TrainedVersion], evaluated: Mapping[str, Evaluated]
+) -> dict[str, dict[str, Any]]:
+    """The compared versions' evaluation curves overlaid (ROC and calibration, or predicted vs actual and the
+    residual distribution), each from the evaluation that scored the version; {} when none recorded curves."""
+    drawn = [(index, v, evaluated[v.version].curves) for index, v in enumerate(versions) if v.version in evaluated]
+    drawn = [(index, version, curves) for index, version, curves in drawn if curves]
+    figures: dict[str, dict[str, Any]] = {}
+    for name, (curve, x, y, axes, diagonal) in _OVERLAYS.get(task, {}).items():
+        data = [
+            {
+                "type": "scatter",
+                "mode": "lines+markers" if curve != "roc" else "lines",
+                "name": label(version),
+                "x": curves[curve][x],
+                "y": curves[curve][y],
+                "line": {"color": PALETTE[index % len(PALETTE)]},
+            }
+            for index, version, curves in drawn
+            if curve in curves
+        ]
+        if not data:
+            continue
+        if diagonal:
+            line = {"color": "#9e9e9e", "dash": "dash"}
+            data.append({"type": "scatter", "mode": "lines", "name": "chance / ideal", "x": [0, 1], "y": [0, 1]})
+            data[-1]["line"] = line
+        figures[name] = _overlay(f"{model}: {name.replace('_', ' ')} on each version's holdout", axes, data)
+    residuals = [(index, version, curves["residuals"]) for index, version, curves in drawn if "residuals" in curves]
+    if residuals:
+        data = [
+            {
+                "type": "bar",
+                "name": label(version),
+                "x": [(a + b) / 2 for a, b in zip(found["edges"], found["edges"][1:], strict=False)],
+                "y": found["counts"],
+                "opacity": 0.6,
+                "marker": {"color": PALETTE[index % len(PALETTE)]},
+            }
+            for index, version, found in residuals
+        ]
+        figures["residuals"] = _overlay(
+            f"{model}: residuals (actual − predicted) on each version's holdout", ("residual", "rows"), data
+        )
+        figures["residuals"]["layout"]["barmode"] = "overlay"
+    return figures
+
+
+def _overlay(title: str, axes: tuple[str, str], data: list[dict[str, Any]]) -> dict[str, Any]:
+    layout = {
+        "title": {"text": title},
+        "height": 360,
+        "showlegend": True,
+        "margin": {"l": 70, "r": 20, "t": 50, "b": 70},
+        "xaxis": {"title": {"text": axes[0]}},
+        "yaxis": {"title": {"text": axes[1]}},
+    }
+    return {"data": data, "layout": layout}

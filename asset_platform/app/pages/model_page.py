@@ -11,7 +11,7 @@ import dagster as dg
 
 from asset_platform.app.pages.compare import chosen_versions, diff_rows
 from asset_platform.app.pages.figures import asset_link, drift_page, figure_div, tuning_page
-from asset_platform.app.pages.model_figures import curve_figures, label, segment_figure, timeline
+from asset_platform.app.pages.model_figures import curve_figures, evaluation_figures, label, segment_figure, timeline
 from asset_platform.app.pages.model_html import diff_table, versions_table
 from asset_platform.app.pages.versions import (
     Evaluated,
@@ -50,7 +50,7 @@ def model_page_parts(
         return f"{model}: versions", body + "<p>No version of this model was trained yet.</p>", figures
     evaluated = evaluations(instance, names, chosen)
     body += f"<h2>Comparing {html.escape(', '.join(label(v) for v in chosen))}</h2>"
-    curves = curve_figures(model, chosen)
+    curves = curve_figures(model, chosen) | evaluation_figures(model, declaration.task, chosen, evaluated)
     segments = segment_figure(model, declaration.metric_name, chosen, evaluated)
     figures |= curves | ({"segments": segments} if segments else {})
     body += "".join(figure_div(name) for name in (*curves, *(["segments"] if segments else [])))
@@ -66,14 +66,15 @@ def comparison_notes(
     versions: Sequence[TrainedVersion], evaluated: Mapping[str, Evaluated], evaluation: str, task: str
 ) -> list[str]:
     """What the comparison could not draw from the recorded metadata, each with the reason (HTML)."""
-    curves = "predicted vs actual" if task == "regression" else "ROC and calibration curves"
-    notes = [
-        f"Overlaid {curves}: {html.escape(evaluation)} stores them as images (one per evaluation run, every "
-        "model of that run on one chart), not as values, so they cannot be overlaid here; the runs below show them.",
-        "Residual and error distributions: no per-row error is recorded, only the metric per segment above.",
-    ]
+    curves = "predicted vs actual and residuals" if task == "regression" else "ROC and calibration curves"
+    notes = []
     for version in versions:
         name = html.escape(label(version))
+        if version.version in evaluated and not evaluated[version.version].curves:
+            notes.append(
+                f"{name}: its evaluation in {html.escape(evaluation)} predates recorded curve values, so its "
+                f"{curves} are only in that run's images."
+            )
         if not version.curve:
             notes.append(f"{name}: no learning curve recorded (the {html.escape(version.flavor)} family records none).")
         elif not any(series.startswith("train ") for series in version.curve):

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dagster as dg
 
 from asset_platform.declaration.names import EVALUATION, LifecycleNames
+from asset_platform.reports.evaluation import CURVE_VALUES
 
 DATA_VERSION_TAG = "dagster/data_version"
 INPUT_VERSION_TAG = "dagster/input_data_version/"
@@ -61,6 +62,8 @@ class Evaluated:
     run_id: str
     segments: dict[str, float] = field(default_factory=dict)
     confusion: dict[str, int] = field(default_factory=dict)
+    # The evaluation's curves as numbers (reports.evaluation.curve_values), {} for an evaluation before them.
+    curves: dict[str, Any] = field(default_factory=dict)
 
 
 def trained_version(asset: str, record: dg.EventLogRecord) -> TrainedVersion:
@@ -146,7 +149,12 @@ def evaluations(
             if version is None or version.version in found:
                 continue
             metadata = {name: str(entry.value) for name, entry in materialization.metadata.items()}
-            found[version.version] = evaluated(version.asset.rsplit("/", 1)[-1], record.run_id, metadata)
+            model_asset = version.asset.rsplit("/", 1)[-1]
+            curves = materialization.metadata.get(CURVE_VALUES)
+            mine = curves.value.get(model_asset) if curves is not None and isinstance(curves.value, dict) else None
+            found[version.version] = replace(
+                evaluated(model_asset, record.run_id, metadata), curves=mine if isinstance(mine, dict) else {}
+            )
     return found
 
 
