@@ -134,7 +134,11 @@ def test_a_killed_worker_loses_at_most_its_trial_and_the_rerun_finishes_exactly_
         assert 1 <= len(retried) <= 2 and any(t.state in COUNTED for t in retried), retried
         # A retry that found the budget already taken gave its slot up (surplus) before sampling anything.
         ran = [t for t in retried if not t.user_attrs.get(SURPLUS_ATTR)]
-        assert ran and all(t.params == trial.params for t in ran), "the retry runs the killed trial's params again"
+        assert ran
+        # A kill between the trial's start and its first sample leaves it no params to repeat (a busy machine
+        # widens that moment): its retry samples its own.
+        if trial.params:
+            assert all(t.params == trial.params for t in ran), "the retry runs the killed trial's params again"
 
 
 @pytest.fixture
