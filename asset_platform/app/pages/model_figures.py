@@ -190,7 +190,8 @@ def evaluation_figures(
             line = {"color": "#9e9e9e", "dash": "dash"}
             data.append({"type": "scatter", "mode": "lines", "name": "chance / ideal", "x": [0, 1], "y": [0, 1]})
             data[-1]["line"] = line
-        figures[name] = _overlay(f"{model}: {name.replace('_', ' ')} on each version's holdout", axes, data)
+        title = "ROC" if name == "roc" else name.replace("_", " ")
+        figures[name] = _overlay(f"{model}: {title} on each version's holdout", axes, data)
     residuals = [(index, version, curves["residuals"]) for index, version, curves in drawn if "residuals" in curves]
     if residuals:
         data = [
