@@ -10,14 +10,26 @@ from asset_platform.testing import BatchFiles, run_declared_loop
 from tests.project.samples import loans_declaration, sample_files
 
 
+def _with_a_running_loop(call):
+    """`call()` while an asyncio loop runs in this thread: the one Playwright's sync API left running when a
+    browser test ran earlier in the session, else one started here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+
+        async def cell():
+            return call()
+
+        return asyncio.run(cell())
+    return call()
+
+
 def test_a_declared_models_loop_reports_its_detection_delay_and_gate_decisions(tmp_path):
     declaration = loans_declaration()
     history, batches = sample_files(declaration, tmp_path / "samples")
     seen = []
 
-    async def in_a_notebook_cell():
-        # A notebook (or Playwright's sync API) keeps an asyncio loop running in this thread; Dagster's
-        # automation evaluator starts its own loop, which the driver must not do inside this one.
+    def loop():
         return run_declared_loop(
             declaration,
             history=history,
@@ -26,7 +38,9 @@ def test_a_declared_models_loop_reports_its_detection_delay_and_gate_decisions(t
             report=seen.append,
         )
 
-    result = asyncio.run(in_a_notebook_cell())
+    # As in a notebook cell: an asyncio loop runs in this thread, inside which Dagster's automation
+    # evaluator may not start its own.
+    result = _with_a_running_loop(loop)
     assert result.baseline["decision"] == "promoted"
     assert [day.batch for day in seen] == [production.stem for production, _labels, _drifting in batches]
     # Clean batches pass, the shifted ones are judged drifted and the first one retrains.
