@@ -130,3 +130,17 @@ def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def run_coroutine(coroutine):
+    """`asyncio.run(coroutine)`, also where an asyncio loop already runs in this thread: the one Playwright's
+    sync API leaves running for the session once a browser test ran. There it runs in a thread of its own."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, coroutine).result()

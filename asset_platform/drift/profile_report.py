@@ -8,7 +8,7 @@ the tail and missing values as bars of their own. Nothing here reads the trainin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -23,14 +23,19 @@ _CATEGORIES_DRAWN = 8
 _CELL_INCHES = (2.3, 1.5)
 
 
-def profile_markdown(profile: ReferenceProfile, first: Sequence[str] = ()) -> str:
-    """A table of every feature's summary and a grid of their distributions, `first` ones first."""
+def profile_markdown(profile: ReferenceProfile, first: Sequence[str] = (), sensitive: Collection[str] = ()) -> str:
+    """A table of every feature's summary and a grid of their distributions, `first` ones first.
+
+    `sensitive` columns (declared `sensitive: true`) show no raw value: a numeric one only its missing share,
+    a categorical one its categories masked as the drift results mask them.
+    """
     order = [name for name in first if name in profile.features]
     order += [name for name in profile.features if name not in order]
-    return f"{_table(profile, order)}\n\n{_grid(profile, order[:MAX_CHARTS], len(order))}"
+    drawn = [name for name in order if not (name in sensitive and name in profile.numeric)]
+    return f"{_table(profile, order, sensitive)}\n\n{_grid(profile, drawn[:MAX_CHARTS], len(order), sensitive)}"
 
 
-def _table(profile: ReferenceProfile, order: list[str]) -> str:
+def _table(profile: ReferenceProfile, order: list[str], sensitive: Collection[str]) -> str:
     lines = [
         "| feature | kind | missing | mean | std | min | max | categories |",
         "|---|---|---|---|---|---|---|---|",
@@ -39,10 +44,12 @@ def _table(profile: ReferenceProfile, order: list[str]) -> str:
         if name in profile.numeric:
             p = profile.numeric[name]
             stats = " | ".join(f"{shown(v):g}" for v in (p.mean, p.std, p.minimum, p.maximum))
+            if name in sensitive:
+                stats = "sensitive | | |"
             lines.append(f"| {name} | numeric | {_percent(p.missing_rate)} | {stats} | |")
         else:
             c = profile.categorical[name]
-            top = ", ".join(str(category) for category in c.categories[:3])
+            top = ", ".join(_label(category, name in sensitive) for category in c.categories[:3])
             more = f" (+{len(c.categories) - 3})" if len(c.categories) > 3 else ""
             lines.append(f"| {name} | categorical | {_percent(c.missing_rate)} | | | | | {top}{more} |")
     return "\n".join(lines)
@@ -52,7 +59,13 @@ def _percent(rate: float) -> str:
     return f"{shown(100 * rate):g} %"
 
 
-def _grid(profile: ReferenceProfile, names: list[str], total: int) -> str:
+def _label(category: object, sensitive: bool) -> str:
+    from asset_platform.access.masking import mask_value
+
+    return mask_value(category) if sensitive else str(category)
+
+
+def _grid(profile: ReferenceProfile, names: list[str], total: int, sensitive: Collection[str]) -> str:
     if not names:
         return "(no features profiled)"
     import matplotlib
@@ -68,7 +81,7 @@ def _grid(profile: ReferenceProfile, names: list[str], total: int) -> str:
         if name in profile.numeric:
             _numeric(axis, profile.numeric[name])
         else:
-            _categorical(axis, profile.categorical[name])
+            _categorical(axis, profile.categorical[name], name in sensitive)
         axis.set_title(name, fontsize=7)
         axis.tick_params(labelsize=5)
     for axis in axes.flat[len(names) :]:
@@ -92,9 +105,9 @@ def _numeric(axis, p: NumericProfile) -> None:
     axis.stairs(density, np.concatenate(([edges[0]], edges[0] + np.cumsum(drawn))), fill=True, color="#4c78a8")
 
 
-def _categorical(axis, c: CategoricalProfile) -> None:
+def _categorical(axis, c: CategoricalProfile, sensitive: bool) -> None:
     total = max(c.n_rows, 1)
-    labels = [str(category)[:12] for category in c.categories[:_CATEGORIES_DRAWN]]
+    labels = [_label(category, sensitive)[:13] for category in c.categories[:_CATEGORIES_DRAWN]]
     shares = [count / total for count in c.counts[:_CATEGORIES_DRAWN]]
     rest = sum(c.counts[_CATEGORIES_DRAWN:]) + c.other
     for label, count in (("other", rest), ("missing", c.missing)):

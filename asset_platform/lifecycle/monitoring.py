@@ -415,13 +415,16 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
             # The champion's mean |attribution| per feature on its holdout: what attribution drift compares to.
             "attribution": mean_attribution(declaration, model, holdout),
         }
+        from asset_platform.access.masking import sensitive_columns
         from asset_platform.drift.profile_report import profile_markdown
 
         return dg.MaterializeResult(
             value=payload,
             metadata={
                 # The champion's predictions first: the distribution the label-free estimate reads.
-                "distributions": dg.MetadataValue.md(profile_markdown(profile, first=[PREDICTION])),
+                "distributions": dg.MetadataValue.md(
+                    profile_markdown(profile, first=[PREDICTION], sensitive=sensitive_columns(declaration))
+                ),
                 "training_rows": dg.MetadataValue.int(len(training)),
                 "champion_version": pointer.version,
                 # The dataset version profiled ("" when the event log lost the champion's lineage: today's).

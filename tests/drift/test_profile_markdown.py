@@ -45,3 +45,13 @@ def test_a_wide_profile_draws_the_first_twelve_and_lists_them_all() -> None:
     assert sum(line.startswith("| f") and "numeric" in line for line in markdown.splitlines()) == 20
     assert f"({MAX_CHARTS} of 20 features)" in markdown
     assert len(markdown) < 120_000  # the event log keeps it: tens of KB
+
+
+def test_a_sensitive_column_shows_no_raw_value() -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"income": rng.normal(50_000, 9_000, 500), "region": rng.choice(["north", "south"], 500)})
+    profile = build_profile(frame, numeric=["income"], categorical=["region"])
+    markdown = profile_markdown(profile, sensitive={"income", "region"})
+    assert "| income | numeric | 0 % | sensitive | | | | |" in markdown
+    assert "north" not in markdown and "south" not in markdown and "#" in markdown.split("| region |")[1]
+    assert "(1 of 2 features)" in markdown  # a sensitive number is not drawn; masked categories are

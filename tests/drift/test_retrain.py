@@ -197,8 +197,8 @@ def test_the_sensor_takes_back_a_retrain_whose_run_failed_for_good() -> None:
             "last_retrain_at": "2026-03-05T12:00:00+00:00",
             "pending_retrain": {"run_key": "k1", "batch": "d3", "previous_batch": "d1", "previous_at": earlier},
         }
-        _settle_pending_retrain(instance, state)
+        _settle_pending_retrain(instance, state, dg.AssetKey(["loans", "champion"]))
         assert state == {"last_retrain_batch": "d1", "last_retrain_at": earlier, "spent_batch": "d3"}
         waiting = {"pending_retrain": {"run_key": "not-launched-yet", "batch": "d9"}}
-        _settle_pending_retrain(instance, waiting)
+        _settle_pending_retrain(instance, waiting, dg.AssetKey(["loans", "champion"]))
         assert "pending_retrain" in waiting

@@ -30,6 +30,7 @@ from asset_platform.serving.capture import (
 )
 from asset_platform.validation.checks import check_against_schema
 from tests.declaration.loans import generate_loans, loans_declaration
+from tests.processes import run_coroutine
 
 MODEL, ID = "loans", "loan_id"
 WAIT_LIMIT_S = 30  # liveness only
@@ -90,7 +91,7 @@ def test_a_batch_sealed_by_rows_is_a_batch_the_landing_takes_and_the_contract_pa
         await asyncio.to_thread(_wait_for, lambda: _landed(settings.production), "a batch of 5 rows sealed")
         await capture.close()
 
-    asyncio.run(serve())
+    run_coroutine(serve())
     [batch] = _landed(settings.production)
     assert (batch / "_SUCCESS").is_file() and len(part_files(batch)) == 1
     assert not list(settings.folder.glob("part-*")), "sealed parts are deleted"
@@ -138,7 +139,7 @@ def test_a_batch_is_sealed_by_minutes_and_on_close(tmp_path) -> None:
         await _record(capture, _rows(2, seed=2), "r2")
         await capture.close()  # what is left is sealed on the way out
 
-    asyncio.run(serve())
+    run_coroutine(serve())
     assert [len(read_table(path, "batch")) for path in _landed(settings.production)] == [2, 2]
 
 
@@ -154,7 +155,7 @@ def test_an_id_answered_twice_in_a_batch_keeps_its_last_answer(tmp_path) -> None
         await _record(capture, rows.head(1), "retry", version="v2")
         await capture.close()
 
-    asyncio.run(serve())
+    run_coroutine(serve())
     [batch] = _landed(settings.production)
     frame = read_table(batch, "batch").set_index(ID)
     assert frame.index.is_unique and len(frame) == 3
@@ -173,7 +174,7 @@ def test_a_start_after_a_kill_lands_every_acknowledged_row_once(tmp_path) -> Non
             await _record(capture, rows, f"r{index}")
         capture._lock_handle.close()  # the process dies: no close, its lock goes with it
 
-    asyncio.run(killed())
+    run_coroutine(killed())
     folder = settings.folder
     parts = sorted(path.name for path in folder.glob("part-*.parquet"))
     # What a kill may leave besides: a part never renamed (its request never answered), an unsealed staging
@@ -233,7 +234,7 @@ def test_rows_that_cannot_be_written_are_refused_never_acknowledged(tmp_path) ->
         await capture.close()
         return refused
 
-    [refused] = asyncio.run(serve())
+    [refused] = run_coroutine(serve())
     assert "could not be written" in refused
     [batch] = _landed(settings.production)
     assert set(read_table(batch, "batch")[SERVED_REQUEST]) == {"written"}
