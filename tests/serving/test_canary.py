@@ -10,8 +10,7 @@ the challenger when it ends, so the other serving tests meet the champion alone.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from asset_platform.resources.local import local_resources
 from asset_platform.serving.canary import CANARY_WITHDRAWN, Canary, CanaryPolicy, Tally, takes_canary
 from definitions import build_definitions
 from tests.declaration.loans import generate_loans
+from tests.processes import wait_for
 from tests.serving.canary_model import BEHAVIOUR_ENV, FLAKY_MODEL, SERVING, canary_declaration
 from tests.serving.client import post, v2_inputs
 from tests.serving.conftest import Server, Trained, Webhook
@@ -34,6 +34,11 @@ from tests.serving.conftest import Server, Trained, Webhook
 ROWS = generate_loans(300, dt.date(2026, 7, 5), seed=44).drop(columns=["defaulted"])
 FRACTION = SERVING["canary_fraction"]
 WAIT_LIMIT_S = 60  # liveness only
+
+
+def wait_for_soon(condition, what: str):
+    """`condition()` truthy within WAIT_LIMIT_S, polled every 0.05 s (tests/processes.py's wait_for)."""
+    return wait_for(condition, WAIT_LIMIT_S, what, interval_s=0.05)
 
 
 @dataclass
@@ -67,7 +72,8 @@ def canary(trained: Trained, server: Server) -> Iterator[Shadowed]:
         flaky = lineup_for(defs.resources["registry"], names).versions(FLAKY_MODEL)[0]
         set_champion(instance, "shadow", flaky.version)
         try:
-            _wait_for(lambda: f"canary {names.key(FLAKY_MODEL).to_user_string()}" in server.log.read_text(), "canary")
+            canary = f"canary {names.key(FLAKY_MODEL).to_user_string()}"
+            wait_for_soon(lambda: canary in server.log.read_text(), "canary")
             yield Shadowed(trained.lineup().champion().version, flaky.version, behaviour)
         finally:
             behaviour.unlink()
@@ -83,14 +89,6 @@ def get_text(url: str) -> str:
 
 def _ask(server: Server, index: int) -> tuple[int, dict]:
     return post(server.url(), {"inputs": v2_inputs(ROWS.iloc[[index]])})
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {WAIT_LIMIT_S}s: {what}")
-        time.sleep(0.05)
 
 
 def test_each_id_meets_one_version_and_the_canary_its_share(server: Server, canary: Shadowed) -> None:
@@ -120,7 +118,7 @@ def test_a_failing_canary_is_withdrawn_and_no_client_sees_a_failure(
         else:
             failures.append(f"{status}: {body}")
         index += 1
-    _wait_for(lambda: webhook.received, "the withdrawal notified")  # it leaves in a thread
+    wait_for_soon(lambda: webhook.received, "the withdrawal notified")  # it leaves in a thread
     assert failures == []
     assert versions == {canary.champion}  # the requests the canary failed were answered by the champion
     [event] = webhook.received

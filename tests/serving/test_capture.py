@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +28,7 @@ from asset_platform.serving.capture import (
 )
 from asset_platform.validation.checks import check_against_schema
 from tests.declaration.loans import generate_loans, loans_declaration
-from tests.processes import run_coroutine
+from tests.processes import run_coroutine, wait_for
 
 MODEL, ID = "loans", "loan_id"
 WAIT_LIMIT_S = 30  # liveness only
@@ -51,14 +49,6 @@ async def _record(capture: TrafficCapture, rows: pd.DataFrame, request: str, ver
 
 def _landed(production: Path) -> list[Path]:
     return sorted(path for path in production.glob(f"{MODEL}-served-*.parquet") if path.is_dir())
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {WAIT_LIMIT_S}s: {what}")
-        time.sleep(0.02)
 
 
 def _landing(root: Path) -> ModelLanding:
@@ -88,7 +78,8 @@ def test_a_batch_sealed_by_rows_is_a_batch_the_landing_takes_and_the_contract_pa
         assert list(settings.folder.glob("part-*.parquet")), "answered before its rows were on disk"
         assert _landed(settings.production) == []
         await _record(capture, second, "r2")
-        await asyncio.to_thread(_wait_for, lambda: _landed(settings.production), "a batch of 5 rows sealed")
+        sealed = "a batch of 5 rows sealed"
+        await asyncio.to_thread(wait_for, lambda: _landed(settings.production), WAIT_LIMIT_S, sealed, None, 0.02)
         await capture.close()
 
     run_coroutine(serve())
@@ -135,7 +126,8 @@ def test_a_batch_is_sealed_by_minutes_and_on_close(tmp_path) -> None:
         capture.open()
         await capture.start()
         await _record(capture, _rows(2, seed=1), "r1")
-        await asyncio.to_thread(_wait_for, lambda: len(_landed(settings.production)) == 1, "sealed by age")
+        one = lambda: len(_landed(settings.production)) == 1  # noqa: E731
+        await asyncio.to_thread(wait_for, one, WAIT_LIMIT_S, "sealed by age", None, 0.02)
         await _record(capture, _rows(2, seed=2), "r2")
         await capture.close()  # what is left is sealed on the way out
 

@@ -12,7 +12,6 @@ import http.client
 import json
 import threading
 import time
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -21,6 +20,7 @@ import pytest
 from asset_platform.app.cli import main
 from asset_platform.ml.scoring import score_rows
 from tests.declaration.loans import generate_loans
+from tests.processes import wait_for
 from tests.serving.client import post, v2_inputs
 from tests.serving.conftest import MAX_BODY_MB, MAX_ROWS, POLL_S, serve_model_command
 
@@ -29,12 +29,9 @@ CLIENT_LIMIT_S = 240  # the client thread stops by itself whatever happens
 WAIT_LIMIT_S = 120  # liveness only: how long a test waits for what must happen
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {WAIT_LIMIT_S}s: {what}")
-        time.sleep(0.05)
+def wait_for_soon(condition, what: str):
+    """`condition()` truthy within WAIT_LIMIT_S, polled every 0.05 s (tests/processes.py's wait_for)."""
+    return wait_for(condition, WAIT_LIMIT_S, what, interval_s=0.05)
 
 
 def test_scores_equal_the_platforms_and_name_the_champion(trained, server) -> None:
@@ -76,15 +73,15 @@ def test_promotion_and_rollback_under_continuous_requests_fail_none(trained, ser
     thread = threading.Thread(target=client, daemon=True)
     thread.start()
     try:
-        _wait_for(lambda: len(answers) >= 3, "requests answered before the promotion")
+        wait_for_soon(lambda: len(answers) >= 3, "requests answered before the promotion")
         trained.set_champion("promote", new.version)
         promoted_at = time.monotonic()
-        _wait_for(lambda: answers[-1][1] == new.version, f"the promoted {new.version} served")
+        wait_for_soon(lambda: answers[-1][1] == new.version, f"the promoted {new.version} served")
         switch_s = next(at for at, version in answers if version == new.version) - promoted_at
         trained.set_champion("rollback")
-        _wait_for(lambda: answers[-1][1] == old.version, f"the rolled-back-to {old.version} served")
+        wait_for_soon(lambda: answers[-1][1] == old.version, f"the rolled-back-to {old.version} served")
         served = len(answers)
-        _wait_for(lambda: len(answers) >= served + 3, "requests answered after the rollback")
+        wait_for_soon(lambda: len(answers) >= served + 3, "requests answered after the rollback")
     finally:
         stop.set()
         thread.join(timeout=60)
