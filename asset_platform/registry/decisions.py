@@ -79,16 +79,26 @@ def champion_decisions(lineup: ModelLineup, instance: dg.DagsterInstance | None)
 
 
 def _champion_events(instance: dg.DagsterInstance, lineup: ModelLineup) -> list[dg.EventLogRecord]:
+    """The champion's materializations, and its observations that record a decision (serve-model's canary
+    withdrawals: asset_platform/serving/canary.py), oldest first."""
     import dagster as dg
 
     key = dg.AssetKey(list(lineup.champion_path))
-    events, cursor = [], None
-    while True:
-        page = instance.fetch_materializations(key, limit=_PAGE, cursor=cursor, ascending=True)
-        events += page.records
-        if not page.has_more:
-            return events
-        cursor = page.cursor
+    events = []
+    for fetch, decisions_only in ((instance.fetch_materializations, False), (instance.fetch_observations, True)):
+        cursor = None
+        while True:
+            page = fetch(key, limit=_PAGE, cursor=cursor, ascending=True)
+            events += [record for record in page.records if not decisions_only or "decision" in _metadata(record)]
+            if not page.has_more:
+                break
+            cursor = page.cursor
+    return sorted(events, key=lambda record: record.storage_id)
+
+
+def _metadata(event: dg.EventLogRecord) -> dict[str, Any]:
+    recorded = event.asset_materialization or event.asset_observation
+    return dict(recorded.metadata) if recorded is not None else {}
 
 
 def _from_event(
@@ -97,7 +107,7 @@ def _from_event(
     by_run: dict[str, ChampionPointer],
     by_version: dict[str, ChampionPointer],
 ) -> ChampionDecision | None:
-    metadata = event.asset_materialization.metadata
+    metadata = _metadata(event)
 
     def text(name: str) -> str:
         entry = metadata.get(name)
@@ -106,7 +116,7 @@ def _from_event(
     pointer = by_run.get(event.run_id) or by_version.get(text("champion_version"))
     if pointer is None:
         return None  # its pointer is gone from the store: nothing to show it with
-    run = instance.get_run_by_id(event.run_id)
+    run = instance.get_run_by_id(event.run_id) if event.run_id else None  # an observation may be runless
     # The actor from the run's own tags (who launched it), as the champion asset derives it.
     actor = describe_trigger(run.tags) if run is not None else text("changed_by") or pointer.changed_by
     return ChampionDecision(

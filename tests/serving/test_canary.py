@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from asset_platform.app.serve import prepare_dagster_home
 from asset_platform.lifecycle import lifecycle_names
 from asset_platform.lifecycle.names import CHAMPION
+from asset_platform.registry.decisions import champion_decisions
 from asset_platform.registry.models import lineup_for
 from asset_platform.resources.local import local_resources
 from asset_platform.serving.canary import CANARY_WITHDRAWN, Canary, CanaryPolicy, Tally, takes_canary
@@ -140,6 +141,11 @@ def test_a_failing_canary_is_withdrawn_and_no_client_sees_a_failure(
     assert metrics[("asset_platform_serving_canary_fraction", canary.challenger)] == 0
     with dg.DagsterInstance.from_config(str(prepare_dagster_home(trained.home))) as instance:
         [record] = instance.fetch_observations(trained.names.champion, limit=1).records
+        # The champion's history (`asset-platform models history`) lists the withdrawal among its decisions.
+        history = champion_decisions(trained.lineup(), instance)
+    withdrawn = [d for d in history if d.decision == CANARY_WITHDRAWN]
+    assert withdrawn and withdrawn[-1].challenger == canary.challenger
+    assert withdrawn[-1].champion.version == canary.champion and withdrawn[-1].changed_by.startswith("serve-model:")
     metadata = record.asset_observation.metadata
     assert metadata["decision"].value == CANARY_WITHDRAWN
     assert metadata["challenger_version"].value == canary.challenger
