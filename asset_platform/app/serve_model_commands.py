@@ -5,15 +5,18 @@ pointer (promotions, rollbacks) within `--poll-s` seconds plus the new version's
 answered request's rows are captured and land as the model's production batches (by
 `--batch-rows` or `--batch-minutes`); Prometheus scrapes `/metrics` on `--metrics-port`. Where the
 declaration's `serving.canary_fraction` is set, the challenger in shadow answers that share of requests
-until its failures or latency pass the declared margins (asset_platform/serving/canary.py).
+until its failures or latency pass the declared margins (asset_platform/serving/canary.py). With `--auth`,
+the UI's access policy stands in front of the endpoint (asset_platform/serving/access.py).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from asset_platform.access.policy import Policy
+    from asset_platform.serving.access import EndpointAccess
     from asset_platform.serving.canary import CanaryRegistry
     from asset_platform.serving.capture import TrafficCapture
 
@@ -70,7 +73,31 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(default: served/ in the model's landing folder)",
     )
     capture.add_argument("--no-capture", action="store_true", help="capture nothing: served traffic is not data")
+    _add_access_arguments(serve)
     serve.set_defaults(handler=_cmd_serve_model)
+
+
+def _add_access_arguments(serve: argparse.ArgumentParser) -> None:
+    """The options of `asset-platform serve --auth`, with the same names and meaning."""
+    from pathlib import Path
+
+    access = serve.add_argument_group(
+        "access",
+        "the UI's access policy in front of the endpoint: scoring needs the launcher role on the model (globally, "
+        "on its code location or for one of its owners), reading its metadata the viewer role; health and "
+        "readiness probes stay open; refusals are written to the UI's audit log. Only REST is served then.",
+    )
+    access.add_argument("--auth", metavar="POLICY", help="the access policy YAML file (as `serve --auth`)")
+    access.add_argument("--auth-mode", choices=["proxy", "users", "single-user"], default="proxy")
+    access.add_argument("--users-file", help="users YAML with argon2 password hashes (--auth-mode users)")
+    access.add_argument("--single-user", metavar="NAME", help="the one user (--auth-mode single-user, loopback only)")
+    access.add_argument(
+        "--proxy-secret-env",
+        default="ASSET_PLATFORM_PROXY_SECRET",
+        help="environment variable holding the proxy's shared secret (default ASSET_PLATFORM_PROXY_SECRET)",
+    )
+    access.add_argument("--audit-log", type=Path, help="audit log file (default: <platform home>/audit/access.jsonl)")
+    access.add_argument("--audit-stdout", action="store_true", help="also print each audit line (production)")
 
 
 def _cmd_serve_model(args: argparse.Namespace) -> int:
@@ -87,6 +114,7 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
         max_rows=args.max_rows,
         max_body_bytes=int(args.max_body_mb * 2**20),
     )
+    guard = _policy_and_identity(args) if args.auth else None
     location = CodeLocation.load()
     declaration = location.model(args.model)
     lineup = location.lineup(declaration)
@@ -94,6 +122,7 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
     if pointer is None:
         training = location.names(declaration).training_job
         raise CliError(f"model {declaration.name!r} has no champion yet: run its {training} job first")
+    access = _endpoint_access(args, declaration, *guard) if guard else None
     capture = None if args.no_capture else _open_capture(args, location, declaration, options)
     canary = _canary_registry(location, declaration, options)
     url = f"http://{options.host}:{options.port}/v2/models/{declaration.name}/infer"
@@ -103,11 +132,57 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
         f"the champion pointer is read every {options.poll_s:g}s; "
         + (f"a challenger in shadow answers {fraction:.0%} of requests as a canary; " if canary else "")
         + f"metrics at http://{options.host}:{options.metrics_port}/metrics; "
-        + (f"served rows land in {capture.settings.production}" if capture else "served rows are not captured"),
+        + (f"served rows land in {capture.settings.production}" if capture else "served rows are not captured")
+        + (f"; behind the access policy {args.auth}, refusals audited in {access.audit.path}" if access else ""),
         flush=True,
     )
-    serve(declaration, lineup, options, capture, canary)
+    serve(declaration, lineup, options, capture, canary, access)
     return 0
+
+
+def _policy_and_identity(args: argparse.Namespace) -> tuple[Policy, Any]:
+    """The policy and the identity mode `--auth` names, checked before anything loads (`serve --auth`'s options)."""
+    from asset_platform.access.identity import IdentityConfigError
+    from asset_platform.access.policy import PolicyError, load_policy
+    from asset_platform.app.auth_server import make_authenticator
+    from asset_platform.app.cli import CliError
+
+    if args.grpc_port:
+        raise CliError("--grpc-port with --auth: the access policy guards REST only, so gRPC is not served; drop it")
+    try:
+        policy = load_policy(args.auth)
+        authenticator = make_authenticator(args)
+        authenticator.check_bind(args.host)
+    except (PolicyError, IdentityConfigError, ValueError) as error:
+        raise CliError(str(error)) from None
+    return policy, authenticator
+
+
+def _endpoint_access(args: argparse.Namespace, declaration, policy: Policy, authenticator: Any) -> EndpointAccess:
+    """Who may call this model: the policy's grants on it, refusals written to the UI's audit log."""
+    from asset_platform.access.audit import AUDIT_FILE, AuditLog
+    from asset_platform.home import PlatformHome
+    from asset_platform.serving.access import EndpointAccess
+
+    audit = AuditLog(args.audit_log or PlatformHome.from_env().root / AUDIT_FILE, to_stdout=args.audit_stdout)
+    owners = tuple(declaration.owners)
+    return EndpointAccess(declaration.name, policy, authenticator, audit, _location_of(declaration), owners)
+
+
+def _location_of(declaration) -> str | None:
+    """The name of the code location declaring the model, for the policy's `location:` grants."""
+    from asset_platform.app.location import project_target
+    from asset_platform.project.locate import load_location
+
+    target = project_target()
+    if len(target.locations) == 1:
+        return target.locations[0].name
+    champion = f"{declaration.name}/champion"
+    for location in target.locations:  # several: the one whose definitions hold the model's assets
+        keys = {key.to_user_string() for key in load_location(location).resolve_all_asset_keys()}
+        if champion in keys:
+            return location.name
+    return None
 
 
 def _canary_registry(location, declaration, options) -> CanaryRegistry | None:

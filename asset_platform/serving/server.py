@@ -8,6 +8,8 @@ Two guards sit in front of MLServer's REST app, which has no hook for either: a 
 `max_body_bytes` is refused with 413 before it is parsed, and MLServer's model repository API
 (`/v2/repository/...`, which loads and unloads models on request) is not served: what is served
 is the registry's decision. Malformed bodies get a message naming the field, not FastAPI's list.
+With an access policy (access.py), a third guard, outermost, refuses callers without the role, and
+the gRPC endpoint, which the policy cannot guard, is not opened.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
     from asset_platform.registry.models import ModelLineup
+    from asset_platform.serving.access import EndpointAccess
     from asset_platform.serving.canary import CanaryRegistry
     from asset_platform.serving.capture import TrafficCapture
 
@@ -60,11 +63,13 @@ def serve(
     options: ServingOptions,
     capture: TrafficCapture | None = None,
     canary: CanaryRegistry | None = None,
+    access: EndpointAccess | None = None,
 ) -> None:
     """Serve `declaration`'s champion until SIGINT or SIGTERM; `capture` (opened) takes each answered request;
-    `canary` (where the declaration asks for one) names the challenger and records its withdrawal."""
+    `canary` (where the declaration asks for one) names the challenger and records its withdrawal; `access`
+    (with --auth) refuses callers the policy does not let in."""
     with tempfile.TemporaryDirectory(prefix="asset-platform-serving-") as empty:
-        asyncio.run(_serve(declaration, lineup, options, empty, capture, canary))
+        asyncio.run(_serve(declaration, lineup, options, empty, capture, canary, access))
 
 
 async def _serve(
@@ -74,6 +79,7 @@ async def _serve(
     empty: str,
     capture: TrafficCapture | None,
     canary: CanaryRegistry | None,
+    access: EndpointAccess | None,
 ) -> None:
     from mlserver import MLServer
     from mlserver.settings import ModelParameters, ModelSettings, Settings
@@ -109,7 +115,7 @@ async def _serve(
         ),
     )
     server = MLServer(settings)  # in the running loop: it installs its signal handlers on it
-    _guard(server, options)
+    _guard(server, options, access)
     try:
         await server.start([model])  # returns once stopped, in-flight requests answered
     finally:
@@ -130,14 +136,30 @@ def _log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
-def _guard(server: Any, options: ServingOptions) -> None:
+def _guard(server: Any, options: ServingOptions, access: EndpointAccess | None) -> None:
     from fastapi.exceptions import RequestValidationError
 
     # MLServer 1.7 builds its FastAPI app in the constructor and offers no middleware hook; the
-    # version is pinned (constraints/lock.txt) and tests/serving/ checks both guards.
+    # version is pinned (constraints/lock.txt) and tests/serving/ checks every guard.
     app = server._rest_server._app
     app.add_middleware(_BodyGuard, max_bytes=options.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    if access is not None:
+        from asset_platform.serving.access import AccessGuard
+
+        app.add_middleware(AccessGuard, access=access)  # added last: outermost, before the body is read
+        # MLServer's gRPC server has no hook for the policy either: behind one, only REST is served.
+        server._grpc_server = _NoGrpc()
+
+
+class _NoGrpc:
+    """Stands in for MLServer's gRPC server, which its `start` and `stop` always call."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self, sig: int | None = None) -> None:
+        return None
 
 
 class _BodyGuard:

@@ -28,15 +28,17 @@ def v2_inputs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return inputs
 
 
-def post(url: str, payload: Any = None, raw: bytes | None = None) -> tuple[int, dict[str, Any]]:
+def post(
+    url: str, payload: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     """POST JSON (or raw bytes); the status and the decoded body, also for 4xx and 5xx."""
     data = raw if raw is not None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"}, method="POST")
-    return _send(request)
+    sent = {"content-type": "application/json", **(headers or {})}
+    return _send(urllib.request.Request(url, data=data, headers=sent, method="POST"))
 
 
-def get(url: str) -> tuple[int, dict[str, Any]]:
-    return _send(urllib.request.Request(url))
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    return _send(urllib.request.Request(url, headers=headers or {}))
 
 
 def _send(request: urllib.request.Request) -> tuple[int, dict[str, Any]]:
