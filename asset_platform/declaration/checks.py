@@ -51,6 +51,7 @@ def check_declaration(declaration: ModelDeclaration) -> None:
             if value is not None and not valid_import_path(value):
                 raise DeclarationError(name, f"{where}.{field}", f"{value!r} is not an import path (module.Name)")
     _check_drift_overrides(declaration)
+    _check_multiclass_parts(declaration)
     check_tuning(declaration)
     check_fairness(declaration)
 
@@ -114,6 +115,8 @@ def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> 
         raise DeclarationError(name, "label_column", f"a regression label must be numeric, not {label.dtype}")
     if declaration.task == "binary_classification" and label.dtype not in ("int", "bool"):
         raise DeclarationError(name, "label_column", f"a binary label must be int (0/1) or bool, not {label.dtype}")
+    if declaration.task == "multiclass":
+        _check_classes(declaration, label)
     special = {declaration.id_column, declaration.label_column, declaration.time_column}
     for feature in declaration.features or []:
         if feature not in specs:
@@ -130,6 +133,69 @@ def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> 
     for segment in declaration.segments:
         if segment not in categorical:
             raise DeclarationError(name, "segments", f"segment {segment!r} is not a categorical feature")
+
+
+def _check_classes(declaration: ModelDeclaration, label: ColumnSpec) -> None:
+    """A multiclass label is a str column whose `categories` are its classes, at least `MIN_CLASSES`."""
+    from asset_platform.declaration.model import MIN_CLASSES
+
+    name, column = declaration.name, label.name
+    if declaration.schema_class is not None:
+        raise DeclarationError(
+            name,
+            "schema_class",
+            f"a multiclass label's classes are read from the contract's categories, which a pandera class does not "
+            f"declare here: give the contract as `columns`, with the classes of {column!r} as its `categories`",
+        )
+    if label.dtype != "str":
+        raise DeclarationError(
+            name,
+            "label_column",
+            f"a multiclass label is a str column with its classes as categories, not {label.dtype}",
+        )
+    where = f"columns.{column}.categories"
+    if not label.categories:
+        raise DeclarationError(
+            name, where, f"declare the classes of the multiclass label {column!r} as its categories (a closed list)"
+        )
+    if len(set(label.categories)) != len(label.categories):
+        raise DeclarationError(name, where, f"a class of {column!r} is listed twice")
+    if len(label.categories) < MIN_CLASSES:
+        listed = ", ".join(map(repr, label.categories))
+        raise DeclarationError(
+            name,
+            where,
+            f"a multiclass label needs at least {MIN_CLASSES} classes, {column!r} declares {len(label.categories)} "
+            f"({listed}); a label of two classes is binary_classification (an int 0/1 or bool column)",
+        )
+
+
+def _check_multiclass_parts(declaration: ModelDeclaration) -> None:
+    """The parts of a declaration that do not handle a multiclass model yet are refused, named, at load."""
+    if declaration.task != "multiclass":
+        return
+    # Each reads one score per row: attributions of one margin, group metrics at one threshold, a shadow's
+    # Brier loss of one probability, the online canary's single score, a study's per-step binary metric.
+    unsupported = [
+        ("explanations.enabled", declaration.explanations.enabled, "per-class explanations"),
+        ("fairness.attributes", bool(declaration.fairness.attributes), "the per-group fairness audit"),
+        ("shadow.enabled", declaration.shadow.enabled, "shadow scoring"),
+        ("serving.canary_fraction", declaration.serving.canary_fraction > 0, "the online canary"),
+        (
+            "monitoring.use_estimated_performance",
+            declaration.monitoring.use_estimated_performance,
+            "the label-free estimate",
+        ),
+        *(
+            (f"models.{index}.tuning", family.tuning is not None, "hyperparameter tuning")
+            for index, family in enumerate(declaration.models)
+        ),
+    ]
+    for field, declared, what in unsupported:
+        if declared:
+            raise DeclarationError(
+                declaration.name, field, f"{what}: not made for a multiclass model yet; leave it off"
+            )
 
 
 # The shortest retraining window (days) that holds two periods of a period time column: one period alone

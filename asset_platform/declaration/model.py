@@ -23,9 +23,13 @@ from asset_platform.declaration.schema import ClosedSets
 from asset_platform.declaration.tuning import TuningSpec
 from asset_platform.ml.families.registry import FAMILY_NAMES
 
-Task = Literal["binary_classification", "regression"]
+Task = Literal["binary_classification", "multiclass", "regression"]
 # Every metric a model may be judged by; which of them fit the task is checked with the declaration.
-Metric = Literal["auc", "average_precision", "precision_at_recall", "log_loss", "brier", "rmse", "mae"]
+# log_loss serves both classification tasks (the multiclass one is the mean -log of the true class's probability).
+Metric = Literal[
+    "auc", "average_precision", "precision_at_recall", "log_loss", "brier", "macro_auc", "accuracy", "macro_f1",
+    "rmse", "mae",
+]  # fmt: skip
 DType = Literal["float", "int", "str", "bool", "datetime", "date", "year", "month"]
 # Dtypes that say when a row happened: an instant, a calendar day, or a period (a year as an int such as
 # 2024, a year-month as a string such as "2024-03"). Each is read as the UTC instant it starts at.
@@ -40,9 +44,14 @@ SERVED_COLUMNS = ("_served_score", "_served_version", "_served_latency_ms", "_se
 # The metric each task is judged by, and which of them the gate and monitoring understand.
 TASK_METRICS: dict[str, tuple[str, ...]] = {
     "binary_classification": ("auc", "average_precision", "precision_at_recall", "log_loss", "brier"),
+    # macro_auc: the one-vs-rest AUC of each class, averaged with equal weight (a rare class counts as much as
+    # a common one); macro_f1 likewise of each class's F1 at the predicted (most probable) class.
+    "multiclass": ("macro_auc", "log_loss", "accuracy", "macro_f1"),
     "regression": ("rmse", "mae"),
 }
-DEFAULT_METRIC = {"binary_classification": "auc", "regression": "rmse"}
+DEFAULT_METRIC = {"binary_classification": "auc", "multiclass": "macro_auc", "regression": "rmse"}
+# A multiclass label has at least this many classes: two are a binary label, declared as one (int 0/1 or bool).
+MIN_CLASSES = 3
 # The registered model families (ml/families/registry.py), a closed set the YAML schema lists: a family
 # registered there is declarable here without editing this file.
 MODEL_FAMILIES = FAMILY_NAMES
@@ -333,10 +342,14 @@ class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
     name: str = Field(description="Lowercase identifier: the asset key prefix and the start of job names.")
     description: str = ""
     owners: list[str] = Field(default_factory=list, description="Dagster owners (team:..., or e-mail addresses).")
-    task: Task
+    task: Task = Field(
+        description="binary_classification (an int 0/1 or bool label), multiclass (a str label whose contract "
+        "column lists its classes, at least 3, as `categories`) or regression (a numeric label)."
+    )
     metric: Metric | None = Field(
         default=None,
-        description="auc, average_precision, precision_at_recall, log_loss, brier (classification); rmse, mae.",
+        description="auc, average_precision, precision_at_recall, log_loss, brier (binary classification); "
+        "macro_auc, log_loss, accuracy, macro_f1 (multiclass); rmse, mae (regression).",
     )
     metric_recall: float | None = Field(
         default=None,
@@ -389,6 +402,22 @@ class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
     def _schema_to_path(cls, value: Any) -> Any:
         return import_path_of(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _multiclass_explanations_off(cls, data: Any) -> Any:
+        # Attributions are one margin per row; a multiclass model has one per class, which nothing explains
+        # yet. Its explanations default to off; declaring them on is refused at load (checks.py).
+        if not isinstance(data, dict) or data.get("task") != "multiclass":
+            return data
+        explanations = data.get("explanations")
+        if explanations is None:
+            return {**data, "explanations": {"enabled": False}}
+        if isinstance(explanations, dict) and "enabled" not in explanations:
+            return {**data, "explanations": {**explanations, "enabled": False}}
+        if isinstance(explanations, ExplanationSpec) and "enabled" not in explanations.model_fields_set:
+            return {**data, "explanations": explanations.model_copy(update={"enabled": False})}
+        return data
+
     @model_validator(mode="wrap")
     @classmethod
     def _errors_name_the_declaration(cls, data: Any, handler: Any) -> Any:
@@ -430,6 +459,15 @@ class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
         if self.monitoring.max_metric_drop is not None:
             return self.monitoring.max_metric_drop
         return 0.05 if METRIC_DIRECTION[self.metric_name] > 0 else 0.15
+
+    @property
+    def label_classes(self) -> list[str]:
+        """A multiclass label's classes, in their declared order (the order of its per-class scores); [] for
+        the other tasks."""
+        if self.task != "multiclass":
+            return []
+        label = next(column for column in self.contract_columns() if column.name == self.label_column)
+        return list(label.categories or [])
 
     @property
     def event_time_column(self) -> str:

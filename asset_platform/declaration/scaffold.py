@@ -23,8 +23,8 @@ type: {type_name}
 attributes:
   name: {name}                       # REQUIRED: lowercase; the asset key prefix and the start of job names
   owners: []                         # e.g. [team:credit-risk] or e-mail addresses
-  task: binary_classification        # REQUIRED: binary_classification or regression
-  metric: auc                        # auc, log_loss, brier (classification); rmse, mae (regression)
+  task: binary_classification        # REQUIRED: binary_classification, multiclass or regression
+  metric: auc                        # auc, log_loss, brier; multiclass: macro_auc, accuracy, macro_f1; rmse, mae
   id_column: id                      # REQUIRED: unique per row; labels arrive later by this id
   label_column: label                # REQUIRED: what the model predicts
   time_column: happened_at           # when the row happened: datetime, date, year or month (absent: landing time)
@@ -56,7 +56,7 @@ from {module} import {cls}
 def {name}(context: dg.ComponentLoadContext) -> {cls}:
     return {cls}(
         name="{name}",
-        task="binary_classification",  # or "regression"
+        task="binary_classification",  # or "multiclass" (classes: the label's categories), "regression"
         metric="auc",
         id_column="id",
         label_column="label",

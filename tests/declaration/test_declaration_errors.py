@@ -45,12 +45,12 @@ def test_dg_check_yaml_refuses_a_wrong_dtype_family_task_or_metric_at_its_own_li
         GOOD.replace("{name: income, dtype: float", "{name: income, dtype: double")
         .replace("{family: lightgbm,", "{family: catboost,")
         .replace("task: binary_classification", "task: classification")
-        .replace("metric: auc", "metric: accuracy")
+        .replace("metric: auc", "metric: f2_score")
     )
     checked = _dg_check(_project(tmp_path, bad))
     output = checked.stdout + checked.stderr
     assert checked.returncode != 0 and "validated successfully" not in output
-    for value in ("double", "catboost", "classification", "accuracy"):
+    for value in ("double", "catboost", "classification", "f2_score"):
         line = _line(bad, value)
         assert f"defs.yaml:{line} " in output and f"'{value}' is not one of" in output, (value, output)
 
