@@ -3,6 +3,7 @@
 # - openssh-server/openssh-client: tests/deployments/ run a networked DVC remote on a loopback sshd;
 # - chromium: tests/ui/ drive Debian's Chromium at /usr/bin/chromium through Playwright
 #   (Playwright's own browser download is not used);
+# - openjdk-17-jre-headless: tests/scale/ and the Spark closed loop run Spark `local[2]` in a local JVM;
 # - docker.io, mmdebstrap: tests/deployments/test_container_image.py builds and runs the
 #   production image (scripts/docker-engine.sh starts dockerd; mmdebstrap makes the base image).
 # Idempotent: installs only what is missing, and only as root (CI and the dev
@@ -41,5 +42,7 @@ install_group() {
 # The tests start their own sshd on a loopback port; the package's service is not used.
 install_group no openssh-server openssh-client
 install_group yes chromium
+# Spark 4 runs on Java 17; skipped where some Java runtime is already on the PATH.
+command -v java >/dev/null 2>&1 || install_group no openjdk-17-jre-headless
 # The tests start their own dockerd (scripts/docker-engine.sh); the package's service is not used.
 install_group no docker.io mmdebstrap

@@ -1,13 +1,15 @@
 """The data engine a production batch's steps read it with, as a resource chosen per deployment.
 
-`local` (the default, and the only engine yet): the stored batch is read as Arrow record
-batches (`pyarrow.dataset`) of `chunk_rows` rows, each turned into a pandas frame, so a step
-holds one chunk and the model at a time, never the whole batch. What the steps compute from
-the chunks either merges (drift summaries add up, see drift/summary.py) or is written chunk
-by chunk (predictions, as row groups of one Parquet file). The chunk size changes memory and
-speed, never a result: the chunks are cut at exactly `chunk_rows` rows, whatever the row
-groups of the stored file, so two files of the same rows (a batch and its predictions) are
-read in step.
+`local` (the default): the stored batch is read as Arrow record batches (`pyarrow.dataset`) of
+`chunk_rows` rows, each turned into a pandas frame, so a step holds one chunk and the model at a
+time, never the whole batch. What the steps compute from the chunks either merges (drift summaries
+add up, see drift/summary.py) or is written chunk by chunk (predictions, as row groups of one
+Parquet file). The chunk size changes memory and speed, never a result: the chunks are cut at
+exactly `chunk_rows` rows, whatever the row groups of the stored file, so two files of the same
+rows (a batch and its predictions) are read in step.
+
+`spark` (spark.py): the same per-chunk code run by a Spark cluster's executors, the partial
+results merged on the driver; the results equal the local engine's.
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ class ScoredBatch:
 class BatchEngine(dg.ConfigurableResource):
     """How the predictions and drift steps read a production batch: in chunks of `chunk_rows` rows."""
 
-    engine: Literal["local"] = Field(
-        default="local", description="`local`: Arrow record batches in this process, memory bounded by a chunk."
+    engine: Literal["local", "spark"] = Field(
+        default="local",
+        description="`local`: Arrow record batches in this process, memory bounded by a chunk. `spark`: scored and "
+        "summarized by a Spark cluster (`spark_remote` or `spark_master`), with the same results.",
     )
     chunk_rows: int = Field(
         default=DEFAULT_CHUNK_ROWS,
@@ -74,6 +78,24 @@ class BatchEngine(dg.ConfigurableResource):
         description="Rows read, scored and summarized at a time. A chunk of 20 features takes a few tens of MB; "
         "the results do not depend on it.",
     )
+
+    spark_remote: str | None = Field(
+        default=None,
+        description="`spark`: the Spark Connect endpoint (`sc://host:15002`, with `;token=...` from a secret), the "
+        "way Databricks, EMR, Dataproc and Spark on Kubernetes expose a cluster. Unset: `spark_master`.",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="`spark` without `spark_remote`: a classic master URL (`local[2]` runs Spark in a local JVM).",
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="`spark`: extra Spark settings (`spark.executor.memory`, ...)."
+    )
+
+    def _spark(self) -> Any:
+        from asset_platform.batch_engine.spark import SparkBatches, spark_session
+
+        return SparkBatches(spark_session(self.spark_remote, self.spark_master, self.spark_conf), self.chunk_rows)
 
     def frames(self, path: Path, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
         """The rows of a Parquet file or dataset folder, `chunk_rows` at a time (see `stream_frames`)."""
@@ -92,16 +114,17 @@ class BatchEngine(dg.ConfigurableResource):
         import numpy as np
 
         from asset_platform.drift.emptiness import nothing_to_measure
-        from asset_platform.ml.scoring import feature_matrix, featurize, unseen_categories
+        from asset_platform.ml.scoring import feature_matrix, unseen_categories
 
         spec, total = declaration.explanations, row_count(batch)
         sample = RowSample(total, spec.sample_rows, _ATTRIBUTION_SEED) if spec.enabled else None
         background = _explanation_background(model, batch) if spec.enabled and spec.top_reasons else None
         scores, matrices, measurable, done = None, [], False, 0
         unseen: dict[str, int] = {}
+        if self.engine == "spark" and total:  # a batch of no rows has nothing to distribute
+            return self._spark().score(declaration, model, batch, out, challenger, background)
         for chunk in self.frames(batch):
-            features = featurize(model, chunk)
-            chunk_scores = model.predict(features)
+            rows, chunk_scores, features = scored_rows(declaration, model, chunk, background, challenger)
             if scores is None:  # filled in place: a list of chunks concatenated at the end would need twice as much
                 scores = np.empty(total, dtype=chunk_scores.dtype)
             scores[done : done + len(chunk)] = chunk_scores
@@ -111,15 +134,7 @@ class BatchEngine(dg.ConfigurableResource):
             for name, count in unseen_categories(model, chunk).items():
                 unseen[name] = unseen.get(name, 0) + count
             measurable = measurable or (len(chunk) > 0 and nothing_to_measure(declaration, chunk) is None)
-            rows = {declaration.id_column: chunk[declaration.id_column].to_numpy(), PREDICTION: chunk_scores}
-            if background is not None:
-                rows[REASONS] = _top_reasons(model, features, background, spec.top_reasons)
-            if challenger is not None:
-                from asset_platform.ml.scoring import score_rows
-
-                rows[SHADOW_PREDICTION] = score_rows(challenger[0], chunk)
-                rows[CHALLENGER_VERSION] = challenger[1]
-            out.write(_frame(rows))
+            out.write(rows)
             if sample is not None:
                 sample.add(chunk)
         return ScoredBatch(
@@ -143,6 +158,9 @@ class BatchEngine(dg.ConfigurableResource):
 
     def attribution_sample(self, declaration: ModelDeclaration, batch: Path) -> pd.DataFrame:
         """The rows of the batch its mean attribution explains (those `mean_attribution` samples from it whole)."""
+        if self.engine == "spark" and row_count(batch):
+            empty = next(stream_frames(batch, 1)).iloc[:0]
+            return self._spark().attribution_sample(batch, declaration.explanations.sample_rows, empty)
         sample = RowSample(row_count(batch), declaration.explanations.sample_rows, _ATTRIBUTION_SEED)
         for chunk in self.frames(batch):
             sample.add(chunk)
@@ -153,6 +171,8 @@ class BatchEngine(dg.ConfigurableResource):
     ) -> SummarizedBatch:
         """The drift summary of a batch with its champion's predictions, read in step chunk by chunk and
         merged (equal to `summarize(profile, batch.assign(prediction=...))` of the whole batch in memory)."""
+        if self.engine == "spark" and row_count(batch):
+            return self._spark().summarize(declaration, profile, batch, predictions)
         import pandas as pd
 
         from asset_platform.drift.emptiness import nothing_to_measure
@@ -179,6 +199,30 @@ class BatchEngine(dg.ConfigurableResource):
         earliest = pd.Series(times).min() if times else None
         start = None if earliest is None or pd.isna(earliest) else earliest
         return SummarizedBatch(summary, measurable, start, first)
+
+
+def scored_rows(
+    declaration: ModelDeclaration,
+    model: Any,
+    chunk: pd.DataFrame,
+    background: pd.DataFrame | None,
+    challenger: tuple[Any, str] | None,
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """One chunk's predictions rows (id, prediction, where declared the top reasons and the shadow challenger's
+    score and version), its scores and its feature frame: what every engine computes per chunk."""
+    from asset_platform.ml.scoring import featurize
+
+    features = featurize(model, chunk)
+    scores = model.predict(features)
+    rows = {declaration.id_column: chunk[declaration.id_column].to_numpy(), PREDICTION: scores}
+    if background is not None:
+        rows[REASONS] = _top_reasons(model, features, background, declaration.explanations.top_reasons)
+    if challenger is not None:
+        from asset_platform.ml.scoring import score_rows
+
+        rows[SHADOW_PREDICTION] = score_rows(challenger[0], chunk)
+        rows[CHALLENGER_VERSION] = challenger[1]
+    return _frame(rows), scores, features
 
 
 @dataclass
