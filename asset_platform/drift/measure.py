@@ -223,7 +223,8 @@ def _full_reference_ks_pvalue(
 
     At each decile edge both ECDFs are known exactly (full counts), so their
     largest gap there is a lower bound; so is the sample statistic less the
-    sample's largest ECDF error (zero when the sample is the whole reference).
+    sample's largest ECDF error (zero when the sample is the whole reference;
+    measured, for a profile built from sketches).
     """
     counts = np.asarray(reference.counts, dtype=np.float64)
     n_reference = int(counts.sum())
@@ -232,6 +233,8 @@ def _full_reference_ks_pvalue(
         reference_below = np.cumsum(counts)[:-1] / n_reference
         bound = float(np.abs(reference_below - batch_below_edge / n_values).max())
     sample_error = 0.0 if len(reference.sample) >= n_reference else 1 / len(reference.sample) + 1 / n_reference
+    if reference.sample_ecdf_error is not None:  # a sample read off sketches: its error as measured (sketches.py)
+        sample_error = reference.sample_ecdf_error
     return ks_pvalue_asymptotic(max(bound, statistic - sample_error), n_reference, n_values)
 
 

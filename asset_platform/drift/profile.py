@@ -22,6 +22,12 @@ p-value; the counts of the quantile bins are the full reference's). Its
 Wasserstein distance to the full reference (`sample_error`, in feature units)
 bounds, by the triangle inequality, how far any Wasserstein distance against the
 sample can be from the full-reference one.
+
+A reference of more than `sketch_rows` rows (default 2,000,000) is not sorted:
+its cut points (edges and sample) are read off mergeable quantile sketches and
+its values counted exactly into them, chunk by chunk (sketches.py, which also
+says what `ks_bound` and `sample_ecdf_error` record). Up to `sketch_rows` rows
+the profile is built as above, exactly as before those fields existed.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +49,13 @@ PROFILE_FORMAT = "asset_platform.drift.profile/1"
 DEFAULT_BINS = 10
 DEFAULT_SAMPLE_SIZE = 1024
 DEFAULT_MAX_CATEGORIES = 50
+# Above this many rows the reference is profiled from sketches (sketches.py); DriftMonitor's
+# `reference_sketch_rows` sets it per deployment.
+DEFAULT_SKETCH_ROWS = 2_000_000
+# Rows read at a time from a Parquet reference profiled from sketches.
+DEFAULT_CHUNK_ROWS = 131_072
+# Fields a profile built from sketches adds (sketches.py); absent from an exact profile's dict.
+_SKETCH_FIELDS = ("ks_bound", "sample_ecdf_error")
 OTHER_CATEGORY = "__other__"
 
 
@@ -60,6 +74,10 @@ class NumericProfile:
     counts: tuple[int, ...]
     sample: tuple[float, ...]
     sample_error: float
+    # Set only when built from sketches (sketches.py): the largest share of the values strictly between two
+    # adjacent cut points, and the measured sup |sample ECDF - reference ECDF|.
+    ks_bound: float | None = None
+    sample_ecdf_error: float | None = None
 
     @property
     def missing_rate(self) -> float:
@@ -107,14 +125,22 @@ class ReferenceProfile:
     sample_size: int
     max_categories: int
     seed: int
+    # How the cut points were placed when the reference was profiled from sketches (sketches.py); None: sorted.
+    sketch: Mapping[str, Any] | None = None
 
     @property
     def features(self) -> list[str]:
         return [*self.numeric, *self.categorical]
 
+    @property
+    def ks_bound(self) -> float | None:
+        """The largest `ks_bound` of the numeric features (None for a profile of a sorted reference)."""
+        bounds = [p.ks_bound for p in self.numeric.values() if p.ks_bound is not None]
+        return max(bounds) if bounds else None
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only (lists, numbers, strings); `json.dumps` takes it as is."""
-        return {
+        data = {
             "format": PROFILE_FORMAT,
             "n_rows": self.n_rows,
             "bins": self.bins,
@@ -124,6 +150,9 @@ class ReferenceProfile:
             "numeric": [_listed(asdict(p)) for p in self.numeric.values()],
             "categorical": [_listed(asdict(p)) for p in self.categorical.values()],
         }
+        if self.sketch is not None:
+            data["sketch"] = dict(self.sketch)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
@@ -142,11 +171,17 @@ class ReferenceProfile:
             sample_size=int(data["sample_size"]),
             max_categories=int(data["max_categories"]),
             seed=int(data["seed"]),
+            sketch=data.get("sketch"),
         )
 
 
 def _listed(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in item.items()}
+    # An exact profile's dict is what it was before profiles could be built from sketches.
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in item.items()
+        if not (key in _SKETCH_FIELDS and value is None)
+    }
 
 
 def _tupled(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -161,14 +196,24 @@ def build_profile(
     bins: int = DEFAULT_BINS,
     seed: int = 0,
     max_categories: int = DEFAULT_MAX_CATEGORIES,
+    sketch_rows: int = DEFAULT_SKETCH_ROWS,
 ) -> ReferenceProfile:
     """Profile `frame` (the training set) for drift measurement.
+
+    A frame of more than `sketch_rows` rows is profiled from sketches, in chunks
+    (sketches.py), without sorting a copy of each column.
 
     Raises DriftInputError naming the column when a feature is missing, a
     numeric feature is not numeric, or a feature has no non-missing value.
     """
+    from asset_platform.drift.sketches import check_sketch_rows, frame_chunks, sketched_profile
+
     frame = require_frame(frame, "the reference frame")
-    _check_arguments(frame, numeric, categorical, sample_size, bins, max_categories)
+    _check_arguments(frame.columns, numeric, categorical, sample_size, bins, max_categories)
+    sketch_rows = check_sketch_rows(sketch_rows)
+    if len(frame) > sketch_rows:
+        settings = {"sample_size": sample_size, "bins": bins, "seed": seed, "max_categories": max_categories}
+        return sketched_profile(frame_chunks(frame), numeric, categorical, **settings, sketch_rows=sketch_rows)
     rng = np.random.default_rng(seed)
     return ReferenceProfile(
         n_rows=len(frame),
@@ -181,8 +226,43 @@ def build_profile(
     )
 
 
+def build_profile_parquet(
+    path: str | Path,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    bins: int = DEFAULT_BINS,
+    seed: int = 0,
+    max_categories: int = DEFAULT_MAX_CATEGORIES,
+    sketch_rows: int = DEFAULT_SKETCH_ROWS,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> ReferenceProfile:
+    """Profile the reference stored at `path` (a Parquet file or dataset folder of part files).
+
+    Up to `sketch_rows` rows it is read whole and profiled as `build_profile` profiles a frame; above, it is
+    read twice, `chunk_rows` rows at a time, and profiled from sketches: memory is bounded by a chunk.
+    """
+    from asset_platform.batch_engine import row_count
+    from asset_platform.drift.sketches import check_sketch_rows, parquet_chunks, sketched_profile
+    from asset_platform.drift.summary import open_dataset
+
+    path = Path(path)
+    names = open_dataset(path).schema.names
+    _check_arguments(names, numeric, categorical, sample_size, bins, max_categories)
+    sketch_rows = check_sketch_rows(sketch_rows)
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a positive number of rows, got {chunk_rows!r}")
+    settings = {"sample_size": sample_size, "bins": bins, "seed": seed, "max_categories": max_categories}
+    columns = [*numeric, *categorical]
+    if row_count(path) <= sketch_rows:
+        frame = next(parquet_chunks(path, columns, categorical, max(row_count(path), 1))())
+        return build_profile(frame, numeric, categorical, **settings, sketch_rows=sketch_rows)
+    chunks = parquet_chunks(path, columns, categorical, chunk_rows)
+    return sketched_profile(chunks, numeric, categorical, **settings, sketch_rows=sketch_rows)
+
+
 def _check_arguments(
-    frame: pd.DataFrame,
+    columns: Sequence[str],
     numeric: Sequence[str],
     categorical: Sequence[str],
     sample_size: int,
@@ -198,9 +278,9 @@ def _check_arguments(
     both = set(numeric) & set(categorical)
     if both:
         raise ValueError(f"columns listed as both numeric and categorical: {sorted(both)}")
-    missing = [name for name in (*numeric, *categorical) if name not in frame.columns]
+    missing = [name for name in (*numeric, *categorical) if name not in columns]
     if missing:
-        raise DriftInputError(f"reference frame lacks feature columns {missing}; it has {list(frame.columns)}")
+        raise DriftInputError(f"reference frame lacks feature columns {missing}; it has {list(columns)}")
 
 
 def _numeric_profile(
@@ -245,9 +325,16 @@ def _stratified_sample(ordered: np.ndarray, size: int, rng: np.random.Generator)
 
 def _categorical_profile(frame: pd.DataFrame, name: str, max_categories: int) -> CategoricalProfile:
     counts, missing = category_counts(frame, name)
+    return ranked_categories(name, len(frame), counts, missing, max_categories)
+
+
+def ranked_categories(
+    name: str, n_rows: int, counts: Mapping[str, int], missing: int, max_categories: int
+) -> CategoricalProfile:
+    """The profile of a categorical feature from its exact counts per category (of a frame, or added up)."""
     if not counts:
         raise DriftInputError(
-            f"column {name!r} has no non-missing values in the reference ({len(frame)} rows); "
+            f"column {name!r} has no non-missing values in the reference ({n_rows} rows); "
             "drop it from the categorical features or fix the training data"
         )
     if OTHER_CATEGORY in counts:
@@ -257,7 +344,7 @@ def _categorical_profile(frame: pd.DataFrame, name: str, max_categories: int) ->
     kept = ranked[:max_categories]
     return CategoricalProfile(
         name=name,
-        n_rows=len(frame),
+        n_rows=n_rows,
         missing=missing,
         categories=tuple(category for category, _ in kept),
         counts=tuple(count for _, count in kept),

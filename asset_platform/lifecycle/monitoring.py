@@ -215,6 +215,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
                 **extra,
                 "champion": pointer.describe(),
                 "champion_version": pointer.version,
+                "batch_engine": batch_engine.engine,  # what scored it: `local` or `spark`
                 "mean_prediction": dg.MetadataValue.float(float(scores.mean()) if len(scores) else float("nan")),
                 "rows": scored.rows,
                 "dagster/row_count": dg.MetadataValue.int(scored.rows),
@@ -389,6 +390,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         feature_pipeline: dict,
         champion: dict,
         registry: ModelRegistry,
+        drift_monitor: DriftMonitor,
     ) -> dg.MaterializeResult:
         from asset_platform.drift import build_profile
         from asset_platform.fairness.attribution_drift import mean_attribution
@@ -404,7 +406,12 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         rows, rows_version = champion_training_data(context.instance, registry, names, pointer, dataset)
         training = training_rows(rows, FeaturePipeline.from_dict(recorded))
         frame = training.assign(**{PREDICTION: score_rows(model, training)})
-        profile = build_profile(frame, numeric=[*numeric, PREDICTION], categorical=categorical)
+        profile = build_profile(
+            frame,
+            numeric=[*numeric, PREDICTION],
+            categorical=categorical,
+            sketch_rows=drift_monitor.reference_sketch_rows,
+        )
         holdout = holdout_rows(rows, FeaturePipeline.from_dict(recorded))
         payload = {
             **profile.to_dict(),
@@ -426,6 +433,8 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
                     profile_markdown(profile, first=[PREDICTION], sensitive=sensitive_columns(declaration))
                 ),
                 "training_rows": dg.MetadataValue.int(len(training)),
+                # Above DriftMonitor.reference_sketch_rows: cut points from sketches, counts exact (drift/sketches.py).
+                **_sketch_metadata(profile),
                 "champion_version": pointer.version,
                 # The dataset version profiled ("" when the event log lost the champion's lineage: today's).
                 "training_data_version": rows_version or "unknown: profiled from the current dataset",
@@ -451,6 +460,16 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         return fit_model_estimator(model, featurized, declaration.label_column)
 
     return reference_profile
+
+
+def _sketch_metadata(profile) -> dict[str, Any]:
+    """How a reference profile placed its cut points, and for one built from sketches its KS error bound."""
+    if profile.sketch is None:
+        return {"profile_cut_points": "exact (sorted reference)"}
+    return {
+        "profile_cut_points": f"{profile.sketch['method']} (k={profile.sketch['k']}), counts exact",
+        "ks_bound": dg.MetadataValue.float(float(profile.ks_bound)),
+    }
 
 
 def _feature_label(feature: str) -> str:
@@ -548,6 +567,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
             "histograms": dg.MetadataValue.md(drift_histograms_markdown(results, top=3)),
             "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in reasons) or "none"),
             **{f"drift/{name}": dg.MetadataValue.float(value) for name, value in summary.items()},
+            "batch_engine": batch_engine.engine,  # what summarized it: `local` or `spark`
         }
         check = dg.AssetCheckResult(
             check_name=POLICY_CHECK,
