@@ -30,7 +30,7 @@ import asyncio
 import math
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -141,12 +141,14 @@ def run_declared_loop(
     batches: Sequence[BatchFiles],
     home: Path,
     report: Callable[[DayOutcome], None] | None = None,
+    resources: Mapping[str, Any] | None = None,
 ) -> LoopResult:
     """Train `declaration`'s baseline on `history`, then land and judge each batch in order; the timeline.
 
     `home` is a throwaway platform home (a pytest `tmp_path`): its Dagster
     instance, landing folders and DVC store are created there and left for
-    inspection. Runs execute in this process.
+    inspection. Runs execute in this process. `resources` replace the local defaults by name, e.g.
+    `{"batch_engine": BatchEngine(engine="spark", spark_remote=...)}` to run the loop on a team's cluster.
     """
     from asset_platform.home import PlatformHome
     from asset_platform.resources.local import local_resources
@@ -156,7 +158,7 @@ def run_declared_loop(
     if missing:
         raise FileNotFoundError(f"sample files not found: {', '.join(missing[:5])}")
     with dg.DagsterInstance.local_temp(str(home.dagster_home)) as instance:
-        state = start_loop(declaration, local_resources(home), instance)
+        state = start_loop(declaration, {**local_resources(home), **(resources or {})}, instance)
         for path in history:
             land_file(Path(path), state.landing.history)
         baseline = train_baseline(state)
