@@ -19,9 +19,17 @@ shifted in two features, so the drift summary has work to do. `--quick`: one bat
 seconds), then the last line, JSON: `rows` (the largest batch), `local_peak_mb` (its
 peak), `local_vs_limit` (its wall time over the limit's; `local_vs_limit_cpu` in CPU
 seconds, which a busy machine disturbs less; each contender runs `--repeats` times,
-alternated, the fastest counting) and the sizes. Not measured here yet
-(the issue's other keys): the spark engine (`spark_s`, `spark_counts_equal`), the
-reference profile at scale (`reference_peak_mb`, `ks_bound`) and the peers (`peer_rows_max`).
+alternated, the fastest counting) and the sizes.
+
+The reference profile at scale (asset_platform/drift/sketches.py): a generated reference of
+10,000,000 rows (`--quick`: 1,000,000, profiled from sketches above 100,000 rows so the same
+path runs) with the champion's score column, written as Parquet and profiled with
+`build_profile_parquet` in a fresh process: `reference_peak_mb` (its peak, libraries
+included), `reference_s`, and `ks_bound` (the largest share of a feature's values between two
+adjacent cut points, over all numeric features); `--quick` also profiles the same rows the
+way a smaller reference is profiled (read whole, sorted) for comparison. `--part reference`
+(or `engine`) runs only that part. Not measured here yet (the issue's other keys): the spark
+engine (`spark_s`, `spark_counts_equal`) and the peers (`peer_rows_max`).
 The `<model>/batches` step before them (landing, the contract check) still holds the whole
 batch in pandas: benchmarks/batch_memory.py measures it.
 Run: .venv/bin/python benchmarks/scale.py [--quick].
@@ -47,6 +55,9 @@ ID, TIME, LABEL = "row_id", "at", "y"
 REFERENCE_ROWS = 20_000
 # Rows generated and written at a time: generation stays small for a batch of any size.
 WRITE_ROWS = 1_000_000
+# The reference profile's part: rows of the generated reference, and above how many it is profiled from sketches.
+REFERENCE_PROFILE_ROWS = {"full": 10_000_000, "quick": 1_000_000}
+REFERENCE_SKETCH_ROWS = {"full": None, "quick": 100_000}  # None: DriftMonitor's default (2,000,000)
 
 
 def scale_declaration(sample_rows: int = 1000) -> Any:
@@ -173,6 +184,83 @@ def local_path(declaration: Any, model: Any, profile: Any, batch: Path, chunk_ro
     }
 
 
+def write_reference(path: Path, rows: int, seed: int = 1) -> None:
+    """A reference (the champion's training rows and its score) as one Parquet file, `WRITE_ROWS` at a time.
+
+    The score is the generating logit's probability: profiling it costs what profiling the champion's does.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from asset_platform.declaration.names import PREDICTION
+
+    writer = None
+    for start in range(0, rows, WRITE_ROWS):
+        frame = generate(min(WRITE_ROWS, rows - start), seed, 0.0, start)
+        logit = frame["x00"] - 0.5 * np.nan_to_num(frame["x01"]) + (frame["c0"] == CATEGORIES[0]) - 0.5
+        frame = frame[[*NUMERIC, *CATEGORICAL]].assign(**{PREDICTION: 1 / (1 + np.exp(-logit))})
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
+
+
+def profile_reference(path: Path, sketch_rows: int | None, exact: bool) -> dict:
+    """The reference asset's profile of the file at `path`: streamed from sketches, or read whole and sorted."""
+    import pandas as pd
+
+    from asset_platform.declaration.names import PREDICTION
+    from asset_platform.drift import build_profile
+    from asset_platform.drift.profile import DEFAULT_SKETCH_ROWS, build_profile_parquet
+
+    numeric = [*NUMERIC, PREDICTION]
+    gc.collect()
+    start, started, cpu = round(_peak_mb(), 1), time.perf_counter(), time.process_time()
+    if exact:
+        frame = pd.read_parquet(path, columns=[*numeric, *CATEGORICAL])
+        profile = build_profile(frame, numeric, CATEGORICAL, sketch_rows=len(frame))
+    else:
+        profile = build_profile_parquet(path, numeric, CATEGORICAL, sketch_rows=sketch_rows or DEFAULT_SKETCH_ROWS)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    found = {"n_rows": profile.n_rows, "sketch": profile.sketch, "ks_bound": profile.ks_bound}
+    if profile.sketch is not None:
+        found["sample_ecdf_error_max"] = max(p.sample_ecdf_error for p in profile.numeric.values())
+    measured = {"seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "peak_mb": round(_peak_mb(), 1)}
+    return {**found, **measured, "start_mb": start}
+
+
+def run_reference(quick: bool) -> dict:
+    """The reference profile's part: write the reference, then profile it in a fresh process (and, quick,
+    the way a smaller reference is profiled)."""
+    mode = "quick" if quick else "full"
+    rows, sketch_rows = REFERENCE_PROFILE_ROWS[mode], REFERENCE_SKETCH_ROWS[mode]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        _child("--prepare-reference", "--folder", str(folder), "--rows", str(rows))
+        limit = ["--sketch-rows", str(sketch_rows)] if sketch_rows else []
+        sketched = _child("--contender", "reference", "--folder", str(folder), "--rows", str(rows), *limit)
+        exact = (
+            _child("--contender", "reference-exact", "--folder", str(folder), "--rows", str(rows)) if quick else None
+        )
+    assert sketched["n_rows"] == rows and sketched["sketch"] is not None, sketched
+    entry = {
+        "reference_rows": rows,
+        "reference_peak_mb": sketched["peak_mb"],
+        "reference_start_mb": sketched["start_mb"],
+        "reference_s": sketched["seconds"],
+        "reference_cpu_s": sketched["cpu_s"],
+        "ks_bound": round(sketched["ks_bound"], 6),
+        "sample_ecdf_error_max": round(sketched["sample_ecdf_error_max"], 6),
+        "sketch": sketched["sketch"],
+    }
+    if exact is not None:
+        entry |= {"reference_exact_peak_mb": exact["peak_mb"], "reference_exact_s": exact["seconds"]}
+    print(json.dumps(entry), flush=True)
+    return entry
+
+
 def limit_path(model: Any, batch: Path, chunk_rows: int) -> dict:
     """Read the Parquet file with pyarrow and predict on the same rows, chunk by chunk: nothing more."""
     import pyarrow.dataset as ds
@@ -279,7 +367,7 @@ def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick:
             {k: e[k] for k in ("rows", "local_peak_mb", "limit_peak_mb", "local_vs_limit", "local_vs_limit_cpu")}
             for e in per_size
         ],
-        "not_measured": ["spark_s", "spark_counts_equal", "reference_peak_mb", "ks_bound", "peer_rows_max"],
+        "not_measured": ["spark_s", "spark_counts_equal", "peer_rows_max"],
         "quick": quick,
     }
 
@@ -291,18 +379,41 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", help="batch sizes (default 5M 20M 50M)")
     parser.add_argument("--chunk-rows", type=int, help="rows per chunk (default: BatchEngine's)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each contender per size (fastest counts)")
-    parser.add_argument("--contender", choices=["local", "limit"], help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=["all", "engine", "reference"], default="all", help="what to measure")
+    parser.add_argument(
+        "--contender", choices=["local", "limit", "reference", "reference-exact"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare-reference", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sketch-rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.rows or ([1_000_000] if args.quick else [5_000_000, 20_000_000, 50_000_000])
     if args.prepare:
         prepare(args.folder, sizes)
         return
+    if args.prepare_reference:
+        write_reference(args.folder / "reference.parquet", sizes[0])
+        return
+    if args.contender in ("reference", "reference-exact"):
+        exact = args.contender == "reference-exact"
+        print(json.dumps(profile_reference(args.folder / "reference.parquet", args.sketch_rows, exact)))
+        return
     if args.contender:
         print(json.dumps(_measure(args.contender, args.folder, sizes[0], args.chunk_rows)))
         return
-    print(json.dumps(run_benchmark(sizes, args.chunk_rows, args.repeats, args.quick)))
+    result = {"bench": "scale"}
+    if args.part in ("all", "engine"):
+        result |= run_benchmark(sizes, args.chunk_rows, args.repeats, args.quick)
+    if args.part in ("all", "reference"):
+        reference = run_reference(args.quick)
+        result |= {key: reference[key] for key in ("reference_rows", "reference_peak_mb", "ks_bound")}
+    if args.part == "engine":
+        result |= {"part": "engine", "not_measured": [*result["not_measured"], "reference_peak_mb", "ks_bound"]}
+    elif args.part == "reference":
+        engine = ["rows", "local_peak_mb", "local_vs_limit", "spark_s", "spark_counts_equal", "peer_rows_max"]
+        result |= {"part": "reference", "not_measured": engine, "quick": args.quick}
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
