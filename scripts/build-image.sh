@@ -122,7 +122,7 @@ make_local_base() {
 # What the image installs, as deployments/Dockerfile lists it: the project's
 # dependencies and its build-system's requirements (setuptools, for the code).
 requirements() {
-    "$PYTHON" -c "import sys, tomllib; d = tomllib.load(open(sys.argv[1], 'rb')); print('\n'.join(d['project']['dependencies'] + d['build-system']['requires']))" \
+    "$PYTHON" -c "import sys, tomllib; d = tomllib.load(open(sys.argv[1], 'rb')); print('\n'.join(d['project']['dependencies'] + d['project']['optional-dependencies']['spark-connect'] + d['build-system']['requires']))" \
         "$context/pyproject.toml"
 }
 

@@ -51,6 +51,31 @@ def dvc_remote_options(environ: Mapping[str, str] | None = None) -> dict[str, An
     return {option: dg.EnvVar(var) for option, var in DVC_REMOTE_OPTION_VARS.items() if var in environ}
 
 
+# The batch engine: `local` (the default) or `spark`; with `spark`, the Spark Connect endpoint (a Secret: a
+# Databricks or EMR URL carries its token) or, unset, a classic master URL.
+BATCH_ENGINE_VAR = "ASSET_PLATFORM_BATCH_ENGINE"
+SPARK_REMOTE_VAR = "SPARK_REMOTE"
+SPARK_MASTER_VAR = "ASSET_PLATFORM_SPARK_MASTER"
+
+
+def batch_engine_from_env(environ: Mapping[str, str] | None = None) -> BatchEngine:
+    """The batch engine the deployment's variables choose; the endpoint stays an EnvVar, read where steps run."""
+    environ = os.environ if environ is None else environ
+    engine = environ.get(BATCH_ENGINE_VAR, "local")
+    if engine not in ("local", "spark"):
+        raise ValueError(f"{BATCH_ENGINE_VAR}={engine!r}: expected local or spark")
+    if engine == "local":
+        return BatchEngine()
+    spark: dict[str, Any] = {}
+    if SPARK_REMOTE_VAR in environ:
+        spark["spark_remote"] = dg.EnvVar(SPARK_REMOTE_VAR)
+    elif SPARK_MASTER_VAR in environ:
+        spark["spark_master"] = dg.EnvVar(SPARK_MASTER_VAR)
+    else:
+        raise ValueError(f"{BATCH_ENGINE_VAR}=spark needs {SPARK_REMOTE_VAR} (Spark Connect) or {SPARK_MASTER_VAR}")
+    return BatchEngine(engine="spark", **spark)
+
+
 def production_resources() -> dict[str, Any]:
     """The same resource keys as resources.local, bound to the environment instead of the platform home."""
     workspace = dg.EnvVar(DVC_WORKSPACE_VAR)
@@ -65,8 +90,9 @@ def production_resources() -> dict[str, Any]:
             create_local_remote=False,
         ),
         "drift_monitor": DriftMonitor(),
-        # Production batches read, scored and summarized in chunks: a step's memory does not grow with the batch.
-        "batch_engine": BatchEngine(),
+        # Production batches read, scored and summarized in chunks (a step's memory does not grow with the
+        # batch), or by a Spark cluster ($ASSET_PLATFORM_BATCH_ENGINE=spark).
+        "batch_engine": batch_engine_from_env(),
         "registry": ModelRegistry(workspace=workspace),
         # Webhook and Slack channels when their variables are set (from a Secret).
         "notifier": notifier_from_env(),

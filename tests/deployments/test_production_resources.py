@@ -96,3 +96,24 @@ def test_torch_gpu_limit_follows_the_environment_variable(monkeypatch: pytest.Mo
     assert gpu_limit() == "1"
     monkeypatch.setenv(TORCH_GPU_ENV_VAR, "0")
     assert gpu_limit() is None
+
+
+def test_the_batch_engine_is_chosen_by_the_environment_and_its_endpoint_stays_a_variable():
+    from asset_platform.resources.production import (
+        BATCH_ENGINE_VAR,
+        SPARK_MASTER_VAR,
+        SPARK_REMOTE_VAR,
+        batch_engine_from_env,
+    )
+
+    assert batch_engine_from_env({}).engine == "local"
+    remote = batch_engine_from_env({BATCH_ENGINE_VAR: "spark", SPARK_REMOTE_VAR: "sc://spark:15002/"})
+    # The endpoint (a token inside it) is read where the step runs, never written into the definitions.
+    assert remote.engine == "spark" and isinstance(remote.spark_remote, dg.EnvVar)
+    assert remote.spark_remote == SPARK_REMOTE_VAR
+    master = batch_engine_from_env({BATCH_ENGINE_VAR: "spark", SPARK_MASTER_VAR: "spark://master:7077"})
+    assert master.spark_master == SPARK_MASTER_VAR and master.spark_remote is None
+    with pytest.raises(ValueError, match=f"{SPARK_REMOTE_VAR}.*{SPARK_MASTER_VAR}"):
+        batch_engine_from_env({BATCH_ENGINE_VAR: "spark"})
+    with pytest.raises(ValueError, match=f"{BATCH_ENGINE_VAR}='dask'"):
+        batch_engine_from_env({BATCH_ENGINE_VAR: "dask"})
