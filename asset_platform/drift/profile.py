@@ -255,7 +255,7 @@ def build_profile_parquet(
     settings = {"sample_size": sample_size, "bins": bins, "seed": seed, "max_categories": max_categories}
     columns = [*numeric, *categorical]
     if row_count(path) <= sketch_rows:
-        frame = next(parquet_chunks(path, columns, categorical, max(row_count(path), 1))())
+        frame = next(iter(parquet_chunks(path, columns, categorical, max(row_count(path), 1))(columns)))
         return build_profile(frame, numeric, categorical, **settings, sketch_rows=sketch_rows)
     chunks = parquet_chunks(path, columns, categorical, chunk_rows)
     return sketched_profile(chunks, numeric, categorical, **settings, sketch_rows=sketch_rows)

@@ -84,18 +84,22 @@ def rank_error(k: int = SKETCH_K) -> float:
     return float(kll_doubles_sketch.get_normalized_rank_error(k, False))
 
 
-def frame_chunks(frame: pd.DataFrame, chunk_rows: int = FRAME_CHUNK_ROWS) -> Callable[[], Iterator[pd.DataFrame]]:
-    """A frame in memory as a re-readable source of consecutive chunks (views, no copies)."""
+# A re-readable source of a reference's consecutive chunks, of the columns asked for.
+Chunks = Callable[[list[str]], Iterable[pd.DataFrame]]
 
-    def chunks() -> Iterator[pd.DataFrame]:
+
+def frame_chunks(frame: pd.DataFrame, chunk_rows: int = FRAME_CHUNK_ROWS) -> Chunks:
+    """A frame in memory as a re-readable source of consecutive chunks (one chunk's columns copied at a time)."""
+
+    def chunks(columns: list[str]) -> Iterator[pd.DataFrame]:
         for start in range(0, max(len(frame), 1), chunk_rows):
-            yield frame.iloc[start : start + chunk_rows]
+            yield frame.iloc[start : start + chunk_rows][columns]
 
     return chunks
 
 
 def sketched_profile(
-    chunks: Callable[[], Iterable[pd.DataFrame]],
+    chunks: Chunks,
     numeric: Sequence[str],
     categorical: Sequence[str],
     *,
@@ -105,14 +109,15 @@ def sketched_profile(
     max_categories: int,
     sketch_rows: int,
 ) -> ReferenceProfile:
-    """The profile of the reference that `chunks()` yields (called twice: sketch pass, then counting pass).
+    """The profile of the reference that `chunks` yields (read twice: every feature for the sketch pass, the
+    numeric ones for the counting pass).
 
     Arguments as `build_profile`'s, already checked; `sketch_rows` is recorded with the method.
     """
     sketches = {name: _NumericSketch(name) for name in numeric}
     categories = {name: _CategoryTally(name) for name in categorical}
     n_rows = 0
-    for chunk in chunks():
+    for chunk in chunks([*numeric, *categorical]):
         n_rows += len(chunk)
         for part in (*sketches.values(), *categories.values()):
             part.observe(chunk)
@@ -120,7 +125,7 @@ def sketched_profile(
     # Placed in the features' order with one generator, as the exact profile draws its samples.
     for sketch in sketches.values():
         sketch.place(n_rows, bins, sample_size, rng)
-    for chunk in chunks():
+    for chunk in chunks(list(numeric)):
         for sketch in sketches.values():
             sketch.count(chunk)
     return ReferenceProfile(
@@ -290,10 +295,9 @@ class _CategoryTally:
         return ranked_categories(self.name, n_rows, self.counts, self.missing, max_categories)
 
 
-def parquet_chunks(
-    path: Path, columns: list[str], categorical: Sequence[str], chunk_rows: int
-) -> Callable[[], Iterator[pd.DataFrame]]:
-    """A Parquet file or dataset folder as a re-readable source of `chunk_rows`-row frames of `columns`.
+def parquet_chunks(path: Path, columns: list[str], categorical: Sequence[str], chunk_rows: int) -> Chunks:
+    """A Parquet file or dataset folder as a re-readable source of `chunk_rows`-row frames of `columns` (or
+    of those of them each reading asks for).
 
     Read as the batch engine reads a batch (batch_engine.stream_frames: Arrow record batches, one row group at
     a time), each chunk given the dtypes `pd.read_parquet(path, columns=columns)` gives the whole column: those
@@ -305,9 +309,9 @@ def parquet_chunks(
 
     wanted = _whole_column_dtypes(path, columns, categorical)
 
-    def chunks() -> Iterator[pd.DataFrame]:
-        for chunk in stream_frames(path, chunk_rows, columns):
-            differ = {name: dtype for name, dtype in wanted.items() if chunk[name].dtype != dtype}
+    def chunks(read: list[str]) -> Iterator[pd.DataFrame]:
+        for chunk in stream_frames(path, chunk_rows, read):
+            differ = {name: wanted[name] for name in read if chunk[name].dtype != wanted[name]}
             yield chunk.astype(differ) if differ else chunk
 
     return chunks
