@@ -138,6 +138,7 @@ def _check_columns(declaration: ModelDeclaration, columns: list[ColumnSpec]) -> 
 def _check_classes(declaration: ModelDeclaration, label: ColumnSpec) -> None:
     """A multiclass label is a str column whose `categories` are its classes, at least `MIN_CLASSES`."""
     from asset_platform.declaration.model import MIN_CLASSES
+    from asset_platform.declaration.names import score_column
 
     name, column = declaration.name, label.name
     if declaration.schema_class is not None:
@@ -160,6 +161,15 @@ def _check_classes(declaration: ModelDeclaration, label: ColumnSpec) -> None:
         )
     if len(set(label.categories)) != len(label.categories):
         raise DeclarationError(name, where, f"a class of {column!r} is listed twice")
+    columns: dict[str, str] = {}
+    for category in label.categories:
+        taken = columns.setdefault(score_column(category), category)
+        if taken != category:
+            raise DeclarationError(
+                name,
+                where,
+                f"classes {taken!r} and {category!r} would share the score column {score_column(category)!r}",
+            )
     if len(label.categories) < MIN_CLASSES:
         listed = ", ".join(map(repr, label.categories))
         raise DeclarationError(

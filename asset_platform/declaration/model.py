@@ -157,8 +157,8 @@ class GateSpec(_Spec):
         default=20,
         ge=1,
         description="Classifiers: the gate decides only on a holdout with at least this many positive labels "
-        "(else it records 'insufficient' and keeps the champion); the time split widens the holdout back in "
-        "time to reach it where it can.",
+        "(multiclass: rows of every class; else it records 'insufficient' and keeps the champion); the time "
+        "split widens a binary holdout back in time to reach it where it can.",
     )
     min_negatives: int = Field(
         default=20, ge=1, description="Classifiers: likewise, the negative labels the holdout must hold."

@@ -157,13 +157,13 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
     if shortage:
         reason = f"no decision on {best} {challenger.version[:8]}: {shortage}; {current.describe()} stays champion"
         return current, INSUFFICIENT, {"reason": reason, "challenger": challenger.version}
-    from asset_platform.ml.scoring import score_rows
+    from asset_platform.ml.scoring import label_values, score_rows
 
     champion_model = lineup.load_champion(current)
     challenger_model = lineup.load(challenger.asset, challenger.version)
     margin = declaration.gate.margin if config.margin is None else config.margin
     scores = score_rows(champion_model, holdout), score_rows(challenger_model, holdout)
-    labels = holdout[declaration.label_column].to_numpy()
+    labels = label_values(declaration, holdout)
     comparison = compare(
         "holdout", labels, *scores, metric, margin, declaration.gate.resamples, recall=declaration.metric_recall
     )
@@ -190,7 +190,14 @@ def _gate(declaration, names, config, lineup: ModelLineup, current, evaluation, 
 
 
 def _class_shortage(declaration, holdout) -> str | None:
-    """For a classifier, why its holdout holds too few positives or negatives to decide on; else None."""
+    """For a classifier, why its holdout holds too few positives or negatives (multiclass: rows of some class)
+    to decide on; else None."""
+    if declaration.task == "multiclass":
+        from asset_platform.ml.scoring import label_values
+        from asset_platform.registry.gate import multiclass_shortage
+
+        labels = label_values(declaration, holdout)
+        return multiclass_shortage(labels, declaration.label_classes, declaration.gate.min_positives)
     if declaration.task != "binary_classification":
         return None
     from asset_platform.registry.gate import class_shortage

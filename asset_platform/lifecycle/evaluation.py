@@ -59,16 +59,23 @@ def evaluation_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg
         )
         metric = declaration.gate_metric
         ranked = table[metric] * METRIC_DIRECTION[metric]
+        best = str(table.loc[ranked.idxmax(), "model"]) if np.isfinite(ranked).any() else "n/a"
         metadata: dict[str, Any] = {
             "comparison": dg.MetadataValue.md(table.round(4).to_markdown(index=False)),
             "holdout_rows": dg.MetadataValue.int(len(holdout)),
             "metric": metric,
-            "best_model": str(table.loc[ranked.idxmax(), "model"]) if np.isfinite(ranked).any() else "n/a",
+            "best_model": best,
             "segments": dg.MetadataValue.md(segment_table(declaration, pipeline, holdout, labels, scores)),
-            **evaluation_charts(declaration.task, labels, scores, config.threshold),
-            # The same curves as numbers: the model page overlays versions evaluated in different runs.
-            CURVE_VALUES: dg.MetadataValue.json(curve_values(declaration.task, labels, scores)),
         }
+        if declaration.task == "multiclass":
+            from asset_platform.reports.multiclass import multiclass_evaluation_metadata
+
+            # A class per column, no threshold: confusion matrices at the most probable class, per-class figures.
+            metadata.update(multiclass_evaluation_metadata(pipeline.classes, labels, scores, best))
+        else:
+            metadata.update(evaluation_charts(declaration.task, labels, scores, config.threshold))
+            # The same curves as numbers: the model page overlays versions evaluated in different runs.
+            metadata[CURVE_VALUES] = dg.MetadataValue.json(curve_values(declaration.task, labels, scores))
         metadata.update(_fairness_and_explanations(holdout, inputs.get("dataset"), scores, models))
         from asset_platform.reports.numbers import shown
 

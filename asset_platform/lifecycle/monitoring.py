@@ -395,7 +395,7 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         from asset_platform.drift import build_profile
         from asset_platform.fairness.attribution_drift import mean_attribution
         from asset_platform.ml.features import FeaturePipeline, holdout_rows, training_rows
-        from asset_platform.ml.scoring import score_rows
+        from asset_platform.ml.scoring import label_reference, prediction_columns, profiled_predictions, score_rows
 
         pointer = ChampionPointer.from_dict(champion)
         model = lineup_for(registry, names).load_champion(pointer)
@@ -405,19 +405,20 @@ def _reference_profile(declaration, names: LifecycleNames) -> dg.AssetsDefinitio
         recorded = model.extra.get("feature_pipeline") or feature_pipeline
         rows, rows_version = champion_training_data(context.instance, registry, names, pointer, dataset)
         training = training_rows(rows, FeaturePipeline.from_dict(recorded))
-        frame = training.assign(**{PREDICTION: score_rows(model, training)})
+        # The champion's score, or a multiclass champion's predicted class and each class's probability.
+        frame = training.assign(**prediction_columns(model, score_rows(model, training)))
+        scored_numeric, scored_categorical = profiled_predictions(model)
         profile = build_profile(
             frame,
-            numeric=[*numeric, PREDICTION],
-            categorical=categorical,
+            numeric=[*numeric, *scored_numeric],
+            categorical=[*categorical, *scored_categorical],
             sketch_rows=drift_monitor.reference_sketch_rows,
         )
         holdout = holdout_rows(rows, FeaturePipeline.from_dict(recorded))
         payload = {
             **profile.to_dict(),
             "champion_version": pointer.version,
-            "label_reference": float(training[declaration.label_column].mean()),
-            "label_reference_std": float(training[declaration.label_column].std()),
+            **label_reference(declaration, training),
             "estimation": _estimation(model, holdout),
             # The champion's mean |attribution| per feature on its holdout: what attribution drift compares to.
             "attribution": mean_attribution(declaration, model, holdout),

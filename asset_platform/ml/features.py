@@ -46,6 +46,9 @@ class FeaturePipeline:
     sample_rows: int | None = None
     sample_seed: int = 0
     rows_available: int | None = None
+    # A multiclass label's declared classes, in order: the label becomes each row's class code (its index
+    # here), and a model's per-class scores are in this order. Empty for the other tasks.
+    classes: list[str] = field(default_factory=list)
 
     @property
     def numeric(self) -> list[str]:
@@ -79,9 +82,16 @@ class FeaturePipeline:
         if with_label:
             if self.label_column not in rows.columns:
                 raise ValueError(f"rows have no {self.label_column!r} label column: cannot build a training set")
-            dtype = np.float64 if self.task == "regression" else np.int64
-            frame[self.label_column] = rows[self.label_column].to_numpy(dtype=dtype)
+            if self.classes:
+                frame[self.label_column] = self.class_codes(rows[self.label_column])
+            else:
+                dtype = np.float64 if self.task == "regression" else np.int64
+                frame[self.label_column] = rows[self.label_column].to_numpy(dtype=dtype)
         return frame.reset_index(drop=True)
+
+    def class_codes(self, labels: pd.Series) -> np.ndarray:
+        """A multiclass label's values as class codes (their index in `classes`)."""
+        return class_codes(labels, self.classes, self.label_column)
 
     def unseen_counts(self, rows: pd.DataFrame) -> dict[str, int]:
         """Per categorical column, rows whose value never occurred in training (missing values excluded)."""
@@ -99,12 +109,28 @@ class FeaturePipeline:
         return labels[np.clip(codes.astype(np.int64), 0, len(labels) - 1)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "feature_columns": self.feature_names}
+        found = asdict(self)
+        if not self.classes:
+            del found["classes"]  # a binary or regression pipeline keeps the bytes it always had
+        return {**found, "feature_columns": self.feature_names}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeaturePipeline:
         known = {name for name in cls.__dataclass_fields__}
         return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def class_codes(labels: pd.Series, classes: list[str], label_column: str) -> np.ndarray:
+    """A multiclass label's values as class codes, their index in `classes`; a value that is no declared
+    class (a missing one included) is refused, named."""
+    codes = pd.Categorical(labels.astype(object), categories=classes).codes.astype(np.int64)
+    if (codes < 0).any():
+        unknown = sorted({str(value) for value in labels[codes < 0].unique()})[:5]
+        raise ValueError(
+            f"label {label_column!r} holds values that are not its declared classes ({', '.join(classes)}): "
+            f"{', '.join(unknown)}"
+        )
+    return codes
 
 
 def fit_pipeline(
@@ -116,8 +142,10 @@ def fit_pipeline(
     time_column: str,
     label_column: str,
     task: str,
+    classes: list[str] | None = None,
 ) -> FeaturePipeline:
-    """Learn medians, missing flags and vocabularies from training rows only."""
+    """Learn medians, missing flags and vocabularies from training rows only (`classes`: a multiclass
+    label's declared classes, in order)."""
     medians, flags = {}, []
     for name in numeric:
         values = _numeric(train, name)
@@ -130,7 +158,9 @@ def fit_pipeline(
         counts = train[name].dropna().astype(str).value_counts()
         vocabularies[name] = counts.index[:MAX_CATEGORIES].tolist()
         seen[name] = counts.index[:_MAX_SEEN].tolist()
-    return FeaturePipeline(id_column, time_column, label_column, task, medians, flags, vocabularies, seen)
+    pipeline = FeaturePipeline(id_column, time_column, label_column, task, medians, flags, vocabularies, seen)
+    pipeline.classes = list(classes or [])
+    return pipeline
 
 
 class DeclaredColumns(Protocol):
@@ -142,6 +172,9 @@ class DeclaredColumns(Protocol):
 
     @property
     def event_time_column(self) -> str: ...
+
+    @property
+    def label_classes(self) -> list[str]: ...
 
     def feature_columns(self) -> tuple[list[str], list[str]]: ...
 
@@ -157,6 +190,7 @@ def fit_declared_pipeline(declaration: DeclaredColumns, rows: pd.DataFrame) -> F
         time_column=declaration.event_time_column,
         label_column=declaration.label_column,
         task=declaration.task,
+        classes=declaration.label_classes,
     )
 
 

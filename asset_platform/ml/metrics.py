@@ -1,8 +1,13 @@
-"""Metrics of both tasks, for training, evaluation, the promotion gate and monitoring.
+"""Metrics of every task, for training, evaluation, the promotion gate and monitoring.
 
 `METRIC_DIRECTION` says which way is better (+1 higher, -1 lower); everything
 that compares two models (the gate, the realized-metric alarm) reads it rather
 than assuming AUC.
+
+A multiclass model's scores are a matrix, one column per declared class in the
+declaration's order, each row summing to 1; its labels are the classes' codes
+(0..K-1, the index of the class in that order). `metric` tells the two kinds of
+scores apart by their shape, so `log_loss` is one name for both classifiers.
 """
 
 from __future__ import annotations
@@ -15,20 +20,27 @@ METRIC_DIRECTION = {
     "precision_at_recall": 1,
     "log_loss": -1,
     "brier": -1,
+    "macro_auc": 1,
+    "accuracy": 1,
+    "macro_f1": 1,
     "rmse": -1,
     "mae": -1,
 }
 # Metrics that rank rows: undefined on a sample holding one class only.
-RANKING_METRICS = frozenset({"auc", "average_precision", "precision_at_recall"})
+RANKING_METRICS = frozenset({"auc", "average_precision", "precision_at_recall", "macro_auc"})
+# Multiclass probabilities are clipped as binary scores are before a logarithm.
+_EPS = 1e-7
 
 
 def task_metrics(task: str, labels: np.ndarray, scores: np.ndarray, recall: float | None = None) -> dict[str, float]:
-    """Every metric of `task` (binary_classification or regression) for these labels and scores.
+    """Every metric of `task` (binary_classification, multiclass or regression) for these labels and scores.
 
-    `recall` (the declared `metric_recall`) adds `precision_at_recall` to a classifier's metrics.
+    `recall` (the declared `metric_recall`) adds `precision_at_recall` to a binary classifier's metrics.
     """
     if task == "regression":
         return regression_metrics(labels, scores)
+    if task == "multiclass":
+        return multiclass_metrics(labels, scores)
     found = classification_metrics(labels, scores)
     if recall is not None:
         found["precision_at_recall"] = precision_at_recall(np.asarray(labels), np.asarray(scores), recall)
@@ -82,11 +94,86 @@ def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str,
     }
 
 
+def multiclass_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Macro one-vs-rest AUC, log loss, accuracy and macro F1 of class codes `labels` and a probability
+    matrix (one column per class), plus the share of the most frequent class and the mean top probability."""
+    labels = np.asarray(labels, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if len(labels) == 0:
+        nan = float("nan")
+        names = ("macro_auc", "log_loss", "accuracy", "macro_f1", "majority_share", "mean_confidence")
+        return dict.fromkeys(names, nan)
+    return {
+        "macro_auc": macro_auc(labels, probabilities),
+        "log_loss": multiclass_log_loss(labels, probabilities),
+        "accuracy": accuracy(labels, probabilities),
+        "macro_f1": macro_f1(labels, probabilities),
+        # What always answering the commonest class scores as accuracy: the floor accuracy is read against.
+        "majority_share": float(np.bincount(labels).max() / len(labels)),
+        "mean_confidence": float(probabilities.max(axis=1).mean()),
+    }
+
+
+def macro_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The mean over classes of each class's one-vs-rest AUC (its probability ranking its rows above the
+    rest), every class weighted alike. A class absent from `labels` (or the only one there) has no AUC and
+    is left out of the mean; NaN when no class has one."""
+    defined = [value for value in per_class_auc(labels, probabilities) if value == value]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def per_class_auc(labels: np.ndarray, probabilities: np.ndarray) -> list[float]:
+    """Each class's one-vs-rest AUC, in class order (NaN where undefined)."""
+    labels = np.asarray(labels)
+    return [auc(labels == code, probabilities[:, code]) for code in range(probabilities.shape[1])]
+
+
+def multiclass_log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The mean -log of the probability each row gave its true class (clipped at 1e-7, as binary scores)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    chosen = np.asarray(probabilities, dtype=np.float64)[np.arange(len(labels)), labels]
+    return float(-np.mean(np.log(np.clip(chosen, _EPS, 1.0))))
+
+
+def predicted_classes(probabilities: np.ndarray) -> np.ndarray:
+    """Each row's most probable class code (the first of tied ones, in class order)."""
+    return np.asarray(probabilities).argmax(axis=1)
+
+
+def accuracy(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The share of rows whose most probable class is their true class."""
+    return float(np.mean(predicted_classes(probabilities) == np.asarray(labels)))
+
+
+def macro_f1(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The mean over classes of each class's F1 at the predicted (most probable) class, over the classes that
+    occur in the labels or the predictions (scikit-learn's `f1_score(average="macro")`); a class predicted
+    but never true, or true but never predicted, counts as 0."""
+    matrix = confusion_counts(labels, probabilities)
+    true_positives = np.diag(matrix).astype(np.float64)
+    actual, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    present = (actual + predicted) > 0
+    if not present.any():
+        return float("nan")
+    f1 = 2 * true_positives[present] / (actual[present] + predicted[present])
+    return float(f1.mean())
+
+
+def confusion_counts(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """K x K counts: row i, column j is the rows of true class i whose most probable class is j."""
+    classes = np.asarray(probabilities).shape[1]
+    codes = np.asarray(labels, dtype=np.int64) * classes + predicted_classes(probabilities)
+    return np.bincount(codes, minlength=classes * classes).reshape(classes, classes)
+
+
 def metric(name: str, labels: np.ndarray, scores: np.ndarray, recall: float | None = None) -> float:
     """One metric, computed directly (the gate's bootstrap calls this hundreds of times).
 
-    `precision_at_recall` needs `recall`, the declared `metric_recall`.
+    `precision_at_recall` needs `recall`, the declared `metric_recall`. Scores of two dimensions are a
+    multiclass model's probabilities (labels: class codes).
     """
+    if np.ndim(scores) == 2:
+        return _multiclass_metric(name, labels, scores)
     if name == "auc":
         return auc(labels, scores)
     if name == "average_precision":
@@ -105,6 +192,15 @@ def metric(name: str, labels: np.ndarray, scores: np.ndarray, recall: float | No
     if name == "brier":
         return float(np.mean((clipped - labels) ** 2))
     raise ValueError(f"unknown metric {name!r}; use one of {sorted(METRIC_DIRECTION)}")
+
+
+_MULTICLASS = {"macro_auc": macro_auc, "log_loss": multiclass_log_loss, "accuracy": accuracy, "macro_f1": macro_f1}
+
+
+def _multiclass_metric(name: str, labels: np.ndarray, probabilities: np.ndarray) -> float:
+    if name not in _MULTICLASS:
+        raise ValueError(f"{name!r} is not a multiclass metric; use one of {', '.join(_MULTICLASS)}")
+    return _MULTICLASS[name](np.asarray(labels).astype(np.int64), probabilities)
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:

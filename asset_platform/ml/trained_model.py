@@ -45,8 +45,14 @@ class TrainedModel:
         if self.flavor not in MODEL_FLAVORS:
             raise ValueError(f"unknown model flavor {self.flavor!r}; expected one of {MODEL_FLAVORS}")
 
+    @property
+    def classes(self) -> list[str]:
+        """A multiclass model's classes, in the order of its probability columns; [] for the other tasks."""
+        return list(self.extra.get("feature_pipeline", {}).get("classes", []))
+
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        """Per row: the positive class's probability (binary classification) or the predicted value."""
+        """Per row: the positive class's probability (binary classification) or the predicted value; for a
+        multiclass model, a rows x K matrix of each class's probability (columns in `classes` order)."""
         import numpy as np
 
         missing = [name for name in self.feature_names if name not in features.columns]

@@ -81,7 +81,8 @@ def sklearn_types(spec_json: str, task: str) -> tuple[str, ...]:
     columns = [rng.normal(size=rows) for _ in range(numeric)]
     columns += [rng.integers(0, size, rows).astype(np.float64) for size in sizes]
     matrix = np.column_stack(columns).astype(np.float32)
-    labels = np.arange(rows) % 2 if task != "regression" else rng.normal(size=rows)
+    # A multiclass estimator may hold more (one model per class), so it is fitted on three classes.
+    labels = rng.normal(size=rows) if task == "regression" else np.arange(rows) % (3 if task == "multiclass" else 2)
     pipeline = build_pipeline(spec["path"], spec.get("params", {}), numeric, sizes)
     pipeline.fit(matrix, labels)
     return tuple(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))

@@ -6,9 +6,15 @@ improvement that accounts for their correlation. The challenger passes when the
 interval's lower bound clears the configured margin. Improvement is oriented so
 that positive is better whatever the metric (AUC up, RMSE down).
 
+A multiclass model is compared the same way: its scores are a probability matrix
+(one column per class), each resample takes whole rows, and the declared metric
+(macro one-vs-rest AUC, log loss, accuracy or macro F1) is computed on both.
+
 A classifier's holdout with too few positives (or negatives) decides nothing:
 resampling a handful of positives gives an interval of noise. `class_shortage`
-says so, with the counts, and the gate records "insufficient" instead.
+says so, with the counts, and the gate records "insufficient" instead; a
+multiclass holdout needs `min_positives` rows of every class
+(`multiclass_shortage`), since each class's one-vs-rest AUC and F1 count alike.
 """
 
 from __future__ import annotations
@@ -69,6 +75,19 @@ def class_shortage(labels: np.ndarray, min_positives: int, min_negatives: int) -
     )
 
 
+def multiclass_shortage(labels: np.ndarray, classes: list[str], min_rows: int) -> str | None:
+    """Why a multiclass holdout is too small to decide on (the classes it holds too few rows of), or None."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    short = [f"{count} of {name!r}" for name, count in zip(classes, counts, strict=True) if count < min_rows]
+    if not short:
+        return None
+    return (
+        f"the holdout ({len(labels)} rows) holds {', '.join(short)} (needs {min_rows} of each class): too few to "
+        "tell the models apart; land more labeled history, raise the holdout share (retraining.holdout_fraction) "
+        "or lower gate.min_positives"
+    )
+
+
 def bootstrap_indices(rows: int, resamples: int, seed: int = 0) -> Iterator[np.ndarray]:
     """The gate's resamples: row indices drawn with replacement. The fairness rule draws the same ones."""
     rng = np.random.default_rng(seed)
@@ -89,7 +108,8 @@ def compare(
 ) -> GateComparison:
     """Paired bootstrap 95% interval of the challenger's improvement over the champion on the same rows.
 
-    `recall` is the declared `metric_recall`, for `precision_at_recall`.
+    `recall` is the declared `metric_recall`, for `precision_at_recall`. Scores of a multiclass model are
+    rows x K probability matrices and `labels` their class codes.
     """
     labels = np.asarray(labels, dtype=np.float64)
     champion_scores = np.asarray(champion_scores, dtype=np.float64)

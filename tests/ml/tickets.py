@@ -13,9 +13,12 @@ from asset_platform.synthetic.tickets import ID_COLUMN, LABEL_COLUMN, TIME_COLUM
 START = dt.date(2026, 7, 1)
 # Small settings per family: a few rounds or epochs, enough to tell the teams apart on a few thousand rows.
 FAMILIES: list[dict[str, Any]] = [
-    {"family": "lightgbm", "params": {"max_rounds": 60, "early_stopping_rounds": 10, "min_child_samples": 20}},
+    {
+        "family": "lightgbm",
+        "params": {"max_rounds": 60, "early_stopping_rounds": 10, "min_child_samples": 20, "learning_rate": 0.1},
+    },
     {"family": "sklearn"},
-    {"family": "torch", "params": {"max_epochs": 8, "hidden": [16], "batch_size": 128}},
+    {"family": "torch", "params": {"max_epochs": 8, "hidden": [16], "batch_size": 128, "learning_rate": 0.01}},
     {"family": "custom", "trainer": "tests.ml.tickets:forest_trainer", "trusted_types": []},
     {"family": "xgboost", "params": {"max_rounds": 60, "early_stopping_rounds": 10, "max_depth": 3}},
 ]

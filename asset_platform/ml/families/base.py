@@ -104,15 +104,19 @@ class ModelFamily:
         raise NotImplementedError
 
     def predict(self, model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
-        """Per row: the positive class's probability (binary classification) or the predicted value."""
+        """Per row: the positive class's probability (binary classification), the predicted value
+        (regression), or a multiclass model's probability of each declared class (a rows x K matrix)."""
         import numpy as np
 
         if model.task == "regression":
             return np.asarray(model.estimator.predict(matrix), dtype=np.float64)
+        if model.task == "multiclass":
+            return class_probabilities(model.estimator, matrix, len(model.classes))
         return np.asarray(model.estimator.predict_proba(matrix))[:, 1].astype(np.float64)
 
     def margin(self, model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
-        """The output before any link: log-odds for classifiers, the value for regressors."""
+        """The output before any link: log-odds for classifiers (per class for a multiclass model), the
+        value for regressors."""
         import numpy as np
 
         predictions = self.predict(model, matrix)
@@ -153,6 +157,28 @@ class ModelFamily:
     def op_tags(self) -> dict:
         """Tags of the training step (the Kubernetes resources it requests)."""
         return copy.deepcopy(TRAINING_OP_TAGS)
+
+
+def class_probabilities(estimator: Any, matrix: np.ndarray, classes: int) -> np.ndarray:
+    """`estimator.predict_proba` as one column per declared class (codes 0..classes-1).
+
+    A scikit-learn classifier has a column only per class it saw in training (its `classes_`); a class
+    absent from the training window gets probability 0, so the columns always line up with the classes.
+    """
+    import numpy as np
+
+    probabilities = np.asarray(estimator.predict_proba(matrix), dtype=np.float64)
+    seen = getattr(estimator, "classes_", None)
+    if seen is None:
+        if probabilities.shape[1] != classes:
+            raise ValueError(
+                f"the estimator gives {probabilities.shape[1]} class probabilities for {classes} declared classes "
+                "and has no classes_ saying which they are"
+            )
+        return probabilities
+    full = np.zeros((len(probabilities), classes), dtype=np.float64)
+    full[:, np.asarray(seen, dtype=np.int64)] = probabilities
+    return full
 
 
 class SkopsFamily(ModelFamily):

@@ -2,7 +2,9 @@
 
 The declaration names a function `trainer(fit_x, fit_y, valid_x, valid_y, params, task)`
 taking float32 feature matrices and labels; it returns a fitted estimator with
-`predict_proba` (binary classification) or `predict` (regression). The estimator
+`predict_proba` (classification) or `predict` (regression). A multiclass model's labels
+are class codes 0..K-1 (the declared classes' order); its `predict_proba` gives one
+column per class in its `classes_`. The estimator
 is stored with skops; the declaration's `trusted_types` lists the types it may
 hold, and nothing else is loaded back.
 """

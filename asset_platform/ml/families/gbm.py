@@ -42,6 +42,12 @@ _REPORTED = {
     "rmse": "rmse",
     "mae": "l1",
 }
+# Objective and metrics per task; early stopping follows the first metric.
+_OBJECTIVES = {
+    "binary_classification": ("binary", ["auc", "binary_logloss"]),
+    "multiclass": ("multiclass", ["multi_logloss", "multi_error"]),
+    "regression": ("regression", ["rmse", "l1"]),
+}
 # The platform's own settings plus LightGBM's documented learning-control parameters.
 TUNABLE = frozenset(
     {
@@ -119,10 +125,12 @@ def train_lightgbm(params: dict[str, Any], data: TrainingData) -> Fit:
     from asset_platform.ml.trained_model import TrainedModel
 
     settings = merged(DEFAULTS, params)
-    regression = data.task == "regression"
-    metrics = ["rmse", "l1"] if regression else ["auc", "binary_logloss"]
+    objective, metrics = _OBJECTIVES[data.task]
+    # The class count goes in only where there are classes: a binary booster's params keep their bytes.
+    classes = {"num_class": len(data.pipeline.classes)} if data.task == "multiclass" else {}
     booster_params = {
-        "objective": "regression" if regression else "binary",
+        "objective": objective,
+        **classes,
         "metric": metrics,
         **{key: value for key, value in settings.items() if key not in _OURS},
         "deterministic": True,
@@ -153,7 +161,7 @@ def train_lightgbm(params: dict[str, Any], data: TrainingData) -> Fit:
         task=data.task,
     )
     shown = metrics[0]
-    label = {"auc": "valid AUC", "rmse": "valid RMSE"}[shown]
+    label = {"auc": "valid AUC", "rmse": "valid RMSE", "multi_logloss": "valid log loss"}[shown]
     return Fit(
         model,
         importance=dict(zip(features, booster.feature_importance("gain").tolist(), strict=True)),

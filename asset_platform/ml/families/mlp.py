@@ -3,7 +3,8 @@
 Inputs are standardized with training statistics, and the standardization is
 folded into the first layer after training, so the stored network takes the
 feature matrix as it is. Regression targets are standardized too; the scale is
-recorded and undone at prediction. Trains on CUDA when available.
+recorded and undone at prediction. A multiclass network has one output per class
+and a softmax head (trained with cross-entropy). Trains on CUDA when available.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class TorchFamily(ModelFamily):
         model.estimator.eval()
         with torch.no_grad():
             output = model.estimator(torch.from_numpy(network_inputs(matrix, model.extra.get("inputs", {}))))
+        if model.task == "multiclass":
+            return output.double().numpy()  # one logit per class
         return output.squeeze(-1).double().numpy()
 
     def explain(self, model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
@@ -86,8 +89,8 @@ class TorchFamily(ModelFamily):
         return gpu_op_tags()
 
 
-def build_mlp(n_features: int, hidden: list[int], dropout: float = 0.0) -> Any:
-    """A feed-forward network with one output; layer sizes fully describe it."""
+def build_mlp(n_features: int, hidden: list[int], dropout: float = 0.0, outputs: int = 1) -> Any:
+    """A feed-forward network with `outputs` outputs (one, or one per class); layer sizes fully describe it."""
     import torch.nn as nn
 
     layers: list[nn.Module] = []
@@ -97,7 +100,7 @@ def build_mlp(n_features: int, hidden: list[int], dropout: float = 0.0) -> Any:
         if dropout:
             layers.append(nn.Dropout(dropout))
         width = size
-    layers.append(nn.Linear(width, 1))
+    layers.append(nn.Linear(width, outputs))
     return nn.Sequential(*layers)
 
 
@@ -117,7 +120,10 @@ def predict_mlp(module: Any, matrix: np.ndarray, extra: dict[str, Any], task: st
     module.eval()
     inputs = network_inputs(matrix, extra.get("inputs", {}))
     with torch.no_grad():
-        output = module(torch.from_numpy(inputs)).squeeze(-1).double()
+        output = module(torch.from_numpy(inputs))
+    if task == "multiclass":
+        return torch.softmax(output.double(), dim=-1).numpy()
+    output = output.squeeze(-1).double()
     if task == "regression":
         mean, std = extra.get("target_scale", (0.0, 1.0))
         return output.numpy() * std + mean
@@ -142,18 +148,26 @@ def train_mlp(params: dict[str, Any], data: TrainingData) -> Fit:
     valid_x, valid_y = data.xy(data.valid)
     fit_in, valid_in = network_inputs(fit_x, layout), network_inputs(valid_x, layout)
     mean, std = fit_in.mean(axis=0), fit_in.std(axis=0) + 1e-6
-    regression = data.task == "regression"
+    regression, multiclass = data.task == "regression", data.task == "multiclass"
     target_scale = (float(fit_y.mean()), float(fit_y.std() + 1e-9)) if regression else (0.0, 1.0)
-    architecture = {"n_features": fit_in.shape[1], "hidden": list(settings["hidden"])}
+    architecture: dict[str, Any] = {"n_features": fit_in.shape[1], "hidden": list(settings["hidden"])}
+    if multiclass:  # only there: a binary or regression network's recorded layout keeps its bytes
+        architecture["outputs"] = len(pipeline.classes)
     network = build_mlp(**architecture).to(device)
     scale = np.float32(target_scale[1])
+
+    def targets(labels: np.ndarray) -> np.ndarray:
+        if multiclass:
+            return labels.astype(np.int64)  # class codes, as cross-entropy takes them
+        return ((labels - target_scale[0]) / scale).astype(np.float32)
+
     curve = _train(
         network,
         settings,
         device,
-        ((fit_in - mean) / std, ((fit_y - target_scale[0]) / scale).astype(np.float32)),
-        ((valid_in - mean) / std, ((valid_y - target_scale[0]) / scale).astype(np.float32)),
-        regression,
+        ((fit_in - mean) / std, targets(fit_y)),
+        ((valid_in - mean) / std, targets(valid_y)),
+        data.task,
         data.report,
     )
     network = network.cpu().eval()
@@ -193,14 +207,23 @@ def _importance(weights: np.ndarray, names: list[str], layout: dict[str, Any]) -
     return importance
 
 
-def _train(network, settings, device: str, fit, valid, regression: bool, report=None) -> dict[str, list[float]]:
+def _train(network, settings, device: str, fit, valid, task: str, report=None) -> dict[str, list[float]]:
     """Adam with early stopping on validation loss; leaves the best epoch's weights in `network`."""
     import torch
 
     optimizer = torch.optim.Adam(network.parameters(), lr=float(settings["learning_rate"]))
-    loss_fn = torch.nn.MSELoss() if regression else torch.nn.BCEWithLogitsLoss()
-    train_x, train_y = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device) for a in fit)
-    check_x, check_y = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device) for a in valid)
+    losses = {"regression": torch.nn.MSELoss, "multiclass": torch.nn.CrossEntropyLoss}
+    loss_fn = losses.get(task, torch.nn.BCEWithLogitsLoss)()
+    # Cross-entropy takes the network's K outputs as they are and class codes; the others one output.
+    squeeze = (lambda output: output) if task == "multiclass" else (lambda output: output.squeeze(-1))
+
+    def tensors(pair):
+        x, y = pair
+        y = np.ascontiguousarray(y, dtype=np.int64 if task == "multiclass" else np.float32)
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device), torch.from_numpy(y).to(device)
+
+    train_x, train_y = tensors(fit)
+    check_x, check_y = tensors(valid)
     generator = torch.Generator().manual_seed(int(settings["seed"]))
     curve: dict[str, list[float]] = {"train loss": [], "valid loss": []}
     best_loss, best_state, stale = float("inf"), None, 0
@@ -212,13 +235,13 @@ def _train(network, settings, device: str, fit, valid, regression: bool, report=
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             optimizer.zero_grad()
-            loss = loss_fn(network(train_x[batch]).squeeze(-1), train_y[batch])
+            loss = loss_fn(squeeze(network(train_x[batch])), train_y[batch])
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
         network.eval()
         with torch.no_grad():
-            valid_loss = float(loss_fn(network(check_x).squeeze(-1), check_y))
+            valid_loss = float(loss_fn(squeeze(network(check_x)), check_y))
         curve["train loss"].append(total / len(order))
         curve["valid loss"].append(valid_loss)
         if report is not None:

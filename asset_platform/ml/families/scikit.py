@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 DEFAULT_ESTIMATORS = {
     "binary_classification": "sklearn.linear_model.LogisticRegression",
+    # Multinomial: one softmax over the classes, so the probabilities are fitted jointly and sum to 1.
+    "multiclass": "sklearn.linear_model.LogisticRegression",
     "regression": "sklearn.linear_model.Ridge",
 }
 _DEFAULT_PARAMS = {"sklearn.linear_model.LogisticRegression": {"max_iter": 1000}}

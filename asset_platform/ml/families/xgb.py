@@ -37,7 +37,16 @@ DEFAULTS: dict[str, Any] = {
 }
 _OURS = ("max_rounds", "early_stopping_rounds")
 # Early stopping follows the last metric listed: AUC for classifiers, RMSE for regressors.
-_METRICS = {"binary_classification": ["logloss", "auc"], "regression": ["mae", "rmse"]}
+_METRICS = {
+    "binary_classification": ["logloss", "auc"],
+    "multiclass": ["merror", "mlogloss"],
+    "regression": ["mae", "rmse"],
+}
+_OBJECTIVES = {
+    "binary_classification": "binary:logistic",
+    "multiclass": "multi:softprob",
+    "regression": "reg:squarederror",
+}
 # The XGBoost metric reported while boosting, per declared metric (same direction as the declared one).
 # The precision-recall metrics are reported as AUC, the ranking metric the booster already computes: adding
 # XGBoost's aucpr would change which metric early stopping follows (the last listed).
@@ -132,10 +141,12 @@ def train_xgboost(params: dict[str, Any], data: TrainingData) -> Fit:
     from asset_platform.ml.trained_model import TrainedModel
 
     settings = merged(DEFAULTS, params)
-    regression = data.task == "regression"
     metrics = _METRICS[data.task]
+    # The class count goes in only where there are classes: a binary booster's params keep their bytes.
+    classes = {"num_class": len(data.pipeline.classes)} if data.task == "multiclass" else {}
     booster_params = {
-        "objective": "reg:squarederror" if regression else "binary:logistic",
+        "objective": _OBJECTIVES[data.task],
+        **classes,
         "eval_metric": metrics,
         "tree_method": "hist",
         **{key: value for key, value in settings.items() if key not in _OURS},

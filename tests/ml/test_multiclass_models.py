@@ -1,0 +1,175 @@
+"""Multiclass models: the metrics, every family's per-class probabilities, how predictions are stored, and the
+gate's paired bootstrap on a probability matrix."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+
+from asset_platform.declaration.names import PREDICTION, score_column, score_columns
+from asset_platform.ml import TrainedModel
+from asset_platform.ml.families import TrainingData, train_family, validation_split
+from asset_platform.ml.families.registry import FAMILY_NAMES
+from asset_platform.ml.features import fit_declared_pipeline, time_split
+from asset_platform.ml.metrics import confusion_counts, metric, task_metrics
+from asset_platform.ml.scoring import label_values, prediction_columns, stored_scores
+from asset_platform.registry.gate import compare, multiclass_shortage
+from asset_platform.synthetic.tickets import TEAMS, generate_tickets
+from tests.ml.tickets import START, tickets_declaration
+
+
+def _probabilities(rows: int, classes: int, signal: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, rows)
+    logits = rng.normal(size=(rows, classes))
+    logits[np.arange(rows), labels] += signal
+    probabilities = np.exp(logits)
+    return labels, probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_multiclass_metrics_match_scikit_learn(seed: int) -> None:
+    labels, probabilities = _probabilities(1500, 4, 1.0, seed)
+    found = task_metrics("multiclass", labels, probabilities)
+    predicted = probabilities.argmax(axis=1)
+    assert found["macro_auc"] == pytest.approx(roc_auc_score(labels, probabilities, multi_class="ovr"), abs=1e-12)
+    assert found["log_loss"] == pytest.approx(log_loss(labels, probabilities), abs=1e-9)
+    assert found["accuracy"] == pytest.approx(accuracy_score(labels, predicted), abs=1e-12)
+    assert found["macro_f1"] == pytest.approx(f1_score(labels, predicted, average="macro"), abs=1e-12)
+    for name in ("macro_auc", "log_loss", "accuracy", "macro_f1"):
+        assert metric(name, labels.astype(np.float64), probabilities) == pytest.approx(found[name], abs=1e-12)
+    counts = confusion_counts(labels, probabilities)
+    assert counts.sum() == len(labels) and counts.trace() == int((predicted == labels).sum())
+
+
+def test_a_class_missing_from_a_sample_leaves_the_macro_auc_defined_over_the_others() -> None:
+    labels, probabilities = _probabilities(600, 4, 1.5)
+    present = labels != 3
+    partial = metric("macro_auc", labels[present], probabilities[present])
+    expected = np.mean([roc_auc_score(labels[present] == c, probabilities[present, c]) for c in range(3)])
+    assert partial == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError, match="'auc' is not a multiclass metric"):
+        metric("auc", labels, probabilities)
+
+
+# -- how predictions are stored -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["billing", "Billing", "tech support", "a.b", "", "ünïcode", "x" * 80, "1st line", "DROP TABLE;"]
+)
+def test_every_class_gets_a_column_name_safe_everywhere(name: str) -> None:
+    column = score_column(name)
+    assert column.startswith("score_") and column.replace("_", "").isalnum() and column.isascii()
+    assert len(column) <= 60 and column == column.lower()
+    assert score_column(name) == column  # the class alone decides it
+
+
+def test_classes_that_read_alike_get_columns_of_their_own() -> None:
+    alike = ["tech support", "Tech Support", "tech_support", "tech-support"]
+    assert len(set(score_columns(alike))) == len(alike)
+    assert score_column("billing") == "score_billing"
+
+
+# -- every family ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def split() -> tuple:
+    """Three days of tickets, split by time, featurized with the declaration's pipeline."""
+    declaration = tickets_declaration()
+    rows = pd.concat([generate_tickets(800, START + dt.timedelta(days=day), 0) for day in range(3)], ignore_index=True)
+    train, holdout, _cut = time_split(rows, "opened_at", 0.25)
+    pipeline = fit_declared_pipeline(declaration, train)
+    return declaration, pipeline, pipeline.transform(train), pipeline.transform(holdout), holdout
+
+
+@pytest.fixture(scope="module")
+def trained(split) -> dict[str, TrainedModel]:
+    declaration, pipeline, training, _holdout, _raw = split
+    fit, valid = validation_split(training, "opened_at")
+    models = {}
+    for spec in declaration.models:
+        from asset_platform.ml.families.registry import family
+
+        family(spec.family).declare(spec)  # what building its asset does: the custom trainer's declared trust
+        models[spec.family] = train_family(spec, TrainingData(pipeline, "multiclass", fit, valid)).model
+    return models
+
+
+def test_the_tickets_declaration_covers_every_registered_family() -> None:
+    assert sorted(spec.family for spec in tickets_declaration().models) == sorted(FAMILY_NAMES)
+
+
+@pytest.mark.parametrize("name", FAMILY_NAMES)
+def test_every_family_predicts_each_class_probability_and_loads_back_predicting_the_same(
+    name, split, trained, tmp_path
+) -> None:
+    _declaration, _pipeline, _training, holdout, _raw = split
+    model = trained[name]
+    assert model.task == "multiclass" and model.classes == TEAMS
+    probabilities = model.predict(holdout)
+    assert probabilities.shape == (len(holdout), len(TEAMS))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    found = task_metrics("multiclass", holdout["team"].to_numpy(), probabilities)
+    # Better than always answering the commonest team, in ranking and in accuracy.
+    assert found["macro_auc"] > 0.7 and found["accuracy"] > found["majority_share"] + 0.05, found
+    model.save(tmp_path)
+    np.testing.assert_allclose(TrainedModel.load(tmp_path).predict(holdout), probabilities, rtol=0, atol=1e-7)
+    # A row or two scores as in the batch (online requests).
+    np.testing.assert_allclose(model.predict(holdout.iloc[[3, 1]]), probabilities[[3, 1]], rtol=0, atol=1e-6)
+
+
+def test_a_class_absent_from_training_keeps_its_column_at_probability_zero(split) -> None:
+    declaration, pipeline, training, holdout, _raw = split
+    without_sales = training[training["team"] != TEAMS.index("sales")]
+    fit, valid = validation_split(without_sales, "opened_at")
+    spec = next(spec for spec in declaration.models if spec.family == "sklearn")
+    model = train_family(spec, TrainingData(pipeline, "multiclass", fit, valid)).model
+    probabilities = model.predict(holdout)
+    assert probabilities.shape[1] == len(TEAMS) and np.all(probabilities[:, TEAMS.index("sales")] == 0)
+
+
+def test_predictions_store_the_predicted_class_and_one_score_column_per_class(split, trained) -> None:
+    _declaration, _pipeline, _training, holdout, _raw = split
+    model = trained["lightgbm"]
+    probabilities = model.predict(holdout)
+    columns = prediction_columns(model, probabilities)
+    assert list(columns) == [PREDICTION, *(f"score_{team}" for team in TEAMS)]
+    frame = pd.DataFrame(columns)
+    assert set(frame[PREDICTION]) <= set(TEAMS)
+    assert (frame[PREDICTION] == np.asarray(TEAMS)[probabilities.argmax(axis=1)]).all()
+    np.testing.assert_array_equal(stored_scores(model, frame), probabilities)
+
+
+# -- the gate ----------------------------------------------------------------------------------------
+
+
+def test_the_gate_promotes_a_better_multiclass_model_and_refuses_an_equal_one(split, trained) -> None:
+    declaration, _pipeline, _training, holdout, raw = split
+    labels = label_values(declaration, raw)
+    np.testing.assert_array_equal(labels, holdout["team"].to_numpy())
+    good = trained["lightgbm"].predict(holdout)
+    # A weak challenger: the good model's probabilities blurred halfway to uniform, plus noise.
+    rng = np.random.default_rng(0)
+    weak = 0.3 * good + 0.7 * rng.dirichlet(np.ones(len(TEAMS)), len(good))
+    for name in ("macro_auc", "log_loss", "accuracy", "macro_f1"):
+        better = compare("holdout", labels, weak, good, name, resamples=100)
+        assert better.passed and better.improvement > 0, better.describe()
+        assert not compare("holdout", labels, good, weak, name, resamples=100).passed
+        same = compare("holdout", labels, good, good, name, resamples=100)
+        assert not same.passed and same.improvement == 0
+
+
+def test_a_holdout_with_too_few_rows_of_a_class_decides_nothing_naming_the_class() -> None:
+    labels = np.array([0] * 50 + [1] * 40 + [2] * 5 + [3] * 30)
+    message = multiclass_shortage(labels, TEAMS, 20)
+    assert "holds 5 of 'account' (needs 20 of each class)" in message
+    assert multiclass_shortage(labels, TEAMS, 5) is None
