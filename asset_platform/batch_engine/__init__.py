@@ -23,6 +23,7 @@ import dagster as dg
 from pydantic import Field
 
 from asset_platform.declaration.names import CHALLENGER_VERSION, PREDICTION, SHADOW_PREDICTION
+from asset_platform.drift.chunks import row_count, row_schema, stream_frames
 
 if TYPE_CHECKING:
     import numpy as np
@@ -271,46 +272,6 @@ def _top_reasons(model: Any, features: pd.DataFrame, background: pd.DataFrame, c
     if features.empty:
         return []
     return top_reasons(model, features, count, explain(model, features, background))
-
-
-def row_schema(path: Path) -> Any:
-    """The Arrow schema of a Parquet file or dataset folder."""
-    from asset_platform.drift.summary import open_dataset
-
-    return open_dataset(Path(path)).schema
-
-
-def stream_frames(path: Path, chunk_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """Consecutive frames of exactly `chunk_rows` rows (the last one fewer) of `path`'s `columns` (None: all).
-
-    A file of no rows gives one empty frame with its columns. Each frame is converted with the file's pandas
-    metadata, so its dtypes are those `pd.read_parquet` gives for the whole file.
-    """
-    import pyarrow as pa
-
-    from asset_platform.drift.summary import open_dataset, record_batches
-
-    dataset = open_dataset(Path(path))
-    schema = dataset.schema if columns is None else pa.schema([dataset.schema.field(name) for name in columns])
-    pending: list[Any] = []
-    held = 0
-    for batch in record_batches(Path(path), dataset, columns, chunk_rows):
-        pending.append(batch)
-        held += batch.num_rows
-        while held >= chunk_rows:
-            table = pa.Table.from_batches(pending, schema=schema)
-            yield table.slice(0, chunk_rows).to_pandas()
-            rest = table.slice(chunk_rows)
-            pending, held = rest.to_batches(), rest.num_rows
-    if held or not dataset.count_rows():
-        yield pa.Table.from_batches(pending, schema=schema).to_pandas()
-
-
-def row_count(path: Path) -> int:
-    """Rows of a Parquet file or dataset folder, from its metadata."""
-    from asset_platform.drift.summary import open_dataset
-
-    return open_dataset(Path(path)).count_rows()
 
 
 def stored_parquet(store: AssetStore, asset_path: list[str], partition: str | None) -> Path:

@@ -251,7 +251,8 @@ class SparkBatches:
         file_schema, scored_schema = row_schema(batch), row_schema(predictions)
         wanted = [*profile.features, *numeric, *categorical, time]
         columns = [name for name in dict.fromkeys(wanted) if name in file_schema.names and name != PREDICTION]
-        schema = pa.schema([*(file_schema.field(name) for name in columns), scored_schema.field(PREDICTION)])
+        fields = [*(file_schema.field(name) for name in columns), scored_schema.field(PREDICTION)]
+        schema = pa.schema(fields, metadata=file_schema.metadata)  # as `stream_frames` reads the columns
         rows = self.positioned(batch).select(*[f"`{name}`" for name in columns], POSITION)
         scores = self.positioned(predictions).select(PREDICTION, POSITION)
         job = _SummaryJob(declaration, profile, schema, time)

@@ -242,7 +242,7 @@ def build_profile_parquet(
     Up to `sketch_rows` rows it is read whole and profiled as `build_profile` profiles a frame; above, it is
     read twice, `chunk_rows` rows at a time, and profiled from sketches: memory is bounded by a chunk.
     """
-    from asset_platform.batch_engine import row_count
+    from asset_platform.drift.chunks import row_count
     from asset_platform.drift.sketches import check_sketch_rows, parquet_chunks, sketched_profile
     from asset_platform.drift.summary import open_dataset
 

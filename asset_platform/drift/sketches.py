@@ -299,13 +299,13 @@ def parquet_chunks(path: Path, columns: list[str], categorical: Sequence[str], c
     """A Parquet file or dataset folder as a re-readable source of `chunk_rows`-row frames of `columns` (or
     of those of them each reading asks for).
 
-    Read as the batch engine reads a batch (batch_engine.stream_frames: Arrow record batches, one row group at
+    Read as the batch engine reads a batch (drift/chunks.stream_frames: Arrow record batches, one row group at
     a time), each chunk given the dtypes `pd.read_parquet(path, columns=columns)` gives the whole column: those
     of the file's pandas metadata (a nullable "Int64" stays one, where a chunk read without that metadata
     would hold floats), and floats for integers with a null anywhere and no such metadata (a chunk without
     nulls would otherwise count a category "1", the others "1.0").
     """
-    from asset_platform.batch_engine import stream_frames
+    from asset_platform.drift.chunks import stream_frames
 
     wanted = _whole_column_dtypes(path, columns, categorical)
 
