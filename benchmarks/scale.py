@@ -28,8 +28,13 @@ path runs) with the champion's score column, written as Parquet and profiled wit
 included), `reference_s`, and `ks_bound` (the largest share of a feature's values between two
 adjacent cut points, over all numeric features); `--quick` also profiles the same rows the
 way a smaller reference is profiled (read whole, sorted) for comparison. `--part reference`
-(or `engine`) runs only that part. Not measured here yet (the issue's other keys): the spark
-engine (`spark_s`, `spark_counts_equal`) and the peers (`peer_rows_max`).
+(or `engine`) runs only that part.
+
+The spark engine (`spark local[2]`, a local JVM on the same two cores) runs the same path once
+per batch up to `--spark-max-rows` (default 5M): `spark_s` (its wall time, JVM start included),
+`spark_vs_local`, `spark_counts_equal` (the drift summary's cells and exact sums byte-identical
+to the local engine's) and `spark_predictions_equal`. Not measured here yet: the peers
+(`peer_rows_max`).
 The `<model>/batches` step before them (landing, the contract check) still holds the whole
 batch in pandas: benchmarks/batch_memory.py measures it.
 Run: .venv/bin/python benchmarks/scale.py [--quick].
@@ -58,6 +63,8 @@ WRITE_ROWS = 1_000_000
 # The reference profile's part: rows of the generated reference, and above how many it is profiled from sketches.
 REFERENCE_PROFILE_ROWS = {"full": 10_000_000, "quick": 1_000_000}
 REFERENCE_SKETCH_ROWS = {"full": None, "quick": 100_000}  # None: DriftMonitor's default (2,000,000)
+# The spark engine's contender: Spark in a local JVM with this machine's two cores.
+SPARK_MASTER = "local[2]"
 
 
 def scale_declaration(sample_rows: int = 1000) -> Any:
@@ -146,14 +153,21 @@ def train_champion(declaration: Any, rows: int = REFERENCE_ROWS) -> tuple[Any, A
     return model, profile
 
 
-def local_path(declaration: Any, model: Any, profile: Any, batch: Path, chunk_rows: int, folder: Path) -> dict:
+def local_path(
+    declaration: Any, model: Any, profile: Any, batch: Path, chunk_rows: int, folder: Path, engine_name: str = "local"
+) -> dict:
     """What the predictions and drift steps compute for `batch` (asset_platform/lifecycle/monitoring.py)."""
+    import hashlib
+
+    import pandas as pd
+
     from asset_platform.batch_engine import BatchEngine, ParquetParts
+    from asset_platform.declaration.names import PREDICTION
     from asset_platform.drift import drift_from_summary
     from asset_platform.fairness.attribution_drift import mean_attribution
     from asset_platform.lifecycle.estimates import estimate_batch
 
-    engine = BatchEngine(chunk_rows=chunk_rows)
+    engine = BatchEngine(chunk_rows=chunk_rows, engine=engine_name, spark_master=SPARK_MASTER)
     scored_path, predictions = folder / "scored.parquet", folder / "predictions.parquet"
     phases, started, cpu = {}, time.perf_counter(), time.process_time()
 
@@ -177,8 +191,13 @@ def local_path(declaration: Any, model: Any, profile: Any, batch: Path, chunk_ro
     summarized = engine.summarize(declaration, profile, batch, predictions)
     results = drift_from_summary(profile, summarized.summary)
     phase("drift")
+    # What the engines must agree on: the summary's cells and sums, and every prediction.
+    summary = json.dumps(summarized.summary.to_dict(), sort_keys=True).encode()
+    scores = pd.read_parquet(predictions, columns=[PREDICTION])[PREDICTION].to_numpy()
     return {
         "n_rows": results.n_rows,
+        "summary_sha256": hashlib.sha256(summary).hexdigest(),
+        "predictions": [float(scores.min()), float(scores.max()), float(scores.sum())],
         "phases": phases,
         "drifted_psi": sorted(f.name for f in results.features if (f.psi or 0) > 0.2),
     }
@@ -302,8 +321,8 @@ def _measure(name: str, folder: Path, rows: int, chunk_rows: int | None) -> dict
     batch = folder / f"batch-{rows}.parquet"
     gc.collect()
     start, started, cpu = round(_peak_mb(), 1), time.perf_counter(), time.process_time()
-    if name == "local":
-        found = local_path(scale_declaration(), model, profile, batch, chunk_rows, folder)
+    if name in ("local", "spark"):
+        found = local_path(scale_declaration(), model, profile, batch, chunk_rows, folder, name)
     else:
         found = limit_path(model, batch, chunk_rows)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -320,7 +339,7 @@ def _child(*arguments: str) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick: bool) -> dict:
+def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick: bool, spark_max_rows: int) -> dict:
     per_size = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -350,10 +369,26 @@ def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick:
                 "local_phases": local["phases"],
                 "drifted_psi": local["drifted_psi"],
             }
+            if rows <= spark_max_rows:  # once: Spark local[2] on this machine is the slow one
+                spark = _child("--contender", "spark", "--folder", str(folder), "--rows", str(rows))
+                entry |= {
+                    "spark_s": spark["seconds"],
+                    "spark_vs_local": round(spark["seconds"] / local["seconds"], 2),
+                    "spark_counts_equal": spark["summary_sha256"] == local["summary_sha256"],
+                    "spark_predictions_equal": bool(
+                        max(abs(a - b) for a, b in zip(spark["predictions"], local["predictions"], strict=True)) < 1e-6
+                    ),
+                }
             print(json.dumps(entry), flush=True)
             per_size.append(entry)
             (folder / f"batch-{rows}.parquet").unlink()
     largest = per_size[-1]
+    with_spark = [entry for entry in per_size if "spark_s" in entry]
+    spark = {key: with_spark[-1][key] for key in ("spark_s", "spark_vs_local")} if with_spark else {}
+    spark_measured = {"spark_rows": with_spark[-1]["rows"]} if with_spark else {}
+    if with_spark:
+        spark["spark_counts_equal"] = all(entry["spark_counts_equal"] for entry in with_spark)
+        spark["spark_predictions_equal"] = all(entry["spark_predictions_equal"] for entry in with_spark)
     return {
         "bench": "scale",
         "rows": largest["rows"],
@@ -367,7 +402,9 @@ def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick:
             {k: e[k] for k in ("rows", "local_peak_mb", "limit_peak_mb", "local_vs_limit", "local_vs_limit_cpu")}
             for e in per_size
         ],
-        "not_measured": ["spark_s", "spark_counts_equal", "peer_rows_max"],
+        **spark,
+        **spark_measured,
+        "not_measured": [*([] if with_spark else ["spark_s", "spark_counts_equal"]), "peer_rows_max"],
         "quick": quick,
     }
 
@@ -381,7 +418,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="runs of each contender per size (fastest counts)")
     parser.add_argument("--part", choices=["all", "engine", "reference"], default="all", help="what to measure")
     parser.add_argument(
-        "--contender", choices=["local", "limit", "reference", "reference-exact"], help=argparse.SUPPRESS
+        "--spark-max-rows",
+        type=int,
+        default=5_000_000,
+        help="run the spark engine (local[2]) on batches up to this many rows (0: never)",
+    )
+    parser.add_argument(
+        "--contender", choices=["local", "limit", "spark", "reference", "reference-exact"], help=argparse.SUPPRESS
     )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prepare-reference", action="store_true", help=argparse.SUPPRESS)
@@ -404,7 +447,7 @@ def main() -> None:
         return
     result = {"bench": "scale"}
     if args.part in ("all", "engine"):
-        result |= run_benchmark(sizes, args.chunk_rows, args.repeats, args.quick)
+        result |= run_benchmark(sizes, args.chunk_rows, args.repeats, args.quick, args.spark_max_rows)
     if args.part in ("all", "reference"):
         reference = run_reference(args.quick)
         result |= {key: reference[key] for key in ("reference_rows", "reference_peak_mb", "ks_bound")}
