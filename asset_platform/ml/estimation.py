@@ -8,6 +8,14 @@ curve and AUC and the expected average precision, follow from the scores alone
 with an isotonic map fitted on the model's holdout, where labels are known,
 stored as a small piecewise-linear table.
 
+Multiclass (CBPE one-vs-rest): each class's probability gets its own isotonic map
+(the class against the rest, on the holdout), and the calibrated probabilities
+are renormalized to sum to 1 per row. Each class's expected one-vs-rest AUC then
+follows as in the binary case, and their mean is the estimated macro AUC; the
+expected accuracy is the mean calibrated probability of each row's predicted
+class, the expected macro F1 comes from each class's expected confusion counts,
+and the expected log loss from the calibrated probabilities of every class.
+
 Regression (direct loss estimation, the idea of NannyML's DLE): a small
 LightGBM "nuisance" model, fitted on the holdout, predicts each row's squared
 and absolute error from the model's features and its prediction; a batch's
@@ -112,7 +120,7 @@ def fit_estimator(task: str, features: np.ndarray, predictions: np.ndarray, labe
     if len(labels) < MIN_ROWS:
         return {}
     if task == "multiclass":
-        return {}  # no label-free estimate of a multiclass metric yet (the declaration refuses to ask for one)
+        return _fit_multiclass(predictions, labels.astype(np.int64))
     if task == "binary_classification":
         if len(np.unique(labels)) < 2:
             return {}
@@ -123,6 +131,56 @@ def fit_estimator(task: str, features: np.ndarray, predictions: np.ndarray, labe
             "holdout": {m: round(v, 6) for m, v in _classifier_estimates(calibrate(predictions, calibration)).items()},
         }
     return _fit_loss_models(np.asarray(features, dtype=np.float32), predictions, labels)
+
+
+def _fit_multiclass(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """One isotonic map per class (that class against the rest); {} when the holdout holds one class only."""
+    if len(np.unique(labels)) < 2:
+        return {}
+    calibrations = [
+        fit_calibration(probabilities[:, code], (labels == code).astype(np.float64))
+        if (labels == code).any() and (labels != code).any()
+        else {}  # a class the holdout never (or always) holds keeps its probabilities as they are
+        for code in range(probabilities.shape[1])
+    ]
+    estimator: dict[str, Any] = {"method": "cbpe_multiclass", "calibrations": calibrations}
+    estimator["holdout"] = {m: round(v, 6) for m, v in estimate_all(estimator, probabilities).items()}
+    return estimator
+
+
+def calibrate_classes(probabilities: np.ndarray, calibrations: list[dict[str, Any]]) -> np.ndarray:
+    """Each class's probability through its own map, renormalized so each row sums to 1."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    calibrated = np.column_stack(
+        [calibrate(probabilities[:, code], calibrations[code]) for code in range(probabilities.shape[1])]
+    )
+    totals = calibrated.sum(axis=1, keepdims=True)
+    # A row every map sent to 0 (all its classes below any seen on the holdout) keeps the model's own.
+    return np.where(totals > 0, calibrated / np.where(totals > 0, totals, 1.0), probabilities)
+
+
+def multiclass_estimates(expected: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Each multiclass metric expected if every row's class is drawn from its calibrated `expected`
+    probabilities, while the model answered `probabilities` (its predicted class the most probable)."""
+    if len(expected) < 2:
+        return {}
+    classes = expected.shape[1]
+    aucs = [estimated_auc(expected[:, code]) for code in range(classes)]
+    defined = [value for value in aucs if value == value]
+    predicted = probabilities.argmax(axis=1)
+    chosen = np.zeros_like(expected, dtype=bool)
+    chosen[np.arange(len(predicted)), predicted] = True
+    true_positives = (expected * chosen).sum(axis=0)
+    predicted_counts, actual_counts = chosen.sum(axis=0), expected.sum(axis=0)
+    present = (predicted_counts + actual_counts) > 0
+    f1 = 2 * true_positives[present] / (predicted_counts[present] + actual_counts[present])
+    clipped = np.clip(probabilities, 1e-7, 1.0)
+    return {
+        "macro_auc": float(np.mean(defined)) if defined else float("nan"),
+        "accuracy": float(expected[np.arange(len(predicted)), predicted].mean()),
+        "macro_f1": float(f1.mean()) if present.any() else float("nan"),
+        "log_loss": float(-(expected * np.log(clipped)).sum(axis=1).mean()),
+    }
 
 
 def _fit_loss_models(features: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
@@ -150,6 +208,9 @@ def estimate_all(estimator: dict[str, Any], predictions: np.ndarray, features: n
     """Every metric `estimator` can estimate for a batch, by name ({} when it estimates none)."""
     if not estimator:
         return {}
+    if estimator.get("method") == "cbpe_multiclass":
+        probabilities = np.asarray(predictions, dtype=np.float64)
+        return multiclass_estimates(calibrate_classes(probabilities, estimator["calibrations"]), probabilities)
     if estimator.get("method", "cbpe") == "cbpe":
         return _classifier_estimates(calibrate(predictions, estimator.get("calibration")))
     if features is None:
@@ -212,6 +273,8 @@ def estimate_interval(
     if center is None:
         return None
     tail = (1.0 - level) / 2.0
+    if estimator.get("method") == "cbpe_multiclass":
+        return _multiclass_interval(metric, estimator, np.asarray(predictions, dtype=np.float64), center, tail)
     if estimator.get("method", "cbpe") == "cbpe":
         probabilities = calibrate(predictions, estimator.get("calibration"))
         if probabilities.size <= MAX_SIMULATED_ROWS:
@@ -229,6 +292,32 @@ def estimate_interval(
         )
         return float(center + spread[0]), float(center + spread[1])
     return _loss_interval(metric, estimator, predictions, features, tail)
+
+
+def _multiclass_interval(
+    metric: str, estimator: dict[str, Any], probabilities: np.ndarray, center: float, tail: float
+) -> tuple[float, float] | None:
+    """A multiclass estimate's interval: each row's class drawn from its calibrated probabilities `_DRAWS`
+    times (a seeded sample of `MAX_SIMULATED_ROWS` rows of a bigger batch, its spread narrowed to the batch's
+    size, as for a binary estimate), and `metric`'s quantiles over the draws around the estimate."""
+    from asset_platform.ml.metrics import metric as realized
+
+    rows = len(probabilities)
+    if rows > MAX_SIMULATED_ROWS:
+        probabilities = probabilities[np.sort(np.random.default_rng(0).choice(rows, MAX_SIMULATED_ROWS, replace=False))]
+    expected = calibrate_classes(probabilities, estimator["calibrations"])
+    cumulative = np.cumsum(expected, axis=1)
+    rng = np.random.default_rng(0)
+    draws = []
+    for _ in range(_DRAWS):
+        labels = np.minimum((rng.random(len(expected))[:, None] > cumulative).sum(axis=1), expected.shape[1] - 1)
+        draws.append(realized(metric, labels, probabilities))
+    values = np.asarray(draws)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    spread = np.sqrt(min(1.0, MAX_SIMULATED_ROWS / rows)) * (np.quantile(values, [tail, 1.0 - tail]) - values.mean())
+    return float(center + spread[0]), float(center + spread[1])
 
 
 def _simulated_metrics(metric: str, probabilities: np.ndarray) -> np.ndarray:

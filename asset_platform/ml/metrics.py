@@ -292,3 +292,20 @@ def label_shift_effect(
     if reference_std is None or not reference_std > 0:
         return None
     return abs(label_mean - reference_mean) / reference_std
+
+
+def class_shift_effect(labels: np.ndarray, reference_shares: list[float]) -> tuple[float, list[float]]:
+    """How far a multiclass batch's class proportions moved from the champion's training labels: the largest
+    Cohen's h between a class's share in the batch (class codes `labels`) and its `reference_shares` entry,
+    and the batch's shares. One class against the rest, as the binary label shift, so
+    `monitoring.max_label_shift` (0.2, Cohen's "small effect") reads the same for every classifier."""
+    import math
+
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(reference_shares))
+    shares = (counts / counts.sum()).tolist() if counts.sum() else [float("nan")] * len(reference_shares)
+    effects = [
+        abs(2 * math.asin(math.sqrt(min(max(now, 0.0), 1.0))) - 2 * math.asin(math.sqrt(min(max(then, 0.0), 1.0))))
+        for now, then in zip(shares, reference_shares, strict=True)
+        if now == now
+    ]
+    return (max(effects) if effects else float("nan")), [float(share) for share in shares]

@@ -5,7 +5,7 @@ The team follows from the channel, the customer's plan, the message's length, th
 customer's earlier tickets, through one logit per team and a softmax, so no feature alone decides it (a good
 model reaches a macro one-vs-rest AUC around 0.8). `generate_tickets` makes one day's rows, reproducibly from
 (seed, day), and can apply a drift: `covariate` (the channel and plan mix moves), `concept` (billing and
-account tickets trade places) or `prior` (sales tickets triple).
+account tickets trade places) or `prior` (the odds of a sales ticket triple).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ REGIONS = ["north", "south", "east", "west"]
 TICKET_DRIFTS = {
     "covariate": "most tickets arrive by chat from free plans",
     "concept": "billing and account tickets trade places",
-    "prior": "sales tickets triple",
+    "prior": "the odds of a sales ticket triple",
 }
 
 

@@ -69,6 +69,9 @@ def test_every_family_trains_and_the_gate_promotes_a_better_model_and_refuses_a_
         assert all(team in evaluation["per_class"] for team in TEAMS)
         assert decision["decision"] == "promoted", decision["reason"]
         assert "macro_auc" in decision["reason"] and decision["holdout/improvement"] > 0.05
+        # Drift is measured on each class's score and on the predicted classes' shares.
+        profile = _metadata(result, names.key("reference_profile"))["distributions"]
+        assert all(f"score_{team}" in profile for team in TEAMS) and "prediction" in profile
         champion = lineup_for(platform["registry"], names).champion()
         assert not champion.model_asset.endswith("blind_model") and champion.metrics["holdout_macro_auc"] > 0.7
 
