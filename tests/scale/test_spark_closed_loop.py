@@ -20,7 +20,8 @@ from tests.spark import spark_engine
 
 def test_the_closed_loop_runs_on_the_spark_engine(tmp_path):
     declaration = loans_declaration()
-    history, batches = sample_files(declaration, tmp_path / "samples")
+    # One clean batch, then one shifted: as few Spark jobs as the loop's every step needs.
+    history, batches = sample_files(declaration, tmp_path / "samples", history_days=6, clean=1, drifted=1)
     result = run_declared_loop(
         declaration,
         history=history,
@@ -29,8 +30,8 @@ def test_the_closed_loop_runs_on_the_spark_engine(tmp_path):
         resources={"batch_engine": spark_engine(chunk_rows=250)},
     )
     assert result.baseline["decision"] == "promoted"
-    assert [day.drift_status for day in result.days[:2]] == ["pass", "pass"]
-    assert result.days[2].drift_status not in ("pass", "-")
+    assert result.days[0].drift_status == "pass"
+    assert result.days[1].drift_status not in ("pass", "-")
     assert result.detection_delay == 0
     assert result.summary["false_retrains"] == 0
     assert result.gate_decisions and result.gate_decisions[0] in ("promoted", "rejected")
