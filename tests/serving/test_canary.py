@@ -10,7 +10,7 @@ the challenger when it ends, so the other serving tests meet the champion alone.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,9 @@ from tests.serving.conftest import Server, Trained, Webhook
 ROWS = generate_loans(300, dt.date(2026, 7, 5), seed=44).drop(columns=["defaulted"])
 FRACTION = SERVING["canary_fraction"]
 WAIT_LIMIT_S = 60  # liveness only
+# How long the slow canary's scoring sleeps at first: 20 x a quiet champion's p99 (a few ms) and more;
+# about 5 s of sleeping for min_requests (10).
+SLOW_S = 0.5
 
 
 def wait_for_soon(condition, what: str):
@@ -47,6 +50,7 @@ class Shadowed:
     champion: str
     challenger: str
     behaviour: Path
+    shadow_again: Callable[[], None]  # a new shadow period of the challenger: a withdrawn one gets a canary again
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +79,9 @@ def canary(trained: Trained, server: Server) -> Iterator[Shadowed]:
         try:
             canary = f"canary {names.key(FLAKY_MODEL).to_user_string()}"
             wait_for_soon(lambda: canary in server.log.read_text(), "canary")
-            yield Shadowed(trained.lineup().champion().version, flaky.version, behaviour)
+            with dg.DagsterInstance.from_config(str(prepare_dagster_home(trained.home))) as again:
+                champion = trained.lineup().champion().version
+                yield Shadowed(champion, flaky.version, behaviour, lambda: set_champion(again, "shadow", flaky.version))
         finally:
             behaviour.unlink()
             set_champion(instance, "retire", flaky.version)
@@ -150,6 +156,55 @@ def test_a_failing_canary_is_withdrawn_and_no_client_sees_a_failure(
     assert metadata["decision"].value == CANARY_WITHDRAWN
     assert metadata["challenger_version"].value == canary.challenger
     assert metadata["changed_by"].value.startswith("serve-model:")
+
+
+def test_a_slower_canary_is_withdrawn_by_its_p99_and_no_client_sees_a_failure(
+    server: Server, webhook: Webhook, canary: Shadowed
+) -> None:
+    notified = len(webhook.received)
+    canary.shadow_again()  # a new shadow period: a canary again, whether or not an earlier test withdrew one
+    ids = {True: [], False: []}
+    for index in range(len(ROWS)):
+        ids[takes_canary(ROWS["loan_id"].iloc[index], canary.challenger, FRACTION)].append(index)
+    failures, roles = [], []
+
+    def ask(canary_ids: bool, index: int) -> bool:
+        """One request at a time: the server scores on its event loop, so a sleeping canary would hold the
+        champion's requests (and their latency) too. True once the withdrawal is notified."""
+        status, body = _ask(server, ids[canary_ids][index % len(ids[canary_ids])])
+        if status == 200:
+            roles.append(body["parameters"]["role"])
+        else:
+            failures.append(f"{status}: {body}")
+        return len(webhook.received) > notified
+
+    # The canary's p99 must pass 20 x the champion's, which a busy shared machine lifts (fsyncs) from a few ms
+    # to tens: each round makes the canary twice as slow (its p99 is about its slowest answers), then lets the
+    # champion's fast answers judge it.
+    withdrawn, sleep_s = False, SLOW_S
+    while not withdrawn and sleep_s <= 16 * SLOW_S:
+        canary.behaviour.write_text(f"sleep:{sleep_s}")
+        wanted = max(SERVING["min_requests"] - roles.count("canary"), 2) + roles.count("canary")
+        request = 0
+        while not withdrawn and roles.count("canary") < wanted and request < 10 * wanted:
+            withdrawn, request = ask(True, request), request + 1
+        for request in range(300):
+            if withdrawn or (withdrawn := ask(False, request)):
+                break
+        sleep_s *= 2
+    wait_for_soon(lambda: len(webhook.received) > notified, "the slow canary's withdrawal notified")
+    assert failures == []
+    assert "canary" in roles  # it answered, slowly, until withdrawn
+    event = webhook.received[notified]
+    assert event["event"] == "canary_withdrawn"
+    details = event["details"]
+    assert details["challenger_version"] == canary.challenger
+    assert "serving.max_p99_ratio" in details["reason"]
+    assert details["canary"]["errors"] == 0
+    assert details["canary"]["p99_ms"] > SERVING["max_p99_ratio"] * details["champion"]["p99_ms"]
+    # Withdrawn: the canary's ids are the champion's again, with no wait.
+    canary.behaviour.write_text("ok")
+    assert {_ask(server, index)[1]["parameters"]["role"] for index in ids[True][:10]} == {"champion"}
 
 
 def _canary(canary_ms: list[float], champion_ms: list[float], canary_errors: int = 0) -> Canary:
