@@ -26,6 +26,7 @@ from mlserver.types import InferenceRequest, InferenceResponse, Parameters, Resp
 from asset_platform.serving import metrics
 from asset_platform.serving.canary import Canary, CanaryPolicy, CanaryRegistry
 from asset_platform.serving.capture import CaptureError, TrafficCapture
+from asset_platform.serving.featurize import RowFeaturizer
 from asset_platform.serving.rows import SCORES, RequestContract
 
 if TYPE_CHECKING:
@@ -54,6 +55,17 @@ class Served:
     pointer: ChampionPointer
     model: TrainedModel
     learned_until: Any
+    featurizer: RowFeaturizer | None = None  # its pipeline compiled for a request's few rows
+
+    def scores(self, rows: Any) -> Any:
+        """What `score_rows` gives for `rows`: few rows through the compiled pipeline, the rest through pandas."""
+        from asset_platform.ml.families.registry import family
+        from asset_platform.ml.scoring import score_rows
+
+        matrix = self.featurizer.matrix(rows) if self.featurizer is not None else None
+        if matrix is None:
+            return score_rows(self.model, rows)
+        return family(self.model.flavor).predict(self.model, matrix)
 
     def same_version(self, pointer: ChampionPointer) -> bool:
         return (pointer.model_asset, pointer.version) == (self.pointer.model_asset, self.pointer.version)
@@ -78,7 +90,7 @@ def load_served(lineup: ModelLineup, pointer: ChampionPointer) -> Served:
     stamp = pd.Timestamp(end) if end else None
     if stamp is not None:
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return Served(pointer, model, stamp)
+    return Served(pointer, model, stamp, RowFeaturizer.of(model))
 
 
 class ChampionRuntime(MLModel):
@@ -166,10 +178,8 @@ class ChampionRuntime(MLModel):
         return rows[self._id_column].iloc[0]
 
     def _score(self, served: Served, rows: Any) -> Any:
-        from asset_platform.ml.scoring import score_rows
-
         try:
-            return score_rows(served.model, rows)
+            return served.scores(rows)
         except Exception:
             if self._canary is not None and self._canary[0].champion_version == served.pointer.version:
                 self._canary[0].champion.failed()
@@ -177,17 +187,15 @@ class ChampionRuntime(MLModel):
 
     def _score_canary(self, canary: tuple[Canary, Served], champion: Served, rows: Any) -> tuple[Served, Any]:
         """The canary's scores; where it fails, the champion's (the failure counted against the canary)."""
-        from asset_platform.ml.scoring import score_rows
-
         judged, challenger = canary
         try:
-            return challenger, score_rows(challenger.model, rows)
+            return challenger, challenger.scores(rows)
         except Exception as error:
             logger.warning(f"{self.name}: canary {judged.version[:12]} failed a request ({error}); champion answers")
             metrics.canary_failed(self.name, judged.version)
             judged.canary.failed()
             self._judge(judged)
-            return champion, score_rows(champion.model, rows)
+            return champion, champion.scores(rows)
 
     def _tally(self, canary: tuple[Canary, Served] | None, served: Served, elapsed: float) -> None:
         """Count an answered request against the version it was assigned to, then judge the canary."""
