@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import dagster as dg
 from pydantic import Field
 
-from asset_platform.declaration.names import CHALLENGER_VERSION, PREDICTION, SHADOW_PREDICTION
+from asset_platform.declaration.names import CHALLENGER_VERSION, PREDICTION, SCORE_PREFIX, SHADOW_PREDICTION
 from asset_platform.drift.chunks import row_count, row_schema, stream_frames
 
 if TYPE_CHECKING:
@@ -127,7 +127,8 @@ class BatchEngine(dg.ConfigurableResource):
         for chunk in self.frames(batch):
             rows, chunk_scores, features = scored_rows(declaration, model, chunk, background, challenger)
             if scores is None:  # filled in place: a list of chunks concatenated at the end would need twice as much
-                scores = np.empty(total, dtype=chunk_scores.dtype)
+                # A multiclass model's scores are a matrix: one column per class.
+                scores = np.empty((total, *chunk_scores.shape[1:]), dtype=chunk_scores.dtype)
             scores[done : done + len(chunk)] = chunk_scores
             done += len(chunk)
             if declaration.task == "regression":
@@ -183,8 +184,11 @@ class BatchEngine(dg.ConfigurableResource):
         time = declaration.event_time_column
         present = set(row_schema(batch).names)
         wanted = [*profile.features, *numeric, *categorical, time]
-        columns = [name for name in dict.fromkeys(wanted) if name in present and name != PREDICTION]
-        scored = [name for name in (PREDICTION, *_BATCH_FIGURES) if name in row_schema(predictions).names]
+        stored = row_schema(predictions).names
+        # The prediction, or a multiclass model's predicted class and per-class scores (ml/scoring.py).
+        predicted = [PREDICTION, *(name for name in stored if name.startswith(SCORE_PREFIX))]
+        columns = [name for name in dict.fromkeys(wanted) if name in present and name not in predicted]
+        scored = [name for name in (*predicted, *_BATCH_FIGURES) if name in stored]
         measurable, first, times = False, None, []
 
         def chunks() -> Iterator[pd.DataFrame]:
@@ -194,7 +198,7 @@ class BatchEngine(dg.ConfigurableResource):
                 measurable = measurable or (len(chunk) > 0 and nothing_to_measure(declaration, chunk) is None)
                 if time in chunk and len(chunk):
                     times.append(chunk[time].min())
-                yield chunk.assign(**{PREDICTION: scores[PREDICTION].to_numpy()})
+                yield chunk.assign(**{name: scores[name].to_numpy() for name in predicted})
 
         summary = summarize_frames(profile, chunks())
         earliest = pd.Series(times).min() if times else None
@@ -211,11 +215,11 @@ def scored_rows(
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     """One chunk's predictions rows (id, prediction, where declared the top reasons and the shadow challenger's
     score and version), its scores and its feature frame: what every engine computes per chunk."""
-    from asset_platform.ml.scoring import featurize
+    from asset_platform.ml.scoring import featurize, prediction_columns
 
     features = featurize(model, chunk)
     scores = model.predict(features)
-    rows = {declaration.id_column: chunk[declaration.id_column].to_numpy(), PREDICTION: scores}
+    rows = {declaration.id_column: chunk[declaration.id_column].to_numpy(), **prediction_columns(model, scores)}
     if background is not None:
         rows[REASONS] = _top_reasons(model, features, background, declaration.explanations.top_reasons)
     if challenger is not None:

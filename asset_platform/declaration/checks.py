@@ -191,11 +191,6 @@ def _check_multiclass_parts(declaration: ModelDeclaration) -> None:
         ("fairness.attributes", bool(declaration.fairness.attributes), "the per-group fairness audit"),
         ("shadow.enabled", declaration.shadow.enabled, "shadow scoring"),
         ("serving.canary_fraction", declaration.serving.canary_fraction > 0, "the online canary"),
-        (
-            "monitoring.use_estimated_performance",
-            declaration.monitoring.use_estimated_performance,
-            "the label-free estimate",
-        ),
         *(
             (f"models.{index}.tuning", family.tuning is not None, "hyperparameter tuning")
             for index, family in enumerate(declaration.models)

@@ -195,6 +195,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             "estimator_version": found.estimator_version,
             "reference_label": float(reference_profile.get("label_reference", float("nan"))),
             "reference_label_std": float(reference_profile.get("label_reference_std", float("nan"))),
+            # A multiclass champion's training class shares, what label shift compares a batch's with.
+            **_label_shares_figure(reference_profile),
         }
         with ParquetParts(stored_path) as out:
             batch_engine.with_figures(scored_path, figures, out)
@@ -209,6 +211,9 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         elif found.note:
             extra["estimate"] = found.note
         scores = scored.scores
+        if scores is not None and scores.ndim == 2:  # a multiclass model: how often each class is predicted
+            extra["predicted_shares"] = dg.MetadataValue.json(_predicted_shares(model, scores))
+            scores = scores.max(axis=1)  # the mean prediction reads as the mean confidence
         return dg.MaterializeResult(
             value=WrittenParquet(stored_path),
             metadata={
@@ -293,12 +298,15 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         joined = predictions.merge(labels, on=declaration.id_column, how="inner")
         if joined.empty:
             raise dg.Failure(f"labels of batch {batch} match none of its {len(predictions)} rows")
-        metrics = task_metrics(
-            declaration.task,
-            joined[declaration.label_column].to_numpy(),
-            joined[PREDICTION],
-            declaration.metric_recall,
-        )
+        if declaration.task == "multiclass":
+            metrics = _multiclass_performance(joined)
+        else:
+            metrics = task_metrics(
+                declaration.task,
+                joined[declaration.label_column].to_numpy(),
+                joined[PREDICTION],
+                declaration.metric_recall,
+            )
         reference = float(joined["reference_metric"].iloc[0])
         metrics["reference"] = reference
         metrics["degradation"] = degradation(metric, reference, metrics[metric])
@@ -306,11 +314,14 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         if estimated == estimated:  # estimated before the labels landed: how close was it?
             metrics[f"estimated_{metric}"] = estimated
             metrics["estimate_error"] = estimated - metrics[metric]
-        # Label (prior) shift: the share of positives, or the mean label, against the champion's training data.
-        label_mean = float(joined[declaration.label_column].mean())
+        # Label (prior) shift: the share of positives, or the mean label, against the champion's training data
+        # (a multiclass batch's was measured on its class shares, above).
+        multiclass = declaration.task == "multiclass"
+        label_mean = float("nan") if multiclass else float(joined[declaration.label_column].mean())
         reference_label = float(joined["reference_label"].iloc[0]) if "reference_label" in joined else float("nan")
-        metrics["label_mean"] = label_mean
-        if reference_label == reference_label:
+        if not multiclass:
+            metrics["label_mean"] = label_mean
+        if reference_label == reference_label and not multiclass:
             metrics["label_shift"] = label_mean - reference_label
             spread = float(joined["reference_label_std"].iloc[0]) if "reference_label_std" in joined else None
             effect = label_shift_effect(declaration.task, label_mean, reference_label, spread)
@@ -326,7 +337,48 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             metadata["estimator_version"] = str(joined["estimator_version"].iloc[0])
         return dg.MaterializeResult(value=table, metadata=metadata)
 
+    def _multiclass_performance(joined) -> dict[str, float]:
+        """A multiclass batch's realized metrics from the stored per-class scores, and its label shift: the
+        largest per-class Cohen's h between its class shares and the champion's training shares."""
+        import json
+
+        from asset_platform.ml.metrics import class_shift_effect, task_metrics
+        from asset_platform.ml.scoring import label_values, score_columns
+
+        labels = label_values(declaration, joined)
+        probabilities = joined[score_columns(declaration.label_classes)].to_numpy(dtype=float)
+        metrics = task_metrics("multiclass", labels, probabilities)
+        if LABEL_SHARES in joined:
+            reference = json.loads(str(joined[LABEL_SHARES].iloc[0]))
+            effect, shares = class_shift_effect(
+                labels, [reference.get(name, 0.0) for name in declaration.label_classes]
+            )
+            metrics["label_shift_effect"] = effect
+            metrics.update(
+                {f"label_share/{name}": share for name, share in zip(declaration.label_classes, shares, strict=True)}
+            )
+        return metrics
+
     return performance
+
+
+# The predictions column carrying a multiclass champion's training class shares (JSON), on every row.
+LABEL_SHARES = "reference_label_shares"
+
+
+def _label_shares_figure(reference_profile: dict) -> dict[str, str]:
+    import json
+
+    shares = reference_profile.get("label_shares")
+    return {LABEL_SHARES: json.dumps(shares, sort_keys=True)} if shares else {}
+
+
+def _predicted_shares(model, scores) -> dict[str, float]:
+    import numpy as np
+
+    counts = np.bincount(scores.argmax(axis=1), minlength=len(model.classes))
+    total = max(int(counts.sum()), 1)
+    return {name: round(float(count) / total, 4) for name, count in zip(model.classes, counts, strict=True)}
 
 
 def _served_latency(batch_engine: BatchEngine, batch) -> dict[str, Any]:
