@@ -87,8 +87,9 @@ class LandingZone(dg.ConfigurableResource):
     step_memory_mb: int = Field(
         default=DEFAULT_STEP_MEMORY_MB,
         ge=1,
-        description="Memory one step may use to take in a batch (the step pods' limit: 2 GiB in the Helm chart); "
-        "a batch estimated to need more (from its Parquet metadata) fails at once, naming its size.",
+        description="Memory one step may use to take in a batch read whole (the step pods' limit: 2 GiB in the "
+        "Helm chart); a batch estimated to need more (from its Parquet metadata) fails at once, naming its size. "
+        "A Parquet batch bigger than the batch engine's chunk is checked chunk by chunk instead.",
     )
     unfinished_folder_hours: float = Field(
         default=DEFAULT_UNFINISHED_FOLDER_HOURS,
@@ -287,9 +288,9 @@ class ModelLanding:
     def read_batch(self, key: str) -> pd.DataFrame:
         path = self.batch_path(key)
         self._check_fits(path, key)
-        return self._timed(read_table(path, f"model {self.model} batch {key}"), path)
+        return self.with_landing_time(read_table(path, f"model {self.model} batch {key}"), path)
 
-    def _timed(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    def with_landing_time(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         """Rows of a model declared without a time column, each timed by its file's landing.
 
         The landing time is the file's modification time: a write-then-rename keeps
@@ -342,7 +343,9 @@ class ModelLanding:
 
         frames, sources, skipped = [], {}, []
         for path in self.history_files():
-            frames.append(self._timed(read_table(path, f"model {self.model} history file {path.name}"), path))
+            frames.append(
+                self.with_landing_time(read_table(path, f"model {self.model} history file {path.name}"), path)
+            )
             sources[f"history/{path.name}"] = landed_md5(path)
         for key in self.labeled_batches():
             try:

@@ -35,8 +35,9 @@ per batch up to `--spark-max-rows` (default 5M): `spark_s` (its wall time, JVM s
 `spark_vs_local`, `spark_counts_equal` (the drift summary's cells and exact sums byte-identical
 to the local engine's) and `spark_predictions_equal`. Not measured here yet: the peers
 (`peer_rows_max`).
-The `<model>/batches` step before them (landing, the contract check) still holds the whole
-batch in pandas: benchmarks/batch_memory.py measures it.
+The `<model>/batches` step before them (landing, the contract check) reads a batch bigger
+than a chunk chunk by chunk too (declaration/streamed_check.py); benchmarks/batch_memory.py
+measures the step.
 Run: .venv/bin/python benchmarks/scale.py [--quick].
 """
 

@@ -330,9 +330,12 @@ class ParquetParts:
     Read back with `pd.read_parquet`, the file is the concatenation of the frames (with a fresh index).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, null_types: dict[str, Any] | None = None) -> None:
         self.path = path
         self.rows = 0
+        # Per column, the Arrow type to write if the first frame holds only missing values of it (which
+        # Arrow types as null, a type later frames' values could not be cast to).
+        self.null_types = null_types or {}
         self._writer: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -341,6 +344,14 @@ class ParquetParts:
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._writer is None:
+            typed = [
+                field.with_type(self.null_types[field.name])
+                if pa.types.is_null(field.type) and field.name in self.null_types
+                else field
+                for field in table.schema
+            ]
+            schema = pa.schema(typed, metadata=table.schema.metadata)
+            table = table.cast(schema) if not schema.equals(table.schema) else table
             self._writer = pq.ParquetWriter(self.path, table.schema)
         elif not table.schema.equals(self._writer.schema, check_metadata=False):
             table = table.cast(self._writer.schema)  # e.g. a column of nulls only in this chunk

@@ -53,10 +53,15 @@ class ContractCheck:
         *,
         learned_until: Any = None,
         now: Any = None,
+        unique: bool = True,
     ):
         from asset_platform.declaration.contract import contract_schema
 
         self.schema = contract_schema(declaration, with_label, learned_until=learned_until, now=now)
+        if not unique:  # judged across chunks instead (declaration/streamed_check.py)
+            self.schema = self.schema.update_columns(
+                {name: {"unique": False} for name, column in self.schema.columns.items() if column.unique}
+            )
         self.plan: tuple[_ColumnPlan, ...] | None = None
         self.why_pandera: str | None = None
         try:
@@ -95,7 +100,8 @@ class ContractCheck:
                 coerced[column.name] = judged
         if counts:
             ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-            return SchemaReport(len(frame), int(failing.sum()), ordered, frame[failing].head(_SAMPLE_ROWS))
+            sample = frame[failing].head(_SAMPLE_ROWS)
+            return SchemaReport(len(frame), int(failing.sum()), ordered, sample, failing_mask=failing)
         validated = frame.copy(deep=False)  # columns the contract did not coerce stay shared with `frame`
         for name, values in coerced.items():
             validated[name] = values

@@ -57,3 +57,32 @@ def row_count(path: Path) -> int:
     from asset_platform.drift.summary import open_dataset
 
     return open_dataset(Path(path)).count_rows()
+
+
+def read_dtypes(path: Path) -> dict[str, Any]:
+    """The dtype of each column as `pd.read_parquet` gives it for the whole file or folder.
+
+    A chunk alone can disagree: an integer column with a null somewhere is float64 read whole but int64 in a
+    chunk without one, and a flag column with a null is object whole but bool in such a chunk.
+    """
+    import numpy as np
+    import pyarrow.dataset as ds
+
+    from asset_platform.drift.summary import open_dataset
+
+    dataset = open_dataset(Path(path))
+    dtypes = dict(dataset.schema.empty_table().to_pandas().dtypes.items())
+    for name, dtype in dtypes.items():
+        # numpy integers and bools hold no null (nullable extension dtypes such as "Int64" do, and stay)
+        numpy_exact = isinstance(dtype, np.dtype) and dtype.kind in "iub" and name in dataset.schema.names
+        if numpy_exact and dataset.count_rows(filter=ds.field(name).is_null()) > 0:
+            dtypes[name] = np.dtype(np.float64) if dtype.kind in "iu" else np.dtype(object)
+    return dtypes
+
+
+def frames_as_read(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """`stream_frames` of every column, each chunk in the dtypes the whole file is read with (`read_dtypes`)."""
+    dtypes = read_dtypes(path)
+    for chunk in stream_frames(path, chunk_rows):
+        differ = {name: dtype for name, dtype in dtypes.items() if name in chunk and chunk[name].dtype != dtype}
+        yield chunk.astype(differ) if differ else chunk

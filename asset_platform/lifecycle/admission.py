@@ -76,7 +76,7 @@ def admit_training_rows(landing: ModelLanding) -> Admission:
     seen = _SeenIds()
     for path in landing.history_files():
         name = f"history/{path.name}"
-        frame = landing._timed(read_table(path, f"model {landing.model} history file {path.name}"), path)
+        frame = landing.with_landing_time(read_table(path, f"model {landing.model} history file {path.name}"), path)
         problem = _contract_problem(landing, frame) or seen.repeated(frame[landing.id_column])
         if problem is not None:
             quarantined.append(f"{name}: {problem}")

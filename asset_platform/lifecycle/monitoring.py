@@ -2,6 +2,7 @@
 realized performance once labels land; plus the reference profile drift is measured against.
 """
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -68,12 +69,19 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
         description=f"{declaration.name}: one production batch as landed (labels arrive later). A batch that "
         "breaks the contract fails the blocking check, so nothing scores or judges drift on it, and is quarantined.",
     )
-    def batches(context: dg.AssetExecutionContext, landing: LandingZone, registry: ModelRegistry):
+    def batches(
+        context: dg.AssetExecutionContext, landing: LandingZone, registry: ModelRegistry, batch_engine: BatchEngine
+    ):
         from asset_platform.declaration.contract import contract_schema, normalize_times
         from asset_platform.lifecycle.past_bound import champion_learned_until, past_bound_note
         from asset_platform.validation.checks import check_against_schema
 
         model_landing, batch = landing.for_model(declaration), context.partition_key
+        # A batch bigger than the engine's chunk is checked and stored chunk by chunk, never held whole.
+        learned_until = champion_learned_until(registry, names)
+        streamed = _streamed_batch(context, model_landing, registry, batch_engine, learned_until)
+        if streamed is not None:
+            return _landed_result(context, model_landing, learned_until, *streamed)
         try:
             frame = model_landing.read_batch(batch)
         except BatchTooLargeError as error:  # the file is fine: left in place for a bigger step
@@ -96,33 +104,125 @@ def _batches(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinit
             context.log.warning(f"batch {batch} carries the label {declaration.label_column!r}: dropped")
         # As it arrives, the batch's times are bounded in the past too: `max_past_skew_days` before the newest
         # data the champion learned from (none before a first champion), never before the wall clock.
-        learned_until = champion_learned_until(registry, names)
         schema = contract_schema(declaration, with_label=False, learned_until=learned_until)
         frame = normalize_times(frame, declaration)
         report = check_against_schema(frame, schema, inplace=True)  # the frame is this step's own
-        metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
-        if learned_until is not None:
-            metadata["champion_data_until"] = learned_until.isoformat()
-        if not report.passed:
-            problems = f"{report.summary()}{past_bound_note(declaration, frame, learned_until)}"
-            moved = model_landing.quarantine_file(model_landing.batch_path(batch), f"batch {batch}: {problems}")
-            from asset_platform.access.masking import mask_frame, sensitive_columns
-
-            sample = mask_frame(report.failing_sample.head(5), sensitive_columns(declaration))  # no raw PII
-            metadata["failing_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
-            metadata["quarantined_to"] = dg.MetadataValue.path(str(moved))
-            context.log.error(f"batch {batch} breaks the data contract: {problems}; file moved to {moved}")
-        check = dg.AssetCheckResult(
-            check_name=BATCH_CONTRACT_CHECK,
-            passed=report.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"batch {batch}: {report.summary()}",
-            metadata=metadata,
-        )
+        note = "" if report.passed else past_bound_note(declaration, frame, learned_until)
         value = report.validated if report.passed else frame
-        return dg.MaterializeResult(value=value, metadata={"rows": len(frame)}, check_results=[check])
+        return _landed_result(context, model_landing, learned_until, report, value, metadata, note)
 
     return batches
+
+
+def _landed_result(context, model_landing, learned_until, report, value, metadata: dict, note: str):
+    """The batch's materialization and its blocking contract check; a batch that breaks it is quarantined."""
+    declaration, batch = model_landing.declaration, context.partition_key
+    metadata["failures"] = dg.MetadataValue.json(report.failure_counts)
+    if learned_until is not None:
+        metadata["champion_data_until"] = learned_until.isoformat()
+    if not report.passed:
+        problems = f"{report.summary()}{note}"
+        moved = model_landing.quarantine_file(model_landing.batch_path(batch), f"batch {batch}: {problems}")
+        from asset_platform.access.masking import mask_frame, sensitive_columns
+
+        sample = mask_frame(report.failing_sample.head(5), sensitive_columns(declaration))  # no raw PII
+        metadata["failing_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
+        metadata["quarantined_to"] = dg.MetadataValue.path(str(moved))
+        context.log.error(f"batch {batch} breaks the data contract: {problems}; file moved to {moved}")
+    check = dg.AssetCheckResult(
+        check_name=BATCH_CONTRACT_CHECK,
+        passed=report.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"batch {batch}: {report.summary()}",
+        metadata=metadata,
+    )
+    return dg.MaterializeResult(value=value, metadata={"rows": report.rows}, check_results=[check])
+
+
+def _streamed_batch(context, model_landing, registry, batch_engine: BatchEngine, learned_until):
+    """(report, stored value, metadata, quarantine note) of a Parquet batch bigger than a chunk, checked
+    chunk by chunk (declaration/streamed_check.py); None where the batch is read whole."""
+    import uuid
+
+    from asset_platform.batch_engine import ParquetParts
+    from asset_platform.declaration.contract import normalize_times
+    from asset_platform.declaration.contract_check import ContractCheck
+    from asset_platform.declaration.streamed_check import (
+        NotStreamable,
+        check_in_chunks,
+        duplicated_values,
+        streamable,
+        unique_columns,
+    )
+    from asset_platform.drift.chunks import frames_as_read, row_count, row_schema, stream_frames
+    from asset_platform.landing import is_dataset_folder
+    from asset_platform.lifecycle.past_bound import past_bound_note
+    from asset_platform.storage.formats import WrittenParquet
+
+    declaration, batch = model_landing.declaration, context.partition_key
+    path = model_landing.batch_path(batch)
+    try:
+        parquet = (path.is_file() and path.suffix != ".csv") or is_dataset_folder(path)
+        if not parquet or row_count(path) <= batch_engine.chunk_rows:
+            return None
+        columns = row_schema(path).names
+    except Exception:  # an unreadable file: the whole read names it and quarantines it
+        return None
+    check = ContractCheck(declaration, with_label=False, learned_until=learned_until, unique=False)
+    if streamable(declaration, check) is not None:
+        return None
+    label, time = declaration.label_column, declaration.event_time_column
+    oldest: list = []
+
+    def prepared() -> Iterator:  # what the whole path does to the frame it read, chunk by chunk
+        for chunk in frames_as_read(path, batch_engine.chunk_rows):
+            chunk = model_landing.with_landing_time(chunk.drop(columns=[label], errors="ignore"), path)
+            chunk = normalize_times(chunk, declaration)
+            if time in chunk and len(chunk):
+                oldest.append(chunk[time].min())
+            yield chunk
+
+    def column(name: str):
+        return lambda: (chunk[name] for chunk in stream_frames(path, batch_engine.chunk_rows, [name]))
+
+    try:
+        duplicated = {name: duplicated_values(column(name)) for name in unique_columns(declaration, columns)}
+    except NotStreamable as reason:
+        context.log.info(f"batch {batch} is read whole: {reason}")
+        return None
+    registry.store.staging.mkdir(parents=True, exist_ok=True)
+    stored = registry.store.staging / f"{uuid.uuid4().hex}-batch.parquet"
+    with ParquetParts(stored, null_types=_null_types(declaration, path)) as out:
+        report = check_in_chunks(check, prepared(), duplicated, out.write)
+    metadata: dict[str, Any] = {
+        "rows": dg.MetadataValue.int(report.rows),
+        "checked_in_chunks_of": batch_engine.chunk_rows,
+    }
+    if label in columns:
+        metadata["dropped_label_column"] = label
+        context.log.warning(f"batch {batch} carries the label {label!r}: dropped")
+    note = ""
+    if not report.passed:  # stored as landed (times read as UTC), for the record; nothing downstream reads it
+        stored.unlink(missing_ok=True)
+        with ParquetParts(stored, null_types=_null_types(declaration, path)) as out:
+            for chunk in prepared():
+                out.write(chunk)
+        import pandas as pd
+
+        times = [value for value in oldest if not pd.isna(value)]
+        note = past_bound_note(declaration, pd.DataFrame({time: [min(times)]} if times else {}), learned_until)
+    return report, WrittenParquet(stored), metadata, note
+
+
+def _null_types(declaration, path) -> dict:
+    """The type of each column, for one that a chunk holds only missing values of (Arrow's null type): text for
+    the contract's text columns, else the landed file's own."""
+    import pyarrow as pa
+
+    from asset_platform.drift.chunks import row_schema
+
+    types = {field.name: field.type for field in row_schema(path)}
+    return types | {column.name: pa.string() for column in declaration.contract_columns() if column.dtype == "str"}
 
 
 def _changed_since_taken(context: dg.AssetExecutionContext, path) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 import pandera.pandas as pa
@@ -22,6 +23,10 @@ class SchemaReport:
     failing_sample: pd.DataFrame
     # The validated frame (dtypes coerced as the contract says) when every row passed, else None.
     validated: pd.DataFrame | None = None
+    # Per row, whether a row-level check failed it (None: no row failed one); with `frame_level` (the keys of
+    # failures that concern the whole frame, such as a missing column), what merging chunks' reports needs.
+    failing_mask: np.ndarray | None = None
+    frame_level: frozenset[str] = frozenset()
 
     @property
     def passed(self) -> bool:
@@ -61,7 +66,16 @@ def check_against_schema(
         # Row-level failures carry the row's index label; frame-level ones (a missing
         # column, a wrong dtype) carry none and make every row invalid.
         labels = cases["index"].dropna()
-        failing = frame[frame.index.isin(labels)] if len(labels) else frame
+        mask = frame.index.isin(labels)
+        failing = frame[mask] if len(labels) else frame
         failing_rows = len(failing)
-        return SchemaReport(len(frame), failing_rows, failure_counts, failing.head(_SAMPLE_ROWS))
+        keyed = cases.assign(
+            key=cases["column"].where(cases["schema_context"] != "DataFrameSchema", cases["failure_case"].astype(str))
+            + " "
+            + cases["check"].astype(str)
+        )
+        frame_level = frozenset(key for key, index in keyed.groupby("key")["index"] if index.isna().all())
+        return SchemaReport(
+            len(frame), failing_rows, failure_counts, failing.head(_SAMPLE_ROWS), None, mask, frame_level
+        )
     return SchemaReport(len(frame), 0, {}, frame.head(0), validated)

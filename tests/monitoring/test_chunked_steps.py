@@ -10,6 +10,7 @@ import numpy as np
 from asset_platform.access.masking import sensitive_columns
 from asset_platform.app.demo import start_loop, tick
 from asset_platform.batch_engine import BatchEngine
+from asset_platform.declaration.names import BATCH_CONTRACT_CHECK
 from asset_platform.drift import ReferenceProfile, assess_batch, compute_drift
 from asset_platform.drift.measure import mask_drift_results
 from asset_platform.drift.monitor import DriftMonitor
@@ -38,6 +39,9 @@ def test_steps_in_small_chunks_store_what_the_whole_batch_gives(trained_home, tm
         [result] = tick(state, state.names.batch_sensor)
         assert result.success
     names, store, partition = state.names, resources["registry"].store, path.stem
+    # The landing step checked the contract chunk by chunk too (declaration/streamed_check.py).
+    [contract] = [e for e in result.get_asset_check_evaluations() if e.check_name == BATCH_CONTRACT_CHECK]
+    assert contract.passed and contract.metadata["checked_in_chunks_of"].value == CHUNK_ROWS
     batch = store.get(names.path(BATCHES), partition)
     assert len(batch) > 5 * CHUNK_ROWS
     pointer = ChampionPointer.from_dict(store.get(names.path(CHAMPION)))
