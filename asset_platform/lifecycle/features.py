@@ -70,7 +70,9 @@ def feature_assets(declaration: ModelDeclaration, names: LifecycleNames) -> list
                 f"need rows at more than one instant of {time!r}"
             )
         available = len(train_rows)
-        train_rows = sample_by_time(train_rows, time, declaration.id_column, sizes.max_rows, sizes.seed, label)
+        # A classifier's sample keeps each class's share (a multiclass label has no positives, but classes).
+        classes = declaration.label_column if declaration.task != "regression" else None
+        train_rows = sample_by_time(train_rows, time, declaration.id_column, sizes.max_rows, sizes.seed, classes)
         pipeline = fit_declared_pipeline(declaration, train_rows)
         pipeline.cutoff, pipeline.window_start = cutoff.isoformat(), rows[time].min().isoformat()
         pipeline.holdout_end = rows[time].max().isoformat()

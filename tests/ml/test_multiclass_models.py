@@ -249,3 +249,35 @@ def test_sales_tickets_at_triple_odds_are_a_label_shift_and_another_stable_day_i
     stable, (shifted, batch_shares) = effect(None)[0], effect("prior")
     assert stable < 0.1 < 0.2 < shifted
     assert batch_shares[TEAMS.index("sales")] > 1.5 * reference["sales"]
+
+
+# -- a bounded training sample ---------------------------------------------------------------------
+
+
+def test_a_sampled_multiclass_window_keeps_each_classs_share_and_is_drawn_again_the_same(tmp_path) -> None:
+    import dagster as dg
+
+    from asset_platform.lifecycle import lifecycle_names
+    from asset_platform.lifecycle.features import feature_assets
+    from asset_platform.ml.features import FeaturePipeline, training_rows
+
+    declaration = tickets_declaration(models=[{"family": "sklearn"}], training={"max_rows": 900})
+    names = lifecycle_names(declaration)
+    rows = pd.concat([generate_tickets(800, START + dt.timedelta(days=day), 0) for day in range(3)], ignore_index=True)
+
+    @dg.asset(key=names.key("dataset"))
+    def dataset() -> pd.DataFrame:
+        return rows
+
+    result = dg.materialize(
+        [dataset, *feature_assets(declaration, names)],
+        resources={"io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path))},
+    )
+    training = result.output_for_node(names.feature_op, "training_set")
+    pipeline = FeaturePipeline.from_dict(result.output_for_node(names.feature_op, "feature_pipeline"))
+    assert len(training) == 900
+    window = rows[rows["opened_at"] < pd.Timestamp(pipeline.cutoff)]
+    expected = window["team"].value_counts(normalize=True)
+    found = pd.Series(np.asarray(TEAMS)[training["team"]]).value_counts(normalize=True)
+    assert (found - expected).abs().max() < 0.01
+    assert set(training_rows(rows, pipeline)["ticket_id"]) == set(training["ticket_id"])
