@@ -41,7 +41,7 @@ from asset_platform.batch_engine import (
     scored_rows,
     stream_frames,
 )
-from asset_platform.declaration.names import PREDICTION
+from asset_platform.declaration.names import PREDICTION, SCORE_PREFIX
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,10 +191,12 @@ class SparkBatches:
             rows = written.where(f"`{PARTIAL}` IS NULL").orderBy(POSITION).drop(POSITION, PARTIAL)
             rows.write.parquet(str(ordered))
             total, done = row_count(batch), 0
-            scores = np.empty(total, dtype=probe_rows[PREDICTION].dtype)
+            # The model's scores as `predict` gives them: a multiclass model's per-class columns, in class order.
+            score_columns = [name for name in probe_rows.columns if name.startswith(SCORE_PREFIX)] or [PREDICTION]
+            scores = np.empty((total, len(score_columns)), dtype=probe_rows[score_columns[0]].dtype)
             for chunk in stream_frames(ordered, self.chunk_rows):
                 chunk = chunk.astype(probe_rows.dtypes.to_dict())
-                scores[done : done + len(chunk)] = chunk[PREDICTION].to_numpy()
+                scores[done : done + len(chunk)] = chunk[score_columns].to_numpy()
                 done += len(chunk)
                 out.write(chunk)
         finally:
@@ -211,7 +213,7 @@ class SparkBatches:
         spec = declaration.explanations
         return ScoredBatch(
             rows=out.rows,
-            scores=scores,
+            scores=scores if score_columns != [PREDICTION] else scores[:, 0],
             matrix=matrix,
             unseen=unseen,
             measurable=any(found["measurable"] for found in partials),
@@ -250,11 +252,13 @@ class SparkBatches:
         time = declaration.event_time_column
         file_schema, scored_schema = row_schema(batch), row_schema(predictions)
         wanted = [*profile.features, *numeric, *categorical, time]
-        columns = [name for name in dict.fromkeys(wanted) if name in file_schema.names and name != PREDICTION]
-        fields = [*(file_schema.field(name) for name in columns), scored_schema.field(PREDICTION)]
+        # The prediction, or a multiclass model's predicted class and per-class scores (ml/scoring.py).
+        predicted = [PREDICTION, *(name for name in scored_schema.names if name.startswith(SCORE_PREFIX))]
+        columns = [name for name in dict.fromkeys(wanted) if name in file_schema.names and name not in predicted]
+        fields = [*(file_schema.field(name) for name in columns), *(scored_schema.field(name) for name in predicted)]
         schema = pa.schema(fields, metadata=file_schema.metadata)  # as `stream_frames` reads the columns
         rows = self.positioned(batch).select(*[f"`{name}`" for name in columns], POSITION)
-        scores = self.positioned(predictions).select(PREDICTION, POSITION)
+        scores = self.positioned(predictions).select(*[f"`{name}`" for name in predicted], POSITION)
         job = _SummaryJob(declaration, profile, schema, time)
         joined = rows.join(scores, POSITION, "left").drop(POSITION)
         found = joined.mapInArrow(partial(_summarize_partition, job=job), f"`{PARTIAL}` binary").collect()
@@ -267,14 +271,14 @@ class SparkBatches:
         times = [part["earliest"] for part in partials if part["earliest"] is not None]
         earliest = pd.Series(times).min() if times else None
         start = None if earliest is None or pd.isna(earliest) else earliest
-        first = next(stream_frames(predictions, 1, _batch_figures(scored_schema.names)))
+        first = next(stream_frames(predictions, 1, _batch_figures(scored_schema.names, predicted)))
         return SummarizedBatch(summary, any(part["measurable"] for part in partials), start, first.head(1))
 
 
-def _batch_figures(names: list[str]) -> list[str]:
+def _batch_figures(names: list[str], predicted: list[str]) -> list[str]:
     from asset_platform.batch_engine import _BATCH_FIGURES
 
-    return [name for name in (PREDICTION, *_BATCH_FIGURES) if name in names]
+    return [name for name in (*predicted, *_BATCH_FIGURES) if name in names]
 
 
 def _score_partition(batches: Iterator[pa.RecordBatch], job: _ScoringJob) -> Iterator[pa.RecordBatch]:
