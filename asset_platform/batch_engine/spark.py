@@ -146,6 +146,8 @@ class SparkBatches:
         from pyspark.sql import functions as F
 
         frame = self.session.read.parquet(str(path))
+        if Path(path).is_file():  # one file (every stored batch): its own row index is the position
+            return frame.select("*", F.col("_metadata.row_index").alias(POSITION))
         files = frame.select(F.col("_metadata.file_path").alias("file")).groupBy("file").count().collect()
         offsets, start = [], 0
         for row in sorted(files, key=lambda row: _path_order(row["file"])):
