@@ -33,8 +33,23 @@ way a smaller reference is profiled (read whole, sorted) for comparison. `--part
 The spark engine (`spark local[2]`, a local JVM on the same two cores) runs the same path once
 per batch up to `--spark-max-rows` (default 5M): `spark_s` (its wall time, JVM start included),
 `spark_vs_local`, `spark_counts_equal` (the drift summary's cells and exact sums byte-identical
-to the local engine's) and `spark_predictions_equal`. Not measured here yet: the peers
-(`peer_rows_max`).
+to the local engine's) and `spark_predictions_equal`.
+
+The peers, in the same run (`--peers`, default both): Evidently 0.7.23 (its 0.7 Report API with
+`DataDriftPreset`, batch and reference read whole into pandas) and whylogs 1.6.4 (the reference
+and the batch profiled, the batch chunk by chunk into one profile, then `calculate_drift_scores`)
+compute the per-feature drift of the same batch file against the very 20,000 reference rows the
+profile is built from, on the 20 features (ours also scores the batch, writes its predictions and
+drifts the score: the ratios favour the peers). Each runs in benchmarks/scale_peers.py with the
+python of its own virtualenv, build/peers/<tool> (created and installed on first use: their pins
+conflict with ours; a peer whose install fails is skipped with its reason), once per size in
+increasing sizes, under an address-space cap (`--peer-memory-gb`, default 20, RLIMIT_AS) and a time
+cap (`--peer-timeout`, default 1800 s); the first size it fails, exceeds a cap or misreads stops
+it. `peer_rows_max` is the largest size any peer finished, and `peers` says per peer `rows_max`,
+`stopped_at` and `reason`, and per size finished its `wall_s`, `peak_mb` (ru_maxrss, libraries
+included), the features it calls drifted, and `local_vs_peer_wall` / `local_vs_peer_peak` (our
+local engine's wall and peak over the peer's at that size).
+
 The `<model>/batches` step before them (landing, the contract check) reads a batch bigger
 than a chunk chunk by chunk too (declaration/streamed_check.py); benchmarks/batch_memory.py
 measures the step.
@@ -66,6 +81,28 @@ REFERENCE_PROFILE_ROWS = {"full": 10_000_000, "quick": 1_000_000}
 REFERENCE_SKETCH_ROWS = {"full": None, "quick": 100_000}  # None: DriftMonitor's default (2,000,000)
 # The spark engine's contender: Spark in a local JVM with this machine's two cores.
 SPARK_MASTER = "local[2]"
+# The peers, each in its own virtualenv under build/peers/<tool> (their pins conflict with ours and
+# each other's), run by benchmarks/scale_peers.py on the same batch and reference files.
+PEERS_DIR = Path(__file__).resolve().parents[1] / "build" / "peers"
+PEER_SCRIPT = Path(__file__).resolve().parent / "scale_peers.py"
+PEERS = {
+    # pandas below 3: Evidently 0.7.23 imports a pandas name (infer_dtype_from_object) that pandas 3 removed.
+    "evidently": ["evidently==0.7.23", "pandas<3", "pyarrow"],
+    # The viz extra brings scipy, which whylogs' drift scores (calculate_drift_scores) need.
+    "whylogs": ["whylogs[viz]==1.6.4", "pandas<3", "pyarrow"],
+}
+# What pip prints when no index answers (or none has the pinned release).
+PIP_UNREACHABLE = (
+    "Could not find a version that satisfies",
+    "No matching distribution found",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "ConnectTimeout",
+    "ProxyError",
+)
+# What a peer prints when its address-space cap (RLIMIT_AS) stops an allocation.
+OUT_OF_MEMORY = ("MemoryError", "bad_alloc", "Unable to allocate", "Cannot allocate memory", "ArrowMemoryError")
 
 
 def scale_declaration(sample_rows: int = 1000) -> Any:
@@ -308,6 +345,8 @@ def prepare(folder: Path, sizes: list[int]) -> None:
     (folder / "profile.json").write_text(json.dumps(profile.to_dict()))
     for rows in sizes:
         write_batch(folder / f"batch-{rows}.parquet", rows)
+    # The peers' reference: the very rows the champion's reference profile is built from, as a file.
+    generate(REFERENCE_ROWS, seed=1)[[*NUMERIC, *CATEGORICAL]].to_parquet(folder / "peer-reference.parquet")
 
 
 def _measure(name: str, folder: Path, rows: int, chunk_rows: int | None) -> dict:
@@ -340,8 +379,85 @@ def _child(*arguments: str) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick: bool, spark_max_rows: int) -> dict:
+def peer_python(tool: str) -> tuple[Path | None, str | None]:
+    """(the python of `tool`'s own virtualenv, None), created and installed when missing; (None, why) if not."""
+    folder, requirements = PEERS_DIR / tool, PEERS[tool]
+    python, marker, log = folder / "bin" / "python", folder / "requirements.json", folder / "install.log"
+    if python.exists() and marker.exists() and json.loads(marker.read_text()) == requirements:
+        return python, None
+    wanted = " ".join(requirements)
+    print(f"scale: installing {wanted} into {folder} (once; a few minutes)", file=sys.stderr, flush=True)
+    try:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, capture_output=True, timeout=600)
+        command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", *requirements]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.SubprocessError) as error:
+        reason = f"not installed: creating {folder} or running pip failed ({error})"
+        print(f"scale: {tool} skipped, {reason}", file=sys.stderr, flush=True)
+        return None, reason
+    output = done.stdout + done.stderr
+    log.write_text(output)
+    if done.returncode != 0:
+        # pip repeats a warning per package for each local index folder it lacks: not the cause.
+        lines = [line for line in output.splitlines() if line.strip() and "is ignored" not in line]
+        last = lines[-1].strip() if lines else f"exit status {done.returncode}"
+        if any(sign in output for sign in PIP_UNREACHABLE):
+            reason = f"not installed: pip could not reach a package index with {wanted} ({last}); see {log}"
+        else:
+            reason = f"not installed: pip failed ({last}); see {log}"
+        print(f"scale: {tool} skipped, {reason}", file=sys.stderr, flush=True)
+        return None, reason
+    marker.write_text(json.dumps(requirements))
+    return python, None
+
+
+def run_peer(tool: str, python: Path, folder: Path, rows: int, timeout_s: float, memory_gb: float) -> dict:
+    """`tool` on the batch of `rows` rows in a child process capped at `memory_gb` of address space and
+    `timeout_s` seconds: its measurement, or {"failed": why}."""
+    limit = int(memory_gb * 2**30)
+
+    def cap() -> None:  # in the child, before exec: every allocation past the cap fails there
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    command = [
+        str(python),
+        str(PEER_SCRIPT),
+        *("--tool", tool, "--batch", str(folder / f"batch-{rows}.parquet")),
+        *("--reference", str(folder / "peer-reference.parquet")),
+        *("--numeric", ",".join(NUMERIC), "--categorical", ",".join(CATEGORICAL)),
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, preexec_fn=cap)
+    except subprocess.TimeoutExpired:
+        return {"failed": f"time: not done within --peer-timeout {timeout_s:g} s"}
+    if done.returncode == 0:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    tail = " | ".join(done.stderr.strip().splitlines()[-3:])[-400:]
+    if done.returncode == -9:
+        return {"failed": f"memory: killed by SIGKILL (the kernel's out-of-memory killer?) ({tail})"}
+    if any(sign in done.stderr for sign in OUT_OF_MEMORY):
+        return {"failed": f"memory: an allocation failed under the {memory_gb:g} GiB address-space cap ({tail})"}
+    return {"failed": f"error: exit status {done.returncode} ({tail})"}
+
+
+def run_benchmark(
+    sizes: list[int],
+    chunk_rows: int | None,
+    repeats: int,
+    quick: bool,
+    spark_max_rows: int,
+    peers: list[str],
+    peer_timeout_s: float = 1800,
+    peer_memory_gb: float = 20,
+) -> dict:
     per_size = []
+    # Each peer: its python (None: not installed), then per size finished, then where and why it stopped.
+    pythons, reasons = {}, {}
+    for tool in peers:
+        pythons[tool], reasons[tool] = peer_python(tool)
+    finished: dict[str, list[dict]] = {tool: [] for tool in peers}
+    stopped_at: dict[str, int | None] = dict.fromkeys(peers)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         started = time.perf_counter()
@@ -380,6 +496,28 @@ def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick:
                         max(abs(a - b) for a, b in zip(spark["predictions"], local["predictions"], strict=True)) < 1e-6
                     ),
                 }
+            for tool in peers:  # once per size, in increasing sizes, until a size stops the peer
+                if pythons[tool] is None or stopped_at[tool] is not None:
+                    continue
+                print(f"scale: {tool} on {rows:,} rows", file=sys.stderr, flush=True)
+                found = run_peer(tool, pythons[tool], folder, rows, peer_timeout_s, peer_memory_gb)
+                if "failed" in found or found.get("n_rows") != rows:
+                    stopped_at[tool] = rows
+                    reasons[tool] = found.get("failed") or f"error: read {found.get('n_rows')} rows of {rows}"
+                    entry[f"{tool}_stopped"] = reasons[tool]
+                    continue
+                measured = {
+                    "rows": rows,
+                    "wall_s": found["seconds"],
+                    "cpu_s": found["cpu_s"],
+                    "peak_mb": found["peak_mb"],
+                    "drifted": found["drifted"],
+                    # Ours over theirs at this size; ours also scores the batch and writes its predictions.
+                    "local_vs_peer_wall": round(entry["local_s"] / found["seconds"], 2),
+                    "local_vs_peer_peak": round(entry["local_peak_mb"] / found["peak_mb"], 2),
+                }
+                finished[tool].append({"version": found["version"], **measured})
+                entry |= {f"{tool}_s": found["seconds"], f"{tool}_peak_mb": found["peak_mb"]}
             print(json.dumps(entry), flush=True)
             per_size.append(entry)
             (folder / f"batch-{rows}.parquet").unlink()
@@ -390,6 +528,21 @@ def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick:
     if with_spark:
         spark["spark_counts_equal"] = all(entry["spark_counts_equal"] for entry in with_spark)
         spark["spark_predictions_equal"] = all(entry["spark_predictions_equal"] for entry in with_spark)
+    peer_results = {}
+    for tool in peers:
+        done = finished[tool]
+        if pythons[tool] is not None and stopped_at[tool] is None:
+            reasons[tool] = f"finished every size tried, up to {sizes[-1]:,} rows"
+        peer_results[tool] = {
+            "version": done[0]["version"] if done else PEERS[tool][0].split("==")[-1],
+            "rows_max": done[-1]["rows"] if done else None,
+            "stopped_at": stopped_at[tool],
+            "reason": reasons[tool],
+            "sizes": [{key: value for key, value in size.items() if key != "version"} for size in done],
+        }
+    reached = [peer["rows_max"] for peer in peer_results.values() if peer["rows_max"] is not None]
+    # Measured once a peer ran, even if it finished no size (then peer_rows_max is null, with its reason).
+    peers_ran = any(python is not None for python in pythons.values())
     return {
         "bench": "scale",
         "rows": largest["rows"],
@@ -405,7 +558,14 @@ def run_benchmark(sizes: list[int], chunk_rows: int | None, repeats: int, quick:
         ],
         **spark,
         **spark_measured,
-        "not_measured": [*([] if with_spark else ["spark_s", "spark_counts_equal"]), "peer_rows_max"],
+        "peer_rows_max": max(reached) if reached else None,
+        "peers": peer_results,
+        "peer_memory_cap_gb": peer_memory_gb,
+        "peer_timeout_s": peer_timeout_s,
+        "not_measured": [
+            *([] if with_spark else ["spark_s", "spark_counts_equal"]),
+            *([] if peers_ran else ["peer_rows_max"]),
+        ],
         "quick": quick,
     }
 
@@ -423,6 +583,22 @@ def main() -> None:
         type=int,
         default=5_000_000,
         help="run the spark engine (local[2]) on batches up to this many rows (0: never)",
+    )
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        choices=sorted(PEERS),
+        default=sorted(PEERS),
+        help="the peers to run on each size, each in its own virtualenv under build/peers (none: --peers)",
+    )
+    parser.add_argument(
+        "--peer-timeout", type=float, default=1800, help="seconds a peer gets per size before it is stopped there"
+    )
+    parser.add_argument(
+        "--peer-memory-gb",
+        type=float,
+        default=20,
+        help="address space (GiB) a peer may take (RLIMIT_AS) before it is stopped at that size",
     )
     parser.add_argument(
         "--contender", choices=["local", "limit", "spark", "reference", "reference-exact"], help=argparse.SUPPRESS
@@ -448,7 +624,16 @@ def main() -> None:
         return
     result = {"bench": "scale"}
     if args.part in ("all", "engine"):
-        result |= run_benchmark(sizes, args.chunk_rows, args.repeats, args.quick, args.spark_max_rows)
+        result |= run_benchmark(
+            sizes,
+            args.chunk_rows,
+            args.repeats,
+            args.quick,
+            args.spark_max_rows,
+            args.peers,
+            args.peer_timeout,
+            args.peer_memory_gb,
+        )
     if args.part in ("all", "reference"):
         reference = run_reference(args.quick)
         result |= {key: reference[key] for key in ("reference_rows", "reference_peak_mb", "ks_bound")}
