@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
-from asset_platform.batch_engine import BatchEngine, ParquetParts, RowSample
+from asset_platform.batch_engine import BatchEngine, RowSample
 from asset_platform.declaration.names import PREDICTION
 from asset_platform.drift import assess_batch, compute_drift, drift_from_summary, summarize
 from asset_platform.drift.emptiness import NOTHING_TO_MEASURE
@@ -24,32 +23,16 @@ from asset_platform.drift.feature_checks import feature_checks
 from asset_platform.drift.policy import DriftPolicy
 from asset_platform.fairness.attribution_drift import mean_attribution
 from asset_platform.ml.scoring import featurize, unseen_categories
-from benchmarks.scale import CATEGORICAL, ID, LABEL, NUMERIC, TIME, generate, scale_declaration, train_champion
+from benchmarks.scale import CATEGORICAL, ID, LABEL, NUMERIC, TIME, generate
+from tests.scale.runs import run_engine
 
 CHUNK_ROWS = 300  # nine chunks of the batch, cut across its row groups of 700 rows
-
-
-@pytest.fixture(scope="module")
-def champion():
-    declaration = scale_declaration(sample_rows=200)
-    model, profile = train_champion(declaration, rows=3000)
-    return declaration, model, profile
 
 
 def _stored(path: Path, frame: pd.DataFrame) -> Path:
     """`frame` written as the batches step stores it (pandas metadata kept), in row groups of 700 rows."""
     pq.write_table(pa.Table.from_pandas(frame), path, row_group_size=700)
     return path
-
-
-def _scored(engine: BatchEngine, champion, batch: Path, folder: Path) -> tuple:
-    declaration, model, profile = champion
-    with ParquetParts(folder / "scored.parquet") as out:
-        scored = engine.score(declaration, model, batch, out)
-    with ParquetParts(folder / "predictions.parquet") as out:
-        engine.with_figures(folder / "scored.parquet", {"champion_version": "v1"}, out)
-    found = engine.summarize(declaration, profile, batch, folder / "predictions.parquet")
-    return scored, pd.read_parquet(folder / "predictions.parquet"), found
 
 
 def test_chunked_scoring_and_drift_equal_the_in_memory_path(champion, tmp_path) -> None:
@@ -59,7 +42,7 @@ def test_chunked_scoring_and_drift_equal_the_in_memory_path(champion, tmp_path) 
     scores = model.predict(featurize(model, frame))
     whole = frame.assign(**{PREDICTION: scores})
 
-    scored, predictions, found = _scored(BatchEngine(chunk_rows=CHUNK_ROWS), champion, batch, tmp_path)
+    scored, predictions, found = run_engine(BatchEngine(chunk_rows=CHUNK_ROWS), champion, batch, tmp_path)
 
     assert list(predictions.columns) == [ID, PREDICTION, "champion_version"]
     assert predictions[ID].tolist() == frame[ID].tolist()
@@ -92,7 +75,7 @@ def test_chunked_scoring_and_drift_equal_the_in_memory_path(champion, tmp_path) 
 
 def test_a_batch_of_no_rows_has_nothing_to_measure(champion, tmp_path) -> None:
     batch = _stored(tmp_path / "empty.parquet", generate(10, seed=3).drop(columns=[LABEL]).iloc[:0])
-    scored, predictions, found = _scored(BatchEngine(chunk_rows=CHUNK_ROWS), champion, batch, tmp_path)
+    scored, predictions, found = run_engine(BatchEngine(chunk_rows=CHUNK_ROWS), champion, batch, tmp_path)
     assert scored.rows == 0 and predictions.empty and found.summary.n_rows == 0
     assert scored.nothing_to_measure == found.nothing_to_measure == NOTHING_TO_MEASURE
     assert found.batch_start is None

@@ -16,26 +16,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
-from asset_platform.batch_engine import BatchEngine, ParquetParts
+from asset_platform.batch_engine import BatchEngine
 from asset_platform.declaration.names import PREDICTION
 from asset_platform.drift import assess_batch, compute_drift, drift_from_summary, summarize
 from asset_platform.drift.feature_checks import feature_checks
 from asset_platform.drift.policy import DriftPolicy
 from asset_platform.ml.estimation import estimated_auc
 from asset_platform.ml.scoring import featurize, unseen_categories
-from benchmarks.scale import CATEGORICAL, ID, LABEL, NUMERIC, TIME, generate, scale_declaration, train_champion
+from benchmarks.scale import CATEGORICAL, ID, LABEL, NUMERIC, TIME, generate
+from tests.scale.runs import run_engine
 from tests.spark import spark_engine
 
 CHUNK_ROWS = 300
-
-
-@pytest.fixture(scope="module")
-def champion():
-    declaration = scale_declaration(sample_rows=200)
-    model, profile = train_champion(declaration, rows=3000)
-    return declaration, model, profile
 
 
 def _folder(path: Path, frame: pd.DataFrame, sizes: list[int]) -> Path:
@@ -51,17 +44,6 @@ def _folder(path: Path, frame: pd.DataFrame, sizes: list[int]) -> Path:
     return path
 
 
-def _run(engine: BatchEngine, champion, batch: Path, folder: Path) -> tuple:
-    declaration, model, profile = champion
-    folder.mkdir()
-    with ParquetParts(folder / "scored.parquet") as out:
-        scored = engine.score(declaration, model, batch, out)
-    with ParquetParts(folder / "predictions.parquet") as out:
-        engine.with_figures(folder / "scored.parquet", {"champion_version": "v1"}, out)
-    found = engine.summarize(declaration, profile, batch, folder / "predictions.parquet")
-    return scored, pd.read_parquet(folder / "predictions.parquet"), found
-
-
 def test_spark_local_and_in_memory_give_the_same_predictions_counts_and_verdicts(champion, tmp_path) -> None:
     declaration, model, profile = champion
     frame = generate(2600, seed=11, shift=0.6).drop(columns=[LABEL])
@@ -70,8 +52,8 @@ def test_spark_local_and_in_memory_give_the_same_predictions_counts_and_verdicts
     scores = model.predict(featurize(model, frame))
     whole = frame.assign(**{PREDICTION: scores})
 
-    local = _run(BatchEngine(chunk_rows=CHUNK_ROWS), champion, batch, tmp_path / "local")
-    spark = _run(spark_engine(CHUNK_ROWS), champion, batch, tmp_path / "spark")
+    local = run_engine(BatchEngine(chunk_rows=CHUNK_ROWS), champion, batch, tmp_path / "local")
+    spark = run_engine(spark_engine(CHUNK_ROWS), champion, batch, tmp_path / "spark")
 
     in_memory = summarize(profile, whole)
     policy, features = DriftPolicy(), [*NUMERIC, PREDICTION, *CATEGORICAL]
