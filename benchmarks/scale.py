@@ -47,8 +47,8 @@ increasing sizes, under an address-space cap (`--peer-memory-gb`, default 20, RL
 cap (`--peer-timeout`, default 1800 s); the first size it fails, exceeds a cap or misreads stops
 it. `peer_rows_max` is the largest size any peer finished, and `peers` says per peer `rows_max`,
 `stopped_at` and `reason`, and per size finished its `wall_s`, `peak_mb` (ru_maxrss, libraries
-included), the features it calls drifted, and `local_vs_peer_wall` / `local_vs_peer_peak` (our
-local engine's wall and peak over the peer's at that size).
+included), the features it calls drifted, and `local_vs_peer_wall` / `local_vs_peer_cpu` /
+`local_vs_peer_peak` (our local engine's wall, CPU seconds and peak over the peer's at that size).
 
 The `<model>/batches` step before them (landing, the contract check) reads a batch bigger
 than a chunk chunk by chunk too (declaration/streamed_check.py); benchmarks/batch_memory.py
@@ -514,6 +514,7 @@ def run_benchmark(
                     "drifted": found["drifted"],
                     # Ours over theirs at this size; ours also scores the batch and writes its predictions.
                     "local_vs_peer_wall": round(entry["local_s"] / found["seconds"], 2),
+                    "local_vs_peer_cpu": round(entry["local_cpu_s"] / found["cpu_s"], 2),  # a busy machine skews less
                     "local_vs_peer_peak": round(entry["local_peak_mb"] / found["peak_mb"], 2),
                 }
                 finished[tool].append({"version": found["version"], **measured})
