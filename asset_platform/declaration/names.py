@@ -7,12 +7,14 @@ The CLI, the sensors and the tests read names from here, never spell them.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import dagster as dg
+
+# The predictions columns scoring writes, named in ml/columns.py (so that ml/ needs nothing of this package).
+from asset_platform.ml.columns import PREDICTION, SCORE_PREFIX, score_column, score_columns  # noqa: F401
 
 # Asset names under the declaration's prefix.
 RAW_DATA, DATASET = "raw_data", "dataset"
@@ -27,35 +29,8 @@ BATCH_CONTRACT_CHECK = "batch_matches_contract"
 POLICY_CHECK = "drift_within_policy"
 # One check per profiled feature on `<model>/drift` and its batch partition: `drift_<feature>`.
 FEATURE_CHECK_PREFIX = "drift_"
-# The column of `predictions` holding the champion's score.
-PREDICTION = "prediction"
 # Columns of `predictions` during a shadow period: the challenger's score (never served) and its version.
 SHADOW_PREDICTION, CHALLENGER_VERSION = "shadow_prediction", "challenger_version"
-# Prefix of a multiclass model's per-class probability columns in `predictions` (`score_column`).
-SCORE_PREFIX = "score_"
-_SAFE_CLASS = re.compile(r"^[a-z0-9_]{1,40}$")
-
-
-def score_column(class_name: str) -> str:
-    """The predictions column of one class's probability: `score_<class>`, safe for any class string.
-
-    A class that is already a short lowercase identifier names its column as it is (`score_billing`); any
-    other (spaces, dots, capitals, non-ASCII, very long) is reduced to such an identifier and suffixed
-    with 8 hex digits of its own md5, so classes that differ only in case or punctuation get columns of
-    their own (the declaration refuses classes that would still share one). The name depends on the class
-    alone, not on its position among the classes, and is a valid column in Parquet, pandas, Spark and SQL,
-    a Dagster metadata key, and a drift profile's feature name.
-    """
-    if _SAFE_CLASS.match(class_name):
-        return f"{SCORE_PREFIX}{class_name}"
-    readable = re.sub(r"[^a-z0-9]+", "_", class_name.lower()).strip("_")[:32]
-    digest = hashlib.md5(class_name.encode("utf-8")).hexdigest()[:8]
-    return f"{SCORE_PREFIX}{readable}_{digest}" if readable else f"{SCORE_PREFIX}{digest}"
-
-
-def score_columns(classes: list[str]) -> list[str]:
-    """`score_column` of each class, in class order."""
-    return [score_column(name) for name in classes]
 
 
 def feature_check_names(features: Iterable[str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asset_platform.declaration.names import PREDICTION, score_columns
+from asset_platform.ml.columns import PREDICTION, score_columns
 
 
 def label_values(declaration: Any, rows: pd.DataFrame) -> np.ndarray:
