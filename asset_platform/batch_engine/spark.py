@@ -225,8 +225,6 @@ class SparkBatches:
     def attribution_sample(self, batch: Path, rows: int, empty: pd.DataFrame) -> pd.DataFrame:
         """The rows `RowSample` takes from the whole batch, fetched by their positions."""
         import numpy as np
-        import pandas as pd
-        import pyarrow as pa
         from pyspark.sql import functions as F
 
         from asset_platform.batch_engine import _ATTRIBUTION_SEED
@@ -236,10 +234,8 @@ class SparkBatches:
             return empty.iloc[:0]
         wanted = self.session.createDataFrame([(int(p),) for p in sample.sorted], f"`{POSITION}` long")
         found = self.positioned(batch).join(F.broadcast(wanted), POSITION).orderBy(POSITION).toArrow()
-        schema = row_schema(batch)
-        frame = _as_frame(pa.Table.from_batches(found.to_batches(), found.schema), schema)
-        frame = frame.reset_index(drop=True)
-        return pd.DataFrame(frame).iloc[np.searchsorted(sample.sorted, sample.order)].reset_index(drop=True)
+        frame = _as_frame(found, row_schema(batch))  # in position order; pandas' sample order below
+        return frame.iloc[np.searchsorted(sample.sorted, sample.order)].reset_index(drop=True)
 
     def summarize(
         self, declaration: ModelDeclaration, profile: ReferenceProfile, batch: Path, predictions: Path

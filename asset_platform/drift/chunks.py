@@ -25,7 +25,7 @@ def row_schema(path: Path) -> Any:
 def stream_frames(path: Path, chunk_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """Consecutive frames of exactly `chunk_rows` rows (the last one fewer) of `path`'s `columns` (None: all).
 
-    A file of no rows gives one empty frame with its columns. Each frame is converted with the file's pandas
+    A file of no rows gives one empty frame with its columns. Each frame is built with the file's pandas
     metadata, so its dtypes are those `pd.read_parquet` gives for the whole file.
     """
     import pyarrow as pa

@@ -192,7 +192,8 @@ def _streamed_batch(context, model_landing, registry, batch_engine: BatchEngine,
         return None
     registry.store.staging.mkdir(parents=True, exist_ok=True)
     stored = registry.store.staging / f"{uuid.uuid4().hex}-batch.parquet"
-    with ParquetParts(stored, null_types=_null_types(declaration, path)) as out:
+    null_types = _null_types(declaration, path)
+    with ParquetParts(stored, null_types=null_types) as out:
         report = check_in_chunks(check, prepared(), duplicated, out.write)
     metadata: dict[str, Any] = {
         "rows": dg.MetadataValue.int(report.rows),
@@ -204,7 +205,7 @@ def _streamed_batch(context, model_landing, registry, batch_engine: BatchEngine,
     note = ""
     if not report.passed:  # stored as landed (times read as UTC), for the record; nothing downstream reads it
         stored.unlink(missing_ok=True)
-        with ParquetParts(stored, null_types=_null_types(declaration, path)) as out:
+        with ParquetParts(stored, null_types=null_types) as out:
             for chunk in prepared():
                 out.write(chunk)
         import pandas as pd

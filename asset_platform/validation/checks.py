@@ -51,30 +51,19 @@ def check_against_schema(
         validated = schema.validate(frame, lazy=True, inplace=inplace)
     except pa_errors.SchemaErrors as errors:
         cases = errors.failure_cases
-        counts = (
-            # Frame-level failures (a missing column) name the column in `failure_case`.
-            cases.assign(
-                column=cases["column"].where(
-                    cases["schema_context"] != "DataFrameSchema", cases["failure_case"].astype(str)
-                )
-            )
-            .groupby(["column", "check"], dropna=False)
-            .size()
-            .sort_values(ascending=False)
-        )
-        failure_counts = {f"{column} {check}": int(n) for (column, check), n in counts.items()}
+        # Frame-level failures (a missing column) name the column in `failure_case`.
+        column = cases["column"].where(cases["schema_context"] != "DataFrameSchema", cases["failure_case"].astype(str))
+        counts = cases.assign(column=column).groupby(["column", "check"], dropna=False).size()
+        failure_counts = {f"{name} {check}": int(n) for (name, check), n in counts.sort_values(ascending=False).items()}
         # Row-level failures carry the row's index label; frame-level ones (a missing
         # column, a wrong dtype) carry none and make every row invalid.
         labels = cases["index"].dropna()
         mask = frame.index.isin(labels)
         failing = frame[mask] if len(labels) else frame
         failing_rows = len(failing)
-        keyed = cases.assign(
-            key=cases["column"].where(cases["schema_context"] != "DataFrameSchema", cases["failure_case"].astype(str))
-            + " "
-            + cases["check"].astype(str)
-        )
-        frame_level = frozenset(key for key, index in keyed.groupby("key")["index"] if index.isna().all())
+        # The keys every case of which has no row: failures of the frame, the same in any chunk of it.
+        key = column.astype(str) + " " + cases["check"].astype(str)
+        frame_level = frozenset(name for name, index in cases["index"].groupby(key) if index.isna().all())
         return SchemaReport(
             len(frame), failing_rows, failure_counts, failing.head(_SAMPLE_ROWS), None, mask, frame_level
         )
