@@ -129,7 +129,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    _location, _declaration, lineup = _selected(args)
+    location, declaration, lineup = _selected(args)
     left, right = lineup.find(args.a), lineup.find(args.b)
     instance = _instance()
     inputs = [_inputs_of(instance, dg, v) for v in (left, right)]
@@ -145,7 +145,35 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         for key in sorted(set(a) | set(b)):
             mark = " " if a.get(key) == b.get(key) else "≠"
             lines.append(f"{mark} {key:26} {_cell(a.get(key)):>24} {_cell(b.get(key)):>24}")
+    if declaration.task == "multiclass":
+        payload["confusion"], confusion_lines = _confusions(
+            declaration, location.names(declaration), lineup, left, right
+        )
+        lines += confusion_lines
     return _print(args, payload, lines)
+
+
+def _confusions(declaration, names, lineup, left, right) -> tuple[dict[str, Any], list[str]]:
+    """Both versions' confusion matrices on the same rows: each version's own evaluation may have scored another
+    holdout, so both are counted here on the newest one, each through its own feature pipeline."""
+    from asset_platform.registry.holdout import confusion_on, newest_holdout
+    from asset_platform.reports.multiclass import confusion_text
+
+    holdout = newest_holdout(lineup, names)
+    found = {side: confusion_on(declaration, lineup, holdout, v) for side, v in (("a", left), ("b", right))}
+    payload = {
+        "holdout": {
+            "dataset_version": holdout.dataset_version,
+            "feature_pipeline_version": holdout.pipeline_version,
+            "rows": len(holdout.rows),
+        },
+        **found,
+    }
+    lines = [f"confusion on {holdout.describe()}; rows: actual class, columns: predicted class:"]
+    for side, version in (("a", left), ("b", right)):
+        lines.append(f"  {version.asset} {version.version[:8]}")
+        lines += ["    " + line for line in confusion_text(found[side]["classes"], found[side]["counts"])]
+    return payload, lines
 
 
 def _cell(value: Any) -> str:
@@ -268,7 +296,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add(sub, "show", _cmd_show, "params and metrics of one version (default: the champion)").add_argument(
         "version", nargs="?", help="a model version or its prefix (default: the champion)"
     )
-    compare = _add(sub, "compare", _cmd_compare, "params, metrics and input data versions side by side")
+    compare = _add(
+        sub,
+        "compare",
+        _cmd_compare,
+        "params, metrics and input data versions side by side; a multiclass model's confusion matrices, both "
+        "counted on the newest holdout",
+    )
     compare.add_argument("a")
     compare.add_argument("b")
     promote = _add(

@@ -52,6 +52,18 @@ def confusion_markdown(classes: list[str], counts: list[list[int]]) -> str:
     return frame.to_markdown()
 
 
+def confusion_text(classes: list[str], counts: list[list[int]]) -> list[str]:
+    """A confusion matrix as aligned plain text (a terminal's): a row per actual class with its total, a
+    column per predicted class."""
+    corner, names = "actual \\ predicted", [str(c) for c in classes]
+    width = max(len(corner), *(len(n) for n in names))
+    cell = max(6, *(len(n) for n in names), *(len(str(v)) for row in counts for v in row))
+    lines = [f"{corner:<{width}} " + " ".join(f"{n:>{cell}}" for n in [*names, "rows"])]
+    for name, row in zip(names, counts, strict=True):
+        lines.append(f"{name:<{width}} " + " ".join(f"{v:>{cell}}" for v in [*row, sum(row)]))
+    return lines
+
+
 def per_class_table(classes: list[str], labels: np.ndarray, scores: dict[str, np.ndarray]) -> pd.DataFrame:
     """One row per (model, class): its holdout rows, one-vs-rest AUC, precision, recall and F1."""
     from asset_platform.ml.metrics import confusion_counts, per_class_auc
@@ -80,14 +92,27 @@ def per_class_table(classes: list[str], labels: np.ndarray, scores: dict[str, np
 
 
 def confusion_heatmap(classes: list[str], counts: np.ndarray, title: str) -> str:
-    """A small heatmap of row-normalized counts (each actual class's share per predicted class), counts written."""
+    """A small heatmap of row-normalized counts (each actual class's share per predicted class), counts written,
+    as markdown (Dagster's UI shows it inline)."""
+    from asset_platform.reports.plots import png_markdown
+
+    return png_markdown(_heatmap_figure(classes, counts, title), title)
+
+
+def confusion_heatmap_uri(classes: list[str], counts: np.ndarray, title: str) -> str:
+    """The same heatmap as a PNG `data:` URI, for an HTML page's <img>."""
+    from asset_platform.reports.plots import png_data_uri
+
+    return png_data_uri(_heatmap_figure(classes, counts, title))
+
+
+def _heatmap_figure(classes: list[str], counts: np.ndarray, title: str) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from asset_platform.reports.plots import png_markdown
-
+    counts = np.asarray(counts)
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=np.float64), where=totals > 0)
     size = 1.4 + 0.55 * len(classes)
@@ -103,4 +128,4 @@ def confusion_heatmap(classes: list[str], counts: np.ndarray, title: str) -> str
         for column in ticks:
             colour = "white" if shares[row, column] > 0.6 else "black"
             axis.text(column, row, str(int(counts[row, column])), ha="center", va="center", fontsize=7, color=colour)
-    return png_markdown(figure, title)
+    return figure

@@ -16,14 +16,18 @@ _DPI = 80
 
 def png_markdown(figure: Any, alt: str) -> str:
     """Render a matplotlib figure to a data-URI PNG image in markdown, and close it."""
+    return f"![{alt}]({png_data_uri(figure)})"
+
+
+def png_data_uri(figure: Any) -> str:
+    """Render a matplotlib figure to a PNG `data:` URI (an HTML page's <img> shows it as well), and close it."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=_DPI)
     plt.close(figure)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"![{alt}](data:image/png;base64,{encoded})"
+    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
 
 
 def line_chart_markdown(series: Mapping[str, Sequence[float]], title: str, xlabel: str, ylabel: str) -> str:

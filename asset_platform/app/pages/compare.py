@@ -84,7 +84,7 @@ def diff_rows(
     sections: list[tuple[str, list[dict[str, Any]]]] = [
         ("model", [{"asset": v.asset, "flavor": v.flavor, "gate": last_decision.get(v.version, "")} for v in versions]),
         ("metrics", [v.metrics for v in versions]),
-        ("confusion", [evaluated[v.version].confusion if v.version in evaluated else {} for v in versions]),
+        ("confusion", [confusion_cells(evaluated[v.version]) if v.version in evaluated else {} for v in versions]),
         ("resources", [v.usage for v in versions]),
         ("params", [flatten(v.params) for v in versions]),
         ("facts", [v.facts for v in versions]),
@@ -94,6 +94,19 @@ def diff_rows(
         names = sorted({name for value in values for name in value}, key=metric_order if section == "metrics" else str)
         rows += [(section, name, [value.get(name) for value in values]) for name in names]
     return rows
+
+
+def confusion_cells(found: Evaluated) -> dict[str, int]:
+    """A version's confusion counts by cell: tn/fp/fn/tp (binary), or "<actual> → <predicted>" per pair of
+    classes (multiclass), so the diff table lines the same cell of each version up."""
+    if not found.matrix:
+        return found.confusion
+    classes, counts = found.matrix.get("classes", []), found.matrix.get("counts", [])
+    return {
+        f"{actual} → {predicted}": int(count)
+        for actual, row in zip(classes, counts, strict=False)
+        for predicted, count in zip(classes, row, strict=False)
+    }
 
 
 def differs(values: Sequence[Any]) -> bool:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asset_platform.app.pages.compare import VERSIONS, differs
 from asset_platform.app.pages.figures import model_page
 from asset_platform.app.pages.model_figures import label, when
-from asset_platform.app.pages.versions import GateDecision, TrainedVersion
+from asset_platform.app.pages.versions import Evaluated, GateDecision, TrainedVersion
 
 MISSING = "—"
 
@@ -66,6 +66,31 @@ def diff_table(versions: Sequence[TrainedVersion], rows: Sequence[tuple[str, str
             f"<td>{html.escape(section)}</td><th>{html.escape(name)}</th>{cells}</tr>"
         )
     return f'<table id="diff"><thead><tr><th></th><th></th>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def confusion_images(versions: Sequence[TrainedVersion], evaluated: Mapping[str, Evaluated]) -> str:
+    """Each compared multiclass version's confusion matrix as the evaluation's heatmap (rows: actual class,
+    columns: predicted; colour: the actual class's share, numbers: counts), from the evaluation that scored it."""
+    from asset_platform.reports.multiclass import confusion_heatmap_uri
+
+    figures = []
+    for version in versions:
+        found = evaluated.get(version.version)
+        if found is None or not found.matrix:
+            continue
+        title = f"{label(version)}: confusion matrix"
+        uri = confusion_heatmap_uri(found.matrix["classes"], found.matrix["counts"], title)
+        run = html.escape(found.run_id)
+        figures.append(
+            f'<figure class="confusion" data-version="{html.escape(version.version)}">'
+            f'<img src="{uri}" alt="{html.escape(title)}">'
+            f"<figcaption>{html.escape(title)}: {sum(map(sum, found.matrix['counts']))} holdout rows of "
+            f'evaluation run <a href="/runs/{run}">{run[:8]}</a>; rows: actual, columns: predicted</figcaption>'
+            "</figure>"
+        )
+    if not figures:
+        return ""
+    return f'<h3>Confusion matrices</h3><div id="confusion">{"".join(figures)}</div>'
 
 
 def format_value(value: Any) -> str:

@@ -12,7 +12,7 @@ import dagster as dg
 from asset_platform.app.pages.compare import chosen_versions, diff_rows
 from asset_platform.app.pages.figures import asset_link, drift_page, figure_div, tuning_page
 from asset_platform.app.pages.model_figures import curve_figures, evaluation_figures, label, segment_figure, timeline
-from asset_platform.app.pages.model_html import diff_table, versions_table
+from asset_platform.app.pages.model_html import confusion_images, diff_table, versions_table
 from asset_platform.app.pages.versions import (
     Evaluated,
     TrainedVersion,
@@ -56,6 +56,8 @@ def model_page_parts(
     body += "".join(figure_div(name) for name in (*curves, *(["segments"] if segments else [])))
     body += "<p class='notes'>Highlighted rows differ between the versions; hover a cell for its full value. "
     body += "Each version's metrics are on the holdout of the run that trained it.</p>"
+    if declaration.task == "multiclass":
+        body += confusion_images(chosen, evaluated)
     body += diff_table(chosen, diff_rows(chosen, decisions, evaluated))
     notes = comparison_notes(chosen, evaluated, names.key(EVALUATION).to_user_string(), declaration.task)
     body += "<h3>Not shown, and why</h3><ul class='notes'>" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>"
@@ -70,7 +72,8 @@ def comparison_notes(
     notes = []
     for version in versions:
         name = html.escape(label(version))
-        if version.version in evaluated and not evaluated[version.version].curves:
+        # A multiclass evaluation records confusion matrices, not curves: no curve is missing there.
+        if task != "multiclass" and version.version in evaluated and not evaluated[version.version].curves:
             notes.append(
                 f"{name}: its evaluation in {html.escape(evaluation)} predates recorded curve values, so its "
                 f"{curves} are only in that run's images."
@@ -82,6 +85,8 @@ def comparison_notes(
         found = evaluated.get(version.version)
         if found is None:
             notes.append(f"{name}: no evaluation of this version in the event log (no segments, no confusion).")
+        elif task == "multiclass" and not found.matrix:
+            notes.append(f"{name}: its evaluation recorded no confusion counts, so no confusion matrix is drawn.")
         else:
             run = html.escape(found.run_id)
             notes.append(f'{name}: evaluated in run <a href="/runs/{run}">{run[:8]}</a>.')

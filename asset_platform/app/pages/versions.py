@@ -19,6 +19,7 @@ import dagster as dg
 
 from asset_platform.declaration.names import EVALUATION, LifecycleNames
 from asset_platform.reports.evaluation import CURVE_VALUES
+from asset_platform.reports.multiclass import CONFUSION_VALUES
 
 DATA_VERSION_TAG = "dagster/data_version"
 INPUT_VERSION_TAG = "dagster/input_data_version/"
@@ -64,6 +65,8 @@ class Evaluated:
     confusion: dict[str, int] = field(default_factory=dict)
     # The evaluation's curves as numbers (reports.evaluation.curve_values), {} for an evaluation before them.
     curves: dict[str, Any] = field(default_factory=dict)
+    # A multiclass version's confusion matrix ({"classes", "counts"}, reports.multiclass.confusion_values), else {}.
+    matrix: dict[str, Any] = field(default_factory=dict)
 
 
 def trained_version(asset: str, record: dg.EventLogRecord) -> TrainedVersion:
@@ -150,12 +153,19 @@ def evaluations(
                 continue
             metadata = {name: str(entry.value) for name, entry in materialization.metadata.items()}
             model_asset = version.asset.rsplit("/", 1)[-1]
-            curves = materialization.metadata.get(CURVE_VALUES)
-            mine = curves.value.get(model_asset) if curves is not None and isinstance(curves.value, dict) else None
+            curves = _recorded(materialization.metadata, CURVE_VALUES, model_asset)
+            matrix = _recorded(materialization.metadata, CONFUSION_VALUES, model_asset)
             found[version.version] = replace(
-                evaluated(model_asset, record.run_id, metadata), curves=mine if isinstance(mine, dict) else {}
+                evaluated(model_asset, record.run_id, metadata), curves=curves, matrix=matrix
             )
     return found
+
+
+def _recorded(metadata: Mapping[str, Any], name: str, model_asset: str) -> dict[str, Any]:
+    """One model asset's entry of a JSON metadata value keyed by model asset, {} where none was recorded."""
+    entry = metadata.get(name)
+    mine = entry.value.get(model_asset) if entry is not None and isinstance(entry.value, dict) else None
+    return mine if isinstance(mine, dict) else {}
 
 
 def _newest(instance: dg.DagsterInstance, key: dg.AssetKey, until: Callable[[], bool]) -> Iterator[dg.EventLogRecord]:

@@ -1,0 +1,17 @@
+"""The ticket router the multiclass CLI, page and shadow tests share: one cheap LightGBM family, trained by
+`tests/ml/conftest.py` once on stable tickets and once after billing and account tickets trade places."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asset_platform.declaration import ModelDeclaration
+from tests.ml.tickets import tickets_declaration
+
+LIGHTGBM = {"family": "lightgbm", "params": {"max_rounds": 40, "early_stopping_rounds": 10, "learning_rate": 0.1}}
+
+
+def router_declaration(**changes: Any) -> ModelDeclaration:
+    # A retraining learns from the newest three days: after billing and account swapped, only those.
+    fields: dict[str, Any] = {"models": [LIGHTGBM], "gate": {"resamples": 60}, "retraining": {"window_days": 3}}
+    return tickets_declaration(**{**fields, **changes})
