@@ -52,6 +52,7 @@ def check_declaration(declaration: ModelDeclaration) -> None:
                 raise DeclarationError(name, f"{where}.{field}", f"{value!r} is not an import path (module.Name)")
     _check_drift_overrides(declaration)
     _check_multiclass_parts(declaration)
+    _check_shadow_margin(declaration)
     check_tuning(declaration)
     check_fairness(declaration)
 
@@ -184,12 +185,11 @@ def _check_multiclass_parts(declaration: ModelDeclaration) -> None:
     """The parts of a declaration that do not handle a multiclass model yet are refused, named, at load."""
     if declaration.task != "multiclass":
         return
-    # Each reads one score per row: attributions of one margin, group metrics at one threshold, a shadow's
-    # Brier loss of one probability, the online canary's single score, a study's per-step binary metric.
+    # Each reads one score per row: attributions of one margin, group metrics at one threshold, the online
+    # canary's single score, a study's per-step binary metric.
     unsupported = [
         ("explanations.enabled", declaration.explanations.enabled, "per-class explanations"),
         ("fairness.attributes", bool(declaration.fairness.attributes), "the per-group fairness audit"),
-        ("shadow.enabled", declaration.shadow.enabled, "shadow scoring"),
         ("serving.canary_fraction", declaration.serving.canary_fraction > 0, "the online canary"),
         *(
             (f"models.{index}.tuning", family.tuning is not None, "hyperparameter tuning")
@@ -201,6 +201,21 @@ def _check_multiclass_parts(declaration: ModelDeclaration) -> None:
             raise DeclarationError(
                 declaration.name, field, f"{what}: not made for a multiclass model yet; leave it off"
             )
+
+
+def _check_shadow_margin(declaration: ModelDeclaration) -> None:
+    """A shadow margin below the largest per-row loss difference: at or beyond it no evidence could decide."""
+    from asset_platform.ml.metrics import PAIRED_LOSS, PAIRED_LOSS_BOUNDS
+
+    loss = PAIRED_LOSS[declaration.task]
+    largest = PAIRED_LOSS_BOUNDS[loss][1]
+    if declaration.shadow.margin >= largest:
+        raise DeclarationError(
+            declaration.name,
+            "shadow.margin",
+            f"{declaration.shadow.margin} is not below {largest:g}, the largest difference of the per-row "
+            f"{loss.replace('_', ' ')} loss a {declaration.task} shadow compares by; declare a margin below it",
+        )
 
 
 # The shortest retraining window (days) that holds two periods of a period time column: one period alone

@@ -290,7 +290,10 @@ class ShadowSpec(_Spec):
         "production batch beside the champion, and is promoted or retired on the labeled batches' evidence.",
     )
     margin: float = Field(
-        default=0.0, ge=0, description="Per-row loss by which the challenger may be worse and still count as no worse."
+        default=0.0,
+        ge=0,
+        description="Per-row loss by which the challenger may be worse and still count as no worse (below 1; "
+        "below 2 for a multiclass model, whose Brier score sums over the classes).",
     )
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Error level of the anytime-valid interval.")
     max_batches: int = Field(default=30, ge=1, description="Retire the challenger as inconclusive after this many.")
@@ -298,7 +301,7 @@ class ShadowSpec(_Spec):
         default=1.0,
         gt=0,
         description="Regression: squared errors are divided by loss_scale**2 and clipped at 1 (Brier is used for "
-        "classification, already in [0, 1]).",
+        "classification, already in [0, 1]; a multiclass model's, summed over the classes, in [0, 2]).",
     )
 
 

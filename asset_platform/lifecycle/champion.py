@@ -114,7 +114,7 @@ def champion_asset(declaration: ModelDeclaration, names: LifecycleNames) -> dg.A
         elif config.action == "retire":
             pointer, decision, details = _retire(names, config, current, context.instance)
         elif config.action == "shadow":
-            pointer, decision, details = _shadow_by_hand(config, lineup, current)
+            pointer, decision, details = _shadow_by_hand(declaration, config, lineup, current)
         else:
             pointer, decision, details = _by_hand(config, lineup, current, trigger)
         log = context.log.warning if decision == INSUFFICIENT else context.log.info
@@ -230,12 +230,17 @@ def _by_hand(config: ChampionConfig, lineup: ModelLineup, current, trigger):
     return _pointer(target, reason, trigger), decision, {"reason": reason, "challenger": target.version}
 
 
-def _shadow_by_hand(config: ChampionConfig, lineup: ModelLineup, current):
+def _shadow_by_hand(declaration: ModelDeclaration, config: ChampionConfig, lineup: ModelLineup, current):
     if current is None or not config.version:
         raise dg.Failure("shadow needs a champion and a `version` to put beside it")
     target = lineup.find(config.version)
     if target.version == current.version:
         raise dg.Failure(f"{target.version[:8]} is the champion already")
+    if declaration.task == "multiclass":
+        from asset_platform.lifecycle.shadow import shadow_challenger
+
+        # Refused now rather than by every production batch's scoring: its probabilities must line up.
+        shadow_challenger(declaration, lineup.load(target.asset, target.version), target.version)
     reason = f"shadowing {target.asset} {target.version[:8]} by hand" + (f": {config.reason}" if config.reason else "")
     return current, SHADOWED, {"reason": reason, "challenger": target.version}
 

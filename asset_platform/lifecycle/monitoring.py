@@ -355,7 +355,9 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             return None, {}
         lineup = lineup_for(registry, names)
         version = lineup.find(challenger)
-        model = lineup.load(version.asset, version.version)
+        from asset_platform.lifecycle.shadow import shadow_challenger
+
+        model = shadow_challenger(declaration, lineup.load(version.asset, version.version), version.version)
         return (model, version.version), {
             "challenger": f"{version.asset} {version.version}",
             CHALLENGER_VERSION: version.version,

@@ -10,7 +10,10 @@ ends the period. `current_challenger` (registry/shadow.py) reads it back from th
 `<model>/shadow_comparison` (partitioned like the batches, run with `performance`
 when labels land) stores each row's paired loss difference, champion minus
 challenger (positive: the challenger is better), and plots the running bounds of
-every batch so far of the same challenger. `<model>_shadow_sensor` (sensors/shadow.py)
+every batch so far of the same challenger. The loss is Brier's: of the positive
+class's probability (binary), or summed over every class's (multiclass, in [0, 2]:
+the challenger's probabilities are stored per row as one list, `ClassScoresColumn`);
+a regression model's is the scaled squared error. `<model>_shadow_sensor` (sensors/shadow.py)
 decides.
 """
 
@@ -29,7 +32,7 @@ from asset_platform.declaration.names import (
 )
 from asset_platform.landing import LandingZone
 from asset_platform.lifecycle.frames import Frame
-from asset_platform.registry.shadow import shadow_sequence
+from asset_platform.registry.shadow import shadow_loss, shadow_sequence
 
 if TYPE_CHECKING:
     from asset_platform.registry.sequential import PairedSequence
@@ -39,7 +42,7 @@ def shadow_comparison_asset(
     declaration: ModelDeclaration, names: LifecycleNames, partitions: dg.DynamicPartitionsDefinition
 ) -> dg.AssetsDefinition:
     shadow = declaration.shadow
-    loss = "brier" if declaration.task == "binary_classification" else "squared_error"
+    loss = shadow_loss(declaration.task)
 
     @dg.asset(
         key=names.key(SHADOW_COMPARISON),
@@ -69,13 +72,7 @@ def shadow_comparison_asset(
         joined = predictions.merge(labels, on=declaration.id_column, how="inner")
         if joined.empty:
             raise dg.Failure(f"labels of batch {batch} match none of its {len(predictions)} rows")
-        differences = paired_loss_differences(
-            joined[declaration.label_column].to_numpy(),
-            joined[PREDICTION].to_numpy(),
-            joined[SHADOW_PREDICTION].to_numpy(),
-            loss,
-            shadow.loss_scale,
-        )
+        differences = paired_loss_differences(*paired_scores(declaration, joined, batch), loss, shadow.loss_scale)
         challenger = str(joined[CHALLENGER_VERSION].iloc[0])
         metadata: dict[str, Any] = {
             CHALLENGER_VERSION: challenger,
@@ -102,6 +99,77 @@ def shadow_comparison_asset(
         return dg.MaterializeResult(value=value, metadata=metadata)
 
     return shadow_comparison
+
+
+class ClassScoresColumn:
+    """A multiclass shadow challenger as the batch engines score it: one value per row, the row's probability of
+    each declared class as a list in class order.
+
+    The engines keep the shadow challenger's `predict` output as the one `shadow_prediction` column, as they
+    keep a binary or regression challenger's single score; a multiclass model predicts K numbers per row,
+    kept whole in that column (Parquet list<double>) so that the comparison sees every class's probability.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return self.model.extra  # `score_rows` reads the feature pipeline from it
+
+    def predict(self, features: Any) -> Any:
+        import numpy as np
+
+        scores = self.model.predict(features)
+        rows = np.empty(len(scores), dtype=object)
+        for index, row in enumerate(scores.tolist()):
+            rows[index] = row
+        return rows
+
+
+def shadow_challenger(declaration: ModelDeclaration, model: Any, version: str) -> Any:
+    """The challenger as the batch engines score it beside the champion (see `ClassScoresColumn`)."""
+    if declaration.task != "multiclass":
+        return model
+    if model.classes != declaration.label_classes:
+        raise dg.Failure(
+            f"{declaration.name}: the challenger in shadow {version[:8]} predicts the classes {model.classes}, not "
+            f"the declared columns.{declaration.label_column}.categories {declaration.label_classes}: retire it "
+            f"(asset-platform models history shows it; the set_champion job's action: retire)"
+        )
+    return ClassScoresColumn(model)
+
+
+def paired_scores(declaration: ModelDeclaration, joined: Frame, batch: str) -> tuple[Any, Any, Any]:
+    """(labels, champion scores, challenger scores) of a batch's labeled predictions rows, as
+    `paired_loss_differences` reads them; for a multiclass model the labels' class codes and both models'
+    rows x K probabilities (the champion's `score_<class>` columns, the challenger's lists)."""
+    import numpy as np
+
+    if declaration.task != "multiclass":
+        return (
+            joined[declaration.label_column].to_numpy(),
+            joined[PREDICTION].to_numpy(),
+            joined[SHADOW_PREDICTION].to_numpy(),
+        )
+    from asset_platform.ml.columns import score_columns
+    from asset_platform.ml.scoring import label_values
+
+    classes = declaration.label_classes
+    try:
+        labels = label_values(declaration, joined)
+    except ValueError as error:
+        raise dg.Failure(f"{declaration.name}: the labels of batch {batch}: {error}") from None
+    champion = joined[score_columns(classes)].to_numpy(dtype=np.float64)
+    lengths = {len(row) for row in joined[SHADOW_PREDICTION]}
+    if lengths != {len(classes)}:
+        raise dg.Failure(
+            f"{declaration.name}: batch {batch}'s {SHADOW_PREDICTION} holds {sorted(lengths)} probabilities per "
+            f"row, not one per declared class of {declaration.label_column!r} ({len(classes)}): score the batch "
+            "again with a challenger trained on the declared classes"
+        )
+    challenger = np.stack([np.asarray(row, dtype=np.float64) for row in joined[SHADOW_PREDICTION]])
+    return labels, champion, challenger
 
 
 def _plot(sequence: "PairedSequence", margin: float) -> Any:

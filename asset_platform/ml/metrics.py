@@ -27,6 +27,15 @@ METRIC_DIRECTION = {
     "mae": -1,
 }
 # Metrics that rank rows: undefined on a sample holding one class only.
+# The per-row loss a shadow period compares champion and challenger by, per task (registry/sequential.py
+# `paired_loss_differences`), and the range of one row's difference of it, champion minus challenger.
+PAIRED_LOSS = {"binary_classification": "brier", "multiclass": "multiclass_brier", "regression": "squared_error"}
+PAIRED_LOSS_BOUNDS = {
+    "brier": (-1.0, 1.0),
+    "log_loss": (-1.0, 1.0),
+    "squared_error": (-1.0, 1.0),
+    "multiclass_brier": (-2.0, 2.0),  # a sum over the classes of squares in [0, 1], at most 2 per row
+}
 RANKING_METRICS = frozenset({"auc", "average_precision", "precision_at_recall", "macro_auc"})
 # Multiclass probabilities are clipped as binary scores are before a logarithm.
 _EPS = 1e-7

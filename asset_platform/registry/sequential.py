@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from asset_platform.ml.metrics import PAIRED_LOSS_BOUNDS
+
 TRUNCATION = 0.5
 THETA = 0.5
 
@@ -265,12 +267,20 @@ class PairedSequence:
 def paired_loss_differences(
     labels: np.ndarray, champion: np.ndarray, challenger: np.ndarray, loss: str = "brier", scale: float = 1.0
 ) -> np.ndarray:
-    """Per-row champion loss minus challenger loss, each loss in [0, 1] so that differences lie in [-1, 1].
+    """Per-row champion loss minus challenger loss, each loss in [0, 1] so that differences lie in [-1, 1]
+    (`multiclass_brier`: in [0, 2], differences in [-2, 2]; `PAIRED_LOSS_BOUNDS` holds each loss's range, a
+    `PairedSequence`'s `low` and `high`).
 
     ``brier``: (p - y)^2 of a probability. ``log_loss``: -log p(y), clipped at
     log(1/1e-3) and divided by it. ``squared_error``: (y - yhat)^2 / scale^2,
     clipped at 1 (choose ``scale`` as an error size beyond which rows count alike).
+    ``multiclass_brier``: sum over the K classes of (p_k - y_k)^2, y the row's one-hot class; `labels` are
+    class codes (0..K-1) and both models' scores rows x K probabilities in the same class order. Left
+    unscaled (Brier's original multiclass score, 0 for a sure right answer, 2 for a sure wrong one), so a
+    declared margin reads in its units.
     """
+    if loss == "multiclass_brier":
+        return _multiclass_brier(labels, champion) - _multiclass_brier(labels, challenger)
     y = np.asarray(labels, dtype=np.float64)
     a = np.asarray(champion, dtype=np.float64)
     b = np.asarray(challenger, dtype=np.float64)
@@ -287,5 +297,21 @@ def paired_loss_differences(
     elif loss == "squared_error":
         la, lb = np.minimum(((a - y) / scale) ** 2, 1.0), np.minimum(((b - y) / scale) ** 2, 1.0)
     else:
-        raise ValueError(f"unknown loss {loss!r}: brier, log_loss or squared_error")
+        raise ValueError(f"unknown loss {loss!r}: {', '.join(PAIRED_LOSS_BOUNDS)}")
     return np.clip(la, 0, 1) - np.clip(lb, 0, 1)
+
+
+def _multiclass_brier(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Per row, the sum over classes of (p_k - y_k)^2: one-hot `labels` (class codes) against rows x K scores."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    codes = np.asarray(labels)
+    if p.ndim != 2 or p.shape[0] != codes.shape[0]:
+        raise ValueError(
+            f"multiclass_brier needs a rows x classes probability matrix per model, one row per label: got "
+            f"{p.shape} scores for {codes.shape[0]} labels"
+        )
+    if not np.issubdtype(codes.dtype, np.integer) or codes.size and (codes.min() < 0 or codes.max() >= p.shape[1]):
+        raise ValueError(f"multiclass_brier needs class codes 0..{p.shape[1] - 1} as labels, got {codes[:5]!r}")
+    one_hot = np.zeros_like(p)
+    one_hot[np.arange(len(codes)), codes] = 1.0
+    return np.clip(((np.clip(p, 0.0, 1.0) - one_hot) ** 2).sum(axis=1), 0.0, 2.0)

@@ -28,6 +28,14 @@ def _text(metadata: dict[str, Any], name: str) -> str:
     return str(getattr(value, "value", value) or "")
 
 
+def shadow_loss(task: str) -> str:
+    """The per-row loss a shadow period compares by (registry/sequential.py `paired_loss_differences`): Brier
+    of the positive class's probability, the multiclass Brier score of every class's, or a scaled squared error."""
+    from asset_platform.ml.metrics import PAIRED_LOSS
+
+    return PAIRED_LOSS[task]
+
+
 def current_challenger(instance: dg.DagsterInstance, names: LifecycleNames, scan: int = 100) -> str | None:
     """The version in shadow: the newest "shadowed" champion decision not followed by an end of the period."""
     records = instance.fetch_materializations(names.key(CHAMPION), limit=scan, ascending=False).records
@@ -45,10 +53,14 @@ def shadow_sequence(
     instance: dg.DagsterInstance, declaration: ModelDeclaration, names: LifecycleNames, challenger: str
 ) -> "tuple[PairedSequence, list[str]]":
     """The confidence sequence over every stored comparison batch of `challenger`, in the order they landed."""
+    from asset_platform.ml.metrics import PAIRED_LOSS_BOUNDS
     from asset_platform.registry.sequential import PairedSequence
 
     shadow = declaration.shadow
-    sequence = PairedSequence(alpha=shadow.alpha, margin=shadow.margin, max_batches=shadow.max_batches)
+    low, high = PAIRED_LOSS_BOUNDS[shadow_loss(declaration.task)]
+    sequence = PairedSequence(
+        alpha=shadow.alpha, margin=shadow.margin, low=low, high=high, max_batches=shadow.max_batches
+    )
     records = instance.fetch_materializations(names.key(SHADOW_COMPARISON), limit=10_000, ascending=True).records
     latest: dict[str, Any] = {}
     for record in records:  # a re-run of a batch replaces its earlier comparison, keeping the first position

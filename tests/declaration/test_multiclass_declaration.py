@@ -82,7 +82,6 @@ def test_a_multiclass_metric_on_a_binary_model_is_refused(metric) -> None:
     [
         ({"explanations": {"enabled": True}}, "explanations.enabled"),
         ({"fairness": {"attributes": ["region"]}}, "fairness.attributes"),
-        ({"shadow": {"enabled": True}}, "shadow.enabled"),
         (
             {
                 "models": [

@@ -21,7 +21,8 @@ HISTORY_DAYS, ROWS_PER_DAY = 3, 800
 @dataclass
 class TrainedRouter:
     """The router's home after two trainings: `versions` are its two LightGBM versions, oldest first (trained on
-    stable tickets, then on a history whose newest days swap billing and account tickets)."""
+    stable tickets, then on a history whose newest days swap billing and account tickets). The first is the
+    champion; the gate put the second in shadow."""
 
     home: PlatformHome
     declaration: ModelDeclaration

@@ -1,5 +1,6 @@
 """The ticket router the multiclass CLI, page and shadow tests share: one cheap LightGBM family, trained by
-`tests/ml/conftest.py` once on stable tickets and once after billing and account tickets trade places."""
+`tests/ml/conftest.py` once on stable tickets and once after billing and account tickets trade places (the
+second version passes the gate into shadow)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ LIGHTGBM = {"family": "lightgbm", "params": {"max_rounds": 40, "early_stopping_r
 
 
 def router_declaration(**changes: Any) -> ModelDeclaration:
-    # A retraining learns from the newest three days: after billing and account swapped, only those.
-    fields: dict[str, Any] = {"models": [LIGHTGBM], "gate": {"resamples": 60}, "retraining": {"window_days": 3}}
+    # A retraining learns from the newest three days: after billing and account swapped, only those. A
+    # challenger that passes the gate scores production in shadow until labeled batches decide.
+    fields: dict[str, Any] = {
+        "models": [LIGHTGBM],
+        "gate": {"resamples": 60},
+        "retraining": {"window_days": 3},
+        "shadow": {"enabled": True, "max_batches": 6},
+    }
     return tickets_declaration(**{**fields, **changes})
