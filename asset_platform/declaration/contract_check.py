@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,6 +28,30 @@ _SAMPLE_ROWS = 5  # as many failing rows as check_against_schema keeps
 _Fails = Callable[[Any], Any]
 
 
+class Rule(NamedTuple):
+    """A check of the plan as data, for an engine that evaluates it elsewhere (batch_engine/spark_contract.py).
+
+    `kind`: "ge" or "le" (`value`: the bound), "finite", "isin" (`value`: the allowed values), "not_after"
+    (`value`: (the fixed instant in ns since the epoch, None for the wall clock when checked; the horizon in
+    ns)), "not_before" (`value`: the floor in ns). Each fails a non-missing value only, as pandera's do.
+    """
+
+    kind: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class ColumnRules:
+    """One column of the plan: the dtype pandera coerces it to, and its checks as (pandera's name, `Rule`)."""
+
+    name: str
+    target: str  # float64, int64, Int64, bool, boolean, str, datetime (datetime64[ns, UTC])
+    required: bool
+    nullable: bool
+    unique: bool
+    checks: tuple[tuple[str, Rule], ...]
+
+
 @dataclass(frozen=True)
 class _ColumnPlan:
     name: str
@@ -35,7 +59,7 @@ class _ColumnPlan:
     required: bool
     nullable: bool
     unique: bool
-    checks: tuple[tuple[str, _Fails], ...]  # (pandera's name for the check, its test)
+    checks: tuple[tuple[str, _Fails, Rule], ...]  # (pandera's name for the check, its test, the test as data)
 
 
 class ContractCheck:
@@ -68,6 +92,16 @@ class ContractCheck:
             self.plan = _compile(self.schema, declaration, learned_until, now)
         except _NotReproducible as reason:
             self.why_pandera = str(reason)
+
+    def rules(self) -> tuple[ColumnRules, ...] | None:
+        """The plan as data, for an engine that checks elsewhere; None where only pandera decides exactly (the
+        plan is None, or pandera's configuration skips the data checks)."""
+        if self.plan is None or not _pandera_validates_data():
+            return None
+        return tuple(
+            ColumnRules(c.name, c.target, c.required, c.nullable, c.unique, tuple((n, rule) for n, _, rule in c.checks))
+            for c in self.plan
+        )
 
     def report(self, frame: pd.DataFrame) -> SchemaReport:
         from asset_platform.validation.checks import check_against_schema
@@ -141,7 +175,7 @@ def _judge(column: _ColumnPlan, series: pd.Series, counts: dict[str, int], faili
         if null is not None:
             duplicated &= ~null
         _fail(counts, failing, f"{column.name} field_uniqueness", duplicated)
-    for label, fails in column.checks:
+    for label, fails, _ in column.checks:
         bad = np.asarray(fails(values), dtype=bool)
         if bad.any():
             if keep is not None:
@@ -252,7 +286,7 @@ def _target(dtype: str) -> str:
 
 def _check(
     check: Any, column: str, target: str, declaration: ModelDeclaration, learned_until: Any, now: Any
-) -> tuple[str, _Fails]:
+) -> tuple[str, _Fails, Rule]:
     """One pandera check of `contract._column` or `contract_schema` as (its name in failure cases, its test)."""
     import numpy as np
     import pandas as pd
@@ -266,19 +300,20 @@ def _check(
     stats = check.statistics or {}
     if check.name == "greater_than_or_equal_to" and numeric and _number(stats.get("min_value")):
         low = stats["min_value"]
-        return label, lambda values: ~(values >= low)
+        return label, lambda values: ~(values >= low), Rule("ge", low)
     if check.name == "less_than_or_equal_to" and numeric and _number(stats.get("max_value")):
         high = stats["max_value"]
-        return label, lambda values: ~(values <= high)
+        return label, lambda values: ~(values <= high), Rule("le", high)
     if check.name == "finite" and numeric:
-        return label, lambda values: np.isinf(values.astype("float64"))
+        return label, lambda values: np.isinf(values.astype("float64")), Rule("finite")
     if check.name == "isin" and (target == "str" or numeric):
         allowed = list(stats.get("allowed_values", ()))
         if target == "str" and all(isinstance(value, str) for value in allowed):
             members = frozenset(allowed)
-            return label, lambda values: np.fromiter((v not in members for v in values), bool, count=len(values))
+            fails = lambda values: np.fromiter((v not in members for v in values), bool, count=len(values))  # noqa: E731
+            return label, fails, Rule("isin", tuple(allowed))
         if target != "str" and all(_number(value) for value in allowed):
-            return label, lambda values: ~np.isin(values, allowed)
+            return label, lambda values: ~np.isin(values, allowed), Rule("isin", tuple(allowed))
     horizon_hours = declaration.max_future_skew_hours
     if check.name == f"not_after_now_plus_{horizon_hours:g}h" and target == "datetime":
         horizon = pd.Timedelta(hours=horizon_hours).value
@@ -289,7 +324,7 @@ def _check(
             instant = fixed if fixed is not None else pd.Timestamp.now(tz="UTC").value
             return values > instant + horizon
 
-        return label, after_horizon
+        return label, after_horizon, Rule("not_after", (fixed, horizon))
     past_days = declaration.max_past_skew_days
     if (
         past_days is not None
@@ -298,7 +333,7 @@ def _check(
         and target == "datetime"
     ):
         floor = (_utc_instant(learned_until) - past_reach(declaration)).value
-        return label, lambda values: values < floor
+        return label, lambda values: values < floor, Rule("not_before", floor)
     raise _NotReproducible(f"column {column!r}: check {label}")
 
 
