@@ -48,6 +48,40 @@ def local_resources(platform_home: PlatformHome) -> dict:
     return build(platform_home)
 
 
+# `make test` runs the suite on two xdist workers (`--dist loadgroup`). A worker takes a whole group at a time:
+# a folder of tests/ (its session fixtures, such as the UI's demo home, are built once, on one worker) or a
+# test file at the top. The groups that hold the slowest tests (daemons, the image, browsers) are handed out
+# first, so the last group a worker takes is a short one; the rest keep their collection order.
+SLOW_GROUPS_FIRST = (
+    "ui",
+    "deployments",
+    "project",
+    "test_make_up.py",
+    "hardening",
+    "serving",
+    "monitoring",
+    "scale",
+    "ml",
+    "access",
+    "declaration",
+    "tuning",
+    "test_up_auth.py",
+)
+
+
+def _group(item: pytest.Item) -> str:
+    """The item's xdist group: its folder under tests/, or its file when it sits in tests/ itself."""
+    parts = Path(str(item.path)).relative_to(REPO_ROOT / "tests").parts
+    return parts[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {group: index for index, group in enumerate(SLOW_GROUPS_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: each group keeps its order
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for child processes: the venv first on PATH, the repository importable."""
     env = {**os.environ, **extra}
