@@ -12,17 +12,15 @@ the pandas way, so the scores are the platform's in every case (tests/serving/te
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from asset_platform.ml.features import MISSING_SUFFIX, FeaturePipeline
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-FAST_ROWS = 64  # at most this many rows take the plan; more, the pandas path
+from asset_platform.serving.compiled_rows import FAST_ROWS  # at most this many rows take the plan; more, pandas
 
 
 @dataclass(frozen=True)
@@ -56,11 +54,15 @@ class RowFeaturizer:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def matrix(self, rows: pd.DataFrame) -> np.ndarray | None:
-        """The float32 matrix `transform` would give, or None where a column's type is not one taken here."""
-        if len(rows) > FAST_ROWS:
+    def matrix(self, rows: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """The float32 matrix `transform` would give, or None where a column's type is not one taken here.
+
+        `rows`: a frame, or its columns as NumPy arrays (`RequestRows.features()`: what the compiled contract
+        judged, numbers as float64 with NaN where missing, text as objects with None)."""
+        count = len(rows) if isinstance(rows, pd.DataFrame) else len(next(iter(rows.values()), ()))
+        if count > FAST_ROWS:
             return None
-        out = np.empty((len(rows), self.width), dtype=np.float32)
+        out = np.empty((count, self.width), dtype=np.float32)
         numbers: dict[str, np.ndarray] = {}
         for step in self.steps:
             if step.kind == "code":
@@ -82,21 +84,23 @@ class RowFeaturizer:
         return out
 
 
-def _numbers(series: pd.Series) -> np.ndarray | None:
+def _numbers(series: pd.Series | np.ndarray) -> np.ndarray | None:
     """`features._numeric` for the numeric and boolean types (NumPy's or pandas' nullable ones)."""
     kind = getattr(series.dtype, "kind", "O")
     if kind not in "fiub":
         return None  # text, times, objects: pd.to_numeric's coercion decides there
+    if isinstance(series, np.ndarray):
+        return series.astype(np.float64)
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _codes(series: pd.Series, codes: dict[str, int]) -> np.ndarray | None:
+def _codes(series: pd.Series | np.ndarray, codes: dict[str, int]) -> np.ndarray | None:
     """`features._codes` for text held as str objects, missing as None or NaN."""
     if series.dtype != object:
         return None
     other, missing = len(codes), len(codes) + 1
     result = np.empty(len(series), dtype=np.float64)
-    for index, value in enumerate(series.to_numpy()):
+    for index, value in enumerate(series if isinstance(series, np.ndarray) else series.to_numpy()):
         if isinstance(value, str):
             result[index] = codes.get(value, other)
         elif value is None or (type(value) is float and value != value):

@@ -3,8 +3,9 @@
 One input per contract column (MLServer's pandas convention: `name` = column, `shape` = [rows]
 or [rows, 1]), the label excepted: a request carries none, labels arrive later joined by id.
 The rows then meet the very contract a production batch meets (`contract_schema`), so a request is
-refused for exactly what would quarantine a batch; `ContractCheck` reaches pandera's verdict by vector
-operations in a fraction of its time, and leaves to pandera what it cannot decide exactly.
+refused for exactly what would quarantine a batch. A request of a few rows is judged on its arrays by the
+contract's compiled plan (compiled_rows.py); a larger one as a frame by `ContractCheck`, which reaches
+pandera's verdict by vector operations; each leaves to the next what it cannot decide exactly.
 Messages name columns and checks, never a value: a column may be declared sensitive.
 """
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlserver.errors import MLServerError
+
+from asset_platform.serving.compiled_rows import FAST_ROWS, CompiledContract, RequestRows, frame_array
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,29 +65,58 @@ class RequestContract:
 
     declaration: ModelDeclaration
     max_rows: int
+    compiled: bool = True  # False: every request takes the frame path (the compiled contract's reference)
     columns: list[ColumnSpec] = field(init=False)
+    names: list[str] = field(init=False)
     _checks: dict[Any, ContractCheck] = field(init=False, default_factory=dict)
+    _compiled_checks: dict[Any, CompiledContract] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         label = self.declaration.label_column
         self.columns = [column for column in self.declaration.contract_columns() if column.name != label]
+        self.names = [column.name for column in self.columns]
 
     def rows(self, request: InferenceRequest, learned_until: Any = None) -> pd.DataFrame:
         """The request's rows, validated and coerced as the contract says; `learned_until` bounds times in the
         past as for an arriving batch (`lifecycle.past_bound`)."""
+        return self.judge(request, learned_until).frame()
+
+    def judge(self, request: InferenceRequest, learned_until: Any = None) -> RequestRows:
+        """`rows` as the runtime takes them: a small request judged by the compiled contract (compiled_rows.py),
+        without building a frame; others, and any the compiled contract cannot decide, by the frame path."""
+        self._check_outputs(request)
+        sent, count = self.sent(request)
+        if self.compiled and count <= FAST_ROWS:
+            judged = self.compiled_check(learned_until).judge(sent, count)
+            if judged is not None:
+                return judged
+        return RequestRows.of_frame(self._validated(self._frame(sent), learned_until))
+
+    def sent(self, request: InferenceRequest) -> tuple[dict[str, tuple[str, list]], int]:
+        """Per contract column the kind of its values and the values as sent, each checked to fit the column's
+        dtype (a 400 naming the input and row where not); the number of rows."""
+        inputs = self._inputs(request)
+        count = self._row_count(inputs)
+        return {spec.name: _column(spec, inputs[spec.name], count) for spec in self.columns}, count
+
+    def frame(self, request: InferenceRequest) -> pd.DataFrame:
+        """The request's rows as the frame path builds them, before the contract judges them."""
+        return self._frame(self.sent(request)[0])
+
+    def _frame(self, sent: dict[str, tuple[str, list]]) -> pd.DataFrame:
         import pandas as pd
 
         from asset_platform.declaration.contract import normalize_times
         from asset_platform.declaration.model import LANDED_AT
 
-        self._check_outputs(request)
-        inputs = self._inputs(request)
-        count = self._row_count(inputs)
-        frame = pd.DataFrame({spec.name: _column(spec, inputs[spec.name], count) for spec in self.columns})
+        frame = pd.DataFrame({name: frame_array(kind, values) for name, (kind, values) in sent.items()})
         if self.declaration.time_column is None:
             # A landed file's rows are timed by its arrival; a request's by its own.
             frame[LANDED_AT] = pd.Timestamp.now(tz="UTC")
-        report = self._check(learned_until).report(normalize_times(frame, self.declaration))
+        return normalize_times(frame, self.declaration)
+
+    def _validated(self, frame: pd.DataFrame, learned_until: Any) -> pd.DataFrame:
+        report = self._check(learned_until).report(frame)
         if not report.passed:
             raise BadRequest(f"rows break the data contract of model {self.declaration.name!r}: {report.summary()}")
         return report.validated
@@ -93,8 +125,15 @@ class RequestContract:
         from asset_platform.declaration.contract_check import ContractCheck
 
         if learned_until not in self._checks:  # one per champion: its data bounds the past
-            self._checks = {learned_until: ContractCheck(self.declaration, False, learned_until=learned_until)}
+            check = ContractCheck(self.declaration, False, learned_until=learned_until)
+            self._checks = {learned_until: check}
+            self._compiled_checks = {learned_until: CompiledContract(self.declaration, check, self.names)}
         return self._checks[learned_until]
+
+    def compiled_check(self, learned_until: Any = None) -> CompiledContract:
+        """The contract compiled for small requests, for the champion whose data ends at `learned_until`."""
+        self._check(learned_until)
+        return self._compiled_checks[learned_until]
 
     def _check_outputs(self, request: InferenceRequest) -> None:
         for output in request.outputs or []:
@@ -151,11 +190,8 @@ class RequestContract:
         return count
 
 
-def _column(spec: ColumnSpec, tensor: RequestInput, count: int) -> Any:
-    """One input's values as a column of the contract's dtype, after checking its datatype and each value."""
-    import numpy as np
-    import pandas as pd
-
+def _column(spec: ColumnSpec, tensor: RequestInput, count: int) -> tuple[str, list]:
+    """One input's values, each checked to fit the contract's dtype: (their kind, the values as sent)."""
     accepted = DATATYPES[spec.dtype]
     datatype = str(getattr(tensor.datatype, "value", tensor.datatype))  # MLServer keeps enum values as str
     if datatype not in accepted:
@@ -165,22 +201,14 @@ def _column(spec: ColumnSpec, tensor: RequestInput, count: int) -> Any:
         )
     values = _flat(spec, tensor.data.root, count)
     kind = _kind(spec, datatype)
+    fits = _FITS[kind]
     for row, value in enumerate(values):
-        if value is not None and not _fits(kind, value):
+        if value is not None and not fits(value):
             raise BadRequest(
                 f"input {spec.name!r}, row {row}: a JSON {_json_type(value)} where the data contract wants "
                 f"{_WANTED[kind]} (null for a missing value)"
             )
-    # Arrays, not Series: a Series per column cost more than the contract check (a null in a float is NaN).
-    if kind == "number":
-        return np.array(values, dtype="float64")
-    if kind == "integer":
-        return pd.array(values, dtype="Int64") if None in values else np.array(values, dtype="int64")
-    if kind == "bool":
-        return pd.array(values, dtype="boolean") if None in values else np.array(values, dtype="bool")
-    text = np.empty(len(values), dtype=object)
-    text[:] = values
-    return text
+    return kind, values
 
 
 def _flat(spec: ColumnSpec, data: Any, count: int) -> list:
@@ -201,17 +229,26 @@ def _kind(spec: ColumnSpec, datatype: str) -> str:
     return "bool" if datatype == "BOOL" else "string"
 
 
-def _fits(kind: str, value: Any) -> bool:
+def _fits_number(value: Any) -> bool:
+    return type(value) is float or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _fits_integer(value: Any) -> bool:
     if isinstance(value, bool):
-        return kind == "bool"
-    if kind == "number":
-        return isinstance(value, int | float)
-    if kind == "integer":
-        whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
-        return whole and abs(value) < _INT64_LIMIT
-    return isinstance(value, str) if kind == "string" else False
+        return False
+    whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+    return whole and abs(value) < _INT64_LIMIT
 
 
+def _fits_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _fits_string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+_FITS = {"number": _fits_number, "integer": _fits_integer, "bool": _fits_bool, "string": _fits_string}
 _WANTED = {"number": "a number", "integer": "a whole number", "bool": "true or false", "string": "a string"}
 
 

@@ -26,6 +26,7 @@ from mlserver.types import InferenceRequest, InferenceResponse, Parameters, Resp
 from asset_platform.serving import metrics
 from asset_platform.serving.canary import Canary, CanaryPolicy, CanaryRegistry
 from asset_platform.serving.capture import CaptureError, TrafficCapture
+from asset_platform.serving.compiled_rows import RequestRows
 from asset_platform.serving.featurize import RowFeaturizer
 from asset_platform.serving.rows import SCORES, RequestContract
 
@@ -57,14 +58,14 @@ class Served:
     learned_until: Any
     featurizer: RowFeaturizer | None = None  # its pipeline compiled for a request's few rows
 
-    def scores(self, rows: Any) -> Any:
+    def scores(self, rows: RequestRows) -> Any:
         """What `score_rows` gives for `rows`: few rows through the compiled pipeline, the rest through pandas."""
         from asset_platform.ml.families.registry import family
         from asset_platform.ml.scoring import score_rows
 
-        matrix = self.featurizer.matrix(rows) if self.featurizer is not None else None
+        matrix = self.featurizer.matrix(rows.features()) if self.featurizer is not None else None
         if matrix is None:
-            return score_rows(self.model, rows)
+            return score_rows(self.model, rows.frame())
         return family(self.model.flavor).predict(self.model, matrix)
 
     def same_version(self, pointer: ChampionPointer) -> bool:
@@ -140,7 +141,7 @@ class ChampionRuntime(MLModel):
         canary = self._canary
         version = served.pointer.version
         try:
-            rows = self._contract.rows(payload, served.learned_until)
+            rows = self._contract.judge(payload, served.learned_until)
             if canary is not None and canary[0].champion_version == version and canary[0].takes(self._first_id(rows)):
                 served, scores = self._score_canary(canary, served, rows)
             else:
@@ -149,7 +150,7 @@ class ChampionRuntime(MLModel):
             version = served.pointer.version
             if self._capture is not None:  # answered only once its rows are on disk
                 inference_s = time.perf_counter() - started
-                await self._capture.record(rows, scores, version, inference_s, payload.id or "")
+                await self._capture.record(rows.frame(), scores, version, inference_s, payload.id or "")
         except CaptureError as error:
             metrics.refused(self.name, version, 503)
             raise ServiceUnavailable(f"model {self.name!r}: {error}") from error
@@ -174,8 +175,8 @@ class ChampionRuntime(MLModel):
             outputs=[ResponseOutput(name=SCORES, shape=[len(scores)], datatype="FP64", data=scores.tolist())],
         )
 
-    def _first_id(self, rows: Any) -> Any:
-        return rows[self._id_column].iloc[0]
+    def _first_id(self, rows: RequestRows) -> Any:
+        return rows.first(self._id_column)
 
     def _score(self, served: Served, rows: Any) -> Any:
         try:
