@@ -1,7 +1,9 @@
 """Served traffic as production data: each answered request's rows, made durable, then landed as batches.
 
 A request is answered only once its rows are on disk. Rows wait in a bounded in-memory buffer for
-the next *group commit*: one writer task takes every row buffered since its last write, writes them
+the next *group commit*, as the runtime hands them over (a small request's judged NumPy columns; nothing
+is converted on the serving loop): one writer task takes every request buffered since its last write,
+builds their Arrow columns in a thread (columns of requests judged alike joined by NumPy), writes them
 as one Parquet part (a hidden name, fsync, rename to `part-<ns>.parquet`, fsync of the folder), and
 only then are the requests whose rows it holds answered. Requests arriving together share one fsync,
 so the cost per request falls as traffic rises. A full buffer (the disk not keeping up) or a failed
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from asset_platform.declaration.model import SERVED_COLUMNS
 from asset_platform.landing import SUCCESS_MARKER
+from asset_platform.serving.compiled_rows import RequestRows, rows_table
 from asset_platform.serving.metrics import batch_landed
 
 if TYPE_CHECKING:
@@ -98,7 +101,15 @@ def batch_name(model: str, first_ns: int) -> str:
 
 @dataclass
 class _Waiting:
-    frame: pd.DataFrame
+    """One answered request's rows and what is captured beside them, as it was handed over: the writer
+    thread, not the serving loop, turns them into Arrow columns."""
+
+    rows: RequestRows
+    scores: Any
+    version: str
+    latency_ms: float
+    at_us: int  # when it was answered, in microseconds since the epoch (pandas' clock reads microseconds)
+    request: str
     done: asyncio.Future
 
 
@@ -179,12 +190,13 @@ class TrafficCapture:
             self._lock_handle = None
 
     # -- recording --------------------------------------------------------------------------------------------
-    async def record(self, rows: pd.DataFrame, scores: Any, version: str, latency_s: float, request: str) -> None:
-        """Return once `rows` with their scores, version and latency are on disk; `CaptureError` if they cannot be."""
-        import pandas as pd
+    async def record(
+        self, rows: RequestRows | pd.DataFrame, scores: Any, version: str, latency_s: float, request: str
+    ) -> None:
+        """Return once `rows` with their scores, version and latency are on disk; `CaptureError` if they cannot be.
 
-        from asset_platform.declaration.model import LANDED_AT
-
+        Nothing is converted here, on the serving loop: the request is appended to the buffer as it is, and the
+        writer thread builds the part's columns for every request it takes at once."""
         if self._closing:
             raise CaptureError("the server is stopping")
         if self._buffered_rows + len(rows) > self.settings.buffer_rows:
@@ -192,16 +204,13 @@ class TrafficCapture:
                 f"{self._buffered_rows} served rows wait to be written to {self.settings.folder} (at most "
                 f"{self.settings.buffer_rows}): the disk is not keeping up; try again shortly"
             )
-        # A model without a time column is timed by its batch's landing, as a landed file is.
-        frame = rows.drop(columns=[LANDED_AT], errors="ignore").reset_index(drop=True)
-        frame[SERVED_SCORE] = pd.Series(scores, dtype="float64")
-        frame[SERVED_VERSION] = version
-        frame[SERVED_LATENCY_MS] = latency_s * 1000
-        frame[SERVED_AT] = pd.Timestamp.now(tz="UTC")
-        frame[SERVED_REQUEST] = request
-        waiting = _Waiting(frame, asyncio.get_running_loop().create_future())
+        if not isinstance(rows, RequestRows):
+            rows = RequestRows.of_frame(rows)
+        at_us = time.time_ns() // 1000
+        future = asyncio.get_running_loop().create_future()
+        waiting = _Waiting(rows, scores, version, latency_s * 1000, at_us, request, future)
         self._buffer.append(waiting)
-        self._buffered_rows += len(frame)
+        self._buffered_rows += len(rows)
         self._wake.set()
         await asyncio.shield(waiting.done)  # a client gone does not cancel the write others share
 
@@ -217,9 +226,9 @@ class TrafficCapture:
         taken, self._buffer = self._buffer, []
         if not taken:
             return
-        rows = sum(len(waiting.frame) for waiting in taken)
+        rows = sum(len(waiting.rows) for waiting in taken)
         try:
-            name = await asyncio.to_thread(self._write_part, [waiting.frame for waiting in taken])
+            name = await asyncio.to_thread(self._write_part, taken)
         except Exception as error:  # a full or read-only disk: refuse these requests, keep serving
             logger.error(f"{self.settings.model}: served rows could not be written to {self.settings.folder}: {error}")
             for waiting in taken:
@@ -234,15 +243,11 @@ class TrafficCapture:
         if self._parts_rows >= self.settings.batch_rows:
             self._start_sealing()
 
-    def _write_part(self, frames: list[pd.DataFrame]) -> str:
-        import pandas as pd
-        import pyarrow as pa
-
-        frame = pd.concat(frames, ignore_index=True)  # here, off the serving loop
+    def _write_part(self, taken: list[_Waiting]) -> str:
         now = max(time.time_ns(), self._last_ns + 1)  # names in write order, never repeated
         self._last_ns = now
         name = f"{_PART}{now:020d}.parquet"
-        _write_table(pa.Table.from_pandas(frame, preserve_index=False), self.settings.folder / name)
+        _write_table(_served_table(taken), self.settings.folder / name)
         _fsync_dir(self.settings.folder)
         return name
 
@@ -328,6 +333,34 @@ class TrafficCapture:
         logger.info(f"{self.settings.model}: served batch {target.name} landed in {production}")
         batch_landed(self.settings.model)
         return target
+
+
+def _served_table(taken: list[_Waiting]) -> pa.Table:
+    """The requests' rows in the order they were answered, and beside them each one's score, version, latency,
+    time and id: the columns the frame of each with those columns added would give."""
+    import numpy as np
+    import pyarrow as pa
+
+    from asset_platform.declaration.model import LANDED_AT
+
+    # A model without a time column is timed by its batch's landing, as a landed file is.
+    table = rows_table([waiting.rows for waiting in taken], without=(LANDED_AT,))
+    counts = [len(waiting.rows) for waiting in taken]
+    scores = np.concatenate([np.asarray(waiting.scores, dtype=np.float64).reshape(-1) for waiting in taken])
+
+    def repeated(values: list, dtype: Any) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=dtype), counts)
+
+    served = {
+        SERVED_SCORE: pa.array(scores, from_pandas=True),
+        SERVED_VERSION: pa.array(repeated([waiting.version for waiting in taken], object), type=pa.string()),
+        SERVED_LATENCY_MS: pa.array(repeated([waiting.latency_ms for waiting in taken], np.float64)),
+        SERVED_AT: pa.array(repeated([w.at_us for w in taken], np.int64), type=pa.timestamp("us", tz="UTC")),
+        SERVED_REQUEST: pa.array(repeated([waiting.request for waiting in taken], object), type=pa.string()),
+    }
+    for name, values in served.items():
+        table = table.append_column(name, values)
+    return table
 
 
 def _part_ns(name: str) -> int:

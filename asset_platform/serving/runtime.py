@@ -150,7 +150,7 @@ class ChampionRuntime(MLModel):
             version = served.pointer.version
             if self._capture is not None:  # answered only once its rows are on disk
                 inference_s = time.perf_counter() - started
-                await self._capture.record(rows.frame(), scores, version, inference_s, payload.id or "")
+                await self._capture.record(rows, scores, version, inference_s, payload.id or "")
         except CaptureError as error:
             metrics.refused(self.name, version, 503)
             raise ServiceUnavailable(f"model {self.name!r}: {error}") from error

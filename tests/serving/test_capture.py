@@ -230,3 +230,47 @@ def test_rows_that_cannot_be_written_are_refused_never_acknowledged(tmp_path) ->
     assert "could not be written" in refused
     [batch] = _landed(settings.production)
     assert set(read_table(batch, "batch")[SERVED_REQUEST]) == {"written"}
+
+
+def test_requests_judged_either_way_land_in_one_batch_in_the_order_answered(tmp_path) -> None:
+    """The buffer holds each request as judged (compiled columns, a validated frame, a plain frame); the writer
+    joins them into one part: every row once, its own score and request, types the contract passes."""
+    from mlserver.types import InferenceRequest
+
+    from asset_platform.serving.compiled_rows import FAST_ROWS
+    from asset_platform.serving.rows import RequestContract
+    from tests.serving.client import v2_inputs
+
+    settings = _settings(tmp_path)
+    contract = RequestContract(loans_declaration(), 1000)
+    small, large, plain = _rows(2, seed=1), _rows(FAST_ROWS + 6, seed=2), _rows(3, seed=3)
+    small["income"] = float("nan")  # a column all missing in one request (sent as null), a number in others
+    judged = [contract.judge(InferenceRequest.model_validate({"inputs": v2_inputs(rows)})) for rows in (small, large)]
+    assert judged[0].columns is not None and judged[1].columns is None  # compiled, then the frame path
+    sent = [(judged[0], "small"), (judged[1], "large"), (plain, "plain"), (judged[0], "small-again")]
+
+    async def serve() -> None:
+        capture = TrafficCapture(settings)
+        capture.open()
+        await capture.start()
+        # Recorded together: one group commit, one part.
+        await asyncio.gather(
+            *(
+                capture.record(rows, [index / 10] * len(rows), "v1", 0.002, name)
+                for index, (rows, name) in enumerate(sent)
+            )
+        )
+        assert len(list(settings.folder.glob("part-*.parquet"))) == 1
+        await capture.close()
+
+    run_coroutine(serve())
+    [batch] = _landed(settings.production)
+    frame = read_table(batch, "batch")
+    # small-again repeats small's ids: the last answer of each is kept, in the order answered.
+    expected = [*large[ID], *plain[ID], *small[ID]]
+    assert frame[ID].tolist() == expected
+    assert frame[SERVED_REQUEST].tolist() == ["large"] * len(large) + ["plain"] * 3 + ["small-again"] * 2
+    assert frame[SERVED_SCORE].tolist() == [0.1] * len(large) + [0.2] * 3 + [0.3] * 2
+    assert frame["income"].tail(2).isna().all() and frame["income"].head(len(large)).notna().any()
+    declaration = loans_declaration()
+    assert check_against_schema(normalize_times(frame, declaration), contract_schema(declaration, False)).passed
