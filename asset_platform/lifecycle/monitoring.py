@@ -174,10 +174,14 @@ def _streamed_batch(context, model_landing, registry, batch_engine: BatchEngine,
     label, time = declaration.label_column, declaration.event_time_column
     oldest: list = []
 
-    def prepared() -> Iterator:  # what the whole path does to the frame it read, chunk by chunk
+    def prepare(chunk):  # what the whole path does to the frame it read
+        return normalize_times(
+            model_landing.with_landing_time(chunk.drop(columns=[label], errors="ignore"), path), declaration
+        )
+
+    def prepared() -> Iterator:  # chunk by chunk
         for chunk in frames_as_read(path, batch_engine.chunk_rows):
-            chunk = model_landing.with_landing_time(chunk.drop(columns=[label], errors="ignore"), path)
-            chunk = normalize_times(chunk, declaration)
+            chunk = prepare(chunk)
             if time in chunk and len(chunk):
                 oldest.append(chunk[time].min())
             yield chunk
@@ -185,20 +189,31 @@ def _streamed_batch(context, model_landing, registry, batch_engine: BatchEngine,
     def column(name: str):
         return lambda: (chunk[name] for chunk in stream_frames(path, batch_engine.chunk_rows, [name]))
 
-    try:
-        duplicated = {name: duplicated_values(column(name)) for name in unique_columns(declaration, columns)}
-    except NotStreamable as reason:
-        context.log.info(f"batch {batch} is read whole: {reason}")
-        return None
+    report, where = None, {}
+    if batch_engine.engine == "spark":  # checked where the batch lies (batch_engine/spark_contract.py)
+        from asset_platform.batch_engine.spark_contract import check_on_spark
+
+        on_spark = check_on_spark(batch_engine, declaration, check, path, prepare)
+        report, where = on_spark.report, on_spark.metadata()
+        if report is None:
+            context.log.info(f"batch {batch}: the contract is checked on the driver: {on_spark.why_driver}")
+    if report is None:
+        try:
+            duplicated = {name: duplicated_values(column(name)) for name in unique_columns(declaration, columns)}
+        except NotStreamable as reason:
+            context.log.info(f"batch {batch} is read whole: {reason}")
+            return None
+        where["checked_in_chunks_of"] = batch_engine.chunk_rows
     registry.store.staging.mkdir(parents=True, exist_ok=True)
     stored = registry.store.staging / f"{uuid.uuid4().hex}-batch.parquet"
     null_types = _null_types(declaration, path)
     with ParquetParts(stored, null_types=null_types) as out:
-        report = check_in_chunks(check, prepared(), duplicated, out.write)
-    metadata: dict[str, Any] = {
-        "rows": dg.MetadataValue.int(report.rows),
-        "checked_in_chunks_of": batch_engine.chunk_rows,
-    }
+        if report is None:
+            report = check_in_chunks(check, prepared(), duplicated, out.write)
+        elif report.passed:  # checked on Spark: the rows stored as the contract coerces them
+            for chunk in prepared():
+                out.write(check.schema.coerce_dtype(chunk))
+    metadata: dict[str, Any] = {"rows": dg.MetadataValue.int(report.rows), **where}
     if label in columns:
         metadata["dropped_label_column"] = label
         context.log.warning(f"batch {batch} carries the label {label!r}: dropped")
@@ -628,6 +643,21 @@ def _sketch_metadata(profile) -> dict[str, Any]:
     }
 
 
+def _moved_histograms(results, assessment) -> str:
+    """Reference-vs-batch histograms of the batch's most moved features (warn or alert), none for a batch that
+    stayed within the policy on every feature.
+
+    Drawing them (matplotlib and three PNGs) was about a fifth of a stable batch's scoring-run CPU; the drift
+    page draws any feature's histograms of any batch from the stored results.
+    """
+    moved = {verdict.name for verdict in assessment.verdicts if verdict.level in ("warn", "alert")}
+    if not moved:
+        return "No feature at warn or alert level: none drawn (the drift page draws any feature of any batch)."
+    from asset_platform.drift.report import drift_histograms_markdown
+
+    return drift_histograms_markdown(replace(results, features=tuple(f for f in results.features if f.name in moved)))
+
+
 def _feature_label(feature: str) -> str:
     return "The champion's predictions" if feature == PREDICTION else f"Feature {feature!r}"
 
@@ -684,7 +714,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         from asset_platform.drift import ReferenceProfile, assess_batch, drift_from_summary
         from asset_platform.drift.feature_checks import feature_checks as checks_of_features
         from asset_platform.drift.policy import BatchAssessment
-        from asset_platform.drift.report import drift_histograms_markdown, drift_summary, drift_table_markdown
+        from asset_platform.drift.report import drift_summary, drift_table_markdown
 
         partition = context.partition_key
         policy = drift_monitor.policy_for(declaration.monitoring.drift)
@@ -720,7 +750,7 @@ def _drift(declaration, names: LifecycleNames, partitions) -> dg.AssetsDefinitio
         metadata: dict[str, Any] = {
             **evidence.to_metadata(),
             "features": dg.MetadataValue.md(drift_table_markdown(results, policy)),
-            "histograms": dg.MetadataValue.md(drift_histograms_markdown(results, top=3)),
+            "histograms": dg.MetadataValue.md(_moved_histograms(results, assessment)),
             "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in reasons) or "none"),
             **{f"drift/{name}": dg.MetadataValue.float(value) for name, value in summary.items()},
             "batch_engine": batch_engine.engine,  # what summarized it: `local` or `spark`

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from asset_platform.declaration.names import BATCH_CONTRACT_CHECK
 from asset_platform.home import PlatformHome
 from asset_platform.lifecycle import lifecycle_names
-from asset_platform.lifecycle.names import DRIFT, PREDICTIONS
+from asset_platform.lifecycle.names import BATCHES, DRIFT, PREDICTIONS
 from asset_platform.testing import BatchFiles, run_declared_loop
 from tests.project.samples import loans_declaration, sample_files
 from tests.spark import spark_engine
@@ -44,3 +45,8 @@ def test_the_closed_loop_runs_on_the_spark_engine(tmp_path):
             events = instance.fetch_materializations(key, limit=100).records
             engines = {event.asset_materialization.metadata["batch_engine"].value for event in events}
             assert len(events) >= len(batches) and engines == {"spark"}, key
+        # The batches, bigger than a chunk, had their contract checked on Spark (batch_engine/spark_contract.py).
+        check = instance.get_latest_asset_check_evaluation_record(
+            dg.AssetCheckKey(names.key(BATCHES), BATCH_CONTRACT_CHECK)
+        )
+        assert check.event.asset_check_evaluation.metadata["contract_checked_by"].value == "spark"
