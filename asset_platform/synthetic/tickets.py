@@ -4,13 +4,17 @@ One row is one ticket; the label `team` is the team that resolved it (billing, t
 The team follows from the channel, the customer's plan, the message's length, the account's age and the
 customer's earlier tickets, through one logit per team and a softmax, so no feature alone decides it (a good
 model reaches a macro one-vs-rest AUC around 0.8). `generate_tickets` makes one day's rows, reproducibly from
-(seed, day), and can apply a drift: `covariate` (the channel and plan mix moves), `concept` (billing and
-account tickets trade places) or `prior` (the odds of a sales ticket triple).
+(seed, day), and can apply a drift: `covariate` (the channel and plan mix moves), `category_mix` (phone, web and
+paying plans grow), `concept` (billing and account tickets trade places), `prior` (the odds of a sales ticket
+triple), or a data-quality fault (`nulls`, `out_of_range`, `missing_column`) that leaves the teams alone. The
+drifts added after the first three draw from their own stream keyed by (seed, day, drift), so the clean rows and
+the first three drifts stay what they were.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from typing import Any
 
 import numpy as np
@@ -27,7 +31,13 @@ TICKET_DRIFTS = {
     "covariate": "most tickets arrive by chat from free plans",
     "concept": "billing and account tickets trade places",
     "prior": "the odds of a sales ticket triple",
+    "category_mix": "60% of tickets re-drawn to the phone or web channel and 60% to the pro or enterprise plan",
+    "nulls": "about 30% of tickets lose account_age_days and, independently, about 30% lose channel",
+    "out_of_range": "about 5% of tickets each get message_words of 0 or less, prior_tickets of -1, or a negative "
+    "account_age_days",
+    "missing_column": "the channel column is no longer delivered",
 }
+_QUALITY = ("nulls", "out_of_range", "missing_column")
 
 
 def ticket_columns() -> list[dict[str, Any]]:
@@ -59,6 +69,11 @@ def generate_tickets(rows: int, day: dt.date, seed: int = 0, drift: str | None =
     words = np.maximum(1, rng.lognormal(3.5, 0.7, rows)).astype(np.int64)
     prior = rng.poisson(1.5, rows).astype(np.int64)
     age = rng.gamma(2.0, 300.0, rows)
+    # The later drifts' own stream: the clean stream below draws exactly what it drew before they existed.
+    moved = np.random.default_rng([seed, day.toordinal(), zlib.crc32(f"tickets/{drift}".encode())])
+    if drift == "category_mix":  # the teams follow the moved features (same uniforms below)
+        channel = np.where(moved.random(rows) < 0.6, moved.choice(["phone", "web"], rows), channel)
+        plan = np.where(moved.random(rows) < 0.6, moved.choice(["pro", "enterprise"], rows), plan)
     long_message = (np.log(words) - 3.5) / 0.7
     young = (np.log1p(age) - 6.0) / 0.9
     logits = np.column_stack(
@@ -78,7 +93,7 @@ def generate_tickets(rows: int, day: dt.date, seed: int = 0, drift: str | None =
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     team = (rng.random(rows)[:, None] > np.cumsum(probabilities, axis=1)).sum(axis=1)
     start = pd.Timestamp(day, tz="UTC")
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             ID_COLUMN: [f"T{day:%Y%m%d}-{seed}-{i:05d}" for i in range(rows)],
             TIME_COLUMN: start + pd.to_timedelta(np.sort(rng.uniform(0, 86_399, rows)), unit="s"),
@@ -91,3 +106,20 @@ def generate_tickets(rows: int, day: dt.date, seed: int = 0, drift: str | None =
             LABEL_COLUMN: np.asarray(TEAMS, dtype=object)[np.minimum(team, len(TEAMS) - 1)],
         }
     )
+    return _broken(frame, drift, moved) if drift in _QUALITY else frame
+
+
+def _broken(frame: pd.DataFrame, fault: str, rng: np.random.Generator) -> pd.DataFrame:
+    """A data-quality fault on the delivered rows: the business (and so each ticket's team) is unchanged."""
+    rows = len(frame)
+    if fault == "missing_column":
+        return frame.drop(columns=["channel"])
+    if fault == "nulls":
+        frame.loc[rng.random(rows) < 0.3, "account_age_days"] = np.nan
+        frame["channel"] = np.where(rng.random(rows) < 0.3, None, frame["channel"].to_numpy(dtype=object))
+        return frame
+    frame["message_words"] = np.where(rng.random(rows) < 0.05, rng.integers(-3, 1, rows), frame["message_words"])
+    frame["prior_tickets"] = np.where(rng.random(rows) < 0.05, -1, frame["prior_tickets"])
+    negative = rng.random(rows) < 0.05
+    frame.loc[negative, "account_age_days"] = -frame.loc[negative, "account_age_days"]
+    return frame
