@@ -183,8 +183,13 @@ class _Evaluation:
     """The plan evaluated on one batch: one aggregation, the unique columns' repeats, the first failing rows."""
 
     def __init__(self, spark: Any, plan: _Plan, batch: Path, prepare: Callable, empty: pd.DataFrame) -> None:
+        import pandas as pd
+
         self.spark, self.plan, self.batch, self.prepare, self.empty = spark, plan, batch, prepare, empty
         self.frame = self._checked_frame()
+        # The wall clock a future bound counts from, read once as pandera reads it once for the whole batch.
+        self.now = pd.Timestamp.now(tz="UTC").value
+        self.failed_coercion: set[int] = set()  # the columns pandera could not coerce: judged as read
 
     def _checked_frame(self) -> Any:
         """The batch with its position, and each time column `normalize_times` reads on the executors."""
@@ -210,7 +215,7 @@ class _Evaluation:
         aggregates: dict[str, Any] = {"rows": F.count(F.lit(1)), "failing": F.count_if(_any(self._row_fails(None)))}
         for index, column in enumerate(plan.columns):
             for variant in ("value", "raw") if column.raw is not None else ("value",):
-                for key, condition in _failures(column, getattr(column, variant)).items():
+                for key, condition in _failures(column, getattr(column, variant), self.now).items():
                     aggregates[f"{index} {variant} {key}"] = F.count_if(condition)
             for kind in ("fails", "unsure"):
                 if getattr(column, kind) is not None:
@@ -304,7 +309,7 @@ class _Evaluation:
         conditions = []
         for index, column in enumerate(self.plan.columns):
             raw = failed_coercion is not None and index in failed_coercion
-            failures = _failures(column, column.raw if raw else column.value)
+            failures = _failures(column, column.raw if raw else column.value, self.now)
             failures.pop("missing")
             conditions.extend(failures.values())
             if raw:
@@ -322,10 +327,9 @@ class _Evaluation:
         return frame.set_axis(table[POSITION].to_pylist())
 
 
-def _failures(column: _Judged, value: Any) -> dict[str, Any]:
+def _failures(column: _Judged, value: Any, now: int) -> dict[str, Any]:
     """Per pandera check of the column (keyed `column check`), the condition that fails a row of `value`;
-    "missing": a missing value (a failure where the column is not nullable)."""
-    import pandas as pd
+    "missing": a missing value (a failure where the column is not nullable). `now`: the wall clock in ns."""
     from pyspark.sql import functions as F
 
     rules, present = column.rules, value.isNotNull()
@@ -343,8 +347,7 @@ def _failures(column: _Judged, value: Any) -> dict[str, Any]:
             fails = ~value.isin(list(rule.value))
         elif rule.kind == "not_after":
             fixed, horizon = rule.value
-            instant = fixed if fixed is not None else pd.Timestamp.now(tz="UTC").value  # as pandera reads the clock
-            fails = value > F.lit(instant + horizon)
+            fails = value > F.lit((fixed if fixed is not None else now) + horizon)
         elif rule.kind == "not_before":
             fails = value < F.lit(rule.value)
         else:  # a rule contract_check.py learned after this module: never a silent pass
