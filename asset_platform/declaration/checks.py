@@ -185,11 +185,8 @@ def _check_multiclass_parts(declaration: ModelDeclaration) -> None:
     """The parts of a declaration that do not handle a multiclass model yet are refused, named, at load."""
     if declaration.task != "multiclass":
         return
-    # Each reads one score per row: attributions of one margin, group metrics at one threshold, the online
-    # canary's single score, a study's per-step binary metric.
+    # Each reads one score per row: the online canary's single score, a study's per-step binary metric.
     unsupported = [
-        ("explanations.enabled", declaration.explanations.enabled, "per-class explanations"),
-        ("fairness.attributes", bool(declaration.fairness.attributes), "the per-group fairness audit"),
         ("serving.canary_fraction", declaration.serving.canary_fraction > 0, "the online canary"),
         *(
             (f"models.{index}.tuning", family.tuning is not None, "hyperparameter tuning")

@@ -14,7 +14,19 @@ if TYPE_CHECKING:
 
 # Every metric the fairness rule knows; which of them fit the task is checked with the declaration.
 GroupMetric = Literal[
-    "auc", "average_precision", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration", "rmse", "mae"
+    "auc",
+    "average_precision",
+    "log_loss",
+    "brier",
+    "tpr",
+    "fpr",
+    "selection_rate",
+    "calibration",
+    "rmse",
+    "mae",
+    "macro_auc",
+    "accuracy",
+    "macro_f1",
 ]
 
 
@@ -33,11 +45,17 @@ class FairnessSpec(Spec):
         description="Block a challenger when the upper bound of the increase in the largest group gap "
         "(challenger minus champion) exceeds this; None: report only.",
     )
-    threshold: float = Field(default=0.5, gt=0, lt=1, description="Classifiers: the decision threshold.")
+    threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Binary classifiers: the decision threshold (a multiclass model predicts its most probable class).",
+    )
     metric: GroupMetric | None = Field(
         default=None,
-        description="Metric whose largest group gap the rule judges; default the gate's metric. Classifiers also: "
-        "tpr, fpr, selection_rate, calibration; regression: rmse, mae.",
+        description="Metric whose largest group gap the rule judges; default the gate's metric. Binary classifiers "
+        "also: tpr, fpr, selection_rate, calibration; multiclass: macro_auc, log_loss, accuracy, macro_f1; "
+        "regression: rmse, mae.",
     )
 
 
@@ -63,6 +81,8 @@ def fairness_metrics(task: str) -> tuple[str, ...]:
     """The metrics the fairness rule can judge for `task`."""
     if task == "regression":
         return ("rmse", "mae")
+    if task == "multiclass":
+        return ("macro_auc", "log_loss", "accuracy", "macro_f1")
     return ("auc", "average_precision", "log_loss", "brier", "tpr", "fpr", "selection_rate", "calibration")
 
 
@@ -120,6 +140,14 @@ def check_fairness(declaration: ModelDeclaration) -> None:
             "fairness.metric",
             f"the gate's metric {rule_metric(declaration)!r} has no per-group form; declare fairness.metric "
             f"(one of {', '.join(allowed)})",
+        )
+    # Compared with the default, not with the fields set: a dumped and reloaded declaration sets every field.
+    if declaration.task == "multiclass" and fairness.threshold != FairnessSpec.model_fields["threshold"].default:
+        raise DeclarationError(
+            name,
+            "fairness.threshold",
+            f"a multiclass model predicts each row's most probable class, with no threshold ({fairness.threshold} "
+            "was declared); leave it out",
         )
     if fairness.tolerance is not None and not fairness.attributes:
         raise DeclarationError(name, "fairness.tolerance", "a tolerance needs `fairness.attributes` to audit by")

@@ -407,9 +407,10 @@ class ModelDeclaration(ClosedSets, dg.Model, dg.Resolvable):
 
     @model_validator(mode="before")
     @classmethod
-    def _multiclass_explanations_off(cls, data: Any) -> Any:
-        # Attributions are one margin per row; a multiclass model has one per class, which nothing explains
-        # yet. Its explanations default to off; declaring them on is refused at load (checks.py).
+    def _multiclass_explanations_on_request(cls, data: Any) -> Any:
+        # A multiclass model's attributions explain every class's margin (ml/explain.py): K times the figures
+        # of one margin, and a network's integrated gradients K backward passes. So they are asked for
+        # (`explanations.enabled: true`) rather than made for every multiclass model by default.
         if not isinstance(data, dict) or data.get("task") != "multiclass":
             return data
         explanations = data.get("explanations")

@@ -110,10 +110,12 @@ def explanation_metadata(
 
     sample = sample_rows(features, declaration.explanations.sample_rows, _SEED)
     positions = features.index.get_indexer(sample.index)
-    global_values, methods, group_rows = {}, {}, []
+    global_values, methods, group_rows, by_class = {}, {}, [], {}
     for name, model in models.items():
         attribution = explain(model, sample)
         global_values[name], methods[name] = attribution.mean_abs(), attribution.method
+        if attribution.per_class is not None:
+            by_class[name] = attribution.mean_abs_by_class()
         top = sorted(global_values[name], key=lambda f: -global_values[name][f])[:_TOP_GROUP_FEATURES]
         for attribute, labels in groups.items():
             for group, values in attribution.by_group(labels[positions][: len(attribution.values)]).items():
@@ -128,7 +130,34 @@ def explanation_metadata(
     }
     if group_rows:
         metadata["explanations/by_group"] = dg.MetadataValue.md(pd.DataFrame(group_rows).to_markdown(index=False))
+    metadata.update(class_explanation_metadata(by_class))
     return metadata
+
+
+def class_explanation_metadata(by_class: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
+    """A multiclass model's attributions per class (each class's mean |attribution| of its own margin): a table
+    per model, the numbers, and the first model's chart with a bar per class ({} for models of one margin)."""
+    from asset_platform.fairness.report import attribution_chart, attribution_table_markdown
+
+    if not by_class:
+        return {}
+    tables = [
+        f"**{name}** (mean absolute attribution of each class's margin)\n\n{attribution_table_markdown(values)}"
+        for name, values in by_class.items()
+    ]
+    first = next(iter(by_class))
+    return {
+        "explanations/by_class": dg.MetadataValue.md("\n\n".join(tables)),
+        "explanations/by_class_values": dg.MetadataValue.json(
+            {
+                name: {c: {f: round(v, 6) for f, v in found.items()} for c, found in values.items()}
+                for name, values in by_class.items()
+            }
+        ),
+        "explanations/by_class_chart": dg.MetadataValue.md(
+            attribution_chart(by_class[first], title=f"{first}: mean |attribution| per class (class margins)")
+        ),
+    }
 
 
 @dataclass
@@ -156,8 +185,10 @@ def gate_fairness(
     """The fairness rule on the raw holdout rows the metric gate compared (None: no attributes declared)."""
     if not declaration.fairness.attributes:
         return None
+    from asset_platform.ml.scoring import label_values
+
     groups = attribute_groups(declaration, holdout)
-    labels = holdout[declaration.label_column].to_numpy()
+    labels = label_values(declaration, holdout)  # raw rows: a multiclass label's classes as codes
     scores = {"champion": champion_scores, "challenger": challenger_scores}
     evidence = group_evidence(declaration, groups, labels, scores)
     metric = rule_metric(declaration)
@@ -194,9 +225,11 @@ def model_explanation_metadata(model: Any, features: pd.DataFrame) -> dict[str, 
 
     attribution = explain(model, features)
     values = {model.flavor: attribution.mean_abs()}
+    by_class = {model.flavor: attribution.mean_abs_by_class()} if attribution.per_class is not None else {}
     return {
         "explanations/global": dg.MetadataValue.md(attribution_table_markdown(values)),
         "explanations/chart": dg.MetadataValue.md(attribution_chart(values)),
         "explanations/method": attribution.method,
         "explanations/rows": dg.MetadataValue.int(len(attribution.values)),
+        **class_explanation_metadata(by_class),
     }

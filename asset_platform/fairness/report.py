@@ -84,8 +84,10 @@ def group_metric_chart(reports: Sequence[ModelFairness], attribute: str, metric:
     return png_markdown(figure, title)
 
 
-def attribution_chart(attributions: Mapping[str, Mapping[str, float]], top: int = 10) -> str:
-    """Mean |attribution| of the top features, one bar per model and feature (horizontal)."""
+def attribution_chart(
+    attributions: Mapping[str, Mapping[str, float]], top: int = 10, title: str = "Mean |attribution| (model margin)"
+) -> str:
+    """Mean |attribution| of the top features, one bar per model (or class) and feature (horizontal)."""
     from asset_platform.reports.plots import png_markdown
 
     plt = _pyplot()
@@ -97,7 +99,6 @@ def attribution_chart(attributions: Mapping[str, Mapping[str, float]], top: int 
         y = np.arange(len(features)) + (position - (len(attributions) - 1) / 2) * height
         axis.barh(y, [values.get(name, 0.0) for name in features], height=height, label=model)
     axis.set_yticks(np.arange(len(features)), features, fontsize=7)
-    title = "Mean |attribution| (model margin)"
     axis.set_title(title, fontsize=9)
     axis.tick_params(labelsize=7)
     axis.legend(fontsize=7)

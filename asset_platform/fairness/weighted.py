@@ -19,6 +19,9 @@ import numpy as np
 # Per-group metrics reported beside the task's own metric, by task.
 CLASSIFIER_EXTRAS = ("tpr", "fpr", "selection_rate", "calibration")
 REGRESSION_METRICS = ("rmse", "mae")
+# A multiclass model predicts its most probable class (no threshold): its groups' accuracy and macro F1.
+MULTICLASS_EXTRAS = ("accuracy", "macro_f1")
+MULTICLASS_METRICS = ("macro_auc", "log_loss", "accuracy", "macro_f1")
 # +1: higher is better; -1: lower is better; 0: neither (a gap is a disparity either way).
 GROUP_METRIC_DIRECTION = {
     "auc": 1,
@@ -31,6 +34,9 @@ GROUP_METRIC_DIRECTION = {
     "fpr": -1,
     "selection_rate": 0,
     "calibration": 0,
+    "macro_auc": 1,
+    "accuracy": 1,
+    "macro_f1": 1,
 }
 
 
@@ -38,16 +44,23 @@ def group_metric_names(task: str, metric: str) -> tuple[str, ...]:
     """The declared metric first, then the task's other per-group metrics."""
     if task == "regression":
         return (metric, *(name for name in REGRESSION_METRICS if name != metric))
+    if task == "multiclass":
+        return (metric, *(name for name in MULTICLASS_EXTRAS if name != metric))
     return (metric, *CLASSIFIER_EXTRAS)
 
 
 def weighted_metric(
     name: str, labels: np.ndarray, scores: np.ndarray, weights: np.ndarray, threshold: float = 0.5
 ) -> np.ndarray:
-    """`name` for each row of `weights` (resamples x rows of one group): NaN where undefined."""
+    """`name` for each row of `weights` (resamples x rows of one group): NaN where undefined.
+
+    Scores of two dimensions are a multiclass model's probabilities (rows x classes), its labels class codes.
+    """
     labels = np.asarray(labels, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    if scores.ndim == 2:
+        return _weighted_multiclass(name, labels.astype(np.int64), scores, weights)
     if name == "auc":
         return _weighted_auc(labels, scores, weights)
     if name == "average_precision":
@@ -73,6 +86,36 @@ def weighted_metric(
         if name == "fpr":
             return weights @ ((1 - labels) * predicted) / (weights @ (1 - labels))
     raise ValueError(f"unknown group metric {name!r}; use one of {sorted(GROUP_METRIC_DIRECTION)}")
+
+
+def _weighted_multiclass(name: str, codes: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A multiclass metric (ml/metrics.py's, there for one sample) with row weights, for every resample at once."""
+    classes = scores.shape[1]
+    if name == "macro_auc":
+        # Each class one-vs-rest; a class a resample lacks (or holds alone) has no AUC and leaves the mean.
+        per_class = np.column_stack(
+            [_weighted_auc((codes == k).astype(np.float64), scores[:, k], weights) for k in range(classes)]
+        )
+        defined = np.isfinite(per_class)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(defined, per_class, 0.0).sum(axis=1) / defined.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = weights.sum(axis=1)
+        if name == "log_loss":
+            chosen = scores[np.arange(len(codes)), codes]
+            return weights @ -np.log(np.clip(chosen, 1e-7, 1.0)) / total
+        predicted = scores.argmax(axis=1)
+        if name == "accuracy":
+            return weights @ (predicted == codes).astype(np.float64) / total
+        if name == "macro_f1":
+            actual_hot, predicted_hot = np.eye(classes)[codes], np.eye(classes)[predicted]
+            hits = weights @ (actual_hot * predicted_hot)
+            both = weights @ actual_hot + weights @ predicted_hot
+            # Over the classes present in the labels or the predictions of the resample, as scikit-learn's.
+            present = both > 0
+            f1 = np.where(present, 2 * hits / np.where(present, both, 1.0), 0.0)
+            return f1.sum(axis=1) / present.sum(axis=1)
+    raise ValueError(f"unknown multiclass group metric {name!r}; use one of {', '.join(MULTICLASS_METRICS)}")
 
 
 def _weighted_auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -28,8 +28,9 @@ def test_a_multiclass_declaration_loads_with_its_classes_in_declared_order() -> 
     assert declaration.task == "multiclass"
     assert declaration.label_classes == TEAMS
     assert declaration.metric_name == "macro_auc" and declaration.gate_metric == "macro_auc"
-    # Per-class attributions are not made yet: explanations default to off rather than failing the load.
+    # Per-class attributions are made on request: explanations default to off, and may be declared on.
     assert not declaration.explanations.enabled
+    assert tickets_declaration(models=[{"family": "lightgbm"}], explanations={"enabled": True}).explanations.enabled
     assert loans_declaration().label_classes == [] and loans_declaration().explanations.enabled
     # The label-free estimate (CBPE one-vs-rest) may judge batches before their labels land.
     assert tickets_declaration(models=[{"family": "lightgbm"}], monitoring={"use_estimated_performance": True})
@@ -80,8 +81,6 @@ def test_a_multiclass_metric_on_a_binary_model_is_refused(metric) -> None:
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"explanations": {"enabled": True}}, "explanations.enabled"),
-        ({"fairness": {"attributes": ["region"]}}, "fairness.attributes"),
         (
             {
                 "models": [

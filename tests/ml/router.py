@@ -1,6 +1,6 @@
 """The ticket router the multiclass CLI, page and shadow tests share: one cheap LightGBM family, trained by
 `tests/ml/conftest.py` once on stable tickets and once after billing and account tickets trade places (the
-second version passes the gate into shadow)."""
+second version passes the gate into shadow), audited per region and explained per team."""
 
 from __future__ import annotations
 
@@ -20,5 +20,8 @@ def router_declaration(**changes: Any) -> ModelDeclaration:
         "gate": {"resamples": 60},
         "retraining": {"window_days": 3},
         "shadow": {"enabled": True, "max_batches": 6},
+        # Audited by region (report only: no tolerance), and explained per team.
+        "fairness": {"attributes": ["region"]},
+        "explanations": {"enabled": True, "sample_rows": 200},
     }
     return tickets_declaration(**{**fields, **changes})

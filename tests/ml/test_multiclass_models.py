@@ -281,3 +281,29 @@ def test_a_sampled_multiclass_window_keeps_each_classs_share_and_is_drawn_again_
     found = pd.Series(np.asarray(TEAMS)[training["team"]]).value_counts(normalize=True)
     assert (found - expected).abs().max() < 0.01
     assert set(training_rows(rows, pipeline)["ticket_id"]) == set(training["ticket_id"])
+
+
+@pytest.mark.parametrize("name", FAMILY_NAMES)
+def test_every_family_explains_each_classs_margin_and_each_row_by_its_predicted_class(name, split, trained) -> None:
+    from asset_platform.ml.explain import explain, raw_margin
+
+    _declaration, _pipeline, _training, holdout, _raw = split
+    model = trained[name]
+    rows = holdout.iloc[:40]
+    attribution = explain(model, rows, background=holdout.iloc[100:140])
+    count = len(attribution.values)
+    assert attribution.per_class.shape == (count, len(model.feature_names), len(TEAMS)) and attribution.classes == TEAMS
+    # Each class's contributions start from its base and sum to its margin (exactly, or up to the method's
+    # approximation: integrated gradients' discretisation).
+    margins = raw_margin(model, rows[model.feature_names].to_numpy(dtype=np.float32))[:count]
+    gap = np.abs(attribution.class_base + attribution.per_class.sum(axis=1) - margins)
+    spread = np.abs(margins - attribution.class_base).max()
+    assert gap.max() <= (1e-5 * (1 + np.abs(margins).max()) if attribution.exact else 0.05 * max(1.0, spread))
+    # A row's one attribution (top reasons, attribution drift) is that of the class it is predicted.
+    predicted = model.predict(rows)[:count].argmax(axis=1)
+    np.testing.assert_array_equal(attribution.values, attribution.per_class[np.arange(count), :, predicted])
+    np.testing.assert_array_equal(attribution.base, attribution.class_base[np.arange(count), predicted])
+    by_class = attribution.mean_abs_by_class()
+    assert list(by_class) == TEAMS and all(set(found) == set(model.feature_names) for found in by_class.values())
+    # Each team follows from its own features: their importances differ between teams.
+    assert len({max(found, key=found.get) for found in by_class.values()}) > 1, by_class

@@ -116,6 +116,14 @@ def test_a_better_challenger_is_promoted_and_a_worse_one_retired_on_labeled_batc
     champion = joined[[f"score_{team}" for team in TEAMS]].to_numpy()
     expected = paired_loss_differences(codes, champion, np.stack(joined[SHADOW_PREDICTION]), "multiclass_brier")
     assert np.allclose(np.sort(expected), np.sort(differences), atol=1e-5)
+    # Explained per team, the batch's attributions (its rows' predicted teams') meet the reference profile's.
+    scored = router.instance.fetch_materializations(names.key(PREDICTIONS), limit=1).records[0]
+    batch = scored.asset_materialization.metadata["batch_attribution"].value
+    assert batch["champion_version"] == old and set(batch["mean_abs"]) >= {"channel", "plan", "message_words"}
+    drift = router.instance.fetch_materializations(names.key("drift"), limit=1).records[0]
+    assert "drifted features that move the output" in str(
+        drift.asset_materialization.metadata["attribution_drift"].value
+    )
 
     # The old routing, put in shadow by hand beside the new champion, is worse on the same traffic: retired.
     config = {"ops": {names.op(CHAMPION): {"config": {"action": "shadow", "version": old}}}}

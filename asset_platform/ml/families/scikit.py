@@ -51,6 +51,19 @@ class SklearnFamily(SkopsFamily):
             return LEGACY_SKLEARN_TYPES
         return list(sklearn_types(json.dumps(extra["estimator"], sort_keys=True), task or "binary_classification"))
 
+    def margin(self, model: TrainedModel, matrix: np.ndarray) -> np.ndarray:
+        """A multiclass estimator's decision function where it has one (a multinomial model's per-class logits,
+        which its exact attributions add up to), else the log-odds of each probability (the default)."""
+        # A class absent from training has no decision column: then the probabilities' log-odds (its is 0).
+        learned = len(getattr(model.estimator, "classes_", ()))
+        if (
+            model.task == "multiclass"
+            and hasattr(model.estimator, "decision_function")
+            and learned == len(model.classes)
+        ):
+            return np.asarray(model.estimator.decision_function(matrix), dtype=np.float64)
+        return super().margin(model, matrix)
+
     def explain(self, model: TrainedModel, matrix: np.ndarray, reference: np.ndarray) -> Attribution:
         from asset_platform.ml.explain import sampling_attribution, sklearn_attribution
 
