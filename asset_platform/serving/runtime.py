@@ -13,6 +13,7 @@ its share of requests until it is withdrawn (canary.py).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -94,6 +95,19 @@ def load_served(lineup: ModelLineup, pointer: ChampionPointer) -> Served:
     return Served(pointer, model, stamp, RowFeaturizer.of(model))
 
 
+def _freeze_what_is_loaded() -> None:
+    """Keep the objects loaded so far out of the cyclic garbage collector's passes, once, at start.
+
+    The server holds some 550k objects once the platform, Dagster, pandas, MLServer and the champion are
+    imported and loaded, and every request allocates enough to start a collection often: the full passes
+    over them took about a fifth of a busy server's CPU. Frozen (`gc.freeze`, after one collection so no
+    garbage is kept), they are never traversed again; what is allocated later, a swapped-in version
+    included, is collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class ChampionRuntime(MLModel):
     """V2 `infer` for one declared model: contract rows in, one output of scores out, the version named.
 
@@ -119,6 +133,7 @@ class ChampionRuntime(MLModel):
             raise NoChampionError(f"model {self.name!r} has no champion yet: train it first")
         self._served = await asyncio.to_thread(load_served, self._lineup, pointer)
         logger.info(f"serving {self.name}: champion {pointer.describe()}")
+        _freeze_what_is_loaded()
         if self._canaries is not None and self._policy.fraction > 0:
             try:
                 await self._refresh_canary()
