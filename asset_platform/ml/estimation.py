@@ -39,12 +39,22 @@ _POINTS = 64
 
 
 def fit_calibration(scores: np.ndarray, labels: np.ndarray, points: int = _POINTS) -> dict[str, list[float]]:
-    """An isotonic map from score to observed positive rate, as at most `points` (x, y) knots."""
+    """An isotonic map from score to observed positive rate, as (x, y) knots: at most `points` at the scores'
+    quantiles and as many at the positives' scores' quantiles.
+
+    With rare positives most of them score in the top per cent or two, which the scores' quantiles leave
+    to one straight segment up to the top score's rate (often 1.0): the rows in between were mapped too
+    high, and with 1 % positives the estimated average precision ran about 0.05 above the realized one.
+    """
     from sklearn.isotonic import IsotonicRegression
 
     scores = np.asarray(scores, dtype=np.float64)
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, labels)
-    knots = np.unique(np.quantile(scores, np.linspace(0, 1, points)))
+    grid = np.linspace(0, 1, points)
+    positives = scores[np.asarray(labels) > 0]
+    knots = np.unique(
+        np.concatenate([np.quantile(scores, grid), np.quantile(positives, grid) if positives.size else []])
+    )
     return {"x": knots.round(6).tolist(), "y": np.asarray(isotonic.predict(knots)).round(6).tolist()}
 
 
