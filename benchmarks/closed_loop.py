@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import math
 import statistics
@@ -101,6 +102,7 @@ def _subjects() -> dict[str, Subject]:
             project=True,
         )
 
+    @functools.cache  # built once: the declaration trains a small forest to list its custom family's types
     def tickets():
         # The router's two cheapest families, and the retraining defaults every other model here has.
         return tickets_declaration(models=FAMILIES[:2], retraining={})
@@ -137,6 +139,8 @@ def _project_declaration(name: str):
 def _run(subject: Subject, scenario: str | None, seed: int, days: int, drift_day: int, rows: int) -> dict[str, Any]:
     if not subject.project:
         return _run_declared(subject, scenario, seed, days, drift_day, rows)
+    import dagster as dg
+
     from asset_platform.app.demo import DemoSettings, run_demo
     from asset_platform.home import PlatformHome
 
@@ -153,8 +157,6 @@ def _run(subject: Subject, scenario: str | None, seed: int, days: int, drift_day
             settings.scenario = "covariate"
             settings.intensity = 0.0
         summary = run_demo(home, settings, outcomes.append)
-        import dagster as dg
-
         with dg.DagsterInstance.get() as instance:
             summary["estimates"] = _estimates(instance, subject)
     summary["outcomes"] = outcomes
