@@ -12,6 +12,8 @@ failed (which the champion answered). Registered on the default registry, served
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 _LABELS = ("model", "version")
@@ -47,10 +49,20 @@ CANARY_FAILURES = Counter(
 )
 
 
+_ANSWERED: dict[tuple[str, str], tuple[Any, Any, Any]] = {}  # per (model, version): its three children
+
+
 def answered(model: str, version: str, rows: int, seconds: float) -> None:
-    REQUESTS.labels(model, version).inc()
-    ROWS.labels(model, version).inc(rows)
-    LATENCY.labels(model, version).observe(seconds)
+    # The children are looked up once per version: `labels()` validates and locks on every call, three times
+    # per answered request otherwise.
+    children = _ANSWERED.get((model, version))
+    if children is None:
+        labels = (model, version)
+        children = _ANSWERED[labels] = (REQUESTS.labels(*labels), ROWS.labels(*labels), LATENCY.labels(*labels))
+    requests, counted_rows, latency = children
+    requests.inc()
+    counted_rows.inc(rows)
+    latency.observe(seconds)
 
 
 def refused(model: str, version: str, code: int) -> None:
