@@ -108,7 +108,7 @@ def build_lifecycle(declaration: ModelDeclaration, sensor_interval_s: int | None
     jobs = _jobs(declaration, names)
     interval = sensor_interval_s or DEFAULT_SENSOR_INTERVAL_S
     sensors = [
-        build_batch_sensor(declaration, names, jobs["score"], partitions, interval),
+        build_batch_sensor(declaration, names, jobs["score"], partitions, interval, jobs["score_labeled"]),
         build_labels_sensor(declaration, names, jobs["performance"], interval),
         build_drift_retrain_sensor(declaration, names, jobs["retraining"], interval),
     ]
@@ -129,6 +129,11 @@ def _with_declaration(spec: dg.AssetSpec, declaration: ModelDeclaration) -> dg.A
     owners = spec.owners or declaration.owners
     tags = {**spec.tags, "asset_platform/model": declaration.name}
     return spec.replace_attributes(owners=owners, tags=tags)
+
+
+def score_labeled_batch_job(names: LifecycleNames) -> str:
+    """The job of a batch whose labels landed with it: scored, judged and its performance computed in one run."""
+    return f"{names.model}_score_labeled_batch"
 
 
 def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any]:
@@ -187,6 +192,16 @@ def _jobs(declaration: ModelDeclaration, names: LifecycleNames) -> dict[str, Any
             selection=dg.AssetSelection.assets(*monitoring[:3]) - freshness_selection(declaration, names),
             description=f"Validate one {declaration.name} production batch, score it with the champion and "
             "measure its drift.",
+        ),
+        "score_labeled": dg.define_asset_job(
+            score_labeled_batch_job(names),
+            owners=owners,
+            executor_def=dg.in_process_executor,  # as the score job: the batch's one process (one pod)
+            # Launched instead of the score job when the labels were there before the batch was asked for (a
+            # backfill, a late batch): performance joins the run instead of loading the code location again.
+            selection=dg.AssetSelection.assets(*monitoring, *shadow) - freshness_selection(declaration, names),
+            description=f"Validate one {declaration.name} production batch whose labels landed with it, score it "
+            f"with the champion, measure its drift and its realized {declaration.metric_name}.",
         ),
         "performance": dg.define_asset_job(
             names.performance_job,

@@ -5,6 +5,12 @@ A labels file is taken only once its batch has predictions; until then it waits
 as done only once its performance run succeeded: a failed run is asked for again
 with an attempt number while the labels and the batch are still in place, up to
 `MAX_ATTEMPTS` times (sensors/retries.py); then the skip reason names it.
+
+Labels that landed before their batch was asked for are taken by the batch's own
+scoring run (its run carries `LABELS_MD5_TAG`): the sensor waits for that run and
+asks for no second one unless it failed. Each labels file is hashed once per
+content (size and modification time), so an idle tick costs a listing, not a read
+of every labels file ever landed, nor an event-log query per batch.
 """
 
 from typing import Any
@@ -13,11 +19,16 @@ import dagster as dg
 
 from asset_platform.declaration import ModelDeclaration
 from asset_platform.declaration.names import PREDICTIONS, LifecycleNames
-from asset_platform.landing import LandingZone, landed_md5
+from asset_platform.landing import LandingZone, landed_md5, landed_signature
 from asset_platform.registry.trigger import TRIGGER_TAG
 from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
-from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
+from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review, review_tagged
+
+# On a batch's scoring run that computed its performance too: the md5 of the labels it took.
+LABELS_MD5_TAG = "asset_platform/labels_md5"
+# Dagster's tag of a run's partition.
+_PARTITION_TAG = "dagster/partition"
 
 
 def build_labels_sensor(
@@ -51,17 +62,28 @@ def build_labels_sensor(
         labeled = [path.stem for path in model_landing.production_batches().files if path.name in settled]
         notes.extend(_orphans(context.instance, names, declaration, model_landing, labels_scan.files, labeled))
         current: dict[str, str] = {}
+        hashed: dict[str, list] = state["hashed"]
         for key in labeled:
-            if not _scored(context.instance, names.key(PREDICTIONS), key):
-                waiting.append(key)
-                continue
             try:
-                md5 = landed_md5(model_landing.labels_path(key))  # a file, or a dataset folder's digest
+                md5 = _labels_md5(model_landing.labels_path(key), hashed, key)  # a file, or a folder's digest
             except OSError as error:
                 notes.append(f"labels of {key}: {error}")
                 continue
+            if done.get(key) == md5 and key not in pending:
+                current[key] = md5
+                continue  # taken before, unchanged
+            if not _scored(context.instance, names.key(PREDICTIONS), key):
+                waiting.append(key)
+                continue
             current[key] = md5
             if done.get(key) == md5 or pending.get(key, {}).get("md5") == md5:
+                continue
+            joined = review_tagged(context.instance, {_PARTITION_TAG: key, LABELS_MD5_TAG: md5})
+            if joined.state == "done":  # the batch's scoring run took them
+                done[key] = md5
+                continue
+            if joined.state == "waiting":
+                waiting.append(key)
                 continue
             pending[key] = requested(context.instance, f"{declaration.name}:labels:{key}:{md5}", md5)
             request(key, pending[key]["run_key"])
@@ -95,6 +117,8 @@ def build_labels_sensor(
                 )
                 request(key, run_key)
 
+        for key in set(hashed) - set(labeled):
+            del hashed[key]  # gone from the folders: hashed again if it comes back
         if waiting:
             notes.append(f"labels waiting for their batch to be scored: {', '.join(waiting)}")
         skip = None
@@ -116,11 +140,16 @@ def _orphans(instance, names: LifecycleNames, declaration: ModelDeclaration, lan
     """
     import time
 
-    known = set(instance.get_dynamic_partitions(names.partitions))
+    known: set[str] | None = None  # read only when a labels file has no batch file beside it
     grace_s = declaration.landing.orphan_labels_hours * 3600
     notes, waiting = [], []
+    labeled = set(labeled)
     for path in files:
-        if path.stem in labeled or path.stem in known or landing.batch_path(path.stem).exists():
+        if path.stem in labeled or landing.batch_path(path.stem).exists():
+            continue
+        if known is None:
+            known = set(instance.get_dynamic_partitions(names.partitions))
+        if path.stem in known:
             continue
         try:
             age = time.time() - path.stat().st_mtime
@@ -143,14 +172,28 @@ def _orphans(instance, names: LifecycleNames, declaration: ModelDeclaration, lan
 
 
 def _state(cursor: dict[str, Any]) -> dict[str, Any]:
-    """The cursor as {done, pending}; an older cursor ({batch: md5} for every requested run) counts as done."""
+    """The cursor as {done, pending, observed, hashed}; an older cursor ({batch: md5} for every requested run)
+    counts as done."""
     if "done" in cursor or "pending" in cursor:
         return {
             "done": cursor.get("done", {}),
             "pending": cursor.get("pending", {}),
             "observed": cursor.get("observed", {}),
+            "hashed": cursor.get("hashed", {}),
         }
-    return {"done": dict(cursor), "pending": {}, "observed": {}}
+    return {"done": dict(cursor), "pending": {}, "observed": {}, "hashed": {}}
+
+
+def _labels_md5(path, hashed: dict[str, list], key: str) -> str:
+    """The labels' md5, read again only when their size or modification time changed since they were hashed."""
+    signature = landed_signature(path)
+    seen = hashed.get(key)
+    if seen and seen[:2] == signature:
+        return seen[2]
+    md5 = landed_md5(path)
+    if landed_signature(path) == signature:  # not rewritten while it was read
+        hashed[key] = [*signature, md5]
+    return md5
 
 
 def _given_up(key: str, entry: dict[str, Any]) -> str:

@@ -10,6 +10,12 @@ settling (`landing.settle_seconds`, or a dataset folder without its `_SUCCESS`
 marker) are named and taken on a later tick. A dataset folder (`events.parquet/`
 of part files, as Spark writes) is one batch, its md5 a digest of its parts'.
 
+One batch is one run in one process: its steps (landing and contract check, scoring, drift) share the run's
+process (the jobs' in-process executor), so the champion is loaded once and the code location once. When the
+batch's labels already landed beside it (a backfill, a late batch), its first run is `labeled_job`, which
+computes the realized performance in the same run; the labels sensor then finds them taken (its run carries
+`LABELS_MD5_TAG`). Labels landing later get a performance run of their own: they come later.
+
 A file counts as done only once its scoring run succeeded: the cursor keeps each
 requested run (`pending`) and a failed one is asked for again with an attempt
 number while its file is still in production/, up to `MAX_ATTEMPTS` times
@@ -27,6 +33,7 @@ from asset_platform.landing import LandingZone, ModelLanding, landed_md5, landed
 from asset_platform.registry.trigger import BATCH_MD5_TAG, TRIGGER_TAG
 from asset_platform.sensors import DEFAULT_SENSOR_INTERVAL_S
 from asset_platform.sensors.cursor import dump_cursor, load_cursor
+from asset_platform.sensors.labels_arrival import LABELS_MD5_TAG
 from asset_platform.sensors.retries import MAX_ATTEMPTS, ask_again, attempts_made, requested, review
 
 
@@ -36,10 +43,13 @@ def build_batch_sensor(
     job: Any,
     partitions: dg.DynamicPartitionsDefinition,
     interval_s: int = DEFAULT_SENSOR_INTERVAL_S,
+    labeled_job: Any = None,
 ) -> dg.SensorDefinition:
+    """`job` scores a batch; `labeled_job`, if given, scores one whose labels landed with it and measures them too."""
+
     @dg.sensor(
         name=names.batch_sensor,
-        job=job,
+        jobs=[job, labeled_job] if labeled_job is not None else [job],
         minimum_interval_seconds=interval_s,
         description=f"New or rewritten {declaration.name} production batch files → a dynamic partition each, "
         "validated, scored and checked for drift; duplicates and unusable files are quarantined, failed "
@@ -57,13 +67,19 @@ def build_batch_sensor(
         state["observed"] = scan.observed
         requests, new_keys = [], []
         notes = [*scan.quarantined, *(f"settling: {name}" for name in scan.settling)]
+        landed_labels = _LandedLabels(model_landing, notes) if labeled_job is not None else None
 
-        def request(stem: str, run_key: str, md5: str) -> None:
+        def request(stem: str, entry: dict[str, Any]) -> None:
+            tags = {TRIGGER_TAG: f"sensor:{names.batch_sensor}", BATCH_MD5_TAG: entry["md5"]}
+            labels = entry.get("labels")
+            if labels:  # taken with the batch: the labels sensor leaves them to this run
+                tags[LABELS_MD5_TAG] = labels
             requests.append(
                 dg.RunRequest(
-                    run_key=run_key,
+                    run_key=entry["run_key"],
                     partition_key=stem,
-                    tags={TRIGGER_TAG: f"sensor:{names.batch_sensor}", BATCH_MD5_TAG: md5},
+                    job_name=(labeled_job if labels else job).name,
+                    tags=tags,
                 )
             )
 
@@ -99,8 +115,11 @@ def build_batch_sensor(
             owners[md5] = path.name
             if not seen:
                 new_keys.append(path.stem)
-            pending[path.name] = requested(context.instance, f"{declaration.name}:{path.stem}:{md5}", md5)
-            request(path.stem, pending[path.name]["run_key"], md5)
+            entry = pending[path.name] = requested(context.instance, f"{declaration.name}:{path.stem}:{md5}", md5)
+            labels = landed_labels.md5(path.stem) if landed_labels is not None and attempts_made(entry) == 1 else None
+            if labels:
+                entry["labels"] = labels
+            request(path.stem, entry)
 
         asked = {request.partition_key for request in requests}
         taken = {path.name for path in scan.files}
@@ -124,18 +143,20 @@ def build_batch_sensor(
             if verdict.state == "done":
                 del pending[name]
             elif verdict.state == "missing":
-                request(stem, entry["run_key"], entry["md5"])  # never created: the same key again
+                request(stem, entry)  # never created: the same key, and the same job, again
             elif verdict.state == "failed":
-                run_key = ask_again(entry)
-                if run_key is None:
+                if ask_again(entry) is None:
                     entry["last_run"] = verdict.run_id
                     notes.append(_given_up(name, entry))
                     continue
+                # Scored again without the labels: a labels file that failed the run is the labels sensor's
+                # to retry (its own performance runs), not a reason to fail the batch's scoring again.
+                entry.pop("labels", None)
                 context.log.warning(
                     f"scoring run {verdict.run_id} of {name} failed: asking again (attempt "
                     f"{attempts_made(entry)} of {MAX_ATTEMPTS})"
                 )
-                request(stem, run_key, entry["md5"])
+                request(stem, entry)
 
         skip = None
         if requests:
@@ -151,6 +172,29 @@ def build_batch_sensor(
         )
 
     return batch_sensor
+
+
+class _LandedLabels:
+    """The labels already settled in the labels folder, looked at once per tick and only when a batch is asked for."""
+
+    def __init__(self, landing: ModelLanding, notes: list[str]) -> None:
+        self.landing, self.notes = landing, notes
+        self._settled: set[str] | None = None
+
+    def md5(self, stem: str) -> str | None:
+        """The md5 of batch `stem`'s labels if they landed and settled, else None (taken by the labels sensor)."""
+        if self._settled is None:
+            # The labels sensor's own rules (settling, unusable names); a file it would quarantine is moved here
+            # already, and named in this tick's notes.
+            scan = self.landing.scan(self.landing.labels)
+            self.notes.extend(scan.quarantined)
+            self._settled = {path.stem for path in scan.files}
+        if stem not in self._settled:
+            return None
+        try:
+            return landed_md5(self.landing.labels_path(stem))
+        except OSError:  # gone since the scan: the labels sensor takes them whenever they are back
+            return None
 
 
 def _landing_order(files: list[Path]) -> list[Path]:

@@ -57,7 +57,12 @@ class Review:
 
 
 def review(instance: dg.DagsterInstance, run_key: str) -> Review:
-    records = list(instance.get_run_records(dg.RunsFilter(tags={RUN_KEY_TAG: run_key})))
+    return review_tagged(instance, {RUN_KEY_TAG: run_key})
+
+
+def review_tagged(instance: dg.DagsterInstance, tags: dict[str, str]) -> Review:
+    """Where the runs carrying all of `tags` stand, judged as `review` judges a run key's runs."""
+    records = list(instance.get_run_records(dg.RunsFilter(tags=tags)))
     if not records:
         return Review("missing")
     records.sort(key=lambda record: record.create_timestamp)
