@@ -267,7 +267,11 @@ class ProcessTree:
             return "code_server"
         if "spawn_main" in cmdline:
             return "run_workers"  # a code server's child for one run
-        return "other"  # multiprocessing's resource tracker
+        if cmdline.startswith("tail ") or "watch_orphans" in cmdline:
+            return "compute_log_capture"  # a run's stdout/stderr capture: `tail -F` and its orphan watcher
+        if "resource_tracker" in cmdline:
+            return "resource_tracker"  # multiprocessing's, one per code server
+        return "other"
 
     def start(self) -> None:
         self._thread.start()
@@ -458,7 +462,7 @@ def _stages(instance: Any, models: list[Model], landed: list[Landed], tree: Proc
     wall: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     for model in models:
-        for record in instance.get_run_records(dg.RunsFilter(job_name=model.names.score_batch_job)):
+        for record in _score_runs(instance, model):
             run = record.dagster_run
             item = by_batch.get((model.declaration.name, run.tags.get("dagster/partition")))
             if item is None or run.status != dg.DagsterRunStatus.SUCCESS:
@@ -507,11 +511,26 @@ def _stages(instance: Any, models: list[Model], landed: list[Landed], tree: Proc
     }
 
 
+def _score_runs(instance: Any, model: Model) -> list[Any]:
+    """The model's scoring runs: of the score job, and of the job that also measures labels landed with the batch."""
+    import dagster as dg
+
+    from asset_platform.lifecycle.build import score_labeled_batch_job
+
+    jobs = (model.names.score_batch_job, score_labeled_batch_job(model.names))
+    return [record for job in jobs for record in instance.get_run_records(dg.RunsFilter(job_name=job))]
+
+
 def _run_counts(instance: Any, since: dt.datetime) -> dict[str, int]:
     """Runs created since `since`, by kind (a model's jobs by their suffix)."""
     import dagster as dg
 
-    kinds = {"_score_batch": "score", "_retraining": "retraining", "_batch_performance": "performance"}
+    kinds = {
+        "_score_batch": "score",
+        "_score_labeled_batch": "score",
+        "_retraining": "retraining",
+        "_batch_performance": "performance",
+    }
     counts: dict[str, int] = {}
     for record in instance.get_run_records(dg.RunsFilter(created_after=since)):
         job = record.dagster_run.job_name
@@ -715,6 +734,10 @@ def _report(ours: dict[str, Any], limit: dict[str, Any], models: int, args: argp
         "score_runs_sampled": ours["score_runs_sampled"],
         "wall_stages_s": ours["wall_stages_s"],
         "runs": ours["runs"],
+        # What one batch costs in Dagster runs and OS processes (the window's, shared ones such as the daemon and
+        # the fleet overview's refresh divided among the batches).
+        "runs_per_batch": {kind: round(count / batches, 2) for kind, count in sorted(ours["runs"].items())},
+        "processes_per_batch": {kind: round(count / batches, 2) for kind, count in sorted(window.processes.items())},
         "verdicts": verdicts,
         "limit_verdicts": limit["limit_verdicts"],
         "cpu_method": "psutil: the process tree's own + reaped-children CPU at quiet moments",
