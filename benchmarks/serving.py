@@ -14,9 +14,11 @@ promoted with the set_champion job). Then, one server at a time on 127.0.0.1:
   lightgbm==<ours>`; --peer-venv to point elsewhere). Its requests carry the model's
   feature columns (`dataframe_split`): it neither checks a contract nor featurizes. Its
   scores are checked equal to ours before it is timed;
-* limit - the in-process predict call (`score_rows`: featurize + booster, what our runtime
-  calls), plus the round trip of an empty handler: a minimal asyncio HTTP/1.1 server on
+* limit - the in-process predict call (`score_rows`: featurize + booster, as a batch is
+  scored), plus the round trip of an empty handler: a minimal asyncio HTTP/1.1 server on
   loopback answering `{}` to the same request bodies (this file, --empty-handler PORT).
+  `in_process_ms` also times what our runtime calls for a request of a few rows: the compiled
+  contract (`contract_rows`) and the compiled featurizer with the booster (`served_scores`).
 
 All servers run at once and take turns in each cell, so a change in the machine's load falls on
 all alike; each cell is timed in one round (`--quick`) or three, keeping the round with the most
@@ -348,17 +350,28 @@ def in_process(trained: Any, frames: dict[int, Any], payloads: dict[int, dict], 
     served = load_served(lineup, lineup.champion())
     model = served.model
     contract = RequestContract(loans_declaration(), 10_000)
-    result: dict[str, Any] = {"predict": {}, "featurize": {}, "booster": {}, "contract_rows": {}, "parse_request": {}}
+    result: dict[str, Any] = {
+        "predict": {},
+        "featurize": {},
+        "booster": {},
+        "contract_rows": {},
+        "parse_request": {},
+        "served_scores": {},
+    }
     for size, frame in frames.items():
         matrix = featurize(model, frame)[model.feature_names].to_numpy(dtype=np.float32)
         body = json.dumps(payloads[size])
         parsed = InferenceRequest.model_validate_json(body)
+        judged = contract.judge(parsed, served.learned_until)
         calls = {
             "predict": (lambda f=frame: score_rows(model, f), seconds),
             "featurize": (lambda f=frame: featurize(model, f), seconds / 2),
             "booster": (lambda m=matrix: model.estimator.predict(m), seconds / 2),
             "parse_request": (lambda b=body: InferenceRequest.model_validate_json(b), seconds / 2),
-            "contract_rows": (lambda p=parsed: contract.rows(p, served.learned_until), seconds / 2),
+            # What the runtime calls: a small request judged by the compiled contract, scored by the compiled
+            # featurizer (both fall back to the frame path for more rows).
+            "contract_rows": (lambda p=parsed: contract.judge(p, served.learned_until), seconds / 2),
+            "served_scores": (lambda r=judged: served.scores(r), seconds / 2),
         }
         for name, (call, budget) in calls.items():
             result[name][str(size)] = _timed(call, budget)
