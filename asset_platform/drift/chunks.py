@@ -82,7 +82,11 @@ def read_dtypes(path: Path) -> dict[str, Any]:
 
 def frames_as_read(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """`stream_frames` of every column, each chunk in the dtypes the whole file is read with (`read_dtypes`)."""
-    dtypes = read_dtypes(path)
+    import pandas as pd
+
+    # A categorical column keeps each chunk's own categories: read whole, its categories are those of every
+    # chunk, which no empty schema holds (cast to the empty one, every value would become missing).
+    dtypes = {name: dtype for name, dtype in read_dtypes(path).items() if not isinstance(dtype, pd.CategoricalDtype)}
     for chunk in stream_frames(path, chunk_rows):
         differ = {name: dtype for name, dtype in dtypes.items() if name in chunk and chunk[name].dtype != dtype}
         yield chunk.astype(differ) if differ else chunk
