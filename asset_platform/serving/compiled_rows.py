@@ -34,7 +34,11 @@ if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
     from asset_platform.declaration.contract_check import ContractCheck
 
-FAST_ROWS = 64  # at most this many rows are judged here; more, the frame path (pandas' vector work pays there)
+# At most this many rows are judged here (and featurized by featurize.py's plan); more, the frame path. The
+# per-value Python work grows with rows, yet both stayed cheaper than pandas at every size measured on the loans
+# model (judge / score, ms of CPU, compiled vs frame path): 1 row 0.08/0.06 vs 1.0/1.8; 100 rows 0.5/0.3 vs
+# 1.8/2.9; 1000 rows 4.6/3.4 vs 5.5/7.3; 3000 rows 11.3/9.6 vs 12.0/14.6. Bounded where the gap closes.
+FAST_ROWS = 1000
 
 _NAT = np.iinfo(np.int64).min  # how datetime64[ns] holds a missing instant
 _TIME_KINDS = ("datetime", "date", "year", "month")

@@ -6,8 +6,9 @@ the whole frame, a column selection): about 0.7 ms for one row, more than LightG
 pipeline is compiled once per served version into a plan (per feature: its column, what to do, where in
 the matrix) and each request fills one float32 array from the columns' NumPy values. Only the column
 types the contract check yields are taken (numbers, booleans, text as str objects with None/NaN missing);
-any other type, and requests over `FAST_ROWS` rows (where pandas' vector work pays for its frames), go
-the pandas way, so the scores are the platform's in every case (tests/serving/test_featurize.py).
+any other type, and requests over `FAST_ROWS` rows (compiled_rows.py: where the plan's per-value work
+stops paying), go the pandas way, so the scores are the platform's in every case
+(tests/serving/test_featurize.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from asset_platform.ml.features import MISSING_SUFFIX, FeaturePipeline
-from asset_platform.serving.compiled_rows import FAST_ROWS  # at most this many rows take the plan; more, pandas
+from asset_platform.serving.compiled_rows import FAST_ROWS  # at most this many rows take the plan
 
 
 @dataclass(frozen=True)

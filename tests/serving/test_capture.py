@@ -242,7 +242,7 @@ def test_requests_judged_either_way_land_in_one_batch_in_the_order_answered(tmp_
     from tests.serving.client import v2_inputs
 
     settings = _settings(tmp_path)
-    contract = RequestContract(loans_declaration(), 1000)
+    contract = RequestContract(loans_declaration(), 2 * FAST_ROWS)
     small, large, plain = _rows(2, seed=1), _rows(FAST_ROWS + 6, seed=2), _rows(3, seed=3)
     small["income"] = float("nan")  # a column all missing in one request (sent as null), a number in others
     judged = [contract.judge(InferenceRequest.model_validate({"inputs": v2_inputs(rows)})) for rows in (small, large)]
