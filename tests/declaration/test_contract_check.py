@@ -25,45 +25,11 @@ from asset_platform.declaration.contract import normalize_times
 from asset_platform.declaration.contract_check import ContractCheck
 from asset_platform.declaration.model import LANDED_AT
 from asset_platform.validation.checks import check_against_schema
+from tests.every_dtype import every_dtype_declaration
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
 LEARNED_UNTIL = NOW - pd.Timedelta(days=30)
-
-
-def _every_dtype(time_column: str | None) -> ModelDeclaration:
-    columns = [
-        Col(name="key", dtype="str"),
-        Col(name="at", dtype="datetime"),
-        Col(name="ratio", dtype="float", min=0, max=1),
-        Col(name="ratio_or_none", dtype="float", min=-1.5, nullable=True),
-        Col(name="count", dtype="int", min=1, max=1000),
-        Col(name="count_or_none", dtype="int", max=5, nullable=True),
-        Col(name="flag", dtype="bool"),
-        Col(name="flag_or_none", dtype="bool", nullable=True),
-        Col(name="colour", dtype="str", categories=["red", "green"]),
-        Col(name="colour_or_none", dtype="str", categories=["red", "green"], nullable=True),
-        Col(name="note", dtype="str", nullable=True, sensitive=True),
-        Col(name="serial", dtype="str", unique=True),
-        Col(name="day", dtype="date"),
-        Col(name="year", dtype="year", nullable=True),
-        Col(name="month", dtype="month"),
-        Col(name="label", dtype="int"),
-    ]
-    if time_column is None:
-        columns = [column for column in columns if column.name != "at"]
-    return ModelDeclaration(
-        name={"at": "every_dtype", None: "every_dtype_landed"}.get(time_column, f"every_dtype_by_{time_column}"),
-        owners=["team:test"],
-        task="binary_classification",
-        metric="auc",
-        id_column="key",
-        label_column="label",
-        time_column=time_column,
-        columns=columns,
-        models=[{"family": "lightgbm"}],
-        retraining={"window_days": None},  # a month-timed model cannot split a few days
-    )
 
 
 def _declarations() -> list[ModelDeclaration]:
@@ -71,7 +37,13 @@ def _declarations() -> list[ModelDeclaration]:
     from assets.ecommerce import ecommerce
 
     (deliveries,), _ = load_declaration_file(ROOT / "assets" / "deliveries" / "defs.yaml")
-    return [ecommerce, deliveries, _every_dtype("at"), _every_dtype(None), _every_dtype("month")]
+    return [
+        ecommerce,
+        deliveries,
+        every_dtype_declaration("at"),
+        every_dtype_declaration(None),
+        every_dtype_declaration("month"),
+    ]
 
 
 DECLARATIONS = {declaration.name: declaration for declaration in _declarations()}

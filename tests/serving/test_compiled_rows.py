@@ -32,6 +32,7 @@ from asset_platform.serving.rows import BadRequest, RequestContract
 from asset_platform.validation.checks import check_against_schema
 from tests import REPO_ROOT
 from tests.declaration.loans import loans_declaration
+from tests.every_dtype import every_dtype_declaration
 
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
 LEARNED_UNTIL = NOW - pd.Timedelta(days=30)
@@ -39,48 +40,19 @@ HUGE = "x" * 200_000
 LONG_TIME = "2026-07-04T00:00:00" + "0" * 2_000  # longer, and dateutil's tokenizer takes seconds for one
 
 
-def _every_dtype(time_column: str | None) -> ModelDeclaration:
-    columns = [
-        Col(name="key", dtype="str"),
-        Col(name="at", dtype="datetime"),
-        Col(name="ratio", dtype="float", min=0, max=1),
-        Col(name="ratio_or_none", dtype="float", min=-1.5, nullable=True),
-        Col(name="count", dtype="int", min=1, max=1000),
-        Col(name="count_or_none", dtype="int", max=5, nullable=True),
-        Col(name="flag", dtype="bool"),
-        Col(name="flag_or_none", dtype="bool", nullable=True),
-        Col(name="colour", dtype="str", categories=["red", "green", "ünï"]),
-        Col(name="colour_or_none", dtype="str", categories=["red", "green"], nullable=True),
-        Col(name="note", dtype="str", nullable=True),
-        Col(name="serial", dtype="str", unique=True),
-        Col(name="code", dtype="int", unique=True, nullable=True),
-        Col(name="day", dtype="date"),
-        Col(name="year", dtype="year", nullable=True),
-        Col(name="month", dtype="month"),
-        Col(name="label", dtype="int"),
-    ]
-    if time_column is None:
-        columns = [column for column in columns if column.name != "at"]
-    return ModelDeclaration(
-        name={"at": "every_dtype", None: "every_dtype_landed"}.get(time_column, f"every_dtype_by_{time_column}"),
-        owners=["team:test"],
-        task="binary_classification",
-        metric="auc",
-        id_column="key",
-        label_column="label",
-        time_column=time_column,
-        columns=columns,
-        models=[{"family": "lightgbm"}],
-        retraining={"window_days": None},
-    )
-
-
 def _declarations() -> dict[str, ModelDeclaration]:
     from asset_platform.project.yaml_files import load_declaration_file
     from assets.ecommerce import ecommerce
 
     (deliveries,), _ = load_declaration_file(Path(REPO_ROOT) / "assets" / "deliveries" / "defs.yaml")
-    found = [ecommerce, deliveries, loans_declaration(), _every_dtype("at"), _every_dtype(None), _every_dtype("month")]
+    found = [
+        ecommerce,
+        deliveries,
+        loans_declaration(),
+        every_dtype_declaration("at"),
+        every_dtype_declaration(None),
+        every_dtype_declaration("month"),
+    ]
     return {declaration.name: declaration for declaration in found}
 
 
