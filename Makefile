@@ -37,7 +37,7 @@ up: demo-data  ## Start Dagster (UI on http://$(HOST):$(PORT)), train each model
 test: install  ## Install, then run the whole test suite
 	bash scripts/install-system-deps.sh
 	bash scripts/docker-engine.sh start || echo "no Docker engine: the image tests will be skipped"
-	status=0; $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup || status=$$?; bash scripts/docker-engine.sh stop; exit $$status
+	status=0; $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder || status=$$?; bash scripts/docker-engine.sh stop; exit $$status
 
 viewer: install  ## Serve the UI read-only on http://$(HOST):$(PORT): browse lineage, runs and metadata; launch nothing
 	@test -f $(DAGSTER_HOME)/dagster.yaml || { echo "no Dagster instance at $(DAGSTER_HOME): run 'make up' (or 'asset-platform demo') first, or set ASSET_PLATFORM_HOME"; exit 1; }

@@ -48,9 +48,9 @@ def local_resources(platform_home: PlatformHome) -> dict:
     return build(platform_home)
 
 
-# `make test` runs the suite on two xdist workers (`--dist loadgroup`). A worker takes a whole group at a time:
-# a folder of tests/ (its session fixtures, such as the UI's demo home, are built once, on one worker) or a
-# test file at the top. The groups that hold the slowest tests (daemons, the image, browsers) are handed out
+# `make test` runs the suite on two xdist workers. A worker takes a whole group at a time: a folder of tests/
+# (its session fixtures, such as the UI's demo home, are built once, on one worker) or a test file at the top
+# (`FolderScheduling`). The groups that hold the slowest tests (daemons, the image, browsers) are handed out
 # first, so the last group a worker takes is a short one; the rest keep their collection order.
 SLOW_GROUPS_FIRST = (
     "ui",
@@ -69,17 +69,38 @@ SLOW_GROUPS_FIRST = (
 )
 
 
-def _group(item: pytest.Item) -> str:
-    """The item's xdist group: its folder under tests/, or its file when it sits in tests/ itself."""
-    parts = Path(str(item.path)).relative_to(REPO_ROOT / "tests").parts
-    return parts[0]
+def _group(nodeid: str) -> str:
+    """A test's group: its folder under tests/, or its file when it sits in tests/ itself."""
+    return nodeid.split("::", 1)[0].split("/")[1]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {group: index for index, group in enumerate(SLOW_GROUPS_FIRST)}
-    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: each group keeps its order
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    items.sort(key=lambda item: rank.get(_group(item.nodeid), len(rank)))  # stable: each group keeps its order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole folders to a worker. Not xdist's `--dist loadgroup`: its markers never reach the node ids under
+    pytest 9 (xdist 3.8 sets an attribute pytest no longer reads), so each test would be a group of its own."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    return FolderScheduling(config, log)
+
+
+@pytest.fixture(autouse=True)
+def _project_selection_reset():
+    """A test that runs the CLI in-process (`main(["-m", ...])`) selects a project for the whole process
+    (`app.location.select_project`); the next test finds its project from the current folder again, as a
+    fresh process would, whichever tests ran before it on this worker."""
+    yield
+    from asset_platform.app.location import select_project
+
+    select_project()
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

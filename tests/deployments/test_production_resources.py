@@ -77,7 +77,8 @@ def test_production_trainings_run_each_step_in_its_own_pod_and_a_batch_in_one(
     monkeypatch.setenv("ASSET_PLATFORM_ENV", "production")
     jobs = {job.name: job for job in build_definitions().resolve_all_job_defs()}
     assert {f"{model}_training" for model in EXAMPLE_MODELS} <= set(jobs)
-    light = {f"{model}_{job}" for model in EXAMPLE_MODELS for job in ("score_batch", "batch_performance")}
+    light_jobs = ("score_batch", "score_labeled_batch", "batch_performance")
+    light = {f"{model}_{job}" for model in EXAMPLE_MODELS for job in light_jobs}
     assert light <= set(jobs)
     for name, job in jobs.items():
         # A batch's scoring and its performance: one pod for the run, every step in it.
