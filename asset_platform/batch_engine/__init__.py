@@ -93,7 +93,8 @@ class BatchEngine(dg.ConfigurableResource):
         default_factory=dict, description="`spark`: extra Spark settings (`spark.executor.memory`, ...)."
     )
 
-    def _spark(self) -> Any:
+    def spark_batches(self) -> Any:
+        """The `spark` engine's work on this resource's session (one per process, shared by its steps)."""
         from asset_platform.batch_engine.spark import SparkBatches, spark_session
 
         return SparkBatches(spark_session(self.spark_remote, self.spark_master, self.spark_conf), self.chunk_rows)
@@ -123,7 +124,7 @@ class BatchEngine(dg.ConfigurableResource):
         scores, matrices, measurable, done = None, [], False, 0
         unseen: dict[str, int] = {}
         if self.engine == "spark" and total:  # a batch of no rows has nothing to distribute
-            return self._spark().score(declaration, model, batch, out, challenger, background)
+            return self.spark_batches().score(declaration, model, batch, out, challenger, background)
         for chunk in self.frames(batch):
             rows, chunk_scores, features = scored_rows(declaration, model, chunk, background, challenger)
             if scores is None:  # filled in place: a list of chunks concatenated at the end would need twice as much
@@ -162,7 +163,7 @@ class BatchEngine(dg.ConfigurableResource):
         """The rows of the batch its mean attribution explains (those `mean_attribution` samples from it whole)."""
         if self.engine == "spark" and row_count(batch):
             empty = next(stream_frames(batch, 1)).iloc[:0]
-            return self._spark().attribution_sample(batch, declaration.explanations.sample_rows, empty)
+            return self.spark_batches().attribution_sample(batch, declaration.explanations.sample_rows, empty)
         sample = RowSample(row_count(batch), declaration.explanations.sample_rows, _ATTRIBUTION_SEED)
         for chunk in self.frames(batch):
             sample.add(chunk)
@@ -174,7 +175,7 @@ class BatchEngine(dg.ConfigurableResource):
         """The drift summary of a batch with its champion's predictions, read in step chunk by chunk and
         merged (equal to `summarize(profile, batch.assign(prediction=...))` of the whole batch in memory)."""
         if self.engine == "spark" and row_count(batch):
-            return self._spark().summarize(declaration, profile, batch, predictions)
+            return self.spark_batches().summarize(declaration, profile, batch, predictions)
         import pandas as pd
 
         from asset_platform.drift.emptiness import nothing_to_measure

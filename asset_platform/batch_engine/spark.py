@@ -138,7 +138,7 @@ class SparkBatches:
         self.chunk_rows = chunk_rows
         session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(chunk_rows))
         # pandas writes nanosecond timestamps, which Spark refuses to read as timestamps: read as the
-        # int64 they are stored as, and cast back to the file's own type on the executor (`_as_frame`).
+        # int64 they are stored as, and cast back to the file's own type on the executor (`arrow_as_frame`).
         session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
 
     def positioned(self, path: Path) -> Any:
@@ -234,7 +234,7 @@ class SparkBatches:
             return empty.iloc[:0]
         wanted = self.session.createDataFrame([(int(p),) for p in sample.sorted], f"`{POSITION}` long")
         found = self.positioned(batch).join(F.broadcast(wanted), POSITION).orderBy(POSITION).toArrow()
-        frame = _as_frame(found, row_schema(batch))  # in position order; pandas' sample order below
+        frame = arrow_as_frame(found, row_schema(batch))  # in position order; pandas' sample order below
         return frame.iloc[np.searchsorted(sample.sorted, sample.order)].reset_index(drop=True)
 
     def summarize(
@@ -263,7 +263,7 @@ class SparkBatches:
         partials = [pickle.loads(row[PARTIAL]) for row in found]  # noqa: S301 - this job's own output
         # The partitions' summaries merged onto that of no rows: a batch of no rows (no partition) still
         # records its missing and non-numeric columns, as the local engine does.
-        summary = summarize_frames(profile, [_as_frame(schema.empty_table(), schema)])
+        summary = summarize_frames(profile, [arrow_as_frame(schema.empty_table(), schema)])
         for part in partials:
             summary = summary.merge(part["summary"])
         times = [part["earliest"] for part in partials if part["earliest"] is not None]
@@ -292,7 +292,7 @@ def _score_partition(batches: Iterator[pa.RecordBatch], job: _ScoringJob) -> Ite
     measurable = False
     for batch in batches:
         table = pa.Table.from_batches([batch])
-        chunk = _as_frame(table.drop_columns([POSITION]), job.schema)
+        chunk = arrow_as_frame(table.drop_columns([POSITION]), job.schema)
         rows, _, _ = scored_rows(job.declaration, model, chunk, job.background, challenger)
         for name, count in unseen_categories(model, chunk).items():
             unseen[name] = unseen.get(name, 0) + count
@@ -320,14 +320,14 @@ def _summarize_partition(batches: Iterator[pa.RecordBatch], job: _SummaryJob) ->
         nonlocal measurable
         seen = False
         for batch in batches:
-            chunk = _as_frame(pa.Table.from_batches([batch]), job.schema)
+            chunk = arrow_as_frame(pa.Table.from_batches([batch]), job.schema)
             seen = True
             measurable = measurable or (len(chunk) > 0 and nothing_to_measure(job.declaration, chunk) is None)
             if job.time_column in chunk and len(chunk):
                 times.append(chunk[job.time_column].min())
             yield chunk
         if not seen:  # an empty partition: a summary of no rows, which merges as nothing
-            yield _as_frame(job.schema.empty_table(), job.schema)
+            yield arrow_as_frame(job.schema.empty_table(), job.schema)
 
     summary = summarize_frames(job.profile, chunks())
     earliest = pd.Series(times).min() if times else None
@@ -335,7 +335,7 @@ def _summarize_partition(batches: Iterator[pa.RecordBatch], job: _SummaryJob) ->
     yield pa.RecordBatch.from_pydict({PARTIAL: [pickle.dumps(found)]})
 
 
-def _as_frame(table: pa.Table, schema: pa.Schema) -> pd.DataFrame:
+def arrow_as_frame(table: pa.Table, schema: pa.Schema) -> pd.DataFrame:
     """Spark's Arrow rows as the pandas frame the local engine reads from the file: its types and metadata."""
     return table.select(schema.names).cast(schema).to_pandas()
 

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asset_platform.batch_engine.spark import POSITION, _as_frame
+from asset_platform.batch_engine.spark import POSITION, arrow_as_frame
 from asset_platform.drift.chunks import read_dtypes, row_schema, stream_frames
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def check_on_spark(
         return SparkContractCheck(None, "the batch has no rows")
     prepared = prepare(first)
     added = {name: prepared[name].iloc[0] for name in prepared.columns if name not in first.columns}
-    spark = engine._spark()  # started first: Spark's column expressions need a session
+    spark = engine.spark_batches()  # started first: Spark's column expressions need a session
     plan = _Plan(declaration, rules, row_schema(batch), dtypes, prepared.columns, added)
     if plan.why_driver is not None:
         return SparkContractCheck(None, plan.why_driver)
@@ -323,7 +323,7 @@ class _Evaluation:
     def _prepared(self, rows: Any) -> pd.DataFrame:
         """Rows of the checked frame (with their position) as the landing prepares them, labelled by position."""
         table = rows.toArrow()
-        frame = self.prepare(_as_read(_as_frame(table, self.plan.schema), self.plan.dtypes))
+        frame = self.prepare(_as_read(arrow_as_frame(table, self.plan.schema), self.plan.dtypes))
         return frame.set_axis(table[POSITION].to_pylist())
 
 
@@ -373,7 +373,7 @@ def _normalize_times(batches: Any, job: _TimesJob) -> Any:
 
     for batch in batches:
         table = pa.Table.from_batches([batch])
-        normalized = normalize_times(_as_read(_as_frame(table, job.schema), job.dtypes), job.declaration)
+        normalized = normalize_times(_as_read(arrow_as_frame(table, job.schema), job.dtypes), job.declaration)
         unsure = np.zeros(len(table), dtype=bool)
         for name in job.schema.names:
             nanoseconds, missing, sure = _nanoseconds(normalized[name])

@@ -1,8 +1,8 @@
 """Served traffic as production data: each answered request's rows, made durable, then landed as batches.
 
 A request is answered only once its rows are on disk. Rows wait in a bounded in-memory buffer for
-the next *group commit*, as the runtime hands them over (a small request's judged NumPy columns; nothing
-is converted on the serving loop): one writer task takes every request buffered since its last write,
+the next *group commit*, as the runtime hands them over (a small request's judged NumPy columns; no type
+changes on the serving loop): one writer task takes every request buffered since its last write,
 builds their Arrow columns in a thread (columns of requests judged alike joined by NumPy), writes them
 as one Parquet part (a hidden name, fsync, rename to `part-<ns>.parquet`, fsync of the folder), and
 only then are the requests whose rows it holds answered. Requests arriving together share one fsync,
@@ -195,7 +195,7 @@ class TrafficCapture:
     ) -> None:
         """Return once `rows` with their scores, version and latency are on disk; `CaptureError` if they cannot be.
 
-        Nothing is converted here, on the serving loop: the request is appended to the buffer as it is, and the
+        No type changes here, on the serving loop: the request is appended to the buffer as it is, and the
         writer thread builds the part's columns for every request it takes at once."""
         if self._closing:
             raise CaptureError("the server is stopping")
