@@ -134,3 +134,24 @@ def test_generate_refuses_a_start_over_landed_days_and_writes_nothing(platform_h
     assert "1 of the 2 days from 2026-01-03 already landed" in error and "events_2026-01-03.parquet" in error
     assert "new files then start on 2026-01-04" in error
     assert sorted(_landed_files(platform_home)) == before
+
+
+@pytest.mark.parametrize("interrupt", ["KeyboardInterrupt", "DagsterExecutionInterruptedError"])
+def test_an_interrupted_command_says_so_in_one_line_and_exits_130(monkeypatch, capsys, interrupt):
+    """SIGTERM inside a step reaches the command as Dagster's own interrupt error, outside one as
+    KeyboardInterrupt: both end the command the same way, never as a traceback with exit code 1."""
+    import dagster as dg
+
+    from asset_platform.app import cli
+
+    error = KeyboardInterrupt if interrupt == "KeyboardInterrupt" else dg.DagsterExecutionInterruptedError
+
+    def add_stopped(commands) -> None:
+        def stopped(args):
+            raise error()
+
+        commands.add_parser("stopped").set_defaults(handler=stopped)
+
+    monkeypatch.setattr(cli, "_registrars", lambda: [add_stopped])
+    assert main(["stopped"]) == 130
+    assert capsys.readouterr().err.strip() == "asset-platform stopped: interrupted"

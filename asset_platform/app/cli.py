@@ -379,6 +379,13 @@ def _stoppable_by_sigterm() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _interrupted_run() -> type[BaseException]:
+    """What Dagster raises where it has guarded a step against interrupts, loaded only once one comes."""
+    import dagster as dg
+
+    return dg.DagsterExecutionInterruptedError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _stoppable_by_sigterm()
     args = build_parser().parse_args(argv)
@@ -397,7 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"asset-platform {args.command}: error: {error}", file=sys.stderr)
         status = 2
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what ran so far stays recorded in the instance
+    except (KeyboardInterrupt, _interrupted_run()):
+        # Ctrl-C or SIGTERM: what ran so far stays recorded in the instance. Inside a step Dagster turns the
+        # signal into its own DagsterExecutionInterruptedError (a BaseException), which leaves the run the same way.
         print(f"asset-platform {args.command}: interrupted", file=sys.stderr)
         return 130
     # A declaration that did not load leaves the other models working, but never silently: each is
