@@ -151,7 +151,7 @@ class _NumericSketch:
     def __init__(self, name: str) -> None:
         from datasketches import kll_doubles_sketch
 
-        from asset_platform.drift.summary import ExactSums
+        from asset_platform.exact_sums import ExactSums
 
         self.name = name
         self.sketch = kll_doubles_sketch(SKETCH_K)
@@ -171,7 +171,7 @@ class _NumericSketch:
 
     def place(self, n_rows: int, bins: int, sample_size: int, rng: np.random.Generator) -> None:
         """The cut points from the sketch: decile-style edges and the stratified sample."""
-        from asset_platform.drift.summary import _exact_float
+        from asset_platform.exact_sums import exact_float
 
         n = self.sketch.n
         if n == 0:
@@ -180,7 +180,7 @@ class _NumericSketch:
                 "drop it from the numeric features or fix the training data"
             )
         self.n = n
-        self.mean = _exact_float(self.total.totals()[0]) / n
+        self.mean = exact_float(self.total.totals()[0]) / n
         self.minimum, self.maximum = self.sketch.get_min_value(), self.sketch.get_max_value()
         self.edges = np.unique(self._quantiles(np.arange(1, bins) / bins))
         if n <= sample_size:

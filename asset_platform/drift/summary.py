@@ -49,15 +49,10 @@ from asset_platform.dataset_folders import part_files
 from asset_platform.drift.binning import STANDARD_CAP
 from asset_platform.drift.columns import DriftInputError, category_counts, numeric_values, require_frame
 from asset_platform.drift.profile import CategoricalProfile, NumericProfile, ReferenceProfile
+from asset_platform.exact_sums import SLICE_ROWS, UNIT_BITS, ExactSums, exact_float, exact_units
 
 SUMMARY_FORMAT = "asset_platform.drift.summary/1"
 DEFAULT_CHUNK_ROWS = 131_072
-# Columns are summarized this many values at a time, so that temporaries stay small and in cache.
-_SLICE_ROWS = 65_536
-# np.frexp writes a float64 as m * 2^e with |m| < 1 and e >= -1073, i.e. (m * 2^53) * 2^(e - 53):
-# a whole number of units 2^-1126.
-_UNIT_BITS = 1126
-_FREXP_MIN_EXPONENT = -1073
 
 
 class SummaryMismatchError(ValueError):
@@ -93,15 +88,15 @@ class NumericSummary:
 
     @property
     def mean(self) -> float | None:
-        return _exact_float(self.sum_values) / self.n if self.n else None
+        return exact_float(self.sum_values) / self.n if self.n else None
 
     @property
     def variance(self) -> float | None:
         """Population variance from the sums (for reports; the drift statistics do not use it)."""
         if not self.n:
             return None
-        mean = _exact_float(self.sum_values) / self.n
-        return max(_exact_float(self.sum_squares) / self.n - mean * mean, 0.0)
+        mean = exact_float(self.sum_values) / self.n
+        return max(exact_float(self.sum_squares) / self.n - mean * mean, 0.0)
 
     def standardized_cell_sums(self, center: float, scale: float) -> np.ndarray:
         """Per gap, the sum of (x - center) / scale: the exact sum less count x center, then rounded and divided.
@@ -110,7 +105,7 @@ class NumericSummary:
         """
         counts, center_units = self.counts[0::2], exact_units(center)
         shifted = [
-            _exact_float(total - count * center_units) for total, count in zip(self.cell_sums, counts, strict=True)
+            exact_float(total - count * center_units) for total, count in zip(self.cell_sums, counts, strict=True)
         ]
         with np.errstate(over="ignore"):
             sums = np.array(shifted, dtype=np.float64) / scale
@@ -343,8 +338,8 @@ class _NumericCounter:
         with np.errstate(over="ignore"):
             if not np.isfinite(largest * largest):  # then some square overflows float64
                 self.squares = None
-        for start in range(0, values.size, _SLICE_ROWS):
-            part = values[start : start + _SLICE_ROWS]
+        for start in range(0, values.size, SLICE_ROWS):
+            part = values[start : start + SLICE_ROWS]
             codes = self.reference.cuts.codes(part)
             self.counts += np.bincount(codes, minlength=self.counts.size)
             # Codes 2k (inside gap k) and 2k + 1 (at cut k) share k; `summary` takes the values at cuts out.
@@ -412,102 +407,6 @@ class _CategoricalCounter:
 def _cut_units(reference: NumericProfile) -> list[int]:
     """The profile's cut points as exact integers (units of 2^-1126)."""
     return [exact_units(cut) for cut in reference.cuts.values.tolist()]
-
-
-class ExactSums:
-    """Exact sums of float64 values per key in [0, slots); `totals()` in units of 2^-1126.
-
-    Each value is m * 2^(e - 53) with m a whole number below 2^53 (np.frexp).
-    Values are grouped by (key, e), and m is cut at bit 31 into two pieces that
-    `np.bincount` adds exactly in float64 as long as a group holds fewer than
-    2^21 values (a piece sum stays below 2^52). The float accumulators are
-    folded into Python integers every 2^21 values and at the end, once per
-    occupied (key, e) group, never per value. Values go in slices of 65,536:
-    temporaries that small stay in cache (several times faster than
-    whole-column arrays, whose pages the kernel must first hand out).
-    """
-
-    _WIDTH = 31
-    _FOLD_EVERY = 1 << 21
-
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
-        self.folded = [0] * slots
-        self.pending = 0
-        self.low = 0
-        self.sums = [np.zeros((slots, 0)), np.zeros((slots, 0))]
-
-    def add(self, keys: np.ndarray | None, values: np.ndarray) -> None:
-        """Add finite `values`, the one at i under key `keys[i]` (all under key 0 if `keys` is None)."""
-        for start in range(0, values.size, _SLICE_ROWS):
-            part = slice(start, start + _SLICE_ROWS)
-            if self.pending + values[part].size > self._FOLD_EVERY:
-                self._fold()
-            self.pending += values[part].size
-            self._add_slice(None if keys is None else keys[part], values[part])
-
-    def _add_slice(self, keys: np.ndarray | None, values: np.ndarray) -> None:
-        whole, exponent = np.frexp(values)
-        whole *= 2.0**53
-        low, high = int(exponent.min()), int(exponent.max())
-        span = high - low + 1
-        self._cover(low, high)
-        exponent -= low
-        groups = exponent.astype(np.intp)
-        if keys is not None:
-            groups += keys.astype(np.intp, copy=False) * span
-        present = None
-        if self.slots * span > 4 * values.size + 65_536:  # magnitudes spread very widely: number those present
-            present, groups = np.unique(groups, return_inverse=True)
-        bins = self.slots * span if present is None else present.size
-        top = np.multiply(whole, 2.0**-self._WIDTH)
-        np.floor(top, out=top)  # whole = top * 2^31 + rest exactly, 0 <= rest < 2^31, |top| <= 2^22
-        high_sums = np.bincount(groups, weights=top, minlength=bins)
-        top *= 2.0**self._WIDTH
-        whole -= top
-        low_sums = np.bincount(groups, weights=whole, minlength=bins)
-        for accumulator, sums in zip(self.sums, (low_sums, high_sums), strict=True):
-            if present is None:
-                accumulator[:, low - self.low : high - self.low + 1] += sums.reshape(self.slots, span)
-            else:
-                np.add.at(accumulator, (present // span, present % span + low - self.low), sums)
-
-    def _cover(self, low: int, high: int) -> None:
-        """Widen the accumulators to exponents [low, high]."""
-        have = self.sums[0].shape[1]
-        if have and self.low <= low and high < self.low + have:
-            return
-        new_low = min(low, self.low) if have else low
-        new_high = max(high, self.low + have - 1) if have else high
-        for index, old in enumerate(self.sums):
-            wider = np.zeros((self.slots, new_high - new_low + 1))
-            wider[:, self.low - new_low : self.low - new_low + have] = old
-            self.sums[index] = wider
-        self.low = new_low
-
-    def _fold(self) -> None:
-        """Move the float accumulators into the Python integers."""
-        span = self.sums[0].shape[1]
-        low_sums, high_sums = (sums.ravel() for sums in self.sums)
-        occupied = np.flatnonzero((low_sums != 0) | (high_sums != 0))
-        shifts = occupied % span + (self.low - _FREXP_MIN_EXPONENT)
-        parts = (low_sums[occupied].astype(np.int64).tolist(), high_sums[occupied].astype(np.int64).tolist())
-        for slot, shift, low, high in zip((occupied // span).tolist(), shifts.tolist(), *parts, strict=True):
-            self.folded[slot] += (low + (high << self._WIDTH)) << shift
-        for sums in self.sums:
-            sums.fill(0.0)
-        self.pending = 0
-
-    def totals(self) -> list[int]:
-        self._fold()
-        return list(self.folded)
-
-
-def exact_sums(keys: np.ndarray | None, values: np.ndarray, slots: int) -> list[int]:
-    """Per key in [0, slots), the exact sum of the finite `values` with that key, in units of 2^-1126."""
-    sums = ExactSums(slots)
-    sums.add(keys, values)
-    return sums.totals()
 
 
 def summarize_parquet(
@@ -623,22 +522,6 @@ def open_dataset(path: Path) -> Any:
         raise ValueError(f"the part files of dataset folder {path} cannot be read together ({error})") from error
 
 
-def exact_units(value: float) -> int:
-    """A finite float as a whole number of units 2^-1126 (exactly)."""
-    numerator, denominator = float(value).as_integer_ratio()
-    return numerator << (_UNIT_BITS - denominator.bit_length() + 1)
-
-
-def _exact_float(total: int | float) -> float:
-    """The correctly rounded float of an exact sum (Python's int division rounds correctly)."""
-    if isinstance(total, float):
-        return total
-    try:
-        return total / (1 << _UNIT_BITS)
-    except OverflowError:
-        return float("inf") if total > 0 else float("-inf")
-
-
 def _add_exact(a: int | float, b: int | float) -> int | float:
     if isinstance(a, float) or isinstance(b, float):  # an overflowed sum of squares stays +inf
         return float("inf")
@@ -652,7 +535,7 @@ def _exact_text(total: int | float) -> str:
     if total == 0:
         return "0"
     zeros = (total & -total).bit_length() - 1
-    return f"{hex(total >> zeros)}p{zeros - _UNIT_BITS}"
+    return f"{hex(total >> zeros)}p{zeros - UNIT_BITS}"
 
 
 def _exact_from_text(text: str) -> int | float:
@@ -661,9 +544,9 @@ def _exact_from_text(text: str) -> int | float:
     if text == "0":
         return 0
     mantissa, _, exponent = text.partition("p")
-    shift = int(exponent) + _UNIT_BITS
+    shift = int(exponent) + UNIT_BITS
     if shift < 0:
-        raise ValueError(f"exact sum {text!r} is finer than 2^-{_UNIT_BITS}: not a sum of float64 values")
+        raise ValueError(f"exact sum {text!r} is finer than 2^-{UNIT_BITS}: not a sum of float64 values")
     return int(mantissa, 16) << shift
 
 

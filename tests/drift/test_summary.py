@@ -26,7 +26,7 @@ from asset_platform.drift import (
     summarize,
     summarize_parquet,
 )
-from asset_platform.drift.summary import exact_sums
+from asset_platform.exact_sums import exact_sums
 from asset_platform.landing import read_table
 
 NUMERIC = ["x", "n", "wild"]
