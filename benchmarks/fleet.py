@@ -200,8 +200,9 @@ class _Judge:
         from asset_platform.declaration.names import PREDICTION
         from asset_platform.drift import assess_batch, drift_from_summary
         from asset_platform.drift.summary import summarize
-        from asset_platform.lifecycle.estimates import estimate_batch
+        from asset_platform.lifecycle.estimates import estimate_batch, estimator_of
         from asset_platform.ml.scoring import feature_matrix, featurize
+        from asset_platform.ml.streamed_estimate import StreamedEstimate
         from asset_platform.validation.checks import check_against_schema
 
         declaration, champion = self.declaration, self.champion
@@ -213,7 +214,8 @@ class _Judge:
         features = featurize(champion, rows)
         scores = champion.predict(features)
         matrix = feature_matrix(champion, features) if declaration.task == "regression" else None
-        estimate_batch(declaration.metric_name, champion, self.pointer.version, self.reference, scores, matrix)
+        estimator, version, note = estimator_of(champion, self.pointer.version, self.reference)
+        estimate_batch(declaration.metric_name, StreamedEstimate.of(estimator, scores, matrix), version, note)
         summary = summarize(self.profile, rows.assign(**{PREDICTION: scores}))
         results = drift_from_summary(self.profile, summary, batch_key=path.stem)
         return assess_batch(results, self.policy).evidence().verdict()

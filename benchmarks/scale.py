@@ -216,9 +216,9 @@ def local_path(
         started, cpu = time.perf_counter(), time.process_time()
 
     with ParquetParts(scored_path) as out:
-        scored = engine.score(declaration, model, batch, out)
+        scored = engine.score(declaration, model, batch, out, estimator=model.extra["estimation"])
     phase("score")
-    found = estimate_batch(declaration.metric_name, model, "bench", {}, scores=scored.scores, features=scored.matrix)
+    found = estimate_batch(declaration.metric_name, scored.estimate, "bench", "")
     phase("estimate")
     figures = {"champion_version": "bench", "estimated_metric": float("nan") if found.value is None else found.value}
     with ParquetParts(predictions) as out:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from asset_platform.declaration import ModelDeclaration
     from asset_platform.drift.profile import ReferenceProfile
     from asset_platform.drift.summary import BatchSummary
+    from asset_platform.ml.streamed_estimate import StreamedEstimate
     from asset_platform.storage.store import AssetStore
 
 # drift/summary.py's default (not imported from there: it imports pandas, which the code location never loads).
@@ -40,7 +41,7 @@ DEFAULT_CHUNK_ROWS = 131_072
 REASONS = "reasons"
 # Predictions columns that hold one figure for the whole batch (the label-free estimate, its interval and its
 # reference).
-_BATCH_FIGURES = ("estimated_metric", "estimate_low", "estimate_high", "estimate_reference")
+BATCH_FIGURES = ("estimated_metric", "estimate_low", "estimate_high", "estimate_reference")
 # Seed of the rows a batch's mean attribution explains (fairness/attribution_drift.py samples with it).
 _ATTRIBUTION_SEED = 0
 
@@ -50,10 +51,10 @@ class ScoredBatch:
     """What scoring a batch chunk by chunk leaves beside the per-row predictions it wrote."""
 
     rows: int
-    # Every score in row order (8 bytes a row): the label-free estimate ranks them all.
-    scores: np.ndarray
-    # The model's feature matrix, kept only where the estimator reads it (regression's loss models).
-    matrix: np.ndarray | None
+    # The label-free estimate, fed each chunk's scores (and a regression model's feature matrix) as they came:
+    # what it keeps does not grow with the batch (ml/streamed_estimate.py).
+    estimate: StreamedEstimate
+    tally: ScoreTally
     unseen: dict[str, int]
     # Some row has a value in some feature (drift/emptiness.py judges the whole batch).
     measurable: bool
@@ -63,6 +64,42 @@ class ScoredBatch:
     @property
     def nothing_to_measure(self) -> str | None:
         return _nothing_to_measure(self.rows, self.measurable)
+
+
+class ScoreTally:
+    """A batch's mean prediction (a multiclass model's mean top score) and how often each class was predicted,
+    added chunk by chunk; the sum is exact, so neither depends on the chunk size."""
+
+    def __init__(self) -> None:
+        from asset_platform.exact_sums import ExactSums
+
+        self.rows = 0
+        self.nonfinite = 0
+        self.total = ExactSums(1)
+        # A multiclass model's predicted-class counts, in its class order (None for one score a row).
+        self.predicted: np.ndarray | None = None
+
+    def add(self, scores: np.ndarray) -> None:
+        import numpy as np
+
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.ndim == 2:
+            counts = np.bincount(scores.argmax(axis=1), minlength=scores.shape[1]) if len(scores) else 0
+            self.predicted = np.zeros(scores.shape[1], dtype=np.int64) if self.predicted is None else self.predicted
+            self.predicted += counts
+            scores = scores.max(axis=1) if len(scores) else scores[:, 0]
+        finite = np.isfinite(scores)
+        self.nonfinite += int((~finite).sum())
+        self.total.add(None, scores[finite])
+        self.rows += len(scores)
+
+    @property
+    def mean(self) -> float:
+        from asset_platform.exact_sums import exact_float
+
+        if not self.rows or self.nonfinite:
+            return float("nan")
+        return exact_float(self.total.totals()[0]) / self.rows
 
 
 class BatchEngine(dg.ConfigurableResource):
@@ -110,30 +147,29 @@ class BatchEngine(dg.ConfigurableResource):
         batch: Path,
         out: ParquetParts,
         challenger: tuple[Any, str] | None = None,
+        estimator: dict[str, Any] | None = None,
     ) -> ScoredBatch:
         """Score the batch at `batch` chunk by chunk, writing id, prediction (and where declared the top
-        reasons, the shadow challenger's score and version) to `out`; the rest is returned."""
-        import numpy as np
-
+        reasons, the shadow challenger's score and version) to `out`, and feeding the label-free `estimator`
+        (the champion's own, ml/estimation.py); the rest is returned."""
         from asset_platform.drift.emptiness import nothing_to_measure
         from asset_platform.ml.scoring import feature_matrix, unseen_categories
+        from asset_platform.ml.streamed_estimate import StreamedEstimate
 
         spec, total = declaration.explanations, row_count(batch)
         sample = RowSample(total, spec.sample_rows, _ATTRIBUTION_SEED) if spec.enabled else None
         background = _explanation_background(model, batch) if spec.enabled and spec.top_reasons else None
-        scores, matrices, measurable, done = None, [], False, 0
-        unseen: dict[str, int] = {}
+        estimate, tally = StreamedEstimate(estimator, total), ScoreTally()
         if self.engine == "spark" and total:  # a batch of no rows has nothing to distribute
-            return self.spark_batches().score(declaration, model, batch, out, challenger, background)
+            return self.spark_batches().score(declaration, model, batch, out, challenger, background, estimate)
+        measurable = False
+        unseen: dict[str, int] = {}
         for chunk in self.frames(batch):
-            rows, chunk_scores, features = scored_rows(declaration, model, chunk, background, challenger)
-            if scores is None:  # filled in place: a list of chunks concatenated at the end would need twice as much
-                # A multiclass model's scores are a matrix: one column per class.
-                scores = np.empty((total, *chunk_scores.shape[1:]), dtype=chunk_scores.dtype)
-            scores[done : done + len(chunk)] = chunk_scores
-            done += len(chunk)
-            if declaration.task == "regression":
-                matrices.append(feature_matrix(model, features))
+            rows, scores, features = scored_rows(declaration, model, chunk, background, challenger)
+            # A regression estimator's loss models read the model's own feature matrix beside its prediction.
+            regression = declaration.task == "regression" and estimate.method is not None
+            estimate.add(scores, feature_matrix(model, features) if regression else None)
+            tally.add(scores)
             for name, count in unseen_categories(model, chunk).items():
                 unseen[name] = unseen.get(name, 0) + count
             measurable = measurable or (len(chunk) > 0 and nothing_to_measure(declaration, chunk) is None)
@@ -142,8 +178,8 @@ class BatchEngine(dg.ConfigurableResource):
                 sample.add(chunk)
         return ScoredBatch(
             rows=out.rows,
-            scores=scores,
-            matrix=np.concatenate(matrices) if matrices else None,
+            estimate=estimate,
+            tally=tally,
             unseen=unseen,
             measurable=measurable,
             attribution_sample=None if sample is None else sample.frame(chunk),
@@ -189,7 +225,7 @@ class BatchEngine(dg.ConfigurableResource):
         # The prediction, or a multiclass model's predicted class and per-class scores (ml/scoring.py).
         predicted = [PREDICTION, *(name for name in stored if name.startswith(SCORE_PREFIX))]
         columns = [name for name in dict.fromkeys(wanted) if name in present and name not in predicted]
-        scored = [name for name in (*predicted, *_BATCH_FIGURES) if name in stored]
+        scored = [name for name in (*predicted, *BATCH_FIGURES) if name in stored]
         measurable, first, times = False, None, []
 
         def chunks() -> Iterator[pd.DataFrame]:
@@ -239,7 +275,7 @@ class SummarizedBatch:
     measurable: bool
     # The earliest event time (None for a batch without rows or times).
     batch_start: Any
-    # The predictions' first row of the batch-wide figures (`_BATCH_FIGURES`), where stored.
+    # The predictions' first row of the batch-wide figures (`BATCH_FIGURES`), where stored.
     first_predictions: pd.DataFrame | None
 
     @property

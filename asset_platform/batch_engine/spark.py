@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asset_platform.batch_engine import (
+    BATCH_FIGURES,
     ParquetParts,
     RowSample,
     ScoredBatch,
+    ScoreTally,
     SummarizedBatch,
     row_count,
     row_schema,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
     from asset_platform.declaration import ModelDeclaration
     from asset_platform.drift.profile import ReferenceProfile
+    from asset_platform.ml.streamed_estimate import StreamedEstimate
 
 # Hidden columns the engine adds and drops again; named so that no contract column can collide.
 POSITION = "__asset_platform_position"
@@ -167,9 +170,10 @@ class SparkBatches:
         out: ParquetParts,
         challenger: tuple[Any, str] | None,
         background: pd.DataFrame | None,
+        estimate: StreamedEstimate,
     ) -> ScoredBatch:
-        """What `BatchEngine.score` gives, the scoring done by the executors (see the module docstring)."""
-        import numpy as np
+        """What `BatchEngine.score` gives, the scoring done by the executors (see the module docstring); the
+        driver feeds `estimate` as it writes the predictions back in batch order."""
         import pyarrow as pa
 
         from asset_platform.ml.scoring import feature_matrix, featurize
@@ -192,14 +196,19 @@ class SparkBatches:
             partials = [pickle.loads(row[PARTIAL]) for row in written.where(f"`{PARTIAL}` IS NOT NULL").collect()]  # noqa: S301 - this job's own output
             rows = written.where(f"`{PARTIAL}` IS NULL").orderBy(POSITION).drop(POSITION, PARTIAL)
             rows.write.parquet(str(ordered))
-            total, done = row_count(batch), 0
             # The model's scores as `predict` gives them: a multiclass model's per-class columns, in class order.
             score_columns = [name for name in probe_rows.columns if name.startswith(SCORE_PREFIX)] or [PREDICTION]
-            scores = np.empty((total, len(score_columns)), dtype=probe_rows[score_columns[0]].dtype)
+            # A regression estimator's loss models read every row's inputs: built on the driver, chunk by chunk
+            # in step with the predictions (both cut at exactly `chunk_rows` rows).
+            regression = declaration.task == "regression" and estimate.method is not None
+            inputs = stream_frames(batch, self.chunk_rows) if regression else None
+            tally = ScoreTally()
             for chunk in stream_frames(ordered, self.chunk_rows):
                 chunk = chunk.astype(probe_rows.dtypes.to_dict())
-                scores[done : done + len(chunk)] = chunk[score_columns].to_numpy()
-                done += len(chunk)
+                scores = chunk[score_columns].to_numpy()
+                scores = scores if score_columns != [PREDICTION] else scores[:, 0]
+                estimate.add(scores, None if inputs is None else feature_matrix(model, featurize(model, next(inputs))))
+                tally.add(scores)
                 out.write(chunk)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -207,16 +216,11 @@ class SparkBatches:
         for found in partials:
             for name, count in found["unseen"].items():
                 unseen[name] = unseen.get(name, 0) + count
-        matrix = None
-        if declaration.task == "regression":  # the loss models read every row's inputs: built on the driver
-            matrix = np.concatenate(
-                [feature_matrix(model, featurize(model, chunk)) for chunk in stream_frames(batch, self.chunk_rows)]
-            )
         spec = declaration.explanations
         return ScoredBatch(
             rows=out.rows,
-            scores=scores if score_columns != [PREDICTION] else scores[:, 0],
-            matrix=matrix,
+            estimate=estimate,
+            tally=tally,
             unseen=unseen,
             measurable=any(found["measurable"] for found in partials),
             attribution_sample=self.attribution_sample(batch, spec.sample_rows, probe) if spec.enabled else None,
@@ -274,9 +278,8 @@ class SparkBatches:
 
 
 def _batch_figures(names: list[str], predicted: list[str]) -> list[str]:
-    from asset_platform.batch_engine import _BATCH_FIGURES
 
-    return [name for name in (*predicted, *_BATCH_FIGURES) if name in names]
+    return [name for name in (*predicted, *BATCH_FIGURES) if name in names]
 
 
 def _score_partition(batches: Iterator[pa.RecordBatch], job: _ScoringJob) -> Iterator[pa.RecordBatch]:

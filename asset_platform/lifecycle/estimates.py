@@ -16,9 +16,10 @@ reference profile's, but only when the profile was built for that very model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    from asset_platform.ml.streamed_estimate import StreamedEstimate
 
 
 @dataclass(frozen=True)
@@ -52,22 +53,15 @@ def estimator_of(model: Any, version: str, reference_profile: dict[str, Any]) ->
     return {}, "", note
 
 
-def estimate_batch(
-    metric: str,
-    model: Any,
-    version: str,
-    reference_profile: dict[str, Any],
-    scores: np.ndarray,
-    features: np.ndarray | None,
-) -> BatchEstimate:
-    """The estimate of `metric` for a batch `model` scored (`features`: its own feature matrix)."""
-    from asset_platform.ml.estimation import estimate, estimate_interval, holdout_estimate
+def estimate_batch(metric: str, streamed: StreamedEstimate, estimator_version: str, note: str) -> BatchEstimate:
+    """The estimate of `metric` for a batch whose scores fed `streamed`, made with the estimator `estimator_of`
+    found (`estimator_version`, or `note` saying why there is none)."""
+    from asset_platform.ml.estimation import holdout_estimate
 
-    estimator, used, note = estimator_of(model, version, reference_profile)
-    if not estimator:
+    if streamed.method is None:
         return BatchEstimate(None, None, "", note)
-    value = estimate(metric, estimator, scores, features)
+    value = streamed.estimate(metric)
     if value is None:
-        return BatchEstimate(None, None, used, f"no label-free estimate of {metric} for this batch")
-    interval = estimate_interval(metric, estimator, scores, features)
-    return BatchEstimate(value, holdout_estimate(estimator, metric), used, interval=interval)
+        return BatchEstimate(None, None, estimator_version, f"no label-free estimate of {metric} for this batch")
+    reference = holdout_estimate(streamed.estimator, metric)
+    return BatchEstimate(value, reference, estimator_version, interval=streamed.interval(metric))

@@ -279,7 +279,7 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         import uuid
 
         from asset_platform.batch_engine import ParquetParts, stored_parquet
-        from asset_platform.lifecycle.estimates import estimate_batch
+        from asset_platform.lifecycle.estimates import estimate_batch, estimator_of
         from asset_platform.storage.formats import WrittenParquet
 
         pointer = ChampionPointer.from_dict(champion)
@@ -290,13 +290,12 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         registry.store.staging.mkdir(parents=True, exist_ok=True)
         scored_path, stored_path = (registry.store.staging / f"{uuid.uuid4().hex}-{part}.parquet" for part in "ab")
         challenger, extra = _shadow_challenger(context, registry, pointer)
-        with ParquetParts(scored_path) as out:
-            scored = batch_engine.score(declaration, model, batch, out, challenger)
-        empty = scored.nothing_to_measure
         # The champion's own estimator (stored with its version), never one left from a previous champion.
-        found = estimate_batch(
-            declaration.metric_name, model, pointer.version, reference_profile, scored.scores, scored.matrix
-        )
+        estimator, estimator_version, note = estimator_of(model, pointer.version, reference_profile)
+        with ParquetParts(scored_path) as out:
+            scored = batch_engine.score(declaration, model, batch, out, challenger, estimator)
+        empty = scored.nothing_to_measure
+        found = estimate_batch(declaration.metric_name, scored.estimate, estimator_version, note)
         estimated = None if empty else found.value
         # One figure per batch, on every row: the champion's holdout metric, which realized performance is
         # judged against, and the estimate made before any label arrives.
@@ -326,10 +325,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
             extra["estimate"] = empty
         elif found.note:
             extra["estimate"] = found.note
-        scores = scored.scores
-        if scores is not None and scores.ndim == 2:  # a multiclass model: how often each class is predicted
-            extra["predicted_shares"] = dg.MetadataValue.json(_predicted_shares(model, scores))
-            scores = scores.max(axis=1)  # the mean prediction reads as the mean confidence
+        if scored.tally.predicted is not None:  # a multiclass model: how often each class is predicted
+            extra["predicted_shares"] = dg.MetadataValue.json(_predicted_shares(model, scored.tally.predicted))
         return dg.MaterializeResult(
             value=WrittenParquet(stored_path),
             metadata={
@@ -337,7 +334,8 @@ def _predictions(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
                 "champion": pointer.describe(),
                 "champion_version": pointer.version,
                 "batch_engine": batch_engine.engine,  # what scored it: `local` or `spark`
-                "mean_prediction": dg.MetadataValue.float(float(scores.mean()) if len(scores) else float("nan")),
+                # A multiclass model's mean top score: its mean confidence.
+                "mean_prediction": dg.MetadataValue.float(scored.tally.mean),
                 "rows": scored.rows,
                 "dagster/row_count": dg.MetadataValue.int(scored.rows),
                 "unseen_categories": dg.MetadataValue.json(scored.unseen),
@@ -491,10 +489,7 @@ def _label_shares_figure(reference_profile: dict) -> dict[str, str]:
     return {LABEL_SHARES: json.dumps(shares, sort_keys=True)} if shares else {}
 
 
-def _predicted_shares(model, scores) -> dict[str, float]:
-    import numpy as np
-
-    counts = np.bincount(scores.argmax(axis=1), minlength=len(model.classes))
+def _predicted_shares(model, counts) -> dict[str, float]:
     total = max(int(counts.sum()), 1)
     return {name: round(float(count) / total, 4) for name, count in zip(model.classes, counts, strict=True)}
 

@@ -67,13 +67,47 @@ def calibrate(scores: np.ndarray, calibration: dict[str, Any] | None) -> np.ndar
     return np.interp(scores, calibration["x"], calibration["y"])
 
 
+# Calibrated probabilities are counted at steps of 2^-20: all a binary estimate needs of a batch is then
+# 2^20 + 2 counts (8 MB), whatever its size, added chunk by chunk or merged in any order with the same result.
+# Rounding moves a row's probability by at most 2^-21 (5e-7), the estimate by about as much. A multiclass
+# estimate counts each class's probabilities at steps of 2^-16 (0.5 MB a class, a hundred classes in 50 MB).
+PROBABILITY_STEPS = 1 << 20
+CLASS_PROBABILITY_STEPS = 1 << 16
+
+
+def probability_counts(probabilities: np.ndarray, steps: int = PROBABILITY_STEPS) -> np.ndarray:
+    """How many of `probabilities` round to each step k / `steps` (k = 0 .. steps), then, in the last slot,
+    how many are NaN; counts of two parts of a batch add up to the whole's."""
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    missing = np.isnan(p)
+    rounded = np.rint(np.clip(p[~missing], 0.0, 1.0) * steps).astype(np.intp)
+    counts = np.bincount(rounded, minlength=steps + 2)
+    counts[-1] = int(missing.sum())
+    return counts
+
+
+def _descending(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(probability, rows) of each step present, highest first; None where a row is NaN or fewer than two."""
+    counts = np.asarray(counts)
+    if counts[-1] or counts[:-1].sum() < 2:
+        return None
+    present = np.flatnonzero(counts[:-1])[::-1]
+    return present / (len(counts) - 2), counts[present].astype(np.float64)
+
+
 def estimated_auc(probabilities: np.ndarray) -> float:
     """The AUC expected if each row is positive with its (calibrated) probability."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    if p.size < 2:
+    return auc_of_counts(probability_counts(probabilities))
+
+
+def auc_of_counts(counts: np.ndarray) -> float:
+    """`estimated_auc` from `probability_counts`. Rows of one probability add the same (p, 1 - p) step to the
+    expected ROC curve each, so a step of several rows is one straight segment: grouping them changes nothing."""
+    groups = _descending(counts)
+    if groups is None:
         return float("nan")
-    order = np.argsort(-p, kind="stable")
-    positives, negatives = np.cumsum(p[order]), np.cumsum(1.0 - p[order])
+    p, rows = groups
+    positives, negatives = np.cumsum(rows * p), np.cumsum(rows * (1.0 - p))
     if positives[-1] <= 0 or negatives[-1] <= 0:
         return float("nan")
     tpr = np.concatenate([[0.0], positives / positives[-1]])
@@ -84,24 +118,50 @@ def estimated_auc(probabilities: np.ndarray) -> float:
 def estimated_average_precision(probabilities: np.ndarray) -> float:
     """The average precision expected if each row is positive with its (calibrated) probability: at each
     row, highest score first, the expected positives so far over the rows so far, weighted by the share of
-    the expected positives that row adds (as `estimated_auc`, ties are not grouped)."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    if p.size < 2:
+    the expected positives that row adds."""
+    return average_precision_of_counts(probability_counts(probabilities))
+
+
+def average_precision_of_counts(counts: np.ndarray) -> float:
+    """`estimated_average_precision` from `probability_counts`, row by row within a step in closed form: after
+    R rows holding P expected positives, the step's c rows of probability p add
+    p * sum_k (P + k p) / (R + k) = p * (c p + (P - p R) * (H(R + c) - H(R))), k = 1 .. c, H harmonic numbers."""
+    groups = _descending(counts)
+    if groups is None:
         return float("nan")
-    ordered = p[np.argsort(-p, kind="stable")]
-    positives = np.cumsum(ordered)
+    p, rows = groups
+    positives = np.cumsum(rows * p)
     if positives[-1] <= 0:
         return float("nan")
-    precision = positives / np.arange(1, p.size + 1)
-    return float(np.sum(ordered * precision) / positives[-1])
+    rows_before = np.cumsum(rows) - rows
+    positives_before = positives - rows * p
+    added = p * (rows * p + (positives_before - p * rows_before) * _harmonic_span(rows_before, rows))
+    return float(added.sum() / positives[-1])
+
+
+def _harmonic_span(before: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """H(before + rows) - H(before) = digamma(before + rows + 1) - digamma(before + 1), without the cancellation
+    of two nearly equal digammas where `before` is large (their asymptotic series, error below 1e-24 there)."""
+    from scipy.special import digamma
+
+    x, y = before + 1.0, before + rows + 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        series = (
+            np.log1p(rows / x)
+            + rows / (2 * x * y)
+            + rows * (x + y) / (12 * x * x * y * y)
+            - rows * (x + y) * (x * x + y * y) / (120 * x**4 * y**4)
+        )
+    return np.where(before >= 1e4, series, digamma(y) - digamma(x))
 
 
 def _classifier_estimates(probabilities: np.ndarray) -> dict[str, float]:
-    return {"auc": estimated_auc(probabilities), "average_precision": estimated_average_precision(probabilities)}
+    counts = probability_counts(probabilities)
+    return {"auc": auc_of_counts(counts), "average_precision": average_precision_of_counts(counts)}
 
 
-# The error each regression metric averages, and how a batch's mean of it becomes the metric.
-_LOSSES = {"rmse": (lambda e: e * e, np.sqrt), "mae": (np.abs, lambda m: m)}
+# The error each regression metric averages (LOSS_METRICS: how a batch's mean of it becomes the metric).
+_LOSSES = {"rmse": lambda e: e * e, "mae": np.abs}
 # Small and heavily regularized: it learns where the model errs, from a few thousand holdout rows.
 _NUISANCE_PARAMS = {
     "objective": "regression",
@@ -171,37 +231,13 @@ def calibrate_classes(probabilities: np.ndarray, calibrations: list[dict[str, An
     return np.where(totals > 0, calibrated / np.where(totals > 0, totals, 1.0), probabilities)
 
 
-def multiclass_estimates(expected: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    """Each multiclass metric expected if every row's class is drawn from its calibrated `expected`
-    probabilities, while the model answered `probabilities` (its predicted class the most probable)."""
-    if len(expected) < 2:
-        return {}
-    classes = expected.shape[1]
-    aucs = [estimated_auc(expected[:, code]) for code in range(classes)]
-    defined = [value for value in aucs if value == value]
-    predicted = probabilities.argmax(axis=1)
-    chosen = np.zeros_like(expected, dtype=bool)
-    chosen[np.arange(len(predicted)), predicted] = True
-    true_positives = (expected * chosen).sum(axis=0)
-    predicted_counts, actual_counts = chosen.sum(axis=0), expected.sum(axis=0)
-    present = (predicted_counts + actual_counts) > 0
-    f1 = 2 * true_positives[present] / (predicted_counts[present] + actual_counts[present])
-    clipped = np.clip(probabilities, 1e-7, 1.0)
-    return {
-        "macro_auc": float(np.mean(defined)) if defined else float("nan"),
-        "accuracy": float(expected[np.arange(len(predicted)), predicted].mean()),
-        "macro_f1": float(f1.mean()) if present.any() else float("nan"),
-        "log_loss": float(-(expected * np.log(clipped)).sum(axis=1).mean()),
-    }
-
-
 def _fit_loss_models(features: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     import lightgbm
 
-    inputs = _nuisance_inputs(features, predictions)
+    inputs = nuisance_inputs(features, predictions)
     errors = labels - predictions
     models = {}
-    for metric, (loss, _aggregate) in _LOSSES.items():
+    for metric, loss in _LOSSES.items():
         data = lightgbm.Dataset(inputs, loss(errors), params={"verbose": -1})
         booster = lightgbm.train(_NUISANCE_PARAMS, data, num_boost_round=_NUISANCE_ROUNDS)
         models[metric] = booster.model_to_string()
@@ -212,56 +248,25 @@ def _fit_loss_models(features: np.ndarray, predictions: np.ndarray, labels: np.n
     return estimator
 
 
-def _nuisance_inputs(features: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+def nuisance_inputs(features: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """What a regression estimator's loss models read per row: the model's features, then its prediction."""
     return np.column_stack([np.asarray(features, dtype=np.float32), np.asarray(predictions, dtype=np.float32)])
 
 
 def estimate_all(estimator: dict[str, Any], predictions: np.ndarray, features: np.ndarray | None = None) -> dict:
     """Every metric `estimator` can estimate for a batch, by name ({} when it estimates none)."""
-    if not estimator:
-        return {}
-    if estimator.get("method") == "cbpe_multiclass":
-        probabilities = np.asarray(predictions, dtype=np.float64)
-        return multiclass_estimates(calibrate_classes(probabilities, estimator["calibrations"]), probabilities)
-    if estimator.get("method", "cbpe") == "cbpe":
-        return _classifier_estimates(calibrate(predictions, estimator.get("calibration")))
-    if features is None:
-        raise ValueError("a regression estimate needs the batch's feature matrix beside its predictions")
-    features = np.asarray(features, dtype=np.float32)
-    if features.ndim != 2 or features.shape[1] != estimator["features"]:
-        raise ValueError(
-            f"the loss estimator was fitted on {estimator['features']} features, the batch has "
-            f"{features.shape[1] if features.ndim == 2 else features.ndim}: estimate with the model that was "
-            "stored with it"
-        )
-    if len(features) == 0:
-        return {}
-    import lightgbm
+    from asset_platform.ml.streamed_estimate import StreamedEstimate
 
-    inputs = _nuisance_inputs(features, predictions)
-    found = {}
-    for metric, text in estimator["loss_models"].items():
-        predicted = np.clip(lightgbm.Booster(model_str=text).predict(inputs), 0.0, None)  # a loss is never < 0
-        found[metric] = float(_LOSSES[metric][1](predicted.mean()))
-    return found
+    return StreamedEstimate.of(estimator, predictions, features).estimates()
 
 
 def estimate(
     metric: str, estimator: dict[str, Any] | None, predictions: np.ndarray, features: np.ndarray | None = None
 ) -> float | None:
     """The label-free estimate of `metric` for a batch, or None where `estimator` makes none."""
-    value = estimate_all(estimator or {}, predictions, features).get(metric)
-    return None if value is None or value != value else value
+    from asset_platform.ml.streamed_estimate import StreamedEstimate
 
-
-# Simulated label draws behind a classification estimate's interval: the 2.5 % and 97.5 % quantiles
-# of 200 draws move by about 1 % of the interval's width between seeds.
-_DRAWS = 200
-_DRAW_CHUNK = 10  # draws simulated at once: memory is _DRAW_CHUNK x rows floats
-# Above this many rows the draws are simulated on a seeded sample of this size and their spread around the
-# sample's mean shrunk by sqrt(sample / rows) (the metric's sampling error falls as 1/sqrt(rows)): memory and
-# time stay bounded (a 20M-row batch simulated whole held 1.8 GB for 81 s).
-MAX_SIMULATED_ROWS = 100_000
+    return StreamedEstimate.of(estimator or {}, predictions, features).estimate(metric)
 
 
 def estimate_interval(
@@ -281,49 +286,59 @@ def estimate_interval(
     approximately normal with the summed per-row variances; the interval is that mean's, mapped to the
     metric (the root for RMSE).
     """
-    center = estimate(metric, estimator, predictions, features)
-    if center is None:
+    from asset_platform.ml.streamed_estimate import StreamedEstimate
+
+    return StreamedEstimate.of(estimator or {}, predictions, features).interval(metric, level)
+
+
+# Simulated label draws behind a classification estimate's interval: the 2.5 % and 97.5 % quantiles
+# of 200 draws move by about 1 % of the interval's width between seeds.
+_DRAWS = 200
+_DRAW_CHUNK = 10  # draws simulated at once: memory is _DRAW_CHUNK x rows floats
+# Above this many rows the draws are simulated on a seeded sample of this size and their spread around the
+# sample's mean shrunk by sqrt(sample / rows) (the metric's sampling error falls as 1/sqrt(rows)): memory and
+# time stay bounded (a 20M-row batch simulated whole held 1.8 GB for 81 s).
+MAX_SIMULATED_ROWS = 100_000
+
+
+def simulated_positions(rows: int) -> np.ndarray | None:
+    """The positions of a batch of `rows` rows whose draws the interval simulates, ascending (None: every row)."""
+    if rows <= MAX_SIMULATED_ROWS:
         return None
-    tail = (1.0 - level) / 2.0
-    if estimator.get("method") == "cbpe_multiclass":
-        return _multiclass_interval(metric, estimator, np.asarray(predictions, dtype=np.float64), center, tail)
-    if estimator.get("method", "cbpe") == "cbpe":
-        probabilities = calibrate(predictions, estimator.get("calibration"))
-        if probabilities.size <= MAX_SIMULATED_ROWS:
-            draws = _simulated_metrics(metric, probabilities)
-            draws = draws[np.isfinite(draws)]
-            return None if draws.size == 0 else tuple(float(q) for q in np.quantile(draws, [tail, 1.0 - tail]))
-        sample = np.sort(np.random.default_rng(0).choice(probabilities.size, MAX_SIMULATED_ROWS, replace=False))
-        draws = _simulated_metrics(metric, probabilities[sample])
-        draws = draws[np.isfinite(draws)]
-        if draws.size == 0:
-            return None
-        # The sample's spread, narrowed to the batch's size, around the whole batch's own estimate.
-        spread = np.sqrt(MAX_SIMULATED_ROWS / probabilities.size) * (
-            np.quantile(draws, [tail, 1.0 - tail]) - draws.mean()
-        )
-        return float(center + spread[0]), float(center + spread[1])
-    return _loss_interval(metric, estimator, predictions, features, tail)
+    return np.sort(np.random.default_rng(0).choice(rows, MAX_SIMULATED_ROWS, replace=False))
 
 
-def _multiclass_interval(
-    metric: str, estimator: dict[str, Any], probabilities: np.ndarray, center: float, tail: float
+def classifier_interval(
+    metric: str, sample: np.ndarray, rows: int, center: float, tail: float
 ) -> tuple[float, float] | None:
-    """A multiclass estimate's interval: each row's class drawn from its calibrated probabilities `_DRAWS`
-    times (a seeded sample of `MAX_SIMULATED_ROWS` rows of a bigger batch, its spread narrowed to the batch's
-    size, as for a binary estimate), and `metric`'s quantiles over the draws around the estimate."""
+    """A binary estimate's interval from the calibrated probabilities of the rows `simulated_positions` chose
+    (all of a batch of up to `MAX_SIMULATED_ROWS`): the draws' quantiles, or for a bigger batch the sample's
+    spread narrowed to the batch's size around the whole batch's estimate `center`."""
+    draws = _simulated_metrics(metric, sample)
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return None
+    if rows <= MAX_SIMULATED_ROWS:
+        return tuple(float(q) for q in np.quantile(draws, [tail, 1.0 - tail]))
+    spread = np.sqrt(MAX_SIMULATED_ROWS / rows) * (np.quantile(draws, [tail, 1.0 - tail]) - draws.mean())
+    return float(center + spread[0]), float(center + spread[1])
+
+
+def multiclass_interval(
+    metric: str, calibrations: list[dict[str, Any]], sample: np.ndarray, rows: int, center: float, tail: float
+) -> tuple[float, float] | None:
+    """A multiclass estimate's interval: each sampled row's class drawn from its calibrated probabilities
+    `_DRAWS` times (`sample`: the model's probabilities of the rows `simulated_positions` chose), and `metric`'s
+    quantiles over the draws, their spread narrowed to the batch's size, around the estimate `center`."""
     from asset_platform.ml.metrics import metric as realized
 
-    rows = len(probabilities)
-    if rows > MAX_SIMULATED_ROWS:
-        probabilities = probabilities[np.sort(np.random.default_rng(0).choice(rows, MAX_SIMULATED_ROWS, replace=False))]
-    expected = calibrate_classes(probabilities, estimator["calibrations"])
+    expected = calibrate_classes(sample, calibrations)
     cumulative = np.cumsum(expected, axis=1)
     rng = np.random.default_rng(0)
     draws = []
     for _ in range(_DRAWS):
         labels = np.minimum((rng.random(len(expected))[:, None] > cumulative).sum(axis=1), expected.shape[1] - 1)
-        draws.append(realized(metric, labels, probabilities))
+        draws.append(realized(metric, labels, sample))
     values = np.asarray(draws)
     values = values[np.isfinite(values)]
     if values.size == 0:
@@ -358,21 +373,19 @@ def _simulated_metrics(metric: str, probabilities: np.ndarray) -> np.ndarray:
     return np.concatenate(found)
 
 
-def _loss_interval(metric, estimator, predictions, features, tail: float) -> tuple[float, float] | None:
-    import lightgbm
+# How a regression batch's mean loss becomes its metric, and the variance of one row's loss in units of its
+# predicted mean squared, for normal errors: Var(e^2) = 2 s^4 = 2 (E[e^2])^2; Var|e| = s^2 (1 - 2/pi).
+LOSS_METRICS = {"rmse": (np.sqrt, 2.0), "mae": (lambda m: m, np.pi / 2 - 1.0)}
+
+
+def loss_interval(metric: str, rows: int, loss_sum: float, square_sum: float, tail: float) -> tuple[float, float]:
+    """A regression estimate's interval from the batch's sums of a loss model's predicted loss and its square."""
     from scipy.stats import norm
 
-    text = estimator["loss_models"].get(metric)
-    if text is None:
-        return None
-    inputs = _nuisance_inputs(np.asarray(features, dtype=np.float32), predictions)
-    loss = np.clip(lightgbm.Booster(model_str=text).predict(inputs), 0.0, None)
-    # Normal errors: Var(e^2) = 2 s^4 = 2 (E[e^2])^2; Var|e| = s^2 (1 - 2/pi) = (E|e|)^2 (pi/2 - 1).
-    per_row = 2.0 if metric == "rmse" else np.pi / 2 - 1.0
-    mean = float(loss.mean())
-    spread = float(np.sqrt(per_row * np.sum(loss**2)) / loss.size)
+    aggregate, per_row = LOSS_METRICS[metric]
+    mean = loss_sum / rows
+    spread = float(np.sqrt(per_row * square_sum) / rows)
     low, high = (max(mean + z * spread, 0.0) for z in norm.ppf([tail, 1.0 - tail]))
-    aggregate = _LOSSES[metric][1]
     return float(aggregate(low)), float(aggregate(high))
 
 

@@ -15,7 +15,7 @@ def run_engine(engine: BatchEngine, champion, batch: Path, folder: Path) -> tupl
     declaration, model, profile = champion
     folder.mkdir(exist_ok=True)
     with ParquetParts(folder / "scored.parquet") as out:
-        scored = engine.score(declaration, model, batch, out)
+        scored = engine.score(declaration, model, batch, out, estimator=model.extra.get("estimation"))
     with ParquetParts(folder / "predictions.parquet") as out:
         engine.with_figures(folder / "scored.parquet", {"champion_version": "v1"}, out)
     found = engine.summarize(declaration, profile, batch, folder / "predictions.parquet")

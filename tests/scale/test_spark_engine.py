@@ -22,7 +22,6 @@ from asset_platform.declaration.names import PREDICTION
 from asset_platform.drift import assess_batch, compute_drift, drift_from_summary, summarize
 from asset_platform.drift.feature_checks import feature_checks
 from asset_platform.drift.policy import DriftPolicy
-from asset_platform.ml.estimation import estimated_auc
 from asset_platform.ml.scoring import featurize, unseen_categories
 from benchmarks.scale import CATEGORICAL, ID, LABEL, NUMERIC, TIME, generate
 from tests.scale.runs import run_engine
@@ -56,6 +55,9 @@ def test_spark_local_and_in_memory_give_the_same_predictions_counts_and_verdicts
     spark = run_engine(spark_engine(CHUNK_ROWS), champion, batch, tmp_path / "spark")
 
     in_memory = summarize(profile, whole)
+    # The whole batch in one chunk: the in-memory path's estimate and mean prediction.
+    in_memory_estimate = run_engine(BatchEngine(chunk_rows=len(frame)), champion, batch, tmp_path / "whole")[0]
+    assert in_memory_estimate.estimate.estimate("auc") is not None
     policy, features = DriftPolicy(), [*NUMERIC, PREDICTION, *CATEGORICAL]
     expected = compute_drift(profile, whole)
     expected_verdicts = feature_checks(features, expected, assess_batch(expected, policy))
@@ -63,7 +65,7 @@ def test_spark_local_and_in_memory_give_the_same_predictions_counts_and_verdicts
     for name, (scored, predictions, found) in {"local": local, "spark": spark}.items():
         assert predictions[ID].tolist() == frame[ID].tolist(), name
         np.testing.assert_allclose(predictions[PREDICTION].to_numpy(), scores, rtol=0, atol=1e-9, err_msg=name)
-        np.testing.assert_allclose(scored.scores, scores, rtol=0, atol=1e-9, err_msg=name)
+        assert scored.tally.mean == in_memory_estimate.tally.mean, name
         assert list(predictions.columns) == list(local[1].columns), name
         assert found.summary.to_dict() == in_memory.to_dict(), name  # cells, exact sums, extremes, missing
         measured = drift_from_summary(profile, found.summary)
@@ -74,6 +76,6 @@ def test_spark_local_and_in_memory_give_the_same_predictions_counts_and_verdicts
         assert scored.nothing_to_measure is None and found.nothing_to_measure is None, name
         expected_sample = frame.sample(n=200, random_state=0).reset_index(drop=True)
         pd.testing.assert_frame_equal(scored.attribution_sample, expected_sample, obj=name)
-    # The label-free estimate is a function of the scores: the very same scores, the same estimate.
-    assert np.array_equal(spark[0].scores, local[0].scores)
-    assert estimated_auc(spark[0].scores) == estimated_auc(local[0].scores)
+        # The label-free estimate and its interval: fed in chunks on either engine, those of the whole batch.
+        assert scored.estimate.estimates() == in_memory_estimate.estimate.estimates(), name
+        assert scored.estimate.interval("auc") == in_memory_estimate.estimate.interval("auc"), name
