@@ -39,7 +39,10 @@ The last line is JSON with the worst case of each figure:
 `follow_ups`, `estimate_mae`, `regression_estimate_mae`, and per task (binary,
 regression, multiclass, binary_rare): `worst_detection_delay_by_task`,
 `false_retrains_by_task`, `worst_vs_oracle_by_task`, `worst_vs_oracle_end_by_task`,
-`follow_ups_by_task`, `max_follow_ups_in_a_run_by_task`, `estimate_mae_by_task`.
+`follow_ups_by_task`, `max_follow_ups_in_a_run_by_task`, `estimate_mae_by_task`, and beside it
+`estimate_noise_floor_by_task` (the error a perfect estimator would still make: a batch's realized metric
+varies with its own labels, as wide as the estimate's 95 % interval says) and `estimate_coverage_by_task`
+(how often the realized metric fell in that interval).
 `--quick` runs the ecommerce model (or `--models`) on covariate, concept and nulls
 with one seed and a short stable run; the full run takes hours on a laptop.
 
@@ -201,8 +204,9 @@ def _run_declared(
     return {**result.summary, "estimates": estimates, "outcomes": outcomes}
 
 
-def _estimates(instance, subject: Subject) -> dict[str, tuple[float, float]]:
-    """Per batch: (estimated metric before labels, realized metric), read from the instance."""
+def _estimates(instance, subject: Subject) -> dict[str, tuple[float, float, float | None, float | None]]:
+    """Per batch: (estimated metric before labels, realized metric, the estimate's 95 % interval's low and high
+    ends), read from the instance."""
     from asset_platform.lifecycle import lifecycle_names
 
     declaration = subject.declaration()
@@ -212,9 +216,11 @@ def _estimates(instance, subject: Subject) -> dict[str, tuple[float, float]]:
     for record in records:
         metadata = record.asset_materialization.metadata
         if f"performance/estimated_{metric}" in metadata:
+            interval = metadata.get("performance/estimate_low"), metadata.get("performance/estimate_high")
             found[record.partition_key] = (
                 metadata[f"performance/estimated_{metric}"].value,
                 metadata[f"performance/{metric}"].value,
+                *(None if bound is None else bound.value for bound in interval),
             )
     return found
 
@@ -312,6 +318,8 @@ def main() -> None:
     started = time.perf_counter()
     results = []
     estimate_errors: dict[str, list[float]] = {}
+    # Per task: each estimated batch's interval (low, high) and its realized metric.
+    intervals: dict[str, list[tuple[float, float, float]]] = {}
     relative_errors: list[float] = []
     for subject, scenario in plan:
         metric = subject.declaration().metric_name
@@ -320,10 +328,12 @@ def main() -> None:
             summary = _run(subject, scenario, seed, days, days // 2, model_rows)
             figures = _figures(subject, scenario, seed, summary, model_rows)
             results.append(figures)
-            for key, (estimated, realized) in summary["estimates"].items():
+            for key, (estimated, realized, low, high) in summary["estimates"].items():
                 day = next(o for o in summary["outcomes"] if o.batch == key)
                 if not day.drifting or scenario == "covariate":
                     estimate_errors.setdefault(f"{subject.task}/{metric}", []).append(abs(estimated - realized))
+                    if low is not None and high is not None:
+                        intervals.setdefault(subject.task, []).append((low, high, realized))
                     if metric == "rmse" and realized > 0:
                         relative_errors.append(abs(estimated - realized) / realized)
             print(json.dumps(figures), flush=True)
@@ -338,7 +348,8 @@ def main() -> None:
             flush=True,
         )
     _table(results)
-    print(json.dumps(_last_line(results, stable, estimate_errors, relative_errors, started, stable_days, seeds, quick)))
+    last = _last_line(results, stable, estimate_errors, relative_errors, started, stable_days, seeds, quick)
+    print(json.dumps(last | _interval_figures(intervals)))
 
 
 def _table(results: list[dict[str, Any]]) -> None:
@@ -418,6 +429,22 @@ def _last_line(
         "scenarios": sorted({r["scenario"] for r in results}),
         "seeds": seeds,
         "quick": quick,
+    }
+
+
+def _interval_figures(intervals: dict[str, list[tuple[float, float, float]]]) -> dict[str, Any]:
+    """Per task, how often the realized metric fell in the estimate's 95 % interval, and the noise floor of the
+    estimate's error: the mean absolute error a perfect estimator would still make because a batch's realized
+    metric varies with its labels, E|X - mu| = sigma * sqrt(2 / pi) with sigma = interval width / 3.92."""
+    floor = math.sqrt(2 / math.pi) / (2 * 1.959964)
+    return {
+        "estimate_coverage_by_task": {
+            task: _mean([float(low <= realized <= high) for low, high, realized in found])
+            for task, found in intervals.items()
+        },
+        "estimate_noise_floor_by_task": {
+            task: _mean([floor * (high - low) for low, high, _realized in found]) for task, found in intervals.items()
+        },
     }
 
 

@@ -430,6 +430,12 @@ def _performance(declaration, names: LifecycleNames, partitions) -> dg.AssetsDef
         if estimated == estimated:  # estimated before the labels landed: how close was it?
             metrics[f"estimated_{metric}"] = estimated
             metrics["estimate_error"] = estimated - metrics[metric]
+            # And did the realized metric fall where the estimate's 95 % interval said it would? (Over the labeled
+            # rows: a batch labeled in part varies more than the interval, made for all its rows, allows.)
+            low, high = (float(joined[name].iloc[0]) if name in joined else float("nan") for name in _INTERVAL)
+            if low == low and high == high:
+                metrics["estimate_low"], metrics["estimate_high"] = low, high
+                metrics["estimate_in_interval"] = float(low <= metrics[metric] <= high)
         # Label (prior) shift: the share of positives, or the mean label, against the champion's training data
         # (a multiclass batch's was measured on its class shares, above).
         multiclass = declaration.task == "multiclass"

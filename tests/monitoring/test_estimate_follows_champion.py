@@ -79,3 +79,14 @@ def test_the_estimate_comes_with_its_interval_on_the_predictions_and_the_drift_a
     assert drift["assessment"]["estimate_low"] == low
     realized = promoted["performance"]["performance/auc"]
     assert low - SMALL_ERROR < realized < high + SMALL_ERROR
+
+
+def test_the_performance_says_whether_the_realized_metric_fell_in_the_estimates_interval(promoted) -> None:
+    predictions, performance = promoted["predictions"], promoted["performance"]
+    low, high = performance["performance/estimate_low"], performance["performance/estimate_high"]
+    # The predictions' metadata shows the interval rounded to four places; the performance keeps it whole.
+    assert (low, high) == pytest.approx(
+        (predictions["estimated_auc_ci_low"], predictions["estimated_auc_ci_high"]), abs=1e-4
+    )
+    realized = performance["performance/auc"]
+    assert performance["performance/estimate_in_interval"] == float(low <= realized <= high)
