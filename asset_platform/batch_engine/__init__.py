@@ -325,18 +325,18 @@ def stored_parquet(store: AssetStore, asset_path: list[str], partition: str | No
 
 
 class RowSample:
-    """The rows `pandas.DataFrame.sample(n=rows, random_state=seed)` takes from a whole batch, taken from its chunks.
+    """The rows `ml.explain.sample_rows(batch, rows, seed)` takes from a whole batch, taken from its chunks.
 
-    pandas draws `RandomState(seed).choice(total, rows, replace=False)`; the same positions are picked here
-    while the chunks stream by, and `frame()` returns them in the order pandas gives them.
+    The positions `sample_positions` draws are picked here while the chunks stream by, and `frame()` returns
+    them in the order `sample_rows` gives them.
     """
 
     def __init__(self, total: int, rows: int, seed: int) -> None:
         import numpy as np
 
-        self.order = (
-            np.arange(total) if total <= rows else np.random.RandomState(seed).choice(total, size=rows, replace=False)
-        )
+        from asset_platform.ml.explain import sample_positions
+
+        self.order = sample_positions(total, rows, seed)
         self.sorted = np.sort(self.order)
         self.start = 0
         self.parts: list[pd.DataFrame] = []

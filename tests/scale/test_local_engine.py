@@ -22,6 +22,7 @@ from asset_platform.drift.emptiness import NOTHING_TO_MEASURE
 from asset_platform.drift.feature_checks import feature_checks
 from asset_platform.drift.policy import DriftPolicy
 from asset_platform.fairness.attribution_drift import mean_attribution
+from asset_platform.ml.explain import sample_rows
 from asset_platform.ml.scoring import featurize, unseen_categories
 from benchmarks.scale import CATEGORICAL, ID, LABEL, NUMERIC, TIME, generate
 from tests.scale.runs import run_engine
@@ -67,7 +68,7 @@ def test_chunked_scoring_and_drift_equal_the_in_memory_path(champion, tmp_path) 
     assert found.batch_start == frame[TIME].min()
     assert scored.nothing_to_measure is None and found.nothing_to_measure is None
     # The rows the batch's mean attribution explains are those pandas samples from the whole batch.
-    assert scored.attribution_sample.equals(frame.sample(n=200, random_state=0).reset_index(drop=True))
+    assert scored.attribution_sample.equals(sample_rows(frame, 200, 0).reset_index(drop=True))
     assert mean_attribution(declaration, model, scored.attribution_sample) == mean_attribution(
         declaration, model, frame
     )
@@ -86,4 +87,4 @@ def test_the_sample_is_pandas_sample_of_the_whole_batch_taken_from_chunks() -> N
     sample = RowSample(len(frame), 37, seed=4)
     for start in range(0, len(frame), 128):
         sample.add(frame.iloc[start : start + 128].reset_index(drop=True))
-    assert sample.frame(frame).equals(frame.sample(n=37, random_state=4).reset_index(drop=True))
+    assert sample.frame(frame).equals(sample_rows(frame, 37, 4).reset_index(drop=True))

@@ -22,6 +22,7 @@ from asset_platform.declaration.names import PREDICTION
 from asset_platform.drift import assess_batch, compute_drift, drift_from_summary, summarize
 from asset_platform.drift.feature_checks import feature_checks
 from asset_platform.drift.policy import DriftPolicy
+from asset_platform.ml.explain import sample_rows
 from asset_platform.ml.scoring import featurize, unseen_categories
 from benchmarks.scale import CATEGORICAL, ID, LABEL, NUMERIC, TIME, generate
 from tests.scale.runs import run_engine
@@ -74,7 +75,7 @@ def test_spark_local_and_in_memory_give_the_same_predictions_counts_and_verdicts
         assert scored.unseen == unseen_categories(model, frame), name
         assert found.batch_start == frame[TIME].min(), name
         assert scored.nothing_to_measure is None and found.nothing_to_measure is None, name
-        expected_sample = frame.sample(n=200, random_state=0).reset_index(drop=True)
+        expected_sample = sample_rows(frame, 200, 0).reset_index(drop=True)
         pd.testing.assert_frame_equal(scored.attribution_sample, expected_sample, obj=name)
         # The label-free estimate and its interval: fed in chunks on either engine, those of the whole batch.
         assert scored.estimate.estimates() == in_memory_estimate.estimate.estimates(), name
