@@ -284,6 +284,9 @@ def execute(
     if state.launcher is not None:
         # The local environment executes a run's steps in its one process (resources/__init__.py).
         return state.launcher.launch(job_name, tags, partition_key, run_config or {})
+    from asset_platform import interrupts
+
+    interrupts.watch()
     job = state.defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=state.instance,
@@ -293,8 +296,10 @@ def execute(
         # The request's config (a retraining's window), quiet console: the full log is in the run.
         run_config={**(run_config or {}), "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
-    if _interrupted(result):
-        # Ctrl-C or SIGTERM during the run: Dagster ended the run with it (a step error); end the loop too.
+    # Ctrl-C or SIGTERM during the run: Dagster ended the run with it (a step error), or held it back between
+    # two steps and forgot it at the run's end (asset_platform/interrupts.py); end the loop either way.
+    signalled = interrupts.received()  # read after every run, so that a signal ends the loop once
+    if signalled or _interrupted(result):
         raise KeyboardInterrupt
     return result
 
