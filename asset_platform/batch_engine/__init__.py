@@ -84,10 +84,10 @@ class ScoreTally:
 
         scores = np.asarray(scores, dtype=np.float64)
         if scores.ndim == 2:
-            counts = np.bincount(scores.argmax(axis=1), minlength=scores.shape[1]) if len(scores) else 0
-            self.predicted = np.zeros(scores.shape[1], dtype=np.int64) if self.predicted is None else self.predicted
-            self.predicted += counts
-            scores = scores.max(axis=1) if len(scores) else scores[:, 0]
+            if self.predicted is None:
+                self.predicted = np.zeros(scores.shape[1], dtype=np.int64)
+            self.predicted += np.bincount(scores.argmax(axis=1), minlength=scores.shape[1])
+            scores = scores.max(axis=1)
         finite = np.isfinite(scores)
         self.nonfinite += int((~finite).sum())
         self.total.add(None, scores[finite])
