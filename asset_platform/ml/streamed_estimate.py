@@ -94,8 +94,10 @@ class StreamedEstimate:
     def _add_multiclass(self, start: int, probabilities: np.ndarray) -> None:
         classes = self._counts.shape[0]
         if probabilities.ndim != 2 or probabilities.shape[1] != classes:
-            raise ValueError(f"the estimator was fitted on {classes} classes, the batch's scores have shape "
-                             f"{probabilities.shape}: estimate with the model that was stored with it")
+            raise ValueError(
+                f"the estimator was fitted on {classes} classes, the batch's scores have shape "
+                f"{probabilities.shape}: estimate with the model that was stored with it"
+            )
         self._keep(start, probabilities)
         if not len(probabilities):
             return

@@ -109,3 +109,9 @@ def test_a_regression_estimate_without_the_feature_matrix_or_with_the_wrong_one_
         StreamedEstimate.of(estimator, predictions)
     with pytest.raises(ValueError, match="fitted on 2 features, the batch has 3"):
         StreamedEstimate.of(estimator, predictions, np.column_stack([features, features[:, 0]]))
+
+
+def test_multiclass_scores_with_another_number_of_classes_are_refused() -> None:
+    estimator, probabilities = _multiclass(40, seed=9)
+    with pytest.raises(ValueError, match=r"fitted on 4 classes, the batch's scores have shape \(40, 3\)"):
+        StreamedEstimate.of(estimator, probabilities[:, :3])
