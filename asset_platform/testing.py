@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import dagster as dg
 
+from asset_platform import interrupts
 from asset_platform.declaration.names import DRIFT, PERFORMANCE
 from asset_platform.drift.evidence import BatchEvidence
 from asset_platform.lifecycle.overview import OVERVIEW_JOB, OVERVIEW_KEY
@@ -284,8 +285,6 @@ def execute(
     if state.launcher is not None:
         # The local environment executes a run's steps in its one process (resources/__init__.py).
         return state.launcher.launch(job_name, tags, partition_key, run_config or {})
-    from asset_platform import interrupts
-
     interrupts.watch()
     job = state.defs.resolve_job_def(job_name)
     result = job.execute_in_process(

@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from asset_platform import interrupts
 from asset_platform.home import PlatformHome
 
 
@@ -378,8 +379,6 @@ def _stoppable_by_sigterm() -> None:
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     # And one that lands while Dagster holds signals back between steps is not lost (asset_platform/interrupts.py).
-    from asset_platform import interrupts
-
     interrupts.watch()
 
 

@@ -41,7 +41,7 @@ DEFAULT_CHUNK_ROWS = 131_072
 REASONS = "reasons"
 # Predictions columns that hold one figure for the whole batch (the label-free estimate, its interval and its
 # reference).
-BATCH_FIGURES = ("estimated_metric", "estimate_low", "estimate_high", "estimate_reference")
+_BATCH_FIGURES = ("estimated_metric", "estimate_low", "estimate_high", "estimate_reference")
 # Seed of the rows a batch's mean attribution explains (fairness/attribution_drift.py samples with it).
 _ATTRIBUTION_SEED = 0
 
@@ -225,7 +225,7 @@ class BatchEngine(dg.ConfigurableResource):
         # The prediction, or a multiclass model's predicted class and per-class scores (ml/scoring.py).
         predicted = [PREDICTION, *(name for name in stored if name.startswith(SCORE_PREFIX))]
         columns = [name for name in dict.fromkeys(wanted) if name in present and name not in predicted]
-        scored = [name for name in (*predicted, *BATCH_FIGURES) if name in stored]
+        scored = scored_columns(predicted, stored)
         measurable, first, times = False, None, []
 
         def chunks() -> Iterator[pd.DataFrame]:
@@ -275,12 +275,17 @@ class SummarizedBatch:
     measurable: bool
     # The earliest event time (None for a batch without rows or times).
     batch_start: Any
-    # The predictions' first row of the batch-wide figures (`BATCH_FIGURES`), where stored.
+    # The predictions' first row of the batch-wide figures (`_BATCH_FIGURES`), where stored.
     first_predictions: pd.DataFrame | None
 
     @property
     def nothing_to_measure(self) -> str | None:
         return _nothing_to_measure(self.summary.n_rows, self.measurable)
+
+
+def scored_columns(predicted: list[str], stored: list[str]) -> list[str]:
+    """The drift step's columns of the stored predictions: `predicted`, then the batch-wide figures, where stored."""
+    return [name for name in (*predicted, *_BATCH_FIGURES) if name in stored]
 
 
 def _nothing_to_measure(rows: int, measurable: bool) -> str | None:

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asset_platform.batch_engine import (
-    BATCH_FIGURES,
     ParquetParts,
     RowSample,
     ScoredBatch,
@@ -40,6 +39,7 @@ from asset_platform.batch_engine import (
     SummarizedBatch,
     row_count,
     row_schema,
+    scored_columns,
     scored_rows,
     stream_frames,
 )
@@ -273,13 +273,8 @@ class SparkBatches:
         times = [part["earliest"] for part in partials if part["earliest"] is not None]
         earliest = pd.Series(times).min() if times else None
         start = None if earliest is None or pd.isna(earliest) else earliest
-        first = next(stream_frames(predictions, 1, _batch_figures(scored_schema.names, predicted)))
+        first = next(stream_frames(predictions, 1, scored_columns(predicted, scored_schema.names)))
         return SummarizedBatch(summary, any(part["measurable"] for part in partials), start, first.head(1))
-
-
-def _batch_figures(names: list[str], predicted: list[str]) -> list[str]:
-
-    return [name for name in (*predicted, *BATCH_FIGURES) if name in names]
 
 
 def _score_partition(batches: Iterator[pa.RecordBatch], job: _ScoringJob) -> Iterator[pa.RecordBatch]:
