@@ -117,7 +117,6 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
     guard = _policy_and_identity(args) if args.auth else None
     location = CodeLocation.load()
     declaration = location.model(args.model)
-    refuse_unserved_task(declaration)
     lineup = location.lineup(declaration)
     pointer = lineup.champion()
     if pointer is None:
@@ -139,17 +138,6 @@ def _cmd_serve_model(args: argparse.Namespace) -> int:
     )
     serve(declaration, lineup, options, capture, canary, access)
     return 0
-
-
-def refuse_unserved_task(declaration) -> None:
-    """Stop before serving a model whose predictions the server cannot yet answer and capture faithfully."""
-    from asset_platform.app.cli import CliError
-
-    if declaration.task == "multiclass":
-        raise CliError(
-            f"model {declaration.name!r} is a multiclass model, which serve-model does not serve yet (a response "
-            "and its captured row hold one score); score its batches through the landing folder instead"
-        )
 
 
 def _policy_and_identity(args: argparse.Namespace) -> tuple[Policy, Any]:

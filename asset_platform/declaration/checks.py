@@ -185,13 +185,10 @@ def _check_multiclass_parts(declaration: ModelDeclaration) -> None:
     """The parts of a declaration that do not handle a multiclass model yet are refused, named, at load."""
     if declaration.task != "multiclass":
         return
-    # Each reads one score per row: the online canary's single score, a study's per-step binary metric.
+    # A study reads one score per row for its per-step binary metric.
     unsupported = [
-        ("serving.canary_fraction", declaration.serving.canary_fraction > 0, "the online canary"),
-        *(
-            (f"models.{index}.tuning", family.tuning is not None, "hyperparameter tuning")
-            for index, family in enumerate(declaration.models)
-        ),
+        (f"models.{index}.tuning", family.tuning is not None, "hyperparameter tuning")
+        for index, family in enumerate(declaration.models)
     ]
     for field, declared, what in unsupported:
         if declared:

@@ -38,8 +38,16 @@ TIME_DTYPES = ("datetime", "date", "year", "month")
 LANDED_AT = "_landed_at"
 # The columns `serve-model` adds to each request's rows it captures as a production batch (what it answered,
 # which version, how fast: asset_platform/serving/capture.py). Bookkeeping, not contract data: a strict contract
-# lets them pass (contract.py), and no declaration may name a column so.
-SERVED_COLUMNS = ("_served_score", "_served_version", "_served_latency_ms", "_served_at", "_served_request")
+# lets them pass (contract.py), and no declaration may name a column so. A multiclass model's answer is its
+# predicted class (`_served_class`) with that class's probability as the score.
+SERVED_COLUMNS = (
+    "_served_score",
+    "_served_version",
+    "_served_latency_ms",
+    "_served_at",
+    "_served_request",
+    "_served_class",
+)
 
 # The metric each task is judged by, and which of them the gate and monitoring understand.
 TASK_METRICS: dict[str, tuple[str, ...]] = {

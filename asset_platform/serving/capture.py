@@ -49,7 +49,7 @@ logger = logging.getLogger("asset_platform.serving")
 
 # Beside the contract's columns: the score answered, the version that answered, the request's inference time
 # (contract check and scoring), when it was answered and the request's id (declaration/model.py reserves them).
-SERVED_SCORE, SERVED_VERSION, SERVED_LATENCY_MS, SERVED_AT, SERVED_REQUEST = SERVED_COLUMNS
+SERVED_SCORE, SERVED_VERSION, SERVED_LATENCY_MS, SERVED_AT, SERVED_REQUEST, SERVED_CLASS = SERVED_COLUMNS
 SOURCES = "_sources"  # in a sealed folder: the part files it was compacted from
 _PART = "part-"
 _STAGING = ".seal-"
@@ -111,6 +111,7 @@ class _Waiting:
     at_us: int  # when it was answered, in microseconds since the epoch (pandas' clock reads microseconds)
     request: str
     done: asyncio.Future
+    classes: Any = None  # a multiclass model's answered class per row (`scores` then holds its probability)
 
 
 @dataclass
@@ -191,9 +192,16 @@ class TrafficCapture:
 
     # -- recording --------------------------------------------------------------------------------------------
     async def record(
-        self, rows: RequestRows | pd.DataFrame, scores: Any, version: str, latency_s: float, request: str
+        self,
+        rows: RequestRows | pd.DataFrame,
+        scores: Any,
+        version: str,
+        latency_s: float,
+        request: str,
+        classes: Any = None,
     ) -> None:
         """Return once `rows` with their scores, version and latency are on disk; `CaptureError` if they cannot be.
+        A multiclass model's answer comes as `classes` (the predicted class per row) and `scores` (its probability).
 
         No type changes here, on the serving loop: the request is appended to the buffer as it is, and the
         writer thread builds the part's columns for every request it takes at once."""
@@ -208,7 +216,7 @@ class TrafficCapture:
             rows = RequestRows.of_frame(rows)
         at_us = time.time_ns() // 1000
         future = asyncio.get_running_loop().create_future()
-        waiting = _Waiting(rows, scores, version, latency_s * 1000, at_us, request, future)
+        waiting = _Waiting(rows, scores, version, latency_s * 1000, at_us, request, future, classes)
         self._buffer.append(waiting)
         self._buffered_rows += len(rows)
         self._wake.set()
@@ -358,6 +366,9 @@ def _served_table(taken: list[_Waiting]) -> pa.Table:
         SERVED_AT: pa.array(repeated([w.at_us for w in taken], np.int64), type=pa.timestamp("us", tz="UTC")),
         SERVED_REQUEST: pa.array(repeated([waiting.request for waiting in taken], object), type=pa.string()),
     }
+    if taken[0].classes is not None:  # one served model: every request of a multiclass model has its classes
+        answered = np.concatenate([np.asarray(waiting.classes, dtype=object).reshape(-1) for waiting in taken])
+        served[SERVED_CLASS] = pa.array(answered, type=pa.string())
     for name, values in served.items():
         table = table.append_column(name, values)
     return table

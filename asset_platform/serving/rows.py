@@ -27,7 +27,11 @@ if TYPE_CHECKING:
     from asset_platform.declaration.contract_check import ContractCheck
     from asset_platform.declaration.model import ColumnSpec
 
-SCORES = "scores"  # the one output: per row, the positive class's probability or the predicted value
+# The outputs: per row, the positive class's probability or the predicted value; for a multiclass model a
+# row of each class's probability (shape [rows, classes], the classes named in the output's parameters) and
+# the predicted class.
+SCORES = "scores"
+PREDICTED_CLASS = "predicted_class"
 
 _FLOATS = ("FP64", "FP32", "FP16")
 _INTS = ("INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8")

@@ -29,7 +29,7 @@ from asset_platform.serving.canary import Canary, CanaryPolicy, CanaryRegistry
 from asset_platform.serving.capture import CaptureError, TrafficCapture
 from asset_platform.serving.compiled_rows import RequestRows
 from asset_platform.serving.featurize import RowFeaturizer
-from asset_platform.serving.rows import SCORES, RequestContract
+from asset_platform.serving.rows import PREDICTED_CLASS, SCORES, RequestContract
 
 if TYPE_CHECKING:
     from asset_platform.ml import TrainedModel
@@ -72,6 +72,33 @@ class Served:
     def same_version(self, pointer: ChampionPointer) -> bool:
         return (pointer.model_asset, pointer.version) == (self.pointer.model_asset, self.pointer.version)
 
+    def answer(self, scores: Any) -> tuple[Any, Any]:
+        """(the score captured per row, the answered class per row or None): a multiclass model answers its
+        most probable class, with that class's probability as the score; other models their score as it is."""
+        classes = self.model.classes
+        if not classes:
+            return scores, None
+        import numpy as np
+
+        predicted = scores.argmax(axis=1)
+        return scores[np.arange(len(predicted)), predicted], np.asarray(classes, dtype=object)[predicted]
+
+    def outputs(self, scores: Any, answered: Any) -> list[ResponseOutput]:
+        """The V2 outputs: the scores, and for a multiclass model each class's probability per row (its classes
+        named in the output's parameters, in column order) and the predicted class."""
+        if answered is None:
+            return [ResponseOutput(name=SCORES, shape=[len(scores)], datatype="FP64", data=scores.tolist())]
+        return [
+            ResponseOutput(
+                name=SCORES,
+                shape=list(scores.shape),
+                datatype="FP64",
+                data=scores.reshape(-1).tolist(),
+                parameters=Parameters(classes=self.model.classes),
+            ),
+            ResponseOutput(name=PREDICTED_CLASS, shape=[len(answered)], datatype="BYTES", data=answered.tolist()),
+        ]
+
 
 def load_canary(lineup: ModelLineup, version: str) -> Served:
     """The challenger `version`, loaded as a champion is (its pointer says it is a canary)."""
@@ -109,7 +136,8 @@ def _freeze_what_is_loaded() -> None:
 
 
 class ChampionRuntime(MLModel):
-    """V2 `infer` for one declared model: contract rows in, one output of scores out, the version named.
+    """V2 `infer` for one declared model: contract rows in, scores out (and a multiclass model's predicted class),
+    the version named.
 
     Reads from `parameters.extra`: `declaration` (a ModelDeclaration), `lineup` (its ModelLineup),
     `poll_s` (how often the champion pointer is read), `max_rows` (per request), `capture` (a started
@@ -163,9 +191,10 @@ class ChampionRuntime(MLModel):
                 canary = None
                 scores = self._score(served, rows)
             version = served.pointer.version
+            captured, answered = served.answer(scores)
             if self._capture is not None:  # answered only once its rows are on disk
                 inference_s = time.perf_counter() - started
-                await self._capture.record(rows, scores, version, inference_s, payload.id or "")
+                await self._capture.record(rows, captured, version, inference_s, payload.id or "", answered)
         except CaptureError as error:
             metrics.refused(self.name, version, 503)
             raise ServiceUnavailable(f"model {self.name!r}: {error}") from error
@@ -187,7 +216,7 @@ class ChampionRuntime(MLModel):
                 model_asset=served.pointer.model_asset,
                 role="canary" if canary is not None and served is canary[1] else "champion",
             ),
-            outputs=[ResponseOutput(name=SCORES, shape=[len(scores)], datatype="FP64", data=scores.tolist())],
+            outputs=served.outputs(scores, answered),
         )
 
     def _first_id(self, rows: RequestRows) -> Any:

@@ -90,9 +90,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_model_command(*options: str) -> list[str]:
-    project = ["-m", "tests.serving.loans_project", "-d", str(REPO_ROOT)]
-    return [sys.executable, "-m", "asset_platform.app.cli", *project, "serve-model", "--model", MODEL, *options]
+def serve_model_command(*options: str, module: str = "tests.serving.loans_project", model: str = MODEL) -> list[str]:
+    project = ["-m", module, "-d", str(REPO_ROOT)]
+    return [sys.executable, "-m", "asset_platform.app.cli", *project, "serve-model", "--model", model, *options]
 
 
 @dataclass
@@ -105,9 +105,10 @@ class Server:
     env: dict[str, str]
     log: Path
     process: subprocess.Popen | None = None
+    model: str = MODEL  # the model it serves
 
-    def url(self, model: str = MODEL) -> str:
-        return f"{self.base}/v2/models/{model}/infer"
+    def url(self, model: str | None = None) -> str:
+        return f"{self.base}/v2/models/{model or self.model}/infer"
 
     def start(self) -> None:
         with self.log.open("a") as out:
@@ -191,7 +192,7 @@ def _wait_ready(served: Server, limit_s: float = 120) -> None:
         if served.process.poll() is not None:
             raise AssertionError(f"serve-model exited with {served.process.returncode}:\n{served.log.read_text()}")
         try:
-            if get(f"{served.base}/v2/models/{MODEL}/ready")[0] == 200:
+            if get(f"{served.base}/v2/models/{served.model}/ready")[0] == 200:
                 return
         except OSError:
             pass

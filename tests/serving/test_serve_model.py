@@ -204,12 +204,3 @@ def test_serve_model_refuses_an_undeclared_model_and_one_without_champion(tmp_pa
     assert "no declared model is named 'nope'" in capsys.readouterr().err
     assert main([*project, "serve-model", "--model", "loans"]) == 2
     assert "'loans' has no champion yet: run its loans_training job first" in capsys.readouterr().err
-
-
-def test_a_multiclass_model_is_refused_before_anything_starts() -> None:
-    from asset_platform.app.cli import CliError
-    from asset_platform.app.serve_model_commands import refuse_unserved_task
-    from tests.ml.tickets import tickets_declaration
-
-    with pytest.raises(CliError, match="'tickets' is a multiclass model.*landing folder"):
-        refuse_unserved_task(tickets_declaration())
