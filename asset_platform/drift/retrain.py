@@ -20,9 +20,10 @@ names the run with `retrain_run_key`. Whether a batch drifted is its evidence's
   derive the same run key, which Dagster never launches twice.
 
 After a drift-triggered retrain the loop keeps going until the model recovers
-(`Recovery`, `should_follow_up`): the pre-drift level of the realized metric is
-remembered, and while the batches labeled since the last retrain stay below it,
-another retrain learns from the whole post-drift window.
+(`Recovery`, `should_follow_up`): the pre-drift level of the realized metric and
+its band (how far the stable batches it is the mean of strayed from it) are
+remembered, and while the batches labeled since the last retrain stay below that
+band, another retrain learns from the whole post-drift window.
 """
 
 from __future__ import annotations
@@ -182,28 +183,37 @@ _BAND_BATCHES = 3
 class Recovery:
     """What a drift-triggered retrain set out to win back, kept in the sensor's cursor until it is won.
 
-    `level`: the mean realized metric of the last stable labeled batches before the drift; `since`: the
-    start of the drift's first batch, where every follow-up's learning window begins; `follow_ups`: how
-    many retrains after the drift-triggered one were asked for.
+    `level`: the mean realized metric of the last stable labeled batches before the drift; `band`: how
+    much worse than `level` the worst of them was (`ml.metrics.degradation`'s measure, >= 0), the
+    stable model's own batch-to-batch spread (None in a cursor written before it was kept: the declared
+    drop alarm then bounds the band alone); `since`: the start of the drift's first batch, where every
+    follow-up's learning window begins; `follow_ups`: how many retrains after the drift-triggered one
+    were asked for.
     """
 
     level: float
     since: str
     follow_ups: int = 0
+    band: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "since": self.since, "follow_ups": self.follow_ups}
+        return {"level": self.level, "since": self.since, "follow_ups": self.follow_ups, "band": self.band}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recovery:
-        return cls(float(data["level"]), str(data["since"]), int(data.get("follow_ups", 0)))
+        band = data.get("band")
+        follow_ups = int(data.get("follow_ups", 0))
+        return cls(float(data["level"]), str(data["since"]), follow_ups, None if band is None else float(band))
 
 
 def recovery_after(
-    history: Sequence[BatchEvidence | BatchAssessment | Mapping[str, Any]], evidence: Sequence[str]
+    history: Sequence[BatchEvidence | BatchAssessment | Mapping[str, Any]], evidence: Sequence[str], metric: str
 ) -> Recovery | None:
     """The recovery a retrain on `evidence` (batch keys, oldest first) starts; None when there is no
-    pre-drift level to recover to (no stable batch before the drift had its labels) or no drift start."""
+    pre-drift level to recover to (no stable batch before the drift had its labels) or no drift start.
+    Its band is read with `metric`'s direction (the declared metric the realized figures are of)."""
+    from asset_platform.ml.metrics import degradation
+
     records = list(map(as_evidence, history))
     keys = [record.batch_key for record in records]
     if not evidence or evidence[0] not in keys:
@@ -213,8 +223,10 @@ def recovery_after(
     starts = [r.batch_start for r in records if r.batch_key in evidence and r.batch_start]
     if not stable or not starts:
         return None
-    level = stable[-_BAND_BATCHES:]
-    return Recovery(sum(level) / len(level), min(starts))
+    last = stable[-_BAND_BATCHES:]
+    level = sum(last) / len(last)
+    band = max(0.0, *(degradation(metric, level, realized) for realized in last))
+    return Recovery(level, min(starts), band=band)
 
 
 def should_follow_up(
@@ -230,8 +242,14 @@ def should_follow_up(
 ) -> Decision:
     """Whether to retrain again on the post-drift window: the batches labeled since the last retrain
     (at least `cooldown_batches` of them, `min_new_rows` rows in all) still fall short of the pre-drift
-    level by more than `max_drop` (`ml.metrics.degradation`'s measure) on their mean realized metric.
-    The evidence is those batches' keys; `finished` says the recovery is over."""
+    level, on their mean realized metric, by more than its band (`ml.metrics.degradation`'s measure).
+
+    The band is the stable batches' own spread, at most `max_drop` (the drop alarm): the alarm says when a
+    model has gone wrong, and is too wide to say it is right again. After a concept drift a first retrain
+    learns from a day or two of post-drift rows; back within the alarm, it may still be well short of what
+    the post-drift rows allow, and only a stop at the stable spread lets the follow-ups learn from the
+    grown window (each through the gate, at most `max_follow_ups`). The evidence is those batches' keys;
+    `finished` says the recovery is over."""
     from asset_platform.ml.metrics import degradation
 
     if recovery.follow_ups >= max_follow_ups:
@@ -251,11 +269,13 @@ def should_follow_up(
     realized = sum(record.realized_metric for record in labeled) / len(labeled)
     gap = degradation(metric, recovery.level, realized)
     shown = f"{metric} {realized:.4g} over {len(labeled)} batch(es) since the last retrain"
-    if not gap > max_drop:  # a NaN gap (no level to compare with) ends it too
-        back = f"recovered: {shown}, within {max_drop:g} of the pre-drift {recovery.level:.4g}"
+    band = max_drop if recovery.band is None else min(max_drop, recovery.band)
+    if not gap > band:  # a NaN gap (no level to compare with) ends it too
+        back = f"recovered: {shown}, within {band:.4g} of the pre-drift {recovery.level:.4g}"
         return Decision(False, back, evidence, finished=True)
     reason = (
         f"follow-up {recovery.follow_ups + 1} of {max_follow_ups}: {shown} is {gap:.4g} worse than the pre-drift "
-        f"{recovery.level:.4g} (> {max_drop:g}); learning from the post-drift window since {recovery.since}"
+        f"{recovery.level:.4g} (> {band:.4g}, the band of its stable batches); learning from the post-drift "
+        f"window since {recovery.since}"
     )
     return Decision(True, reason, evidence)

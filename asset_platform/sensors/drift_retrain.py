@@ -81,7 +81,7 @@ def build_drift_retrain_sensor(
         reference = records[evidence[-1]].reference_version
         run_key = retrain_run_key(declaration.name, reference, evidence)
         # What this retrain sets out to win back: follow-ups retrain again until it is (drift/retrain.py).
-        recovery = recovery_after(history, evidence)
+        recovery = recovery_after(history, evidence, declaration.metric_name)
         state.pop("recovery", None)
         if recovery is not None and declaration.retraining.follow_up.max_follow_ups > 0:
             state["recovery"] = recovery.to_dict()

@@ -22,17 +22,30 @@ STABLE = [_batch("d01", 0.80), _batch("d02", 0.82), _batch("d03", 0.81), _batch(
 DRIFTED = [_batch("d05", 0.70, drifted=True), _batch("d06", 0.69, drifted=True)]
 
 
-def test_a_retrain_on_drift_remembers_the_pre_drift_level_and_where_the_drift_began() -> None:
-    recovery = recovery_after([*STABLE, *DRIFTED], ("d05", "d06"))
-    assert recovery.level == pytest.approx((0.82 + 0.81 + 0.79) / 3)  # the last three stable batches
+def test_a_retrain_on_drift_remembers_the_pre_drift_level_its_band_and_where_the_drift_began() -> None:
+    recovery = recovery_after([*STABLE, *DRIFTED], ("d05", "d06"), "auc")
+    level = (0.82 + 0.81 + 0.79) / 3  # the last three stable batches
+    assert recovery.level == pytest.approx(level)
+    assert recovery.band == pytest.approx(level - 0.79)  # the worst of them
     assert recovery.since == "2026-01-05"
     assert Recovery.from_dict(recovery.to_dict()) == recovery
 
 
+def test_an_error_metrics_band_is_the_relative_rise_of_its_worst_stable_batch() -> None:
+    stable = [_batch("d01", 8.0), _batch("d02", 8.4), _batch("d03", 7.6)]
+    recovery = recovery_after([*stable, _batch("d04", 11.0, drifted=True)], ("d04",), "rmse")
+    assert recovery.level == pytest.approx(8.0) and recovery.band == pytest.approx(0.4 / 8.0)
+
+
+def test_a_cursor_written_before_the_band_was_kept_still_reads() -> None:
+    recovery = Recovery.from_dict({"level": 0.8, "since": "2026-01-05", "follow_ups": 1})
+    assert recovery == Recovery(0.8, "2026-01-05", follow_ups=1) and recovery.band is None
+
+
 def test_no_recovery_without_a_labeled_stable_batch_before_the_drift() -> None:
     unlabeled = [_batch("d01", None), *DRIFTED]
-    assert recovery_after(unlabeled, ("d05", "d06")) is None
-    assert recovery_after([*STABLE, *DRIFTED], ()) is None
+    assert recovery_after(unlabeled, ("d05", "d06"), "auc") is None
+    assert recovery_after([*STABLE, *DRIFTED], (), "auc") is None
 
 
 def test_still_below_the_pre_drift_level_after_enough_labeled_rows_retrains_again() -> None:
@@ -60,6 +73,24 @@ def test_back_in_band_ends_the_recovery() -> None:
         [*DRIFTED, _batch("d07", 0.78), _batch("d08", 0.79)], recovery, last_retrain_batch="d06", **RULES
     )
     assert not decision.retrain and decision.finished and decision.reason.startswith("recovered")
+
+
+def test_back_within_the_alarm_but_short_of_the_stable_band_retrains_again() -> None:
+    """A first retrain on a day or two of post-drift rows may come back inside the drop alarm and still be well
+    short of what the pre-drift model did: the stable batches' own spread, not the alarm, says it is back."""
+    after = [*DRIFTED, _batch("d07", 0.78), _batch("d08", 0.78)]  # 0.02 short: inside the 0.03 alarm
+    narrow = should_follow_up(after, Recovery(0.80, "2026-01-05", band=0.01), last_retrain_batch="d06", **RULES)
+    assert narrow.retrain and "(> 0.01, the band of its stable batches)" in narrow.reason
+    wide = should_follow_up(after, Recovery(0.80, "2026-01-05", band=0.025), last_retrain_batch="d06", **RULES)
+    assert not wide.retrain and wide.finished and wide.reason.startswith("recovered")
+    # A band wider than the alarm is cut to it: the alarm already calls such a batch drifted.
+    loose = should_follow_up(
+        [*DRIFTED, _batch("d07", 0.76), _batch("d08", 0.76)],
+        Recovery(0.80, "2026-01-05", band=0.2),
+        last_retrain_batch="d06",
+        **RULES,
+    )
+    assert loose.retrain
 
 
 def test_no_more_than_the_declared_follow_ups() -> None:
