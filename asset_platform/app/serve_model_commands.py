@@ -25,8 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add `serve-model` to the `asset-platform` parser."""
     help_text = "serve a model's champion over the V2 inference protocol (MLServer); it follows promotions"
     description = (
-        f"{help_text}. Each request sends one input per contract column (the label excepted) and gets one "
-        "output, 'scores', and the answering version in the response's parameters. Ctrl-C stops it."
+        f"{help_text}. Each request sends one input per contract column (the label excepted) and gets the "
+        "output 'scores' (a multiclass model: each class's probability per row, and 'predicted_class'), and the "
+        "answering version in the response's parameters. Ctrl-C stops it."
     )
     serve = commands.add_parser("serve-model", help=help_text, description=description)
     serve.add_argument("--model", required=True, metavar="MODEL", help="declared model name, e.g. ecommerce")
