@@ -345,7 +345,8 @@ class TrafficCapture:
 
 def _served_table(taken: list[_Waiting]) -> pa.Table:
     """The requests' rows in the order they were answered, and beside them each one's score, version, latency,
-    time and id: the columns the frame of each with those columns added would give."""
+    time and id (and a multiclass model's answered class): the columns the frame of each with those columns added
+    would give."""
     import numpy as np
     import pyarrow as pa
 

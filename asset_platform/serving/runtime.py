@@ -80,7 +80,9 @@ class Served:
             return scores, None
         import numpy as np
 
-        predicted = scores.argmax(axis=1)
+        from asset_platform.ml.metrics import predicted_classes  # the batch's predicted class, as stored
+
+        predicted = predicted_classes(scores)
         return scores[np.arange(len(predicted)), predicted], np.asarray(classes, dtype=object)[predicted]
 
     def outputs(self, scores: Any, answered: Any) -> list[ResponseOutput]:
