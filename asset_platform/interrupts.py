@@ -7,6 +7,10 @@ two steps of the last run of a day is then lost, and `asset-platform demo`, sent
 
 The interpreter still writes every signal it handles to its wakeup file descriptor, whichever Python handler
 then runs. `watch()` points that descriptor at a pipe of ours, and `received()` reads it between runs.
+
+A signal the process ignores is never handled, so never written there. A non-interactive shell starts a
+background command with SIGINT ignored, and Dagster's pointing SIGTERM at SIGINT's handler then makes SIGTERM
+ignored too: `watch()` gives SIGINT Python's own handler back first.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ def watch() -> None:
     global _pipe
     if _pipe is not None or threading.current_thread() is not threading.main_thread():
         return
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background by a shell
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     read, write = os.pipe()
     os.set_blocking(read, False)
     os.set_blocking(write, False)

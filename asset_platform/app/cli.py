@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -368,17 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stoppable_by_sigterm() -> None:
-    """Keep `kill PID` working when a shell started us in the background.
-
-    A non-interactive shell starts background commands with SIGINT ignored, and
-    Dagster, wherever it guards a step against interrupts, afterwards points
-    SIGTERM at whatever SIGINT does (dagster/_utils/interrupts.py): SIGTERM would
-    end up ignored too, and a backgrounded `asset-platform demo` unstoppable but
-    by SIGKILL. With Python's own SIGINT handler, both stop the command cleanly.
-    """
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    # And one that lands while Dagster holds signals back between steps is not lost (asset_platform/interrupts.py).
+    """Keep `kill PID` working when a shell started us in the background, and a signal that lands while
+    Dagster holds signals back between steps from being lost (asset_platform/interrupts.py): without it a
+    backgrounded `asset-platform demo` could be stopped by SIGKILL alone."""
     interrupts.watch()
 
 

@@ -179,9 +179,10 @@ class FollowUpSpec(_Spec):
     A first retrain learns from the first two or three drifted batches. While the realized metric of the
     batches labeled since then stays below its pre-drift level (by more than the pre-drift batches' own
     spread, at most the declared drop alarm), the loop retrains again on the whole post-drift window, which
-    has grown meanwhile, each time through the gate. It stops when the metric is back in band, when a
-    follow-up's challenger is rejected by the gate (the window stopped improving), or after
-    `max_follow_ups`. Stable data never starts one.
+    has grown meanwhile, each time through the gate. It stops when the metric is back in band on the mean
+    of at least six labeled batches (on fewer, the loop keeps watching), when a follow-up's challenger is
+    rejected by the gate (the window stopped improving), or after `max_follow_ups`. Stable data never
+    starts one.
     """
 
     max_follow_ups: int = Field(default=2, ge=0, description="Retrains after the drift-triggered one (0: none).")

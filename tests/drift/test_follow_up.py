@@ -67,12 +67,34 @@ def test_it_waits_for_enough_labeled_batches_and_rows() -> None:
     assert not should_follow_up(unlabeled, recovery, last_retrain_batch="d06", **RULES).retrain
 
 
-def test_back_in_band_ends_the_recovery() -> None:
+def _after(*realized: float) -> list[BatchEvidence]:
+    """The drifted batches, then batches labeled since the retrain on them with these realized metrics."""
+    return [*DRIFTED, *(_batch(f"d{day:02d}", value) for day, value in enumerate(realized, start=7))]
+
+
+def test_back_in_band_ends_the_recovery_once_six_batches_say_so() -> None:
     recovery = Recovery(0.80, "2026-01-05")
-    decision = should_follow_up(
-        [*DRIFTED, _batch("d07", 0.78), _batch("d08", 0.79)], recovery, last_retrain_batch="d06", **RULES
-    )
+    decision = should_follow_up(_after(0.78, 0.79, 0.80, 0.79, 0.78, 0.79), recovery, last_retrain_batch="d06", **RULES)
     assert not decision.retrain and decision.finished and decision.reason.startswith("recovered")
+    assert "over 6 batch(es)" in decision.reason
+
+
+def test_in_band_on_a_few_batches_keeps_watching_and_a_later_shortfall_retrains() -> None:
+    """Two lucky batches are no recovery: a fraud model retrained on two days of a new pattern answered 0.45 and
+    0.47 average precision against a pre-drift 0.455, then held 0.42."""
+    recovery = Recovery(0.455, "2026-01-05", band=0.0157)
+    rules = {**RULES, "metric": "average_precision", "max_drop": 0.1}
+    lucky = should_follow_up(_after(0.428, 0.472), recovery, last_retrain_batch="d06", **rules)
+    assert not lucky.retrain and not lucky.finished and lucky.reason.startswith("watching")
+    later = should_follow_up(_after(0.428, 0.472, 0.443, 0.418, 0.399), recovery, last_retrain_batch="d06", **rules)
+    assert later.retrain and "follow-up 1 of 2" in later.reason
+
+
+def test_no_level_to_compare_with_ends_the_recovery_at_once() -> None:
+    decision = should_follow_up(
+        _after(0.78, 0.79), Recovery(float("nan"), "2026-01-05"), last_retrain_batch="d06", **RULES
+    )
+    assert not decision.retrain and decision.finished
 
 
 def test_back_within_the_alarm_but_short_of_the_stable_band_retrains_again() -> None:
@@ -82,7 +104,7 @@ def test_back_within_the_alarm_but_short_of_the_stable_band_retrains_again() -> 
     narrow = should_follow_up(after, Recovery(0.80, "2026-01-05", band=0.01), last_retrain_batch="d06", **RULES)
     assert narrow.retrain and "(> 0.01, the band of its stable batches)" in narrow.reason
     wide = should_follow_up(after, Recovery(0.80, "2026-01-05", band=0.025), last_retrain_batch="d06", **RULES)
-    assert not wide.retrain and wide.finished and wide.reason.startswith("recovered")
+    assert not wide.retrain and wide.reason.startswith("watching")
     # A band wider than the alarm is cut to it: the alarm already calls such a batch drifted.
     loose = should_follow_up(
         [*DRIFTED, _batch("d07", 0.76), _batch("d08", 0.76)],
@@ -113,7 +135,7 @@ def test_an_error_metric_is_judged_by_its_relative_rise() -> None:
     recovery = Recovery(8.0, "2026-01-05")
     worse = [*DRIFTED, _batch("d07", 9.2), _batch("d08", 9.0)]  # 14 % above 8.0
     assert should_follow_up(worse, recovery, last_retrain_batch="d06", **rules).retrain
-    close = [*DRIFTED, _batch("d07", 8.5), _batch("d08", 8.6)]  # 7 % above
+    close = _after(8.5, 8.6, 8.5, 8.6, 8.5, 8.6)  # 7 % above
     assert should_follow_up(close, recovery, last_retrain_batch="d06", **rules).finished
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 from asset_platform import interrupts
 
@@ -30,3 +32,27 @@ def test_other_signals_are_not_taken_for_an_interrupt() -> None:
         assert not interrupts.received()
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_loop_started_in_the_background_with_sigint_ignored_still_hears_sigterm() -> None:
+    # A non-interactive shell's `cmd &` ignores SIGINT; Dagster then points SIGTERM at SIGINT's handler.
+    script = (
+        "import os, signal\n"
+        "from asset_platform import interrupts\n"
+        "interrupts.watch()\n"
+        "signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+        "print('received' if interrupts.received() else 'lost')\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "received"
