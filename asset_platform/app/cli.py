@@ -366,13 +366,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stoppable_by_sigterm() -> None:
-    """Keep `kill PID` working when a shell started us in the background, and a signal that lands while
-    Dagster holds signals back between steps from being lost (asset_platform/interrupts.py): without it a
-    backgrounded `asset-platform demo` could be stopped by SIGKILL alone."""
-    interrupts.watch()
-
-
 def _interrupted_run() -> type[BaseException]:
     """What Dagster raises where it has guarded a step against interrupts, loaded only once one comes."""
     import dagster as dg
@@ -381,7 +374,9 @@ def _interrupted_run() -> type[BaseException]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _stoppable_by_sigterm()
+    # `kill PID` stops a command a shell started in the background, and a signal that lands while Dagster holds
+    # signals back between steps is not lost (asset_platform/interrupts.py).
+    interrupts.watch()
     args = build_parser().parse_args(argv)
     from asset_platform.app.location import select_project
 

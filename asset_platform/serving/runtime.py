@@ -17,7 +17,7 @@ import gc
 import logging
 import time
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from mlserver import MLModel
@@ -72,10 +72,15 @@ class Served:
     def same_version(self, pointer: ChampionPointer) -> bool:
         return (pointer.model_asset, pointer.version) == (self.pointer.model_asset, self.pointer.version)
 
+    @cached_property
+    def classes(self) -> list[str]:
+        """The model's classes ([] but for a multiclass model), built once per loaded version: every request asks."""
+        return self.model.classes
+
     def answer(self, scores: Any) -> tuple[Any, Any]:
         """(the score captured per row, the answered class per row or None): a multiclass model answers its
         most probable class, with that class's probability as the score; other models their score as it is."""
-        classes = self.model.classes
+        classes = self.classes
         if not classes:
             return scores, None
         import numpy as np
@@ -96,7 +101,7 @@ class Served:
                 shape=list(scores.shape),
                 datatype="FP64",
                 data=scores.reshape(-1).tolist(),
-                parameters=Parameters(classes=self.model.classes),
+                parameters=Parameters(classes=self.classes),
             ),
             ResponseOutput(name=PREDICTED_CLASS, shape=[len(answered)], datatype="BYTES", data=answered.tolist()),
         ]
